@@ -1,0 +1,162 @@
+"""aerospike_py: a fast, pure-Python client for the Aerospike database.
+
+    import aerospike_py
+    with aerospike_py.client({"hosts": [("127.0.0.1", 3000)]}).connect() as c:
+        c.put(("test", "demo", "k"), {"a": 1})
+        record = c.get(("test", "demo", "k"))
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import exception
+from ._client import Client
+from ._constants import *  # noqa: F403
+from ._constants import __all__ as _constant_names
+from ._wire.values import HLL, INFINITY, WILDCARD, GeoJSON, KeyOrderedDict
+from .exception import (
+    AdminError,
+    AerospikeError,
+    AerospikeIndexError,
+    AerospikeTimeoutError,
+    BackpressureError,
+    BinExistsError,
+    BinNameError,
+    BinNotFound,
+    BinTypeError,
+    ClientError,
+    ClusterError,
+    FilteredOut,
+    IndexFoundError,
+    IndexNotFound,
+    InvalidArgError,
+    QueryAbortedError,
+    QueryError,
+    RecordError,
+    RecordExistsError,
+    RecordGenerationError,
+    RecordNotFound,
+    RecordTooBig,
+    RustPanicError,
+    ServerError,
+    UDFError,
+)
+from .exception import _IndexError as IndexError  # noqa: A004
+from .exception import _TimeoutError as TimeoutError  # noqa: A004
+from .types import (
+    AdminPolicy,
+    AerospikeKey,
+    BatchDeleteMeta,
+    BatchDeletePolicy,
+    BatchPolicy,
+    BatchReadPolicy,
+    BatchRecord,
+    BatchRecords,
+    BatchRetryInfo,
+    BatchUDFMeta,
+    BatchUDFPolicy,
+    BatchWriteResult,
+    BinTuple,
+    ClientConfig,
+    ExistsResult,
+    HLLPolicy,
+    InfoNodeResult,
+    ListPolicy,
+    MapPolicy,
+    OperateOrderedResult,
+    Privilege,
+    QueryPolicy,
+    ReadPolicy,
+    Record,
+    RecordMetadata,
+    RoleInfo,
+    ScanPolicy,
+    UserInfo,
+    WriteMeta,
+    WritePolicy,
+)
+
+try:
+    from importlib.metadata import PackageNotFoundError, version
+
+    __version__ = version("aerospike-purepy")
+except Exception:  # noqa: BLE001
+    from importlib.metadata import PackageNotFoundError  # noqa: F401
+
+    __version__ = "0.0.0"
+
+
+def client(config: dict[str, Any]) -> Client:
+    """A new, not yet connected :class:`Client`; call ``.connect()``."""
+    return Client(config)
+
+
+__all__ = [
+    *_constant_names,
+    "client",
+    "Client",
+    "exception",
+    "GeoJSON",
+    "HLL",
+    "KeyOrderedDict",
+    "WILDCARD",
+    "INFINITY",
+    "AdminError",
+    "AerospikeError",
+    "AerospikeIndexError",
+    "AerospikeTimeoutError",
+    "BackpressureError",
+    "BinExistsError",
+    "BinNameError",
+    "BinNotFound",
+    "BinTypeError",
+    "ClientError",
+    "ClusterError",
+    "FilteredOut",
+    "IndexError",
+    "IndexFoundError",
+    "IndexNotFound",
+    "InvalidArgError",
+    "QueryAbortedError",
+    "QueryError",
+    "RecordError",
+    "RecordExistsError",
+    "RecordGenerationError",
+    "RecordNotFound",
+    "RecordTooBig",
+    "RustPanicError",
+    "ServerError",
+    "TimeoutError",
+    "UDFError",
+    "AdminPolicy",
+    "AerospikeKey",
+    "BatchDeleteMeta",
+    "BatchDeletePolicy",
+    "BatchPolicy",
+    "BatchReadPolicy",
+    "BatchRecord",
+    "BatchRecords",
+    "BatchRetryInfo",
+    "BatchUDFMeta",
+    "BatchUDFPolicy",
+    "BatchWriteResult",
+    "BinTuple",
+    "ClientConfig",
+    "ExistsResult",
+    "HLLPolicy",
+    "InfoNodeResult",
+    "ListPolicy",
+    "MapPolicy",
+    "OperateOrderedResult",
+    "Privilege",
+    "QueryPolicy",
+    "ReadPolicy",
+    "Record",
+    "RecordMetadata",
+    "RoleInfo",
+    "ScanPolicy",
+    "UserInfo",
+    "WriteMeta",
+    "WritePolicy",
+]

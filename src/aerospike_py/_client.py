@@ -1,0 +1,93 @@
+"""The synchronous :class:`Client`."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from ._client_base import ClientBase
+from ._net.cluster import Cluster
+from ._net.sync_executor import SyncExecutor
+from .exception import AerospikeError, ClientError
+from .types import InfoNodeResult
+
+
+class Client(ClientBase):
+    """A synchronous Aerospike client. Thread-safe: share one instance between threads.
+
+    ``client(config)`` does not connect; call :meth:`connect` (it returns the client).
+    """
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config)
+        self._cluster: Cluster | None = None
+        self._executor: SyncExecutor | None = None
+        self._state_lock = threading.Lock()
+        self._run = self._run_disconnected  # type: ignore[method-assign]
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def connect(self, username: str | None = None, password: str | None = None) -> Client:
+        """Connect to the cluster (seeds -> nodes -> partition map). Returns ``self``."""
+        if username is not None and password is None:
+            raise ClientError("connect(): a username needs a password")
+        with self._state_lock:
+            if self._cluster is not None:
+                raise ClientError("client is already connected")
+            cluster = Cluster(self._config)
+            cluster.connect()
+            self._cluster = cluster
+            self._executor = SyncExecutor(cluster)
+            self._run = self._executor.run  # type: ignore[method-assign]
+        return self
+
+    def close(self) -> None:
+        """Close every connection and stop tending. Idempotent."""
+        with self._state_lock:
+            cluster, self._cluster, self._executor = self._cluster, None, None
+            self._run = self._run_disconnected  # type: ignore[method-assign]
+        if cluster is not None:
+            cluster.close()
+
+    def is_connected(self) -> bool:
+        """Whether :meth:`connect` succeeded and :meth:`close` was not called since (no I/O)."""
+        return self._cluster is not None
+
+    def ping(self) -> bool:
+        """A real round trip (info ``build``) to one node; never raises."""
+        if self._cluster is None:
+            return False
+        try:
+            self.info_random_node("build")
+            return True
+        except Exception:  # noqa: BLE001
+            return False
+
+    def get_node_names(self) -> list[str]:
+        """Names of the nodes currently in the cluster."""
+        cluster = self._cluster
+        return [n.name for n in cluster.node_list] if cluster is not None else []
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> bool:
+        self.close()
+        return False
+
+    # ------------------------------------------------------------------ execution
+
+    def _run_disconnected(self, cmd: Any) -> Any:
+        raise self._not_connected()
+
+    def _run_all(self, cmd: Any) -> list[InfoNodeResult]:
+        cluster, executor = self._cluster, self._executor
+        if cluster is None or executor is None:
+            raise self._not_connected()
+        out = []
+        for node in list(cluster.node_list):
+            try:
+                out.append(InfoNodeResult(node.name, 0, executor.run(cmd, node)))
+            except AerospikeError as e:
+                out.append(InfoNodeResult(node.name, e.code, str(e)))
+        return out

@@ -1,0 +1,65 @@
+"""The command object shared by every operation, and reply helpers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .._wire.message import MSG_HEADER
+from ..exception import error_from_result_code
+from ..types import RecordMetadata
+
+CITRUS_EPOCH = 1262304000  # 2010-01-01T00:00:00Z, origin of server void times
+NEVER_EXPIRES = 0xFFFFFFFF
+
+_unpack_header = MSG_HEADER.unpack_from
+_time = time.time
+
+
+class Command:
+    """What to send, where to send it, and how to read the answer.
+
+    ``key`` routes the command (``None``: any node). ``parse(cmd, body, node_name)`` turns one
+    message body into the result; multi-frame commands set ``stream`` and get every frame.
+    """
+
+    __slots__ = ("key", "request", "is_write", "parse", "policy", "extra", "stream")
+
+    def __init__(
+        self,
+        key: Any,
+        request: bytes,
+        is_write: bool,
+        parse: Callable[[Command, Any, str], Any],
+        policy: Any,
+        extra: Any = None,
+    ) -> None:
+        self.key = key
+        self.request = request
+        self.is_write = is_write
+        self.parse = parse
+        self.policy = policy
+        self.extra = extra
+        self.stream = False
+
+
+def ttl_from_void_time(void_time: int) -> int:
+    """Seconds left before expiry (``0xFFFFFFFF``: never expires)."""
+    if void_time == 0:
+        return NEVER_EXPIRES
+    ttl = void_time + CITRUS_EPOCH - int(_time())
+    return ttl if ttl > 0 else 1
+
+
+def meta_of(generation: int, void_time: int) -> RecordMetadata:
+    return RecordMetadata(generation, ttl_from_void_time(void_time))
+
+
+def raise_for(cmd: Command, code: int, node: str) -> None:
+    """Raise the exception mapped to a server result code for this command."""
+    key = cmd.key
+    what = f"key {key!r}" if key is not None else "command"
+    raise error_from_result_code(
+        code, f"{what} on node {node}", node=node, key=None if key is None else key.to_public()
+    )

@@ -1,0 +1,136 @@
+"""Operation dicts (``{"op": ..., "bin": ..., "val": ...}``) -> wire operations.
+
+Basic operators are encoded here. Collection, bit, HLL and expression operations register their
+encoders in :data:`OP_ENCODERS` from their own modules, keyed by the public op code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .. import _constants as C
+from .._wire import constants as W
+from .._wire.message import pack_op
+from .._wire.values import ValueTypeError, encode_particle
+from ..exception import InvalidArgError
+from .keys import check_bin_name
+
+
+class EncodedOp:
+    """A wire operation plus what the reply will carry for it."""
+
+    __slots__ = ("data", "wire_op", "bin", "is_write", "has_result", "respond_all")
+
+    def __init__(self, data: bytes, wire_op: int, bin_name: str, is_write: bool, has_result: bool,
+                 respond_all: bool = False) -> None:
+        self.data = data
+        self.wire_op = wire_op
+        self.bin = bin_name
+        self.is_write = is_write
+        #: The server answers with a value for this op even without RESPOND_ALL_OPS.
+        self.has_result = has_result
+        #: The op needs RESPOND_ALL_OPS (map, bit, HLL, expression ops as real clients send them).
+        self.respond_all = respond_all
+
+
+OpEncoder = Callable[[dict[str, Any]], EncodedOp]
+#: Encoders by public op code; list/map/bit/hll/exp modules add theirs.
+OP_ENCODERS: dict[int, OpEncoder] = {}
+
+
+def _value(op: dict[str, Any], name: str = "val") -> tuple[int, bytes]:
+    try:
+        return encode_particle(op[name])
+    except KeyError:
+        raise InvalidArgError(f"operation {op.get('op')} needs {name!r}") from None
+    except (ValueTypeError, OverflowError, ValueError) as e:
+        raise InvalidArgError(f"operation {op.get('op')} on bin {op.get('bin')!r}: {e}") from None
+
+
+def _bin(op: dict[str, Any]) -> bytes:
+    try:
+        return check_bin_name(op["bin"])
+    except KeyError:
+        raise InvalidArgError(f"operation {op.get('op')} needs a 'bin'") from None
+
+
+def _read(op: dict[str, Any]) -> EncodedOp:
+    name = op.get("bin")
+    if name is None:
+        return EncodedOp(pack_op(W.OP_READ, b""), W.OP_READ, "", False, True)
+    return EncodedOp(pack_op(W.OP_READ, check_bin_name(name)), W.OP_READ, name, False, True)
+
+
+def _write(op: dict[str, Any]) -> EncodedOp:
+    b = _bin(op)
+    pt, v = _value(op)
+    return EncodedOp(pack_op(W.OP_WRITE, b, pt, v), W.OP_WRITE, op["bin"], True, False)
+
+
+def _incr(op: dict[str, Any]) -> EncodedOp:
+    b = _bin(op)
+    val = op.get("val", 1)
+    if isinstance(val, bool) or not isinstance(val, (int, float)):
+        raise InvalidArgError(f"increment of bin {op['bin']!r} needs an int or float, not {type(val).__name__}")
+    pt, v = encode_particle(val)
+    return EncodedOp(pack_op(W.OP_INCR, b, pt, v), W.OP_INCR, op["bin"], True, False)
+
+
+def _concat(wire_op: int) -> OpEncoder:
+    def enc(op: dict[str, Any]) -> EncodedOp:
+        b = _bin(op)
+        val = op.get("val")
+        if not isinstance(val, (str, bytes, bytearray)):
+            raise InvalidArgError(
+                f"append/prepend to bin {op['bin']!r} needs a str or bytes value, not {type(val).__name__}"
+            )
+        pt, v = encode_particle(val)
+        return EncodedOp(pack_op(wire_op, b, pt, v), wire_op, op["bin"], True, False)
+
+    return enc
+
+
+def _touch(op: dict[str, Any]) -> EncodedOp:
+    return EncodedOp(pack_op(W.OP_TOUCH, b""), W.OP_TOUCH, "", True, False)
+
+
+def _delete(op: dict[str, Any]) -> EncodedOp:
+    return EncodedOp(pack_op(W.OP_DELETE, b""), W.OP_DELETE, "", True, False)
+
+
+OP_ENCODERS.update(
+    {
+        C.OPERATOR_READ: _read,
+        C.OPERATOR_WRITE: _write,
+        C.OPERATOR_INCR: _incr,
+        C.OPERATOR_APPEND: _concat(W.OP_APPEND),
+        C.OPERATOR_PREPEND: _concat(W.OP_PREPEND),
+        C.OPERATOR_TOUCH: _touch,
+        C.OPERATOR_DELETE: _delete,
+    }
+)
+
+
+def encode_ops(ops: Any) -> list[EncodedOp]:
+    """Encode a list of operation dicts; errors name the offending index."""
+    if not isinstance(ops, (list, tuple)):
+        raise InvalidArgError(f"ops must be a list of operation dicts, not {type(ops).__name__}")
+    if not ops:
+        raise InvalidArgError("ops must not be empty")
+    out = []
+    for i, op in enumerate(ops):
+        if not isinstance(op, dict):
+            raise InvalidArgError(f"ops[{i}] must be a dict, not {type(op).__name__}")
+        code = op.get("op")
+        enc = OP_ENCODERS.get(code)  # type: ignore[arg-type]
+        if enc is None:
+            raise InvalidArgError(
+                f"ops[{i}]: unknown operation code {code!r} (basic 1-12, list 1001-1031, map 2001-2027, "
+                "hll 3001-3010, bit 4001-4054, expressions 5001-5002)"
+            )
+        try:
+            out.append(enc(op))
+        except InvalidArgError as e:
+            raise InvalidArgError(f"ops[{i}]: {e.msg}") from None
+    return out

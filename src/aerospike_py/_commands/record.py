@@ -1,0 +1,281 @@
+"""Single-record commands: get, select, exists, put, remove, touch, append, prepend, increment,
+remove_bin, operate, operate_ordered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._wire import constants as W
+from .._wire.message import (
+    FIELD_HEADER,
+    MSG_HEADER,
+    pack_field,
+    pack_message,
+    pack_op,
+    parse_bins,
+    parse_ops,
+    skip_fields,
+)
+from .._wire.values import ValueTypeError, encode_particle
+from ..exception import InvalidArgError
+from ..types import BinTuple, ExistsResult, OperateOrderedResult, Record
+from .base import Command, meta_of, raise_for
+from .keys import RequestKey, check_bin_name, parse_key
+from .ops import encode_ops
+
+_unpack_header = MSG_HEADER.unpack_from
+_pack_field_header = FIELD_HEADER.pack
+_READ_OP_CACHE: dict[str, bytes] = {}
+
+
+def filter_field(policy: Any) -> bytes | None:
+    """The filter-expression field of a policy, if it has one."""
+    exp = policy["filter_expression"]
+    if exp is None:
+        return None
+    from ..exp import pack_filter  # local: the expression module is optional at import time
+
+    return pack_field(W.FIELD_FILTER_EXP, pack_filter(exp))
+
+
+def _fields(key: RequestKey, policy: Any, send_key: bool) -> list[bytes]:
+    ns = key.ns_b
+    out = [_pack_field_header(len(ns) + 1, W.FIELD_NAMESPACE) + ns]
+    s = key.set_b
+    if s:
+        out.append(_pack_field_header(len(s) + 1, W.FIELD_SET) + s)
+    out.append(_pack_field_header(21, W.FIELD_DIGEST) + key.digest)
+    if send_key and key.key_field is not None:
+        out.append(key.key_field)
+    if policy["filter_expression"] is not None:
+        f = filter_field(policy)
+        if f is not None:
+            out.append(f)
+    return out
+
+
+def _read_info1(policy: Any, base: int) -> int:
+    if policy["read_mode_ap"]:
+        base |= W.INFO1_READ_MODE_AP_ALL
+    return base
+
+
+def _read_ttl(policy: Any) -> int:
+    return policy["read_touch_ttl_percent"] & 0xFFFFFFFF
+
+
+# --------------------------------------------------------------------------- reply parsers
+
+
+def _parse_record(cmd: Command, body: Any, node: str) -> Record:
+    _, _, _, _, _, rc, gen, void_time, _, nfields, nops = _unpack_header(body, 0)
+    if rc:
+        raise_for(cmd, rc, node)
+    offset = skip_fields(body, 22, nfields) if nfields else 22
+    bins, _ = parse_bins(body, offset, nops)
+    return Record(cmd.key.to_public(), meta_of(gen, void_time), bins)
+
+
+def _parse_exists(cmd: Command, body: Any, node: str) -> ExistsResult:
+    _, _, _, _, _, rc, gen, void_time, _, _, _ = _unpack_header(body, 0)
+    if rc:
+        if rc == 2:
+            return ExistsResult(cmd.key.to_public(), None)
+        raise_for(cmd, rc, node)
+    return ExistsResult(cmd.key.to_public(), meta_of(gen, void_time))
+
+
+def _parse_write(cmd: Command, body: Any, node: str) -> None:
+    rc = body[5]
+    if rc:
+        raise_for(cmd, rc, node)
+    return None
+
+
+def _parse_operate(cmd: Command, body: Any, node: str) -> Record:
+    _, _, _, _, _, rc, gen, void_time, _, nfields, nops = _unpack_header(body, 0)
+    if rc:
+        raise_for(cmd, rc, node)
+    offset = skip_fields(body, 22, nfields) if nfields else 22
+    keep = cmd.extra
+    if keep is None:
+        bins, _ = parse_bins(body, offset, nops)
+    else:
+        pairs, _ = parse_ops(body, offset, nops)
+        bins = {}
+        for (name, value), k in zip(pairs, keep, strict=False):
+            if k:
+                bins[name] = value
+    return Record(cmd.key.to_public(), meta_of(gen, void_time), bins)
+
+
+def _parse_operate_ordered(cmd: Command, body: Any, node: str) -> OperateOrderedResult:
+    _, _, _, _, _, rc, gen, void_time, _, nfields, nops = _unpack_header(body, 0)
+    if rc:
+        raise_for(cmd, rc, node)
+    offset = skip_fields(body, 22, nfields) if nfields else 22
+    pairs, _ = parse_ops(body, offset, nops)
+    keep = cmd.extra
+    if keep is None:
+        ordered = [BinTuple(n, v) for n, v in pairs]
+    else:
+        ordered = [BinTuple(n, v) for (n, v), k in zip(pairs, keep, strict=False) if k]
+    return OperateOrderedResult(cmd.key.to_public(), meta_of(gen, void_time), ordered)
+
+
+# --------------------------------------------------------------------------- reads
+
+
+def get(key: Any, policy: Any) -> Command:
+    k = parse_key(key)
+    req = pack_message(
+        _read_info1(policy, W.INFO1_READ | W.INFO1_GET_ALL), 0, 0, 0, 0, _read_ttl(policy),
+        policy["total_timeout"], _fields(k, policy, False), [],
+    )
+    return Command(k, req, False, _parse_record, policy)
+
+
+def select(key: Any, bins: Any, policy: Any) -> Command:
+    k = parse_key(key)
+    if isinstance(bins, str) or not isinstance(bins, (list, tuple)):
+        raise InvalidArgError(f"bins must be a list of bin names, not {type(bins).__name__}")
+    ops = []
+    for b in bins:
+        op = _READ_OP_CACHE.get(b) if type(b) is str else None
+        if op is None:
+            op = pack_op(W.OP_READ, check_bin_name(b))
+            if len(_READ_OP_CACHE) < 4096:
+                _READ_OP_CACHE[b] = op
+        ops.append(op)
+    info1 = W.INFO1_READ if ops else W.INFO1_READ | W.INFO1_NOBINDATA
+    req = pack_message(
+        _read_info1(policy, info1), 0, 0, 0, 0, _read_ttl(policy), policy["total_timeout"],
+        _fields(k, policy, False), ops,
+    )
+    return Command(k, req, False, _parse_record, policy)
+
+
+def exists(key: Any, policy: Any) -> Command:
+    k = parse_key(key)
+    req = pack_message(
+        _read_info1(policy, W.INFO1_READ | W.INFO1_NOBINDATA), 0, 0, 0, 0, _read_ttl(policy),
+        policy["total_timeout"], _fields(k, policy, False), [],
+    )
+    return Command(k, req, False, _parse_exists, policy)
+
+
+# --------------------------------------------------------------------------- writes
+
+
+def _write_command(key: RequestKey, policy: Any, attrs: tuple, ops: list[bytes], info1: int = 0,
+                   extra_info2: int = 0, parse=_parse_write, extra: Any = None) -> Command:
+    info2, info3, generation, ttl, key_policy, _ = attrs
+    req = pack_message(
+        info1, info2 | extra_info2, info3, 0, generation, ttl, policy["total_timeout"],
+        _fields(key, policy, key_policy == 1), ops,
+    )
+    return Command(key, req, True, parse, policy, extra)
+
+
+def _bin_ops(bins: Any) -> list[bytes]:
+    if not isinstance(bins, dict):
+        raise TypeError(f"bins must be a dict of bin name -> value, not {type(bins).__name__}")
+    if not bins:
+        raise InvalidArgError("bins must not be empty")
+    ops = []
+    for name, value in bins.items():
+        nb = check_bin_name(name)
+        try:
+            pt, v = encode_particle(value)
+        except (ValueTypeError, OverflowError, ValueError) as e:
+            raise InvalidArgError(f"bin {name!r}: {e}") from None
+        ops.append(pack_op(W.OP_WRITE, nb, pt, v))
+    return ops
+
+
+def put(key: Any, bins: Any, meta: Any, policy: Any, attrs_fn) -> Command:
+    k = parse_key(key)
+    ops = _bin_ops(bins)
+    return _write_command(k, policy, attrs_fn(policy, meta), ops)
+
+
+def remove(key: Any, meta: Any, policy: Any, attrs_fn) -> Command:
+    k = parse_key(key)
+    return _write_command(k, policy, attrs_fn(policy, meta), [], extra_info2=W.INFO2_DELETE)
+
+
+def touch(key: Any, val: Any, meta: Any, policy: Any, attrs_fn) -> Command:
+    k = parse_key(key)
+    if isinstance(val, bool) or not isinstance(val, int):
+        raise InvalidArgError(f"touch ttl must be an int, not {type(val).__name__}")
+    if val:
+        meta = dict(meta or {}, ttl=val)
+    return _write_command(k, policy, attrs_fn(policy, meta), [pack_op(W.OP_TOUCH, b"")])
+
+
+def single_bin_op(key: Any, wire_op: int, bin_name: Any, val: Any, meta: Any, policy: Any, attrs_fn) -> Command:
+    """append / prepend / increment."""
+    k = parse_key(key)
+    nb = check_bin_name(bin_name)
+    if wire_op == W.OP_INCR:
+        if isinstance(val, bool) or not isinstance(val, (int, float)):
+            raise InvalidArgError(f"increment of bin {bin_name!r} needs an int or float, not {type(val).__name__}")
+    elif not isinstance(val, (str, bytes, bytearray)):
+        raise InvalidArgError(f"append/prepend to bin {bin_name!r} needs str or bytes, not {type(val).__name__}")
+    try:
+        pt, v = encode_particle(val)
+    except OverflowError as e:
+        raise InvalidArgError(str(e)) from None
+    return _write_command(k, policy, attrs_fn(policy, meta), [pack_op(wire_op, nb, pt, v)])
+
+
+def remove_bin(key: Any, bin_names: Any, meta: Any, policy: Any, attrs_fn) -> Command:
+    k = parse_key(key)
+    if isinstance(bin_names, str) or not isinstance(bin_names, (list, tuple)) or not bin_names:
+        raise InvalidArgError("bin_names must be a non-empty list of bin names")
+    ops = [pack_op(W.OP_WRITE, check_bin_name(b)) for b in bin_names]
+    return _write_command(k, policy, attrs_fn(policy, meta), ops)
+
+
+# --------------------------------------------------------------------------- operate
+
+
+def operate(key: Any, ops: Any, meta: Any, policy: Any, attrs_fn, ordered: bool = False) -> Command:
+    k = parse_key(key)
+    encoded = encode_ops(ops)
+    info1 = 0
+    any_write = False
+    respond_all = False
+    for e in encoded:
+        if e.is_write:
+            any_write = True
+        else:
+            info1 |= W.INFO1_READ
+            if e.wire_op == W.OP_READ and not e.bin:
+                info1 |= W.INFO1_GET_ALL
+        if e.respond_all:
+            respond_all = True
+    if ordered and not respond_all and any(not e.has_result and not _is_basic_write(e) for e in encoded):
+        respond_all = True
+    keep = None
+    if respond_all:
+        # One reply entry per op: keep those that carry a result for the caller.
+        keep = [not _is_basic_write(e) for e in encoded]
+    parse = _parse_operate_ordered if ordered else _parse_operate
+    data = [e.data for e in encoded]
+    if any_write:
+        attrs = attrs_fn(policy, meta)
+        info1 = _read_info1(policy, info1) if info1 else 0
+        return _write_command(
+            k, policy, attrs, data, info1=info1,
+            extra_info2=W.INFO2_RESPOND_ALL_OPS if respond_all else 0, parse=parse, extra=keep,
+        )
+    req = pack_message(
+        _read_info1(policy, info1), W.INFO2_RESPOND_ALL_OPS if respond_all else 0, 0, 0, 0,
+        _read_ttl(policy), policy["total_timeout"], _fields(k, policy, False), data,
+    )
+    return Command(k, req, False, parse, policy, keep)
+
+
+def _is_basic_write(e: Any) -> bool:
+    return e.wire_op in (W.OP_WRITE, W.OP_INCR, W.OP_APPEND, W.OP_PREPEND, W.OP_TOUCH, W.OP_DELETE)

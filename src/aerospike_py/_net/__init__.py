@@ -1,0 +1,1 @@
+"""Transport and cluster layer: connections, pools, partition maps, tending and executors."""

@@ -1,0 +1,410 @@
+"""Nodes, seeds, peers, the partition map and the tend loop (a daemon thread).
+
+The cluster view is shared by the sync and async executors: tending uses its own blocking
+connection per node on a background thread, never the connections that carry commands.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import threading
+import time
+from collections import deque
+from typing import Any
+
+from .._wire.info import info_error, pack_info_request, parse_info_response
+from ..exception import ClusterError
+from .connection import Connection, ConnectionClosed, ConnectionTimeout
+from .partitions import PartitionTable, parse_replicas
+
+log = logging.getLogger("aerospike_py")
+_monotonic = time.monotonic
+
+
+class Node:
+    """One server node: its address, name and connection pools (sync deque; async pool set lazily)."""
+
+    def __init__(self, name: str, host: str, port: int, cluster: Cluster) -> None:
+        self.name = name
+        self.host = host
+        self.port = port
+        self.address = f"{host}:{port}"
+        self.cluster = cluster
+        self.idle: deque[Connection] = deque()
+        self.conn_count = 0
+        self.lock = threading.Lock()
+        self.tend_conn: Connection | None = None
+        self.failures = 0
+        self.partition_generation = -1
+        self.peers_generation = -1
+        self.active = True
+        self.async_pool: Any = None
+        self.features: set[str] = set()
+
+    def __repr__(self) -> str:
+        return f"Node({self.name} {self.address})"
+
+    # -- sync pool ----------------------------------------------------------------------
+
+    def get_connection(self, timeout_s: float) -> tuple[Connection, bool]:
+        """An idle connection (``True``: it came from the pool) or a new one."""
+        idle = self.idle
+        idle_timeout = self.cluster.idle_timeout_s
+        while idle:
+            try:
+                conn = idle.pop()
+            except IndexError:
+                break
+            if idle_timeout and _monotonic() - conn.last_used > idle_timeout:
+                self.close_connection(conn)
+                continue
+            return conn, True
+        with self.lock:
+            if self.conn_count >= self.cluster.max_conns_per_node:
+                from ..exception import ClientError
+
+                raise ClientError(
+                    f"no more connections to node {self.name} ({self.address}): "
+                    f"max_conns_per_node={self.cluster.max_conns_per_node} in use",
+                    code=-7,
+                    node=self.name,
+                )
+            self.conn_count += 1
+        try:
+            conn = self.cluster.open_connection(self.host, self.port, timeout_s)
+        except BaseException:
+            with self.lock:
+                self.conn_count -= 1
+            raise
+        return conn, False
+
+    def put_connection(self, conn: Connection) -> None:
+        conn.last_used = _monotonic()
+        if self.active:
+            self.idle.append(conn)
+        else:
+            self.close_connection(conn)
+
+    def close_connection(self, conn: Connection) -> None:
+        conn.close()
+        with self.lock:
+            self.conn_count -= 1
+
+    def close(self) -> None:
+        self.active = False
+        while self.idle:
+            try:
+                self.close_connection(self.idle.pop())
+            except IndexError:
+                break
+        if self.tend_conn is not None:
+            self.tend_conn.close()
+            self.tend_conn = None
+        if self.async_pool is not None:
+            self.async_pool.close()
+
+    # -- info on the tend connection --------------------------------------------------------
+
+    def info(self, *commands: str, timeout_s: float = 1.0) -> dict[str, str]:
+        """Blocking info request on this node's tend connection."""
+        conn = self.tend_conn
+        if conn is None:
+            conn = self.tend_conn = self.cluster.open_connection(self.host, self.port, timeout_s)
+        conn.set_timeout(max(1, int(timeout_s * 1000)))
+        try:
+            ptype, body = conn.request(pack_info_request(*commands), _monotonic() + timeout_s)
+        except BaseException:
+            conn.close()
+            self.tend_conn = None
+            raise
+        return parse_info_response(body)
+
+
+def parse_peers(value: str, default_port: int = 3000) -> tuple[int, list[tuple[str, list[tuple[str, int]]]]]:
+    """``peers-clear-std`` -> ``(generation, [(node_name, [(host, port), ...]), ...])``."""
+    value = value.strip()
+    m = re.match(r"^(\d+),(\d*),\[(.*)\]$", value)
+    if not m:
+        return -1, []
+    gen = int(m.group(1))
+    port = int(m.group(2)) if m.group(2) else default_port
+    peers = []
+    for pm in re.finditer(r"\[([^,\[\]]*),([^,\[\]]*),\[([^\]]*)\]\]", m.group(3)):
+        name = pm.group(1)
+        hosts = []
+        for h in pm.group(3).split(","):
+            h = h.strip()
+            if not h:
+                continue
+            if h.startswith("["):  # [ipv6]:port
+                addr, _, rest = h[1:].partition("]")
+                p = int(rest[1:]) if rest.startswith(":") else port
+            elif h.count(":") == 1:
+                addr, _, ps = h.partition(":")
+                p = int(ps)
+            else:
+                addr, p = h, port
+            hosts.append((addr, p))
+        peers.append((name, hosts))
+    return gen, peers
+
+
+def parse_host(h: Any) -> tuple[str, int]:
+    """A seed as ``(host, port)`` from a tuple or a ``"host:port"`` string (port 3000 by default)."""
+    if isinstance(h, (tuple, list)):
+        if len(h) < 1 or not isinstance(h[0], str):
+            raise ValueError(f"bad host {h!r}")
+        port = int(h[1]) if len(h) > 1 else 3000
+        return h[0], port
+    if isinstance(h, str):
+        if h.startswith("["):
+            addr, _, rest = h[1:].partition("]")
+            return addr, int(rest[1:]) if rest.startswith(":") else 3000
+        if h.count(":") == 1:
+            addr, _, p = h.partition(":")
+            return addr, int(p)
+        return h, 3000
+    raise ValueError(f"bad host {h!r}")
+
+
+class Cluster:
+    """The client's view of the cluster: nodes by name, partition tables, tending."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        hosts = config.get("hosts")
+        if not hosts or not isinstance(hosts, (list, tuple)):
+            raise ValueError("config 'hosts' must be a non-empty list of (host, port)")
+        self.seeds = [parse_host(h) for h in hosts]
+        self.cluster_name = config.get("cluster_name") or None
+        self.connect_timeout_s = config.get("timeout", 1000) / 1000
+        idle = config.get("idle_timeout", 55000)
+        self.idle_timeout_s = (idle / 1000) if idle else 0
+        self.max_conns_per_node = int(config.get("max_conns_per_node", 100))
+        self.min_conns_per_node = int(config.get("min_conns_per_node", 0))
+        self.tend_interval_s = max(0.01, config.get("tend_interval", 1000) / 1000)
+        self.use_alternate = bool(config.get("use_services_alternate", False))
+        self.tls = config.get("_tls_context")
+        self.tls_name = config.get("_tls_name")
+        self.nodes: dict[str, Node] = {}
+        self.node_list: list[Node] = []
+        self.tables: dict[str, PartitionTable] = {}
+        self.fail_limit = 5
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._tend_lock = threading.Lock()
+        self.tend_count = 0
+        self.tend_event = threading.Condition()
+
+    # ------------------------------------------------------------------ connections
+
+    def open_connection(self, host: str, port: int, timeout_s: float) -> Connection:
+        return Connection.open(host, port, timeout_s or self.connect_timeout_s, self.tls, self.tls_name)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def connect(self) -> None:
+        """Find the nodes behind the seeds and load the partition map; start tending."""
+        errors = []
+        for host, port in self.seeds:
+            try:
+                self._add_seed(host, port)
+            except Exception as e:  # noqa: BLE001 - every seed failure is reported together
+                errors.append(f"{host}:{port}: {e}")
+        if not self.nodes:
+            raise ClusterError(
+                "could not connect to any seed: " + "; ".join(errors) if errors else "no seeds", code=-11
+            )
+        self.tend()
+        self._warm()
+        self._thread = threading.Thread(target=self._tend_loop, name="aerospike_py-tend", daemon=True)
+        self._thread.start()
+
+    def _warm(self) -> None:
+        for node in self.node_list:
+            while node.conn_count < self.min_conns_per_node:
+                conn, _ = node.get_connection(self.connect_timeout_s)
+                node.put_connection(conn)
+
+    def close(self) -> None:
+        self._stop.set()
+        t = self._thread
+        if t is not None and t is not threading.current_thread():
+            t.join(timeout=5)
+        self._thread = None
+        for node in list(self.node_list):
+            node.close()
+        self.nodes = {}
+        self.node_list = []
+
+    # ------------------------------------------------------------------ discovery
+
+    def _probe(self, host: str, port: int) -> tuple[Node, dict[str, str]]:
+        node = Node("", host, port, self)
+        try:
+            info = node.info("node", "features", "cluster-name", "partition-generation",
+                             timeout_s=self.connect_timeout_s)
+        except BaseException:
+            node.close()
+            raise
+        name = info.get("node", "")
+        if not name or info_error(name):
+            node.close()
+            raise ClusterError(f"{host}:{port} did not report a node name", code=-11)
+        cname = info.get("cluster-name", "")
+        if self.cluster_name and cname != self.cluster_name:
+            node.close()
+            raise ClusterError(
+                f"node {name} at {host}:{port} belongs to cluster {cname!r}, expected {self.cluster_name!r}",
+                code=-11,
+            )
+        node.name = name
+        node.features = set(info.get("features", "").split(";"))
+        return node, info
+
+    def _add_seed(self, host: str, port: int) -> None:
+        node, _ = self._probe(host, port)
+        if node.name in self.nodes:
+            node.close()
+            return
+        self._add_node(node)
+
+    def _add_node(self, node: Node) -> None:
+        self.nodes[node.name] = node
+        self.node_list = list(self.nodes.values())
+        log.debug("node %s added at %s", node.name, node.address)
+
+    def _remove_node(self, node: Node) -> None:
+        self.nodes.pop(node.name, None)
+        self.node_list = list(self.nodes.values())
+        for table in self.tables.values():
+            table.remove_node(node)
+        node.close()
+        log.info("node %s (%s) removed", node.name, node.address)
+
+    def _peers_command(self) -> str:
+        if self.tls is not None:
+            return "peers-tls-alt" if self.use_alternate else "peers-tls-std"
+        return "peers-clear-alt" if self.use_alternate else "peers-clear-std"
+
+    # ------------------------------------------------------------------ tending
+
+    def tend(self) -> None:
+        """One tend cycle: node health, peers, partition maps."""
+        with self._tend_lock:
+            self._tend_once()
+        with self.tend_event:
+            self.tend_count += 1
+            self.tend_event.notify_all()
+
+    def _tend_once(self) -> None:
+        peers_cmd = self._peers_command()
+        new_peers: list[tuple[str, list[tuple[str, int]]]] = []
+        refresh: list[Node] = []
+        for node in list(self.node_list):
+            try:
+                info = node.info("node", "peers-generation", "partition-generation",
+                                 timeout_s=self.connect_timeout_s)
+                if info.get("node") != node.name:
+                    raise ClusterError(f"node at {node.address} now reports name {info.get('node')!r}")
+                node.failures = 0
+                pg = int(info.get("peers-generation", "-1") or -1)
+                if pg != node.peers_generation:
+                    pinfo = node.info(peers_cmd, timeout_s=self.connect_timeout_s)
+                    gen, peers = parse_peers(pinfo.get(peers_cmd, ""))
+                    new_peers.extend(peers)
+                    node.peers_generation = pg
+                gen = int(info.get("partition-generation", "-1") or -1)
+                if gen != node.partition_generation:
+                    refresh.append(node)
+                    node.partition_generation = gen
+            except (OSError, ConnectionClosed, ConnectionTimeout, ClusterError, ValueError) as e:
+                node.failures += 1
+                log.debug("tend of node %s failed (%d): %s", node.name, node.failures, e)
+                if node.failures >= self.fail_limit or (isinstance(e, ClusterError) and "name" in str(e)):
+                    self._remove_node(node)
+        for name, hosts in new_peers:
+            if name in self.nodes:
+                continue
+            for host, port in hosts:
+                try:
+                    node, _ = self._probe(host, port)
+                except Exception as e:  # noqa: BLE001
+                    log.debug("peer %s at %s:%d unreachable: %s", name, host, port, e)
+                    continue
+                if node.name in self.nodes:
+                    node.close()
+                else:
+                    self._add_node(node)
+                    refresh.append(node)
+                    node.partition_generation = -1
+                break
+        for node in refresh:
+            try:
+                info = node.info("replicas", "partition-generation", timeout_s=self.connect_timeout_s)
+            except (OSError, ConnectionClosed, ConnectionTimeout) as e:
+                node.partition_generation = -1
+                log.debug("replicas of node %s failed: %s", node.name, e)
+                continue
+            try:
+                node.partition_generation = int(info.get("partition-generation", "-1"))
+            except ValueError:
+                node.partition_generation = -1
+            for ns, (regime, bitmaps) in parse_replicas(info.get("replicas", "")).items():
+                table = self.tables.get(ns)
+                if table is None:
+                    table = self.tables[ns] = PartitionTable(ns, len(bitmaps))
+                if regime < table.regime:
+                    continue
+                table.update(node, regime, bitmaps)
+        if not self.nodes:
+            for host, port in self.seeds:
+                try:
+                    self._add_seed(host, port)
+                except Exception:  # noqa: BLE001, S112
+                    continue
+            if self.nodes:
+                for n in self.node_list:
+                    n.partition_generation = -1
+
+    def _tend_loop(self) -> None:
+        while not self._stop.wait(self.tend_interval_s):
+            try:
+                self.tend()
+            except Exception:  # noqa: BLE001 - the tend thread must survive anything
+                log.exception("tend cycle failed")
+
+    def wait_tends(self, n: int, timeout: float = 10.0) -> bool:
+        """Block until ``n`` more tend cycles have completed (for tests and tools)."""
+        with self.tend_event:
+            target = self.tend_count + n
+            return self.tend_event.wait_for(lambda: self.tend_count >= target, timeout)
+
+    # ------------------------------------------------------------------ routing
+
+    def node_for(self, namespace: str, pid: int, is_write: bool, replica: int, attempt: int) -> Node:
+        """The node to send a keyed command to on this attempt."""
+        table = self.tables.get(namespace)
+        if table is not None:
+            reps = table.replicas
+            if is_write or replica == 0 or len(reps) == 1:
+                if attempt == 0 or replica == 0 or len(reps) == 1:
+                    node = reps[0][pid]
+                    if node is not None and node.active:
+                        return node
+                start = attempt
+            else:
+                start = attempt
+            n = len(reps)
+            for i in range(n):
+                node = reps[(start + i) % n][pid]
+                if node is not None and node.active:
+                    return node
+        return self.random_node()
+
+    def random_node(self) -> Node:
+        nodes = self.node_list
+        if not nodes:
+            raise ClusterError("no nodes available in the cluster", code=-11)
+        return nodes[0] if len(nodes) == 1 else random.choice(nodes)

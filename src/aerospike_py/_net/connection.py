@@ -1,0 +1,131 @@
+"""A blocking socket connection that sends a request and reads whole frames.
+
+Timeouts are applied with ``SO_RCVTIMEO``/``SO_SNDTIMEO`` on a blocking socket where the platform
+has them, so a request costs one ``send`` and (usually) one ``recv`` system call: no ``poll``.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import struct
+import sys
+import time
+
+from .._wire.proto import ProtocolError, check_proto_header, decompress_body
+
+_RECV_SIZE = 1 << 16
+_HAS_SO_TIMEO = sys.platform.startswith(("linux", "darwin", "freebsd"))
+_TIMEVAL = struct.Struct("@ll")
+_monotonic = time.monotonic
+
+
+class ConnectionTimeout(Exception):
+    """A socket operation ran out of time."""
+
+
+class ConnectionClosed(Exception):
+    """The peer closed the connection."""
+
+
+def open_socket(host: str, port: int, timeout_s: float, tls: ssl.SSLContext | None = None,
+                tls_name: str | None = None) -> socket.socket:
+    """Connect a TCP socket (TCP_NODELAY), optionally wrapped in TLS."""
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout_s)
+    except TimeoutError:
+        raise ConnectionTimeout(f"connect to {host}:{port} timed out") from None
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if tls is not None:
+        sock = tls.wrap_socket(sock, server_hostname=tls_name or host)
+    return sock
+
+
+class Connection:
+    """One socket to one node, with a small read buffer for frames that arrive together."""
+
+    __slots__ = ("sock", "rest", "timeout_ms", "last_used", "native_timeo", "address")
+
+    def __init__(self, sock: socket.socket, address: str = "") -> None:
+        self.sock = sock
+        self.rest = b""
+        self.timeout_ms = -1
+        self.last_used = _monotonic()
+        self.address = address
+        self.native_timeo = _HAS_SO_TIMEO and not isinstance(sock, ssl.SSLSocket)
+        if self.native_timeo:
+            sock.settimeout(None)
+
+    @classmethod
+    def open(cls, host: str, port: int, timeout_s: float, tls: ssl.SSLContext | None = None,
+             tls_name: str | None = None) -> Connection:
+        return cls(open_socket(host, port, timeout_s, tls, tls_name), f"{host}:{port}")
+
+    def set_timeout(self, ms: int) -> None:
+        """Bound each send/recv to ``ms`` milliseconds (0: no bound)."""
+        if ms == self.timeout_ms:
+            return
+        self.timeout_ms = ms
+        if self.native_timeo:
+            tv = _TIMEVAL.pack(ms // 1000, (ms % 1000) * 1000)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
+        else:
+            self.sock.settimeout(ms / 1000 if ms else None)
+
+    def send(self, data: bytes) -> None:
+        try:
+            self.sock.sendall(data)
+        except (BlockingIOError, TimeoutError):
+            raise ConnectionTimeout("send timed out") from None
+
+    def _recv(self) -> bytes:
+        try:
+            data = self.sock.recv(_RECV_SIZE)
+        except (BlockingIOError, TimeoutError):
+            raise ConnectionTimeout("read timed out") from None
+        if not data:
+            raise ConnectionClosed("connection closed by peer")
+        return data
+
+    def read_frame(self, deadline: float = 0.0) -> tuple[int, memoryview]:
+        """Read one whole frame; return ``(proto_type, body)`` (compressed frames inflated)."""
+        data = self.rest
+        if len(data) < 8:
+            data = data + self._recv() if data else self._recv()
+            while len(data) < 8:
+                data += self._recv()
+        ptype, length = check_proto_header(data[:8])
+        total = 8 + length
+        if len(data) < total:
+            parts = [data]
+            have = len(data)
+            while have < total:
+                if deadline and _monotonic() > deadline:
+                    raise ConnectionTimeout("read timed out")
+                chunk = self._recv()
+                parts.append(chunk)
+                have += len(chunk)
+            data = b"".join(parts)
+        if len(data) > total:
+            self.rest = data[total:]
+        else:
+            self.rest = b""
+        body = memoryview(data)[8:total]
+        if ptype == 4:
+            ptype, inner = decompress_body(body)
+            body = memoryview(inner)
+        return ptype, body
+
+    def request(self, data: bytes, deadline: float = 0.0) -> tuple[int, memoryview]:
+        self.send(data)
+        return self.read_frame(deadline)
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+__all__ = ["Connection", "ConnectionClosed", "ConnectionTimeout", "ProtocolError", "open_socket"]

@@ -1,0 +1,257 @@
+"""Policy dicts -> validated, resolved policies with defaults.
+
+Unknown keys and out-of-range values raise :class:`~aerospike_py.exception.InvalidArgError`
+before anything is sent. Resolution of the default (``None``) policy is free: it is computed once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import _constants as C
+from ._wire import constants as W
+from .exception import InvalidArgError
+
+_TRANSPORT_DEFAULTS: dict[str, Any] = {
+    "socket_timeout": 30000,
+    "total_timeout": 1000,
+    "max_retries": 2,
+    "sleep_between_retries": 0,
+    "timeout_delay": 0,
+    "filter_expression": None,
+    "replica": C.POLICY_REPLICA_SEQUENCE,
+    "read_mode_ap": C.POLICY_READ_MODE_AP_ONE,
+    "read_touch_ttl_percent": 0,
+}
+
+READ_DEFAULTS = dict(_TRANSPORT_DEFAULTS)
+WRITE_DEFAULTS = dict(
+    _TRANSPORT_DEFAULTS,
+    max_retries=0,
+    durable_delete=False,
+    key=C.POLICY_KEY_DIGEST,
+    exists=C.POLICY_EXISTS_IGNORE,
+    gen=C.POLICY_GEN_IGNORE,
+    commit_level=C.POLICY_COMMIT_LEVEL_ALL,
+    ttl=0,
+)
+BATCH_DEFAULTS = dict(
+    _TRANSPORT_DEFAULTS,
+    concurrency=C.BATCH_CONCURRENCY_PARALLEL,
+    allow_inline=True,
+    allow_inline_ssd=False,
+    respond_all_keys=True,
+    key=C.POLICY_KEY_DIGEST,
+    exists=C.POLICY_EXISTS_UPDATE,
+    gen=C.POLICY_GEN_IGNORE,
+    commit_level=C.POLICY_COMMIT_LEVEL_ALL,
+    durable_delete=False,
+    ttl=0,
+)
+QUERY_DEFAULTS = dict(
+    _TRANSPORT_DEFAULTS,
+    total_timeout=0,
+    max_records=0,
+    records_per_second=0,
+    max_concurrent_nodes=0,
+    record_queue_size=1024,
+    expected_duration=C.QUERY_DURATION_LONG,
+    include_bin_data=True,
+    partition_filter=None,
+)
+SCAN_DEFAULTS = dict(
+    _TRANSPORT_DEFAULTS,
+    total_timeout=0,
+    records_per_second=0,
+    max_records=0,
+    durable_delete=False,
+    ttl=0,
+    partition_filter=None,
+)
+ADMIN_DEFAULTS: dict[str, Any] = {"timeout": 1000}
+INFO_DEFAULTS: dict[str, Any] = {"timeout": 1000, "total_timeout": 1000, "socket_timeout": 1000}
+
+_INT_FIELDS_NONNEG = {
+    "socket_timeout",
+    "total_timeout",
+    "max_retries",
+    "sleep_between_retries",
+    "timeout_delay",
+    "timeout",
+    "max_records",
+    "records_per_second",
+    "max_concurrent_nodes",
+    "record_queue_size",
+}
+_ENUMS: dict[str, tuple[int, ...]] = {
+    "replica": (0, 1, 2),
+    "read_mode_ap": (0, 1),
+    "key": (0, 1),
+    "exists": (0, 1, 2, 3, 4),
+    "gen": (0, 1, 2),
+    "commit_level": (0, 1),
+    "expected_duration": (0, 1, 2),
+}
+_BOOLS = {"durable_delete", "allow_inline", "allow_inline_ssd", "respond_all_keys", "include_bin_data"}
+
+
+class Policy(dict):
+    """A resolved policy: every field present, values validated. Attribute access for speed."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _check_value(kind: str, name: str, value: Any) -> Any:
+    if name in _INT_FIELDS_NONNEG:
+        if type(value) is not int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InvalidArgError(f"{kind} policy field {name!r} must be an int, not {type(value).__name__}")
+        if value < 0:
+            raise InvalidArgError(f"{kind} policy field {name!r} must be >= 0, got {value}")
+        if value > 0xFFFFFFFF:
+            raise InvalidArgError(f"{kind} policy field {name!r} out of range: {value}")
+        return value
+    if name in _ENUMS:
+        if isinstance(value, bool) or not isinstance(value, int) or value not in _ENUMS[name]:
+            raise InvalidArgError(f"{kind} policy field {name!r} has invalid value {value!r}")
+        return int(value)
+    if name in _BOOLS:
+        if not isinstance(value, (bool, int)):
+            raise InvalidArgError(f"{kind} policy field {name!r} must be a bool, not {type(value).__name__}")
+        return bool(value)
+    if name == "ttl":
+        return check_ttl(value)
+    if name == "read_touch_ttl_percent":
+        if isinstance(value, bool) or not isinstance(value, int) or not -1 <= value <= 100:
+            raise InvalidArgError(f"read_touch_ttl_percent must be an int in -1..100, got {value!r}")
+        return value
+    if name == "concurrency":
+        if isinstance(value, bool) or value not in (C.BATCH_CONCURRENCY_SEQUENTIAL, C.BATCH_CONCURRENCY_PARALLEL):
+            raise ValueError(
+                f"batch policy concurrency must be BATCH_CONCURRENCY_SEQUENTIAL (0) or "
+                f"BATCH_CONCURRENCY_PARALLEL (1), got {value!r}"
+            )
+        return value
+    return value
+
+
+def check_ttl(value: Any) -> int:
+    """Validate a TTL (seconds, or -1 never expire, -2 keep, -3 client default, 0 namespace default)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgError(f"ttl must be an int, not {type(value).__name__}")
+    if value < -3 or value > 0xFFFFFFFF:
+        raise InvalidArgError(f"ttl out of range: {value}")
+    return value
+
+
+class PolicyKind:
+    """Resolves user dicts of one policy kind against defaults (cached for ``None``)."""
+
+    __slots__ = ("name", "defaults", "default_policy")
+
+    def __init__(self, name: str, defaults: dict[str, Any]) -> None:
+        self.name = name
+        self.defaults = defaults
+        self.default_policy = Policy(defaults)
+
+    def resolve(self, policy: dict[str, Any] | None, base: Policy | None = None) -> Policy:
+        """A resolved policy; ``base`` holds client-level defaults (config ``policies``)."""
+        if policy is None:
+            return base if base is not None else self.default_policy
+        if not isinstance(policy, dict):
+            raise InvalidArgError(f"{self.name} policy must be a dict, not {type(policy).__name__}")
+        out = Policy(base if base is not None else self.default_policy)
+        defaults = self.defaults
+        for k, v in policy.items():
+            if k not in defaults:
+                raise InvalidArgError(
+                    f"unknown {self.name} policy field {k!r} (known: {', '.join(sorted(defaults))})"
+                )
+            if v is None and k in ("filter_expression", "partition_filter"):
+                out[k] = None
+                continue
+            out[k] = _check_value(self.name, k, v)
+        return out
+
+
+READ = PolicyKind("read", READ_DEFAULTS)
+WRITE = PolicyKind("write", WRITE_DEFAULTS)
+BATCH = PolicyKind("batch", BATCH_DEFAULTS)
+QUERY = PolicyKind("query", QUERY_DEFAULTS)
+SCAN = PolicyKind("scan", SCAN_DEFAULTS)
+ADMIN = PolicyKind("admin", ADMIN_DEFAULTS)
+INFO = PolicyKind("info", INFO_DEFAULTS)
+
+_META_KEYS = frozenset(("gen", "ttl", "key", "exists", "commit_level", "durable_delete"))
+
+
+def write_attrs(policy: Policy, meta: dict[str, Any] | None) -> tuple[int, int, int, int, int, bool]:
+    """``(info2_bits, info3_bits, generation, record_ttl, key_policy, durable)`` for a write.
+
+    Fields set in ``meta`` (WriteMeta) win over the policy's.
+    """
+    exists = policy["exists"]
+    gen_policy = policy["gen"]
+    ttl = policy["ttl"]
+    key_policy = policy["key"]
+    commit = policy["commit_level"]
+    durable = policy["durable_delete"]
+    generation = 0
+    if meta:
+        if not isinstance(meta, dict):
+            raise InvalidArgError(f"meta must be a dict, not {type(meta).__name__}")
+        for k in meta:
+            if k not in _META_KEYS:
+                raise InvalidArgError(f"unknown meta field {k!r} (known: {', '.join(sorted(_META_KEYS))})")
+        if "ttl" in meta:
+            ttl = check_ttl(meta["ttl"])
+        if "gen" in meta:
+            g = meta["gen"]
+            if isinstance(g, bool) or not isinstance(g, int) or not 0 <= g <= 0xFFFFFFFF:
+                raise InvalidArgError(f"meta gen must be an int in 0..2**32-1, got {g!r}")
+            generation = g
+            if gen_policy == C.POLICY_GEN_IGNORE:
+                gen_policy = C.POLICY_GEN_EQ
+        if "key" in meta:
+            key_policy = _check_value("meta", "key", meta["key"])
+        if "exists" in meta:
+            exists = _check_value("meta", "exists", meta["exists"])
+        if "commit_level" in meta:
+            commit = _check_value("meta", "commit_level", meta["commit_level"])
+        if "durable_delete" in meta:
+            durable = _check_value("meta", "durable_delete", meta["durable_delete"])
+    info2 = W.INFO2_WRITE
+    info3 = 0
+    if gen_policy == C.POLICY_GEN_EQ:
+        info2 |= W.INFO2_GENERATION
+    elif gen_policy == C.POLICY_GEN_GT:
+        info2 |= W.INFO2_GENERATION_GT
+    if exists:
+        if exists == C.POLICY_EXISTS_UPDATE_ONLY:
+            info3 |= W.INFO3_UPDATE_ONLY
+        elif exists == C.POLICY_EXISTS_REPLACE:
+            info3 |= W.INFO3_CREATE_OR_REPLACE
+        elif exists == C.POLICY_EXISTS_REPLACE_ONLY:
+            info3 |= W.INFO3_REPLACE_ONLY
+        elif exists == C.POLICY_EXISTS_CREATE_ONLY:
+            info2 |= W.INFO2_CREATE_ONLY
+    if commit == C.POLICY_COMMIT_LEVEL_MASTER:
+        info3 |= W.INFO3_COMMIT_MASTER
+    if durable:
+        info2 |= W.INFO2_DURABLE_DELETE
+    return info2, info3, generation, ttl_to_wire(ttl), key_policy, durable
+
+
+def ttl_to_wire(ttl: int) -> int:
+    """A TTL as the unsigned 32-bit request value (-1 never expire, -2 keep current)."""
+    if ttl >= 0:
+        return ttl
+    if ttl == -3:
+        return 0
+    return ttl & 0xFFFFFFFF

@@ -1,0 +1,48 @@
+"""Key digests: RIPEMD-160 over set name, key particle type and key bytes, as the server computes them."""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from typing import Any
+
+from .constants import N_PARTITIONS, PT_BLOB, PT_INTEGER, PT_STRING
+
+_INT64 = struct.Struct(">q")
+
+try:
+    hashlib.new("ripemd160", b"")
+
+    def ripemd160(data: bytes) -> bytes:
+        """RIPEMD-160 from OpenSSL."""
+        return hashlib.new("ripemd160", data).digest()
+
+except (ValueError, TypeError):  # OpenSSL 3 without the legacy provider
+    from ._ripemd160 import ripemd160  # type: ignore[assignment]
+
+
+def key_particle(user_key: Any) -> tuple[int, bytes]:
+    """Particle type and bytes of a user key (str, int or bytes)."""
+    t = type(user_key)
+    if t is str:
+        return PT_STRING, user_key.encode()
+    if t is int:
+        return PT_INTEGER, _INT64.pack(user_key)
+    if t is bytes:
+        return PT_BLOB, user_key
+    if t is bytearray:
+        return PT_BLOB, bytes(user_key)
+    if isinstance(user_key, bool) or not isinstance(user_key, (str, int, bytes)):
+        raise TypeError(f"user key must be str, int or bytes, not {t.__name__}")
+    return key_particle(t.__mro__[1](user_key) if t is not bool else int(user_key))
+
+
+def compute_digest(set_name: str | bytes, ptype: int, key_bytes: bytes) -> bytes:
+    """The 20-byte digest of a key: RIPEMD-160(set + particle type + key bytes)."""
+    s = set_name.encode() if isinstance(set_name, str) else set_name
+    return ripemd160(s + bytes((ptype,)) + key_bytes)
+
+
+def partition_id(digest: bytes) -> int:
+    """Partition (0..4095) owning a digest: the low 12 bits of its first two bytes, little-endian."""
+    return (digest[0] | (digest[1] << 8)) & (N_PARTITIONS - 1)

@@ -1,0 +1,370 @@
+"""Python values <-> Aerospike particles, and msgpack for lists and maps (CDT values).
+
+Inside msgpack, Aerospike stores strings and blobs as msgpack *str* whose first byte is the
+particle type (0x03 string, 0x04 blob, 0x17 GeoJSON). Ordered lists/maps carry a leading ext
+element holding the order flag. Wildcard and infinity are fixext1 values of type 0xff.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+import msgpack
+
+from .constants import (
+    PT_BLOB,
+    PT_BOOL,
+    PT_FLOAT,
+    PT_GEOJSON,
+    PT_HLL,
+    PT_INTEGER,
+    PT_LIST,
+    PT_MAP,
+    PT_NULL,
+    PT_STRING,
+)
+
+_INT64 = struct.Struct(">q")
+_UINT64 = struct.Struct(">Q")
+_DOUBLE = struct.Struct(">d")
+
+INT64_MIN = -(1 << 63)
+INT64_MAX = (1 << 63) - 1
+MAX_DEPTH = 64
+
+
+class GeoJSON(str):
+    """A GeoJSON string stored with the GeoJSON particle type (a plain ``str`` otherwise)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"GeoJSON({str.__repr__(self)})"
+
+
+class HLL(bytes):
+    """A HyperLogLog value as stored by the server (a plain ``bytes`` otherwise)."""
+
+    __slots__ = ()
+
+
+class _Special:
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return f"aerospike_py.{self._name}"
+
+
+#: Matches any value in CDT range/value operations.
+WILDCARD = _Special("WILDCARD")
+#: Greater than any value in CDT range operations.
+INFINITY = _Special("INFINITY")
+
+_WILDCARD_BYTES = b"\xd4\xff\x00"  # fixext1, type -1, payload 0
+_INFINITY_BYTES = b"\xd4\xff\x01"
+
+
+class KeyOrderedDict(dict):
+    """A dict written to the server as a key-ordered map."""
+
+    __slots__ = ()
+
+
+class ValueTypeError(TypeError):
+    """A value cannot be stored in Aerospike."""
+
+
+# --------------------------------------------------------------------------- msgpack (CDT)
+
+
+def _to_packable(v: Any, depth: int = 0) -> Any:
+    t = type(v)
+    if t is str:
+        return b"\x03" + v.encode()
+    if t is int:
+        if v < INT64_MIN or v > 0xFFFFFFFFFFFFFFFF:
+            raise OverflowError(f"integer {v} does not fit in 64 bits")
+        return v
+    if t is float or t is bool or v is None:
+        return v
+    if depth >= MAX_DEPTH:
+        raise ValueError(f"value nested deeper than {MAX_DEPTH} levels")
+    if t is list:
+        return [_to_packable(x, depth + 1) for x in v]
+    if t is dict:
+        return {_to_packable(k, depth + 1): _to_packable(x, depth + 1) for k, x in v.items()}
+    if t is bytes or t is bytearray or t is HLL:
+        return b"\x04" + bytes(v)
+    if t is GeoJSON:
+        return b"\x17" + v.encode()
+    if isinstance(v, KeyOrderedDict):
+        return _OrderedMap(v, depth)
+    if v is WILDCARD or v is INFINITY:
+        return v
+    # Subclasses of the basic types (IntEnum, str subclasses...) behave as their base.
+    if isinstance(v, bool):
+        return bool(v)
+    if isinstance(v, int):
+        return _to_packable(int(v), depth)
+    if isinstance(v, float):
+        return float(v)
+    if isinstance(v, str):
+        return _to_packable(str(v), depth)
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return b"\x04" + bytes(v)
+    if isinstance(v, list):
+        return _to_packable(list(v), depth)
+    if isinstance(v, dict):
+        return _to_packable(dict(v), depth)
+    raise ValueTypeError(f"unsupported value type {t.__name__} ({v!r:.60})")
+
+
+class _OrderedMap:
+    __slots__ = ("items",)
+
+    def __init__(self, d: dict, depth: int) -> None:
+        self.items = sorted(
+            ((k, _to_packable(x, depth + 1)) for k, x in d.items()), key=lambda kv: cdt_sort_key(kv[0])
+        )
+
+
+def _pack_default(obj: Any) -> Any:
+    raise ValueTypeError(f"unsupported value type {type(obj).__name__}")
+
+
+_packer = msgpack.Packer(use_bin_type=False, autoreset=True, default=_pack_default)
+
+
+def pack_cdt(value: Any) -> bytes:
+    """Encode a list/map (or any CDT operand) as Aerospike msgpack."""
+    obj = _to_packable(value)
+    if _contains_ordered(obj):
+        return _pack_with_ordered(obj)
+    return _packer.pack(obj)
+
+
+def _contains_ordered(obj: Any) -> bool:
+    t = type(obj)
+    if t is _OrderedMap or t is _Special:
+        return True
+    if t is list:
+        return any(_contains_ordered(x) for x in obj)
+    if t is dict:
+        return any(_contains_ordered(x) for x in obj.values())
+    return False
+
+
+def _pack_with_ordered(obj: Any) -> bytes:
+    """Slow path: pack a tree containing key-ordered maps (header written by hand)."""
+    t = type(obj)
+    if t is _OrderedMap:
+        n = len(obj.items) + 1
+        parts = [_map_header(n), b"\xc7\x00\x01\xc0"]
+        for k, v in obj.items:
+            parts.append(_packer.pack(_to_packable(k)))
+            parts.append(_pack_with_ordered(v))
+        return b"".join(parts)
+    if t is list:
+        return _array_header(len(obj)) + b"".join(_pack_with_ordered(x) for x in obj)
+    if t is dict:
+        return _map_header(len(obj)) + b"".join(
+            _pack_with_ordered(k) + _pack_with_ordered(v) for k, v in obj.items()
+        )
+    if obj is WILDCARD:
+        return _WILDCARD_BYTES
+    if obj is INFINITY:
+        return _INFINITY_BYTES
+    return _packer.pack(obj)
+
+
+def _map_header(n: int) -> bytes:
+    if n < 16:
+        return bytes([0x80 | n])
+    if n < 0x10000:
+        return b"\xde" + n.to_bytes(2, "big")
+    return b"\xdf" + n.to_bytes(4, "big")
+
+
+def _array_header(n: int) -> bytes:
+    if n < 16:
+        return bytes([0x90 | n])
+    if n < 0x10000:
+        return b"\xdc" + n.to_bytes(2, "big")
+    return b"\xdd" + n.to_bytes(4, "big")
+
+
+def _ext_hook(code: int, data: bytes) -> Any:
+    return msgpack.ExtType(code, data)
+
+
+def _from_unpacked(v: Any) -> Any:
+    t = type(v)
+    if t is bytes:
+        if not v:
+            return b""
+        p = v[0]
+        if p == 3:
+            return v[1:].decode()
+        if p == 4:
+            return v[1:]
+        if p == PT_GEOJSON:
+            return GeoJSON(v[1:].decode())
+        return v[1:]
+    if t is list:
+        if v and type(v[0]) is msgpack.ExtType:
+            v = v[1:]  # order flag of an ordered list
+        return [_from_unpacked(x) for x in v]
+    if t is dict:
+        out = {}
+        for k, x in v.items():
+            if type(k) is msgpack.ExtType:
+                continue  # order flag of an ordered map
+            out[_from_unpacked(k)] = _from_unpacked(x)
+        return out
+    return v
+
+
+def unpack_cdt(data: bytes | memoryview) -> Any:
+    """Decode Aerospike msgpack into Python values."""
+    try:
+        obj = msgpack.unpackb(data, raw=True, strict_map_key=False, ext_hook=_ext_hook, use_list=True)
+    except TypeError:
+        # A map keyed by lists/maps: unhashable in Python; decode keys as tuples.
+        obj = msgpack.unpackb(
+            data, raw=True, strict_map_key=False, ext_hook=_ext_hook, use_list=False, list_hook=tuple
+        )
+    return _from_unpacked(obj)
+
+
+# --------------------------------------------------------------------------- particles
+
+
+def encode_particle(v: Any) -> tuple[int, bytes]:
+    """Return ``(particle_type, bytes)`` for a bin value."""
+    t = type(v)
+    if t is str:
+        return PT_STRING, v.encode()
+    if t is int:
+        if INT64_MIN <= v <= INT64_MAX:
+            return PT_INTEGER, _INT64.pack(v)
+        if INT64_MAX < v <= 0xFFFFFFFFFFFFFFFF:
+            return PT_INTEGER, _UINT64.pack(v)
+        raise OverflowError(f"integer {v} does not fit in 64 bits")
+    if t is float:
+        return PT_FLOAT, _DOUBLE.pack(v)
+    if t is bytes:
+        return PT_BLOB, v
+    if t is bool:
+        return PT_BOOL, b"\x01" if v else b"\x00"
+    if t is list:
+        return PT_LIST, pack_cdt(v)
+    if t is dict or t is KeyOrderedDict:
+        return PT_MAP, pack_cdt(v)
+    if v is None:
+        return PT_NULL, b""
+    if t is bytearray:
+        return PT_BLOB, bytes(v)
+    if t is GeoJSON:
+        return PT_GEOJSON, b"\x00\x00\x00" + v.encode()
+    if t is HLL:
+        return PT_HLL, bytes(v)
+    if isinstance(v, bool):
+        return encode_particle(bool(v))
+    if isinstance(v, int):
+        return encode_particle(int(v))
+    if isinstance(v, float):
+        return encode_particle(float(v))
+    if isinstance(v, str):
+        return encode_particle(str(v))
+    if isinstance(v, (bytes, memoryview)):
+        return PT_BLOB, bytes(v)
+    if isinstance(v, list):
+        return PT_LIST, pack_cdt(v)
+    if isinstance(v, dict):
+        return PT_MAP, pack_cdt(v)
+    raise ValueTypeError(f"unsupported bin value type {t.__name__} ({v!r:.60})")
+
+
+def decode_particle(ptype: int, data: bytes | memoryview) -> Any:
+    """Decode a particle of the given type."""
+    if ptype == PT_INTEGER:
+        if len(data) == 8:
+            return _INT64.unpack(data)[0]
+        return int.from_bytes(data, "big", signed=True)
+    if ptype == PT_STRING:
+        return bytes(data).decode()
+    if ptype == PT_FLOAT:
+        return _DOUBLE.unpack(data)[0]
+    if ptype == PT_BLOB:
+        return bytes(data)
+    if ptype == PT_LIST or ptype == PT_MAP:
+        return unpack_cdt(data)
+    if ptype == PT_BOOL:
+        return data[0] != 0 if len(data) == 1 else bool(int.from_bytes(data, "big"))
+    if ptype == PT_NULL:
+        return None
+    if ptype == PT_GEOJSON:
+        ncells = int.from_bytes(data[1:3], "big")
+        return GeoJSON(bytes(data[3 + 8 * ncells :]).decode())
+    if ptype == PT_HLL:
+        return HLL(data)
+    return bytes(data)  # language blobs and unknown types: raw bytes
+
+
+def cdt_type_rank(v: Any) -> int:
+    """Aerospike's cross-type order: nil < bool < int < string < list < map < bytes < float < geojson."""
+    t = type(v)
+    if v is None:
+        return 1
+    if t is bool:
+        return 2
+    if t is int:
+        return 3
+    if t is str:
+        return 4
+    if t is list or t is tuple:
+        return 5
+    if isinstance(v, dict):
+        return 6
+    if t is bytes or t is bytearray:
+        return 7
+    if t is float:
+        return 8
+    if t is GeoJSON:
+        return 9
+    if v is INFINITY:
+        return 10
+    if v is WILDCARD:
+        return 11
+    if isinstance(v, bool):
+        return 2
+    if isinstance(v, int):
+        return 3
+    if isinstance(v, str):
+        return 4
+    if isinstance(v, bytes):
+        return 7
+    if isinstance(v, float):
+        return 8
+    return 0
+
+
+def cdt_sort_key(v: Any) -> tuple:
+    """A key ordering values as Aerospike orders them inside lists and maps."""
+    r = cdt_type_rank(v)
+    if r in (3, 8, 2):
+        return (r, v)
+    if r == 4:
+        return (r, v.encode())
+    if r == 7:
+        return (r, bytes(v))
+    if r == 5:
+        return (r, tuple(cdt_sort_key(x) for x in v))
+    if r == 6:
+        items = sorted((cdt_sort_key(k), cdt_sort_key(x)) for k, x in v.items())
+        return (r, len(v), tuple(items))
+    return (r,)

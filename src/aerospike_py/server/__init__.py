@@ -1,0 +1,133 @@
+"""The embedded Aerospike-compatible server: in memory, asyncio, real wire protocol.
+
+    from aerospike_py.server import EmbeddedServer
+    with EmbeddedServer() as srv:          # port 0: a free port
+        client = aerospike_py.client({"hosts": [(srv.host, srv.port)]}).connect()
+
+It is meant for tests, demos and development; it keeps everything in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from .node import Fault, ServerNode
+from .storage import Clock, Namespace
+
+__all__ = ["EmbeddedServer", "Fault", "Namespace", "Clock", "ServerNode"]
+
+
+def _load_extensions() -> None:
+    """Import the optional server modules (CDT, expressions, batch, query, UDF...) that exist."""
+    import importlib
+
+    for mod in ("cdt", "bits", "hll", "expressions", "batch", "query", "udf", "security"):
+        try:
+            importlib.import_module(f"{__name__}.{mod}")
+        except ModuleNotFoundError as e:
+            if e.name != f"{__name__}.{mod}":
+                raise
+
+
+class LoopThread:
+    """An asyncio event loop running on a daemon thread."""
+
+    def __init__(self, name: str = "aerospike_py-server") -> None:
+        self.loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.thread.start()
+        self._ready.wait()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.call_soon(self._ready.set)
+        self.loop.run_forever()
+
+    def call(self, coro: Any, timeout: float = 30) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def run_sync(self, fn: Any, *args: Any) -> Any:
+        async def _f() -> Any:
+            return fn(*args)
+
+        return self.call(_f())
+
+    def stop(self) -> None:
+        if self.loop.is_running():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+        if not self.loop.is_running():
+            self.loop.close()
+
+
+class EmbeddedServer:
+    """A single-node embedded server on a background thread.
+
+    ``EmbeddedServer(port=0)`` picks a free port; ``host``/``port``/``address`` tell where it
+    listens. ``namespaces`` is a list of names or a dict of :class:`Namespace`.
+    ``clock.advance(seconds)`` moves server time (TTL expiry) without sleeping.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, namespaces: Any = None,
+                 cluster_name: str = "embedded", node_id: str | None = None) -> None:
+        _load_extensions()
+        self.clock = Clock()
+        self.node = ServerNode(host, port, namespaces, node_id, cluster_name, self.clock)
+        self._loop: LoopThread | None = None
+
+    @property
+    def host(self) -> str:
+        return self.node.host
+
+    @property
+    def port(self) -> int:
+        return self.node.port
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.node.host, self.node.port
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """A client config pointing at this server."""
+        return {"hosts": [(self.host, self.port)]}
+
+    def start(self) -> EmbeddedServer:
+        if self._loop is None:
+            self._loop = LoopThread()
+            self._loop.call(self.node.start())
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None:
+            self._loop.call(self.node.stop())
+            self._loop.stop()
+            self._loop = None
+
+    def __enter__(self) -> EmbeddedServer:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def call(self, fn: Any, *args: Any) -> Any:
+        """Run ``fn(*args)`` on the server's loop thread (safe access to server state)."""
+        assert self._loop is not None, "server not started"
+        return self._loop.run_sync(fn, *args)
+
+    def inject_fault(self, fault: str, match: Any = None, count: int = 1) -> None:
+        """Make the next ``count`` matching requests fail with ``fault`` (see :class:`Fault`)."""
+        self.call(self.node.inject_fault, fault, match, count)
+
+    def clear(self) -> None:
+        """Delete every record of every namespace."""
+
+        def _clear() -> None:
+            for ns in self.node.namespaces.values():
+                for part in ns.partitions:
+                    part.clear()
+
+        self.call(_clear)

@@ -1,0 +1,251 @@
+"""One embedded server node: an asyncio TCP server speaking the Aerospike protocol."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from .._wire.constants import N_PARTITIONS, PROTO_TYPE_ADMIN, PROTO_TYPE_INFO, PROTO_TYPE_MESSAGE
+from .._wire.info import pack_info_response
+from .._wire.proto import PROTO_HEADER, ProtocolError, check_proto_header, decompress_body
+from . import errors as E
+from .handler import handle_message, reply
+from .info import _ALL_BITMAP, answer
+from .storage import Clock, Namespace
+
+log = logging.getLogger("aerospike_py.server")
+
+#: Handler for admin (security) frames, set by the security module: ``(node, conn_state, body) -> bytes``.
+ADMIN_HANDLER: list[Callable[..., bytes]] = []
+
+
+class Fault:
+    """What the server does instead of answering normally (fault injection for tests)."""
+
+    DROP = "drop"  # close the connection without answering
+    HALF = "half"  # send part of the answer, then close
+    GARBAGE = "garbage"  # answer with bytes that are not a frame
+    STALL = "stall"  # never answer (the connection stays open)
+    BAD_VERSION = "bad_version"  # a frame with a wrong proto version
+
+
+class _Connection(asyncio.Protocol):
+    def __init__(self, node: ServerNode) -> None:
+        self.node = node
+        self.buf = bytearray()
+        self.transport: asyncio.Transport | None = None
+        self.stalled = False
+        self.user: str | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.node.connections.add(self)
+        self.node.client_connections += 1
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.node.connections.discard(self)
+        self.node.client_connections -= 1
+
+    def data_received(self, data: bytes) -> None:
+        if self.stalled:
+            return
+        buf = self.buf
+        buf += data
+        while len(buf) >= 8:
+            try:
+                ptype, length = check_proto_header(buf[:8], max_body=128 * 1024 * 1024)
+            except ProtocolError as e:
+                log.debug("closing connection: %s", e)
+                self.transport.close()
+                return
+            end = 8 + length
+            if len(buf) < end:
+                return
+            body = bytes(buf[8:end])
+            del buf[:end]
+            if not self._handle(ptype, body):
+                return
+
+    def _handle(self, ptype: int, body: bytes) -> bool:
+        node = self.node
+        fault = node.take_fault(ptype, body)
+        if fault is not None:
+            return self._apply_fault(fault, ptype, body)
+        frames = node.process(ptype, body, self)
+        if frames:
+            self.transport.writelines(frames) if len(frames) > 1 else self.transport.write(frames[0])
+        return True
+
+    def _apply_fault(self, fault: str, ptype: int, body: bytes) -> bool:
+        t = self.transport
+        if fault == Fault.DROP:
+            t.close()
+            return False
+        if fault == Fault.STALL:
+            self.stalled = True
+            return False
+        if fault == Fault.GARBAGE:
+            t.write(b"\x07\x09garbage-that-is-not-a-frame\x00\x01")
+            return True
+        if fault == Fault.BAD_VERSION:
+            t.write(PROTO_HEADER.pack((9 << 56) | (3 << 48) | 22) + b"\x00" * 22)
+            return True
+        if fault == Fault.HALF:
+            frames = self.node.process(ptype, body, self)
+            data = b"".join(frames)
+            t.write(data[: max(1, len(data) // 2)])
+            t.close()
+            return False
+        raise ValueError(f"unknown fault {fault!r}")
+
+
+class ServerNode:
+    """State and behaviour of one node. Runs inside an asyncio loop (see :class:`EmbeddedServer`)."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        namespaces: dict[str, Namespace] | list[str] | None = None,
+        node_id: str | None = None,
+        cluster_name: str = "embedded",
+        clock: Clock | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        if namespaces is None:
+            namespaces = ["test", "bar"]
+        if isinstance(namespaces, (list, tuple)):
+            namespaces = {n: Namespace(n) for n in namespaces}
+        self.namespaces: dict[str, Namespace] = dict(namespaces)
+        self.node_id = node_id or ""
+        self.cluster_name = cluster_name
+        self.clock = clock or Clock()
+        self.partition_generation = 1
+        self.peers_generation = 1
+        self.client_connections = 0
+        self.requests = 0
+        self.partition_requests: Counter[int] = Counter()
+        self.connections: set[_Connection] = set()
+        self.started = time.monotonic()
+        self.cluster: Any = None  # set when part of an EmbeddedCluster
+        self._faults: list[tuple[Callable[[int, bytes], bool], str, int]] = []
+        self._server: asyncio.base_events.Server | None = None
+        self.udfs: dict[str, bytes] = {}
+        self.extensions: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ network
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(lambda: _Connection(self), self.host, self.port, reuse_address=True)
+        self.port = self._server.sockets[0].getsockname()[1]
+        if not self.node_id:
+            self.node_id = f"BB9{self.port:05X}{id(self) & 0xFFFFFF:06X}"[:15].upper()
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        for c in list(self.connections):
+            if c.transport is not None:
+                c.transport.abort()
+        self.connections.clear()
+
+    def close_client_connections(self) -> None:
+        for c in list(self.connections):
+            if c.transport is not None:
+                c.transport.abort()
+
+    # ------------------------------------------------------------------ faults
+
+    def inject_fault(self, fault: str, match: Callable[[int, bytes], bool] | None = None, count: int = 1) -> None:
+        """Apply ``fault`` to the next ``count`` requests (that ``match(proto_type, body)``)."""
+        self._faults.append((match or (lambda t, b: t == PROTO_TYPE_MESSAGE), fault, count))
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+
+    def take_fault(self, ptype: int, body: bytes) -> str | None:
+        if not self._faults:
+            return None
+        for i, (match, fault, count) in enumerate(self._faults):
+            if match(ptype, body):
+                if count <= 1:
+                    del self._faults[i]
+                else:
+                    self._faults[i] = (match, fault, count - 1)
+                return fault
+        return None
+
+    # ------------------------------------------------------------------ requests
+
+    def process(self, ptype: int, body: bytes, conn: Any) -> list[bytes]:
+        self.requests += 1
+        if ptype == PROTO_TYPE_MESSAGE:
+            try:
+                return handle_message(self, memoryview(body))
+            except Exception as e:  # noqa: BLE001 - a bad request must not kill the server
+                log.debug("bad request: %r", e, exc_info=True)
+                return [reply(E.PARAMETER, info3=1)]
+        if ptype == PROTO_TYPE_INFO:
+            commands = [c for c in body.decode(errors="replace").split("\n") if c]
+            if not commands:
+                commands = ["node", "build", "edition", "version"]
+            return [pack_info_response([(c, answer(self, c)) for c in commands])]
+        if ptype == PROTO_TYPE_ADMIN:
+            if ADMIN_HANDLER:
+                return [ADMIN_HANDLER[0](self, conn, body)]
+            return [_admin_error(E.UNSUPPORTED_FEATURE if False else 52)]
+        if ptype == 4:
+            # CE rejects compressed requests (observed: result 25).
+            try:
+                decompress_body(body)
+            except ProtocolError:
+                pass
+            return [reply(E.ENTERPRISE_ONLY)]
+        return []
+
+    def count_request(self, pid: int) -> None:
+        self.partition_requests[pid] += 1
+
+    def on_write(self, ns: Namespace, digest: bytes, record: Any) -> None:
+        """Called after every committed write/delete (replication hook for clusters)."""
+        if self.cluster is not None:
+            self.cluster.replicate(self, ns.name, digest, record)
+
+    def truncate(self, namespace: str, set_name: str | None, before_ns: int) -> None:
+        if self.cluster is not None:
+            self.cluster.truncate(namespace, set_name, before_ns)
+        else:
+            self.namespaces[namespace].truncate(set_name, before_ns)
+
+    # ------------------------------------------------------------------ cluster view
+
+    def peers(self) -> list[ServerNode]:
+        return self.cluster.peers_of(self) if self.cluster is not None else []
+
+    def cluster_size(self) -> int:
+        return 1 + len(self.peers())
+
+    def replica_bitmaps(self, namespace: str) -> list[str]:
+        if self.cluster is not None:
+            return self.cluster.replica_bitmaps(self, namespace)
+        return [_ALL_BITMAP]
+
+    def uptime(self) -> int:
+        return int(time.monotonic() - self.started)
+
+
+def _admin_error(code: int) -> bytes:
+    from .._wire.proto import pack_proto_header
+
+    body = bytes([0, 0, code, 0]) + b"\x00" * 12
+    return pack_proto_header(PROTO_TYPE_ADMIN, len(body)) + body
+
+
+assert N_PARTITIONS == 4096

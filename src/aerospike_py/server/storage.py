@@ -1,0 +1,126 @@
+"""In-memory storage of the embedded server: namespaces, records, expiry, truncation."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .._wire.constants import N_PARTITIONS
+from .._wire.digest import partition_id
+
+CITRUS_EPOCH = 1262304000
+
+
+class Clock:
+    """Server time; tests can move it forward instead of sleeping (``advance``)."""
+
+    def __init__(self, now: Callable[[], float] = time.time) -> None:
+        self._now = now
+        self.offset = 0.0
+
+    def time(self) -> float:
+        return self._now() + self.offset
+
+    def citrus_now(self) -> int:
+        """Seconds since 2010-01-01 (the epoch of void times)."""
+        return int(self.time()) - CITRUS_EPOCH
+
+    def nanos(self) -> int:
+        return int(self.time() * 1e9)
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+class StoredRecord:
+    """A record: bins as raw particles ``{name: (particle_type, bytes)}``, plus metadata."""
+
+    __slots__ = ("bins", "generation", "void_time", "set_name", "key", "last_update_ns", "digest")
+
+    def __init__(self, digest: bytes, set_name: str) -> None:
+        self.digest = digest
+        self.bins: dict[str, tuple[int, bytes]] = {}
+        self.generation = 0
+        self.void_time = 0
+        self.set_name = set_name
+        self.key: bytes | None = None  # particle type byte + key bytes, when the key was sent
+        self.last_update_ns = 0
+
+    def copy(self) -> StoredRecord:
+        r = StoredRecord(self.digest, self.set_name)
+        r.bins = dict(self.bins)
+        r.generation = self.generation
+        r.void_time = self.void_time
+        r.key = self.key
+        r.last_update_ns = self.last_update_ns
+        return r
+
+    def size(self) -> int:
+        """Approximate stored size in bytes (for record-too-big and ``record_size``)."""
+        n = 40 + len(self.set_name) + (len(self.key) if self.key else 0)
+        for name, (_, v) in self.bins.items():
+            n += 4 + len(name) + len(v)
+        return n
+
+
+class Namespace:
+    """One namespace: records by digest, grouped in 4096 partitions."""
+
+    def __init__(self, name: str, default_ttl: int = 0, replication_factor: int = 1,
+                 max_record_size: int = 1024 * 1024) -> None:
+        self.name = name
+        self.default_ttl = default_ttl
+        self.replication_factor = replication_factor
+        self.max_record_size = max_record_size
+        self.partitions: list[dict[bytes, StoredRecord]] = [{} for _ in range(N_PARTITIONS)]
+        #: set name -> truncate threshold (ns); "" means the whole namespace.
+        self.truncated: dict[str, int] = {}
+
+    def get(self, digest: bytes, clock: Clock) -> StoredRecord | None:
+        """A live record (expired or truncated ones are removed and not returned)."""
+        part = self.partitions[partition_id(digest)]
+        rec = part.get(digest)
+        if rec is None:
+            return None
+        if rec.void_time and rec.void_time <= clock.citrus_now():
+            del part[digest]
+            return None
+        return rec
+
+    def put(self, rec: StoredRecord) -> None:
+        self.partitions[partition_id(rec.digest)][rec.digest] = rec
+
+    def delete(self, digest: bytes) -> bool:
+        return self.partitions[partition_id(digest)].pop(digest, None) is not None
+
+    def records(self, pids: Any = None, clock: Clock | None = None):
+        """Iterate ``(pid, record)`` over live records (optionally only some partitions)."""
+        now = clock.citrus_now() if clock is not None else 0
+        for pid in range(N_PARTITIONS) if pids is None else pids:
+            part = self.partitions[pid]
+            for digest, rec in list(part.items()):
+                if now and rec.void_time and rec.void_time <= now:
+                    part.pop(digest, None)
+                    continue
+                yield pid, rec
+
+    def truncate(self, set_name: str | None, before_ns: int) -> int:
+        """Delete records of a set (or all) last updated before ``before_ns``; return the count."""
+        n = 0
+        for part in self.partitions:
+            for digest, rec in list(part.items()):
+                if (not set_name or rec.set_name == set_name) and rec.last_update_ns <= before_ns:
+                    del part[digest]
+                    n += 1
+        return n
+
+    def count(self) -> int:
+        return sum(len(p) for p in self.partitions)
+
+    def set_names(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for part in self.partitions:
+            for rec in part.values():
+                out[rec.set_name] = out.get(rec.set_name, 0) + 1
+        return out
