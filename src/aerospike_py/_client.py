@@ -48,6 +48,9 @@ class Client(ClientBase):
             self._run = self._run_disconnected  # type: ignore[method-assign]
         if cluster is not None:
             cluster.close()
+        pool = self.__dict__.pop("_pool", None)
+        if pool is not None:
+            pool.shutdown(wait=False)
 
     def is_connected(self) -> bool:
         """Whether :meth:`connect` succeeded and :meth:`close` was not called since (no I/O)."""
@@ -79,6 +82,26 @@ class Client(ClientBase):
 
     def _run_disconnected(self, cmd: Any) -> Any:
         raise self._not_connected()
+
+    def _run_many(self, cmds: list[Any], parallel: bool = True) -> list[Any]:
+        executor = self._executor
+        if executor is None:
+            raise self._not_connected()
+        if not parallel or len(cmds) <= 1:
+            return [executor.run(c) for c in cmds]
+        pool = self._thread_pool()
+        return list(pool.map(executor.run, cmds))
+
+    def _thread_pool(self) -> Any:
+        pool = self.__dict__.get("_pool")
+        if pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with self._state_lock:
+                pool = self.__dict__.get("_pool")
+                if pool is None:
+                    pool = self._pool = ThreadPoolExecutor(16, thread_name_prefix="aerospike_py")
+        return pool
 
     def _run_all(self, cmd: Any) -> list[InfoNodeResult]:
         cluster, executor = self._cluster, self._executor

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import _policy as P
+from ._client_batch import BatchMixin
 from ._commands import info as info_cmds
 from ._commands import record
 from ._wire import constants as W
@@ -32,7 +33,7 @@ def _policy_defaults(config: dict[str, Any]) -> dict[str, P.Policy | None]:
     return out
 
 
-class ClientBase:
+class ClientBase(BatchMixin):
     """Argument checking and command building for every data operation."""
 
     def __init__(self, config: dict[str, Any]) -> None:
@@ -153,7 +154,22 @@ class ClientBase:
         return self._run(info_cmds.truncate(namespace, set_name, nanos, self._admin_policy(policy)))
 
     def _run_all(self, cmd: Any) -> Any:  # pragma: no cover - abstract
+        """Run an info command on every node: list of InfoNodeResult."""
         raise NotImplementedError
+
+    def _run_many(self, cmds: list[Any], parallel: bool = True) -> Any:  # pragma: no cover - abstract
+        """Run several commands (each on its own node); results in the same order.
+
+        Sync: a list (in threads when ``parallel``); async: an awaitable of that list.
+        """
+        raise NotImplementedError
+
+    def _cluster_view(self) -> Any:
+        """The connected cluster (nodes, partition tables), for commands that split by node."""
+        cluster = getattr(self, "_cluster", None)
+        if cluster is None:
+            raise self._not_connected()
+        return cluster
 
     @staticmethod
     def _not_connected() -> ClientError:

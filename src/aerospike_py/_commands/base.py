@@ -17,11 +17,16 @@ _unpack_header = MSG_HEADER.unpack_from
 _time = time.time
 
 
+#: Returned by the parser of a streaming command while more frames are expected.
+MORE = object()
+
+
 class Command:
     """What to send, where to send it, and how to read the answer.
 
-    ``key`` routes the command (``None``: any node). ``parse(cmd, body, node_name)`` turns one
-    message body into the result; multi-frame commands set ``stream`` and get every frame.
+    ``key`` routes the command (``None``: any node). ``parse(cmd, body, node_name)`` turns the
+    reply body into the result. Multi-frame commands (batch, scan/query) set ``stream = True``:
+    their parser is called with each frame body in turn and returns :data:`MORE` until the last.
     """
 
     __slots__ = ("key", "request", "is_write", "parse", "policy", "extra", "stream")

@@ -134,3 +134,18 @@ def encode_ops(ops: Any) -> list[EncodedOp]:
         except InvalidArgError as e:
             raise InvalidArgError(f"ops[{i}]: {e.msg}") from None
     return out
+
+
+def _load_encoders() -> None:
+    """Import the op-encoder modules that exist (collections, bits, HLL, expressions)."""
+    import importlib
+
+    for mod in ("cdt", "bits", "hll", "expressions"):
+        try:
+            importlib.import_module(f"{__package__}.{mod}")
+        except ModuleNotFoundError as e:
+            if e.name != f"{__package__}.{mod}":
+                raise
+
+
+_load_encoders()

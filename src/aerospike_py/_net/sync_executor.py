@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from .._commands.base import MORE
 from .._wire.proto import ProtocolError
 from ..exception import AerospikeError, AerospikeTimeoutError, ClientError, ClusterError
 from .cluster import Cluster, Node
@@ -62,10 +63,11 @@ class SyncExecutor:
                 conn.send(cmd.request)
                 sent = True
                 ptype, body = conn.read_frame(deadline)
+                result = cmd.parse(cmd, body, node.name)
                 if cmd.stream:
-                    result = cmd.parse(cmd, (ptype, body, conn, deadline), node.name)
-                else:
-                    result = cmd.parse(cmd, body, node.name)
+                    while result is MORE:
+                        ptype, body = conn.read_frame(deadline)
+                        result = cmd.parse(cmd, body, node.name)
             except _NET_ERRORS as e:
                 if conn is not None:
                     node.close_connection(conn)
