@@ -11,9 +11,11 @@ import aerospike_py
 def server(aerospike_server):
     """The session's embedded server, emptied and with no faults pending."""
     aerospike_server.clear()
+    aerospike_server.clock.offset = 0.0
     aerospike_server.call(aerospike_server.node.clear_faults)
     yield aerospike_server
     aerospike_server.call(aerospike_server.node.clear_faults)
+    aerospike_server.clock.offset = 0.0
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import exception
+from ._async_client import AsyncClient
 from ._client import Client
 from ._constants import *  # noqa: F403
 from ._constants import __all__ as _constant_names
@@ -92,10 +93,17 @@ def client(config: dict[str, Any]) -> Client:
     return Client(config)
 
 
+def async_client(config: dict[str, Any]) -> AsyncClient:
+    """A new, not yet connected :class:`AsyncClient`; ``await c.connect()``."""
+    return AsyncClient(config)
+
+
 __all__ = [
     *_constant_names,
     "client",
     "Client",
+    "async_client",
+    "AsyncClient",
     "exception",
     "GeoJSON",
     "HLL",

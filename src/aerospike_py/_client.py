@@ -83,14 +83,19 @@ class Client(ClientBase):
     def _run_disconnected(self, cmd: Any) -> Any:
         raise self._not_connected()
 
-    def _run_many(self, cmds: list[Any], parallel: bool = True) -> list[Any]:
+    def _run_many(self, cmds: list[Any], parallel: bool = True, combine: Any = None) -> Any:
         executor = self._executor
         if executor is None:
             raise self._not_connected()
+        if combine is None:
+            run = _run_on_node(executor.run)
+        else:
+            run = _run_catching(executor.run)
         if not parallel or len(cmds) <= 1:
-            return [executor.run(c) for c in cmds]
-        pool = self._thread_pool()
-        return list(pool.map(executor.run, cmds))
+            results = [run(c) for c in cmds]
+        else:
+            results = list(self._thread_pool().map(run, cmds))
+        return results if combine is None else combine(results)
 
     def _thread_pool(self) -> Any:
         pool = self.__dict__.get("_pool")
@@ -114,3 +119,20 @@ class Client(ClientBase):
             except AerospikeError as e:
                 out.append(InfoNodeResult(node.name, e.code, str(e)))
         return out
+
+
+def _run_on_node(run: Any) -> Any:
+    """``run(cmd)`` on the command's own target node (``cmd.node``), if it has one."""
+    return lambda cmd: run(cmd, getattr(cmd, "node", None))
+
+
+def _run_catching(run: Any) -> Any:
+    """Like :func:`_run_on_node`, returning an AerospikeError instead of raising it (for combine)."""
+
+    def call(cmd: Any) -> Any:
+        try:
+            return run(cmd, getattr(cmd, "node", None))
+        except AerospikeError as e:
+            return e
+
+    return call

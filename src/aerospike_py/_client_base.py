@@ -60,6 +60,11 @@ class ClientBase(BatchMixin):
     def _run(self, cmd: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _then(self, value: Any, fn: Any) -> Any:
+        """``fn(value)`` for an operation that post-processes what ``_run``/``_run_many`` gave;
+        the async client returns an awaitable that applies ``fn`` once ``value`` resolves."""
+        return fn(value)
+
     def _attrs(self, policy: P.Policy, meta: Any) -> tuple:
         return P.write_attrs(policy, meta)
 
@@ -157,10 +162,12 @@ class ClientBase(BatchMixin):
         """Run an info command on every node: list of InfoNodeResult."""
         raise NotImplementedError
 
-    def _run_many(self, cmds: list[Any], parallel: bool = True) -> Any:  # pragma: no cover - abstract
-        """Run several commands (each on its own node); results in the same order.
+    def _run_many(self, cmds: list[Any], parallel: bool = True, combine: Any = None) -> Any:  # pragma: no cover
+        """Run several commands (each on ``cmd.node`` when set); results in the same order.
 
-        Sync: a list (in threads when ``parallel``); async: an awaitable of that list.
+        Sync: a list (in threads when ``parallel``); async: an awaitable of that list. With
+        ``combine``, a command's AerospikeError takes its place in the list instead of being
+        raised, and the call returns ``combine(results)`` (async: awaitable of it).
         """
         raise NotImplementedError
 

@@ -1,7 +1,219 @@
-"""Batch operations of Client and AsyncClient (written once, like the single-record ones)."""
+"""Batch operations of Client and AsyncClient (written once, like the single-record ones).
+
+Each method validates its input, builds one streaming command per node and returns
+``self._run_many(cmds, parallel, combine)``: the facade runs the commands (sync: now; async: an
+awaitable) and calls ``combine`` on their results, so no post-processing is written twice.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from . import _constants as C
+from . import _policy as P
+from ._commands import batch as B
+from ._commands.keys import check_bin_name, parse_key
+from ._commands.ops import encode_ops
+from ._commands.record import _bin_ops, _is_basic_write, filter_field
+from ._wire import constants as W
+from ._wire.message import pack_op
+from .exception import InvalidArgError
+
+_DELETE_META_KEYS = frozenset(("gen", "key", "commit_level", "durable_delete"))
+
 
 class BatchMixin:
-    """batch_read / batch_write / batch_operate / batch_remove (see the batch issue)."""
+    """batch_read / batch_write / batch_operate / batch_remove / batch_write_numpy."""
+
+    #: Async facades set this: ``batch_read`` then returns a lazy :class:`BatchReadHandle`.
+    _BATCH_READ_HANDLE = False
+
+    # Provided by ClientBase / the facades: _defaults, _cluster_view(), _run_many().
+    _defaults: dict[str, Any]
+    _cluster_view: Any
+    _run_many: Any
+
+    # ------------------------------------------------------------------ helpers
+
+    def _batch_policy(self, policy: dict[str, Any] | None) -> P.Policy:
+        return P.BATCH.resolve(policy, self._defaults.get("batch"))
+
+    @staticmethod
+    def _write_view(p: P.Policy, policy: dict[str, Any] | None) -> P.Policy:
+        """The batch policy as write defaults: an unset ``exists`` means plain update (the
+        constants make POLICY_EXISTS_UPDATE == UPDATE_ONLY; the official client sends no flag)."""
+        if policy and "exists" in policy:
+            return p
+        return P.Policy(p, exists=C.POLICY_EXISTS_IGNORE)
+
+    def _submit(self, state: B.BatchState, heads: list[bytes], p: P.Policy, is_write: bool, combine_of: Any) -> Any:
+        cmds = B.node_commands(self._cluster_view(), state, heads, p, is_write, filter_field(p)) if heads else []
+        parallel = p["concurrency"] == C.BATCH_CONCURRENCY_PARALLEL
+        return self._run_many(cmds, parallel, combine_of(cmds))
+
+    # ------------------------------------------------------------------ reads
+
+    def batch_read(self, keys: list[Any], bins: list[str] | None = None, policy: dict[str, Any] | None = None,
+                   _dtype: Any = None) -> Any:
+        """Read many records: all bins (``bins=None``), some bins, or metadata only (``bins=[]``).
+
+        Missing records come back with their result code. Sync: :class:`BatchRecords` (or
+        ``NumpyBatchRecords`` with ``_dtype``); async: a :class:`BatchReadHandle`.
+        """
+        rkeys = B.parse_keys(keys)
+        if bins is None:
+            info1, ops = W.INFO1_READ | W.INFO1_GET_ALL, []
+        elif isinstance(bins, (list, tuple)):
+            ops = [pack_op(W.OP_READ, check_bin_name(b)) for b in bins]
+            info1 = W.INFO1_READ if ops else W.INFO1_READ | W.INFO1_NOBINDATA
+        else:
+            raise InvalidArgError(f"bins must be a list of bin names or None, not {type(bins).__name__}")
+        p = self._batch_policy(policy)
+        if p["read_mode_ap"]:
+            info1 |= W.INFO1_READ_MODE_AP_ALL
+        numpy_dtype = None
+        if _dtype is not None:
+            from .numpy_batch import check_dtype
+
+            numpy_dtype = check_dtype(_dtype)
+        ttl = p["read_touch_ttl_percent"] & 0xFFFFFFFF
+        heads = _shared_heads(rkeys, lambda k: B.read_head(k, info1, 0, ttl, ops))
+        state = B.BatchState(rkeys, columns=numpy_dtype is not None)
+        if numpy_dtype is not None:
+            from .numpy_batch import numpy_combiner
+
+            return self._submit(state, heads, p, False, lambda cmds: numpy_combiner(cmds, state, numpy_dtype))
+        if self._BATCH_READ_HANDLE:
+            return self._submit(state, heads, p, False, lambda cmds: B.handle_combiner(cmds, state))
+        return self._submit(state, heads, p, False, lambda cmds: B.records_combiner(cmds, state, False))
+
+    # ------------------------------------------------------------------ writes
+
+    def batch_write(self, records: list[Any], policy: dict[str, Any] | None = None, retry: int = 0) -> Any:
+        """Write many records: ``(key, bins)`` or ``(key, bins, WriteMeta)``; per-record meta wins
+        over the batch policy's write fields. Returns :class:`BatchRecords`."""
+        if not isinstance(records, (list, tuple)):
+            raise InvalidArgError(f"records must be a list of (key, bins[, meta]) tuples, not {type(records).__name__}")
+        _check_retry(retry)
+        p = self._batch_policy(policy)
+        wp = self._write_view(p, policy)
+        base_attrs = P.write_attrs(wp, None)
+        rkeys = []
+        heads = []
+        for i, rec in enumerate(records):
+            try:
+                if not isinstance(rec, (tuple, list)) or len(rec) not in (2, 3):
+                    n = len(rec) if isinstance(rec, (tuple, list)) else type(rec).__name__
+                    raise InvalidArgError(f"must be a (key, bins) or (key, bins, meta) tuple, got {n!r}")
+                k = parse_key(rec[0])
+                ops = _bin_ops(rec[1])
+                meta = rec[2] if len(rec) == 3 else None
+                attrs = P.write_attrs(wp, meta) if meta else base_attrs
+            except (InvalidArgError, TypeError) as e:
+                raise type(e)(f"records[{i}]: {getattr(e, 'msg', e)}") from None
+            rkeys.append(k)
+            heads.append(B.write_head(k, 0, attrs, ops))
+        state = B.BatchState(rkeys)
+        return self._submit(state, heads, p, True, lambda cmds: B.records_combiner(cmds, state, True))
+
+    def batch_operate(self, keys: list[Any], ops: list[dict[str, Any]], policy: dict[str, Any] | None = None) -> Any:
+        """Apply the same operations to many records; each record's bins hold the last result per
+        bin, as in :meth:`operate`. Returns :class:`BatchRecords`."""
+        rkeys = B.parse_keys(keys)
+        encoded = encode_ops(ops)
+        p = self._batch_policy(policy)
+        info1 = 0
+        any_write = respond_all = False
+        for e in encoded:
+            if e.is_write:
+                any_write = True
+            else:
+                info1 |= W.INFO1_READ
+                if e.wire_op == W.OP_READ and not e.bin:
+                    info1 |= W.INFO1_GET_ALL
+            respond_all = respond_all or e.respond_all
+        data = [e.data for e in encoded]
+        keep = None
+        if any_write:
+            attrs = P.write_attrs(self._write_view(p, policy), None)
+            if info1 and p["read_mode_ap"]:
+                info1 |= W.INFO1_READ_MODE_AP_ALL
+            keep = [not _is_basic_write(e) for e in encoded]
+            heads = _shared_heads(rkeys, lambda k: B.write_head(k, info1, attrs, data), attrs[4] == 1)
+        else:
+            if p["read_mode_ap"]:
+                info1 |= W.INFO1_READ_MODE_AP_ALL
+            info2 = W.INFO2_RESPOND_ALL_OPS if respond_all else 0
+            if respond_all:
+                keep = [True] * len(encoded)
+            ttl = p["read_touch_ttl_percent"] & 0xFFFFFFFF
+            heads = _shared_heads(rkeys, lambda k: B.read_head(k, info1, info2, ttl, data))
+        state = B.BatchState(rkeys, keep=keep)
+        return self._submit(state, heads, p, any_write, lambda cmds: B.records_combiner(cmds, state, any_write))
+
+    def batch_remove(self, keys: list[Any], policy: dict[str, Any] | None = None) -> Any:
+        """Delete many records: bare keys or ``(key, BatchDeleteMeta)``; ``gen`` in a meta makes
+        that delete conditional on the generation. Returns :class:`BatchRecords`."""
+        if not isinstance(keys, (list, tuple)):
+            raise InvalidArgError(f"keys must be a list of keys, not {type(keys).__name__}")
+        p = self._batch_policy(policy)
+        wp = P.Policy(p, exists=C.POLICY_EXISTS_IGNORE, ttl=0)
+        base_attrs = P.write_attrs(wp, None)
+        send_key = base_attrs[4] == 1
+        rkeys = []
+        heads: list[bytes] = []
+        shared: dict[tuple[bytes, bytes], bytes] = {}
+        for i, item in enumerate(keys):
+            try:
+                meta = None
+                if isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], (tuple, list)):
+                    item, meta = item
+                    if meta is not None and not isinstance(meta, dict):
+                        raise InvalidArgError(f"delete meta must be a dict, not {type(meta).__name__}")
+                    for mk in meta or ():
+                        if mk not in _DELETE_META_KEYS:
+                            raise InvalidArgError(f"unknown BatchDeleteMeta field {mk!r}")
+                k = parse_key(item)
+                attrs = P.write_attrs(wp, meta) if meta else base_attrs
+            except InvalidArgError as e:
+                raise InvalidArgError(f"keys[{i}]: {e.msg}") from None
+            rkeys.append(k)
+            if meta or send_key:
+                heads.append(B.write_head(k, 0, attrs, (), extra_info2=W.INFO2_DELETE | W.INFO2_RESPOND_ALL_OPS))
+            else:
+                sk = (k.ns_b, k.set_b)
+                h = shared.get(sk)
+                if h is None:
+                    h = shared[sk] = B.write_head(k, 0, attrs, (),
+                                                  extra_info2=W.INFO2_DELETE | W.INFO2_RESPOND_ALL_OPS)
+                heads.append(h)
+        state = B.BatchState(rkeys)
+        return self._submit(state, heads, p, True, lambda cmds: B.records_combiner(cmds, state, True))
+
+    def batch_write_numpy(self, data: Any, namespace: str, set_name: str, _dtype: Any, key_field: str = "_key",
+                          policy: dict[str, Any] | None = None, retry: int = 0) -> Any:
+        """Write one record per row of a structured array (fields not starting with ``_`` are bins)."""
+        from .numpy_batch import records_from_array
+
+        return self.batch_write(records_from_array(data, namespace, set_name, _dtype, key_field), policy, retry)
+
+
+def _shared_heads(rkeys: list[Any], build: Any, per_key: bool = False) -> list[bytes]:
+    """One entry body per (namespace, set), the same object for every key (so it repeats)."""
+    if per_key:
+        return [build(k) for k in rkeys]
+    cache: dict[tuple[bytes, bytes], bytes] = {}
+    out = []
+    append = out.append
+    for k in rkeys:
+        sk = (k.ns_b, k.set_b)
+        h = cache.get(sk)
+        if h is None:
+            h = cache[sk] = build(k)
+        append(h)
+    return out
+
+
+def _check_retry(retry: Any) -> None:
+    if isinstance(retry, bool) or not isinstance(retry, int) or retry < 0:
+        raise InvalidArgError(f"retry must be an int >= 0, got {retry!r}")

@@ -15,6 +15,7 @@ NEVER_EXPIRES = 0xFFFFFFFF
 
 _unpack_header = MSG_HEADER.unpack_from
 _time = time.time
+_tuple_new = tuple.__new__
 
 
 #: Returned by the parser of a streaming command while more frames are expected.
@@ -58,7 +59,10 @@ def ttl_from_void_time(void_time: int) -> int:
 
 
 def meta_of(generation: int, void_time: int) -> RecordMetadata:
-    return RecordMetadata(generation, ttl_from_void_time(void_time))
+    if void_time == 0:
+        return _tuple_new(RecordMetadata, (generation, NEVER_EXPIRES))
+    ttl = void_time + CITRUS_EPOCH - int(_time())
+    return _tuple_new(RecordMetadata, (generation, ttl if ttl > 0 else 1))
 
 
 def raise_for(cmd: Command, code: int, node: str) -> None:

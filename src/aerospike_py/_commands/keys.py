@@ -2,45 +2,129 @@
 
 from __future__ import annotations
 
+import struct
+from operator import itemgetter as _itemgetter
 from typing import Any
 
-from .._wire.digest import compute_digest, key_particle, partition_id
-from .._wire.message import pack_key_field
+from .._wire import constants as W
+from .._wire.digest import SetHasher, compute_digest, key_particle, partition_id
+from .._wire.message import FIELD_HEADER, pack_key_field
 from ..exception import BinNameError, InvalidArgError
 from ..types import AerospikeKey
 
+_INT64 = struct.Struct(">q")
+_pack_int64 = _INT64.pack
+_pack_field_header = FIELD_HEADER.pack
+_tuple_new = tuple.__new__
+_DIGEST_FIELD_HEAD = _pack_field_header(21, W.FIELD_DIGEST)
 
-class RequestKey:
-    """A validated key: namespace, set, user key, digest and their wire forms."""
 
-    __slots__ = ("namespace", "set_name", "user_key", "digest", "ns_b", "set_b", "key_field", "_pid")
+class KeySpace:
+    """What all keys of one (namespace, set) share: encoded names, field prefix, set hasher."""
 
-    def __init__(self, namespace: str, set_name: str, user_key: Any, digest: bytes, key_field: bytes | None):
+    __slots__ = ("namespace", "set_name", "ns_b", "set_b", "prefix", "hasher")
+
+    def __init__(self, namespace: str, set_name: str) -> None:
         self.namespace = namespace
         self.set_name = set_name
-        self.user_key = user_key
-        self.digest = digest
         self.ns_b = namespace.encode()
         self.set_b = set_name.encode()
-        self.key_field = key_field
-        self._pid = -1
+        prefix = _pack_field_header(len(self.ns_b) + 1, W.FIELD_NAMESPACE) + self.ns_b
+        if self.set_b:
+            prefix += _pack_field_header(len(self.set_b) + 1, W.FIELD_SET) + self.set_b
+        #: Namespace and set fields followed by the digest field's header.
+        self.prefix = prefix + _DIGEST_FIELD_HEAD
+        self.hasher = SetHasher(self.set_b)
+
+
+_SPACES: dict[tuple[str, str], KeySpace] = {}
+
+
+def key_space(namespace: str, set_name: str) -> KeySpace:
+    ks = _SPACES.get((namespace, set_name))
+    if ks is None:
+        if len(_SPACES) > 10000:
+            _SPACES.clear()
+        ks = _SPACES[(namespace, set_name)] = KeySpace(namespace, set_name)
+    return ks
+
+
+class RequestKey(tuple):
+    """A validated key: ``(space, user_key, digest, particle_type, key_bytes)`` with named access.
+
+    A tuple subclass so that creating one costs no Python-level ``__init__`` (hot path).
+    """
+
+    __slots__ = ()
+
+    space: KeySpace = property(_itemgetter(0))  # type: ignore[assignment]
+    user_key: Any = property(_itemgetter(1))
+    digest: bytes = property(_itemgetter(2))  # type: ignore[assignment]
+    ptype: int = property(_itemgetter(3))  # type: ignore[assignment]
+    kbytes: bytes | None = property(_itemgetter(4))  # type: ignore[assignment]
+
+    @property
+    def namespace(self) -> str:
+        return self[0].namespace
+
+    @property
+    def set_name(self) -> str:
+        return self[0].set_name
+
+    @property
+    def ns_b(self) -> bytes:
+        return self[0].ns_b
+
+    @property
+    def set_b(self) -> bytes:
+        return self[0].set_b
+
+    @property
+    def key_field(self) -> bytes | None:
+        """The user-key field (``None`` for digest-only keys)."""
+        if self[4] is None:
+            return None
+        return pack_key_field(self[3], self[4])
 
     @property
     def partition_id(self) -> int:
-        pid = self._pid
-        if pid < 0:
-            pid = self._pid = partition_id(self.digest)
-        return pid
+        d = self[2]
+        return (d[0] | (d[1] << 8)) & 0xFFF
+
+    def fields(self) -> bytes:
+        """Namespace, set and digest fields, concatenated."""
+        return self[0].prefix + self[2]
 
     def to_public(self) -> AerospikeKey:
-        return AerospikeKey(self.namespace, self.set_name, self.user_key, self.digest)
+        s = self[0]
+        return _tuple_new(AerospikeKey, (s.namespace, s.set_name, self[1], self[2]))
 
     def __repr__(self) -> str:
-        return f"({self.namespace!r}, {self.set_name!r}, {self.user_key!r})"
+        return f"({self[0].namespace!r}, {self[0].set_name!r}, {self[1]!r})"
+
+
+def _rk(space: KeySpace, user_key: Any, digest: bytes, ptype: int, kbytes: bytes | None) -> RequestKey:
+    return _tuple_new(RequestKey, (space, user_key, digest, ptype, kbytes))
 
 
 def parse_key(key: Any) -> RequestKey:
     """Validate ``(namespace, set, user_key[, digest])`` and compute its digest."""
+    if type(key) is tuple and len(key) == 3:
+        namespace, set_name, user_key = key
+        if type(namespace) is str and type(set_name) is str and namespace:
+            ks = _SPACES.get((namespace, set_name))
+            if ks is not None:
+                t = type(user_key)
+                if t is str:
+                    kb = user_key.encode()
+                    return _tuple_new(RequestKey, (ks, user_key, ks.hasher.digest(3, kb), 3, kb))
+                if t is int and -0x8000000000000000 <= user_key <= 0x7FFFFFFFFFFFFFFF:
+                    kb = _pack_int64(user_key)
+                    return _tuple_new(RequestKey, (ks, user_key, ks.hasher.digest(1, kb), 1, kb))
+    return _parse_key_slow(key)
+
+
+def _parse_key_slow(key: Any) -> RequestKey:
     if type(key) is not tuple:
         if not isinstance(key, (tuple, list)):
             raise InvalidArgError(f"key must be a tuple (namespace, set, key), not {type(key).__name__}")
@@ -63,25 +147,26 @@ def parse_key(key: Any) -> RequestKey:
         raise InvalidArgError(f"namespace name too long: {namespace!r}")
     if len(set_name) > 63:
         raise InvalidArgError(f"set name too long: {set_name!r}")
+    ks = key_space(namespace, set_name)
     if digest is not None:
         if not isinstance(digest, (bytes, bytearray)) or len(digest) != 20:
             raise InvalidArgError("key digest must be 20 bytes")
         digest = bytes(digest)
         if user_key is None:
-            return RequestKey(namespace, set_name, None, digest, None)
+            return _rk(ks, None, digest, 0, None)
     elif user_key is None:
         raise InvalidArgError("key needs a user key or a digest")
+    if type(user_key) is int and not -(1 << 63) <= user_key < (1 << 63):
+        raise InvalidArgError(f"integer key out of the 64-bit range: {user_key}")
     try:
         ptype, kb = key_particle(user_key)
     except TypeError as e:
         raise InvalidArgError(str(e)) from None
-    if type(user_key) is int and not -(1 << 63) <= user_key < (1 << 63):
-        raise InvalidArgError(f"integer key out of the 64-bit range: {user_key}")
     if type(user_key) is bytearray:
         user_key = bytes(user_key)
     if digest is None:
-        digest = compute_digest(set_name.encode(), ptype, kb)
-    return RequestKey(namespace, set_name, user_key, digest, pack_key_field(ptype, kb))
+        digest = ks.hasher.digest(ptype, kb)
+    return _rk(ks, user_key, digest, ptype, kb)
 
 
 def check_bin_name(name: Any) -> bytes:
@@ -98,3 +183,6 @@ class BinNameTooLong(BinNameError, ValueError):
     """A bin name over 15 bytes: a BinNameError, and a ValueError as in the original API."""
 
     code = 21
+
+
+__all__ = ["RequestKey", "KeySpace", "parse_key", "check_bin_name", "compute_digest", "partition_id"]

@@ -10,7 +10,8 @@ from .._wire.message import (
     FIELD_HEADER,
     MSG_HEADER,
     pack_field,
-    pack_message,
+    pack_key_field,
+    pack_message_raw,
     pack_op,
     parse_bins,
     parse_ops,
@@ -24,6 +25,7 @@ from .keys import RequestKey, check_bin_name, parse_key
 from .ops import encode_ops
 
 _unpack_header = MSG_HEADER.unpack_from
+_tuple_new = tuple.__new__
 _pack_field_header = FIELD_HEADER.pack
 _READ_OP_CACHE: dict[str, bytes] = {}
 
@@ -38,20 +40,18 @@ def filter_field(policy: Any) -> bytes | None:
     return pack_field(W.FIELD_FILTER_EXP, pack_filter(exp))
 
 
-def _fields(key: RequestKey, policy: Any, send_key: bool) -> list[bytes]:
-    ns = key.ns_b
-    out = [_pack_field_header(len(ns) + 1, W.FIELD_NAMESPACE) + ns]
-    s = key.set_b
-    if s:
-        out.append(_pack_field_header(len(s) + 1, W.FIELD_SET) + s)
-    out.append(_pack_field_header(21, W.FIELD_DIGEST) + key.digest)
-    if send_key and key.key_field is not None:
-        out.append(key.key_field)
+def _fields(key: RequestKey, policy: Any, send_key: bool) -> tuple[int, bytes]:
+    """``(n_fields, bytes)``: namespace, set, digest, then the user key and filter when present."""
+    space = key.space
+    data = space.prefix + key.digest
+    n = 3 if space.set_b else 2
+    if send_key and key.kbytes is not None:
+        data += pack_key_field(key.ptype, key.kbytes)
+        n += 1
     if policy["filter_expression"] is not None:
-        f = filter_field(policy)
-        if f is not None:
-            out.append(f)
-    return out
+        data += filter_field(policy)
+        n += 1
+    return n, data
 
 
 def _read_info1(policy: Any, base: int) -> int:
@@ -73,7 +73,7 @@ def _parse_record(cmd: Command, body: Any, node: str) -> Record:
         raise_for(cmd, rc, node)
     offset = skip_fields(body, 22, nfields) if nfields else 22
     bins, _ = parse_bins(body, offset, nops)
-    return Record(cmd.key.to_public(), meta_of(gen, void_time), bins)
+    return _tuple_new(Record, (cmd.key.to_public(), meta_of(gen, void_time), bins))
 
 
 def _parse_exists(cmd: Command, body: Any, node: str) -> ExistsResult:
@@ -128,9 +128,10 @@ def _parse_operate_ordered(cmd: Command, body: Any, node: str) -> OperateOrdered
 
 def get(key: Any, policy: Any) -> Command:
     k = parse_key(key)
-    req = pack_message(
-        _read_info1(policy, W.INFO1_READ | W.INFO1_GET_ALL), 0, 0, 0, 0, _read_ttl(policy),
-        policy["total_timeout"], _fields(k, policy, False), [],
+    nf, fields = _fields(k, policy, False)
+    req = pack_message_raw(
+        _read_info1(policy, W.INFO1_READ | W.INFO1_GET_ALL), 0, 0, 0, _read_ttl(policy),
+        policy["total_timeout"], nf, fields, 0, b"",
     )
     return Command(k, req, False, _parse_record, policy)
 
@@ -148,18 +149,20 @@ def select(key: Any, bins: Any, policy: Any) -> Command:
                 _READ_OP_CACHE[b] = op
         ops.append(op)
     info1 = W.INFO1_READ if ops else W.INFO1_READ | W.INFO1_NOBINDATA
-    req = pack_message(
-        _read_info1(policy, info1), 0, 0, 0, 0, _read_ttl(policy), policy["total_timeout"],
-        _fields(k, policy, False), ops,
+    nf, fields = _fields(k, policy, False)
+    req = pack_message_raw(
+        _read_info1(policy, info1), 0, 0, 0, _read_ttl(policy), policy["total_timeout"],
+        nf, fields, len(ops), b"".join(ops),
     )
     return Command(k, req, False, _parse_record, policy)
 
 
 def exists(key: Any, policy: Any) -> Command:
     k = parse_key(key)
-    req = pack_message(
-        _read_info1(policy, W.INFO1_READ | W.INFO1_NOBINDATA), 0, 0, 0, 0, _read_ttl(policy),
-        policy["total_timeout"], _fields(k, policy, False), [],
+    nf, fields = _fields(k, policy, False)
+    req = pack_message_raw(
+        _read_info1(policy, W.INFO1_READ | W.INFO1_NOBINDATA), 0, 0, 0, _read_ttl(policy),
+        policy["total_timeout"], nf, fields, 0, b"",
     )
     return Command(k, req, False, _parse_exists, policy)
 
@@ -170,9 +173,10 @@ def exists(key: Any, policy: Any) -> Command:
 def _write_command(key: RequestKey, policy: Any, attrs: tuple, ops: list[bytes], info1: int = 0,
                    extra_info2: int = 0, parse=_parse_write, extra: Any = None) -> Command:
     info2, info3, generation, ttl, key_policy, _ = attrs
-    req = pack_message(
-        info1, info2 | extra_info2, info3, 0, generation, ttl, policy["total_timeout"],
-        _fields(key, policy, key_policy == 1), ops,
+    nf, fields = _fields(key, policy, key_policy == 1)
+    req = pack_message_raw(
+        info1, info2 | extra_info2, info3, generation, ttl, policy["total_timeout"],
+        nf, fields, len(ops), b"".join(ops),
     )
     return Command(key, req, True, parse, policy, extra)
 
@@ -270,9 +274,10 @@ def operate(key: Any, ops: Any, meta: Any, policy: Any, attrs_fn, ordered: bool 
             k, policy, attrs, data, info1=info1,
             extra_info2=W.INFO2_RESPOND_ALL_OPS if respond_all else 0, parse=parse, extra=keep,
         )
-    req = pack_message(
-        _read_info1(policy, info1), W.INFO2_RESPOND_ALL_OPS if respond_all else 0, 0, 0, 0,
-        _read_ttl(policy), policy["total_timeout"], _fields(k, policy, False), data,
+    nf, fields = _fields(k, policy, False)
+    req = pack_message_raw(
+        _read_info1(policy, info1), W.INFO2_RESPOND_ALL_OPS if respond_all else 0, 0, 0,
+        _read_ttl(policy), policy["total_timeout"], nf, fields, len(data), b"".join(data),
     )
     return Command(k, req, False, parse, policy, keep)
 

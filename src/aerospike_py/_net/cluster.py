@@ -57,7 +57,7 @@ class Node:
                 conn = idle.pop()
             except IndexError:
                 break
-            if idle_timeout and _monotonic() - conn.last_used > idle_timeout:
+            if (idle_timeout and _monotonic() - conn.last_used > idle_timeout) or conn.is_stale():
                 self.close_connection(conn)
                 continue
             return conn, True

@@ -6,6 +6,7 @@ has them, so a request costs one ``send`` and (usually) one ``recv`` system call
 
 from __future__ import annotations
 
+import select
 import socket
 import ssl
 import struct
@@ -15,6 +16,8 @@ import time
 from .._wire.proto import ProtocolError, check_proto_header, decompress_body
 
 _RECV_SIZE = 1 << 16
+_MAX_FRAME = 1 << 31
+_unpack_q = struct.Struct(">Q").unpack_from
 _HAS_SO_TIMEO = sys.platform.startswith(("linux", "darwin", "freebsd"))
 _TIMEVAL = struct.Struct("@ll")
 _monotonic = time.monotonic
@@ -44,7 +47,7 @@ def open_socket(host: str, port: int, timeout_s: float, tls: ssl.SSLContext | No
 class Connection:
     """One socket to one node, with a small read buffer for frames that arrive together."""
 
-    __slots__ = ("sock", "rest", "timeout_ms", "last_used", "native_timeo", "address")
+    __slots__ = ("sock", "rest", "timeout_ms", "last_used", "native_timeo", "address", "poller")
 
     def __init__(self, sock: socket.socket, address: str = "") -> None:
         self.sock = sock
@@ -55,11 +58,31 @@ class Connection:
         self.native_timeo = _HAS_SO_TIMEO and not isinstance(sock, ssl.SSLSocket)
         if self.native_timeo:
             sock.settimeout(None)
+        self.poller = None
+        if hasattr(select, "poll"):
+            self.poller = select.poll()
+            self.poller.register(sock.fileno(), select.POLLIN)
 
     @classmethod
     def open(cls, host: str, port: int, timeout_s: float, tls: ssl.SSLContext | None = None,
              tls_name: str | None = None) -> Connection:
         return cls(open_socket(host, port, timeout_s, tls, tls_name), f"{host}:{port}")
+
+    def is_stale(self) -> bool:
+        """Whether an idle pooled connection is unusable (closed or reset by the peer, or holding
+        unexpected bytes): one non-blocking poll, as a healthy idle connection has nothing to read.
+
+        Checked before reuse, so that a connection the server closed while idle is replaced
+        without re-sending a request that may already have been applied.
+        """
+        if self.rest:
+            return True
+        try:
+            if self.poller is not None:
+                return bool(self.poller.poll(0))
+            return bool(select.select([self.sock], [], [], 0)[0])
+        except (OSError, ValueError):
+            return True
 
     def set_timeout(self, ms: int) -> None:
         """Bound each send/recv to ``ms`` milliseconds (0: no bound)."""
@@ -95,7 +118,11 @@ class Connection:
             data = data + self._recv() if data else self._recv()
             while len(data) < 8:
                 data += self._recv()
-        ptype, length = check_proto_header(data[:8])
+        v = _unpack_q(data, 0)[0]
+        ptype = (v >> 48) & 0xFF
+        length = v & 0xFFFFFFFFFFFF
+        if v >> 56 != 2 or not 1 <= ptype <= 4 or length > _MAX_FRAME:
+            check_proto_header(data[:8], _MAX_FRAME)  # raises the precise ProtocolError
         total = 8 + length
         if len(data) < total:
             parts = [data]

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
+import struct
 import time
 from typing import Any
 
 from .._commands.base import MORE
-from .._wire.proto import ProtocolError
-from ..exception import AerospikeError, AerospikeTimeoutError, ClientError, ClusterError
+from ..exception import AerospikeError
 from .cluster import Cluster, Node
+from .common import NET_ERRORS as _NET_ERRORS
+from .common import choose_node, describe, failure  # noqa: F401 - describe is re-exported
 from .connection import ConnectionClosed, ConnectionTimeout
 
 _monotonic = time.monotonic
-_NET_ERRORS = (OSError, ConnectionClosed, ConnectionTimeout, ProtocolError)
-
-
-def describe(cmd: Any, node: Node | None) -> str:
-    key = cmd.key
-    where = f" on node {node.name} ({node.address})" if node is not None else ""
-    return (f"key {key!r}" if key is not None else "command") + where
+_unpack_q = struct.Struct(">Q").unpack_from
+_memoryview = memoryview
 
 
 class SyncExecutor:
@@ -26,28 +23,106 @@ class SyncExecutor:
 
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
+        self._tables = cluster.tables
+        self._idle_timeout = cluster.idle_timeout_s
 
     def run(self, cmd: Any, target: Node | None = None) -> Any:
+        """Run a command; the first attempt on a pooled connection takes a short, inlined path."""
+        start = _monotonic()
+        if cmd.stream:
+            return self._run_loop(cmd, target, start, None, None)
+        key = cmd.key
+        node = None
+        if target is not None:
+            node = target
+        elif key is not None:
+            table = self._tables.get(key[0].namespace)
+            if table is not None:
+                d = key[2]
+                node = table.replicas[0][(d[0] | (d[1] << 8)) & 0xFFF]
+        if node is None or not node.active:
+            node = choose_node(self.cluster, cmd, target, 0)
+        idle = node.idle
+        if not idle:
+            return self._run_loop(cmd, target, start, None, None)
+        try:
+            conn = idle.pop()
+        except IndexError:
+            return self._run_loop(cmd, target, start, None, None)
+        idle_timeout = self._idle_timeout
+        if (idle_timeout and start - conn.last_used > idle_timeout) or conn.is_stale():
+            node.close_connection(conn)
+            return self._run_loop(cmd, target, start, None, None)
+        policy = cmd.policy
+        total_ms = policy["total_timeout"]
+        socket_ms = policy["socket_timeout"]
+        timeout_ms = total_ms if total_ms and (not socket_ms or total_ms < socket_ms) else socket_ms
+        try:
+            if timeout_ms != conn.timeout_ms:
+                conn.set_timeout(timeout_ms)
+            sock = conn.sock
+            sock.sendall(cmd.request)
+            data = sock.recv(65536)
+            n = len(data)
+            if n >= 8:
+                v = _unpack_q(data, 0)[0]
+                total = 8 + (v & 0xFFFFFFFFFFFF)
+                if n == total and (v >> 48) == 0x0203 and not conn.rest:
+                    body = _memoryview(data)[8:]
+                else:
+                    conn.rest = conn.rest + data
+                    ptype, body = conn.read_frame(start + total_ms / 1000 if total_ms else 0.0)
+            else:
+                if not data:
+                    raise ConnectionClosed("connection closed by peer")
+                conn.rest = conn.rest + data
+                ptype, body = conn.read_frame(start + total_ms / 1000 if total_ms else 0.0)
+            result = cmd.parse(cmd, body, node.name)
+        except _NET_ERRORS as e:
+            node.close_connection(conn)
+            if isinstance(e, (BlockingIOError, TimeoutError)):
+                e = ConnectionTimeout("timed out")
+            return self._run_loop(cmd, target, start, e, node)
+        except AerospikeError:
+            conn.last_used = start
+            idle.append(conn)
+            raise
+        except BaseException:
+            node.close_connection(conn)
+            raise
+        conn.last_used = start
+        if node.active:
+            idle.append(conn)
+        else:
+            node.close_connection(conn)
+        return result
+
+    def _run_loop(self, cmd: Any, target: Node | None, start: float, first_error: BaseException | None,
+                  first_node: Node | None) -> Any:
+        """The general path: new connections, retries, deadlines, in_doubt, streaming replies."""
         policy = cmd.policy
         total_ms = policy["total_timeout"]
         socket_ms = policy["socket_timeout"]
         max_retries = policy["max_retries"]
-        start = _monotonic()
         deadline = start + total_ms / 1000 if total_ms else 0.0
-        key = cmd.key
         cluster = self.cluster
         attempt = 0
-        free_retry = True
         sent_any = False
         last_error: BaseException | None = None
-        node = None
+        node = first_node
+        if first_error is not None:
+            # The short path's pooled connection failed after the request was sent.
+            sent_any = True
+            last_error = first_error
+            # Pooled connections are checked before use (Connection.is_stale), so this failure
+            # counts as an attempt: the request may have been applied and is not re-sent for free.
+            if max_retries == 0:
+                raise failure(cmd, node, 1, last_error, sent_any)
+            attempt = 1
+            if policy["sleep_between_retries"]:
+                time.sleep(policy["sleep_between_retries"] / 1000)
         while True:
-            if target is not None:
-                node = target
-            elif key is not None:
-                node = cluster.node_for(key.namespace, key.partition_id, cmd.is_write, policy["replica"], attempt)
-            else:
-                node = cluster.random_node()
+            node = choose_node(cluster, cmd, target, attempt)
             timeout_ms = socket_ms
             if deadline:
                 left = int((deadline - _monotonic()) * 1000)
@@ -73,11 +148,6 @@ class SyncExecutor:
                     node.close_connection(conn)
                 sent_any = sent_any or sent
                 last_error = e
-                if (
-                    free_retry and conn is not None and pooled and isinstance(e, (ConnectionClosed, ConnectionResetError))
-                ):
-                    free_retry = False  # a pooled connection the server closed while idle
-                    continue
                 if attempt >= max_retries:
                     break
                 attempt += 1
@@ -94,16 +164,4 @@ class SyncExecutor:
                 raise
             node.put_connection(conn)
             return result
-        in_doubt = bool(cmd.is_write and sent_any)
-        what = describe(cmd, node)
-        if isinstance(last_error, ConnectionTimeout) or last_error is None:
-            raise AerospikeTimeoutError(
-                f"{what}: timed out after {attempt + 1} attempt(s) "
-                f"(total_timeout={total_ms} ms, socket_timeout={socket_ms} ms)",
-                in_doubt=in_doubt, node=node.name if node else None,
-            )
-        if isinstance(last_error, ProtocolError):
-            raise ClientError(f"{what}: protocol error: {last_error}", in_doubt=in_doubt,
-                              node=node.name if node else None)
-        raise ClusterError(f"{what}: connection failed: {last_error}", code=-10, in_doubt=in_doubt,
-                           node=node.name if node else None)
+        raise failure(cmd, node, attempt + 1, last_error, sent_any)

@@ -11,14 +11,44 @@ from .constants import N_PARTITIONS, PT_BLOB, PT_INTEGER, PT_STRING
 _INT64 = struct.Struct(">q")
 
 try:
-    hashlib.new("ripemd160", b"")
+    _BASE = hashlib.new("ripemd160", b"")
+    HAVE_OPENSSL_RIPEMD160 = True
 
     def ripemd160(data: bytes) -> bytes:
         """RIPEMD-160 from OpenSSL."""
-        return hashlib.new("ripemd160", data).digest()
+        h = _BASE.copy()
+        h.update(data)
+        return h.digest()
 
 except (ValueError, TypeError):  # OpenSSL 3 without the legacy provider
     from ._ripemd160 import ripemd160  # type: ignore[assignment]
+
+    HAVE_OPENSSL_RIPEMD160 = False
+
+
+class SetHasher:
+    """Digests of keys in one set, with the set-name prefix hashed once (per key particle type)."""
+
+    __slots__ = ("_bases", "_set")
+
+    def __init__(self, set_name: bytes) -> None:
+        self._set = set_name
+        if HAVE_OPENSSL_RIPEMD160:
+            self._bases = {}
+            for pt in (PT_INTEGER, PT_STRING, PT_BLOB):
+                h = _BASE.copy()
+                h.update(set_name + bytes((pt,)))
+                self._bases[pt] = h
+        else:
+            self._bases = None
+
+    def digest(self, ptype: int, key_bytes: bytes) -> bytes:
+        bases = self._bases
+        if bases is None:
+            return ripemd160(self._set + bytes((ptype,)) + key_bytes)
+        h = bases[ptype].copy()
+        h.update(key_bytes)
+        return h.digest()
 
 
 def key_particle(user_key: Any) -> tuple[int, bytes]:
@@ -29,7 +59,8 @@ def key_particle(user_key: Any) -> tuple[int, bytes]:
     if t is int:
         return PT_INTEGER, _INT64.pack(user_key)
     if t is bytes:
-        return PT_BLOB, user_key
+        # As the official clients do: bytes keys carry the string type (bytearray ones the blob type).
+        return PT_STRING, user_key
     if t is bytearray:
         return PT_BLOB, bytes(user_key)
     if isinstance(user_key, bool) or not isinstance(user_key, (str, int, bytes)):

@@ -34,6 +34,8 @@ _pack_op_header = OP_HEADER.pack
 _unpack_msg_header = MSG_HEADER.unpack_from
 _unpack_op_header = OP_HEADER.unpack_from
 _unpack_u32 = _U32.unpack_from
+_unpack_int64 = struct.Struct(">q").unpack_from
+_unpack_double = struct.Struct(">d").unpack_from
 
 
 def pack_field(ftype: int, data: bytes) -> bytes:
@@ -97,6 +99,17 @@ def pack_message(
     return b"".join((head, *fields, *ops))
 
 
+def pack_message_raw(
+    info1: int, info2: int, info3: int, generation: int, record_ttl: int, timeout: int,
+    n_fields: int, fields: bytes, n_ops: int, ops: bytes,
+) -> bytes:
+    """A type-3 frame from already concatenated fields and ops (the hot path)."""
+    return _pack_request_header(
+        _PROTO_MSG | (MSG_HEADER_SIZE + len(fields) + len(ops)), MSG_HEADER_SIZE, info1, info2, info3, 0, 0,
+        generation, record_ttl, timeout, n_fields, n_ops,
+    ) + fields + ops
+
+
 class MessageHeader(NamedTuple):
     info1: int
     info2: int
@@ -154,10 +167,17 @@ def parse_bins(buf: bytes | memoryview, offset: int, n_ops: int) -> tuple[dict[s
     bins: dict[str, Any] = {}
     for _ in range(n_ops):
         size, _op, ptype, _v, nlen = _unpack_op_header(buf, offset)
-        start = offset + 8
-        vstart = start + nlen
+        vstart = offset + 8 + nlen
         end = offset + 4 + size
-        bins[bytes(buf[start:vstart]).decode()] = decode_particle(ptype, buf[vstart:end])
+        name = str(buf[offset + 8 : vstart], "utf-8")
+        if ptype == 1 and end - vstart == 8:
+            bins[name] = _unpack_int64(buf, vstart)[0]
+        elif ptype == 3:
+            bins[name] = str(buf[vstart:end], "utf-8")
+        elif ptype == 2:
+            bins[name] = _unpack_double(buf, vstart)[0]
+        else:
+            bins[name] = decode_particle(ptype, buf[vstart:end])
         offset = end
     return bins, offset
 
@@ -188,4 +208,7 @@ def field_key_value(data: bytes) -> Any:
     """The user key held in a key field (particle type byte + value)."""
     if not data:
         return None
-    return decode_particle(data[0], data[1:])
+    try:
+        return decode_particle(data[0], data[1:])
+    except UnicodeDecodeError:  # a bytes key sent with the string type
+        return bytes(data[1:])

@@ -84,7 +84,7 @@ class ValueTypeError(TypeError):
 def _to_packable(v: Any, depth: int = 0) -> Any:
     t = type(v)
     if t is str:
-        return b"\x03" + v.encode()
+        return "\x03" + v
     if t is int:
         if v < INT64_MIN or v > 0xFFFFFFFFFFFFFFFF:
             raise OverflowError(f"integer {v} does not fit in 64 bits")
@@ -96,11 +96,16 @@ def _to_packable(v: Any, depth: int = 0) -> Any:
     if t is list:
         return [_to_packable(x, depth + 1) for x in v]
     if t is dict:
+        # Keys in Aerospike's order, as the official client writes (unordered) maps.
+        if len(v) > 1:
+            kts = {type(k) for k in v}
+            keys = sorted(v) if kts == {str} or kts == {int} else sorted(v, key=cdt_sort_key)
+            return {_to_packable(k, depth + 1): _to_packable(v[k], depth + 1) for k in keys}
         return {_to_packable(k, depth + 1): _to_packable(x, depth + 1) for k, x in v.items()}
     if t is bytes or t is bytearray or t is HLL:
-        return b"\x04" + bytes(v)
+        return _Raw(b"\x04" + bytes(v))
     if t is GeoJSON:
-        return b"\x17" + v.encode()
+        return _Raw(b"\x17" + v.encode())
     if isinstance(v, KeyOrderedDict):
         return _OrderedMap(v, depth)
     if v is WILDCARD or v is INFINITY:
@@ -115,12 +120,28 @@ def _to_packable(v: Any, depth: int = 0) -> Any:
     if isinstance(v, str):
         return _to_packable(str(v), depth)
     if isinstance(v, (bytes, bytearray, memoryview)):
-        return b"\x04" + bytes(v)
+        return _Raw(b"\x04" + bytes(v))
     if isinstance(v, list):
         return _to_packable(list(v), depth)
     if isinstance(v, dict):
         return _to_packable(dict(v), depth)
     raise ValueTypeError(f"unsupported value type {t.__name__} ({v!r:.60})")
+
+
+class _Raw(bytes):
+    """Bytes to write as a msgpack *str* (blob and GeoJSON values carry a type prefix)."""
+
+    __slots__ = ()
+
+
+def _str_header(n: int) -> bytes:
+    if n < 32:
+        return bytes((0xA0 | n,))
+    if n < 0x100:
+        return b"\xd9" + bytes((n,))
+    if n < 0x10000:
+        return b"\xda" + n.to_bytes(2, "big")
+    return b"\xdb" + n.to_bytes(4, "big")
 
 
 class _OrderedMap:
@@ -136,7 +157,7 @@ def _pack_default(obj: Any) -> Any:
     raise ValueTypeError(f"unsupported value type {type(obj).__name__}")
 
 
-_packer = msgpack.Packer(use_bin_type=False, autoreset=True, default=_pack_default)
+_packer = msgpack.Packer(use_bin_type=True, autoreset=True, default=_pack_default)
 
 
 def pack_cdt(value: Any) -> bytes:
@@ -148,13 +169,14 @@ def pack_cdt(value: Any) -> bytes:
 
 
 def _contains_ordered(obj: Any) -> bool:
+    """Whether the tree needs the hand-written packer (ordered maps, raw strings, specials)."""
     t = type(obj)
-    if t is _OrderedMap or t is _Special:
+    if t is _OrderedMap or t is _Special or t is _Raw:
         return True
     if t is list:
         return any(_contains_ordered(x) for x in obj)
     if t is dict:
-        return any(_contains_ordered(x) for x in obj.values())
+        return any(_contains_ordered(k) or _contains_ordered(x) for k, x in obj.items())
     return False
 
 
@@ -165,7 +187,7 @@ def _pack_with_ordered(obj: Any) -> bytes:
         n = len(obj.items) + 1
         parts = [_map_header(n), b"\xc7\x00\x01\xc0"]
         for k, v in obj.items:
-            parts.append(_packer.pack(_to_packable(k)))
+            parts.append(_pack_with_ordered(_to_packable(k)))
             parts.append(_pack_with_ordered(v))
         return b"".join(parts)
     if t is list:
@@ -174,6 +196,8 @@ def _pack_with_ordered(obj: Any) -> bytes:
         return _map_header(len(obj)) + b"".join(
             _pack_with_ordered(k) + _pack_with_ordered(v) for k, v in obj.items()
         )
+    if t is _Raw:
+        return _str_header(len(obj)) + obj
     if obj is WILDCARD:
         return _WILDCARD_BYTES
     if obj is INFINITY:

@@ -4,6 +4,10 @@
 class ResultError(Exception):
     """Fail the current command with Aerospike result ``code``."""
 
+    #: The failed record's generation and void time, which real servers put in the error reply.
+    generation = 0
+    void_time = 0
+
     def __init__(self, code: int, message: str = "") -> None:
         super().__init__(message or f"result code {code}")
         self.code = code

@@ -82,7 +82,7 @@ def handle_message(server: Any, body: memoryview) -> list[bytes]:
     try:
         return [execute_record(server, h, fields, ops)]
     except ResultError as e:
-        return [reply(e.code)]
+        return [reply(e.code, e.generation, e.void_time)]
 
 
 def _dispatch(kind: str, server: Any, h: Any, fields: dict[int, bytes], offset: int, body: memoryview) -> list[bytes]:
@@ -100,10 +100,19 @@ def execute_record(server: Any, h: Any, fields: dict[int, bytes], ops: list, *, 
         raise ResultError(E.NAMESPACE_NOT_FOUND)
     digest = record_digest(fields)
     server.count_request(partition_id(digest))
-    if h.info2 & (W.INFO2_WRITE | W.INFO2_DELETE):
-        gen, void_time, results = write_record(server, ns, digest, h, fields, ops)
-    else:
-        gen, void_time, results = read_record(server, ns, digest, h, fields, ops)
+    try:
+        if h.info2 & (W.INFO2_WRITE | W.INFO2_DELETE):
+            gen, void_time, results = write_record(server, ns, digest, h, fields, ops)
+        else:
+            gen, void_time, results = read_record(server, ns, digest, h, fields, ops)
+    except ResultError as e:
+        # As observed on real servers: a failed read or write of an existing record answers with its
+        # generation and void time; a failed delete answers with 0 (failed writes leave it unchanged).
+        if not (h.info2 & W.INFO2_DELETE and not ops):
+            rec = ns.get(digest, server.clock)
+            if rec is not None:
+                e.generation, e.void_time = rec.generation, rec.void_time
+        raise
     return reply(E.OK, gen, void_time, results)
 
 
@@ -142,9 +151,9 @@ def _run_op(ctx: OpContext, op: Any, results: list[bytes], respond_all: bool) ->
         return
     res = handler(ctx, op)
     if res is not None:
-        results.append(pack_op(W.OP_READ, op.name.encode(), res[0], res[1]))
+        results.append(pack_op(op.op, op.name.encode(), res[0], res[1]))  # real servers echo the op type
     elif respond_all or (op.op in READ_OPS and op.op != W.OP_READ):
-        results.append(pack_op(W.OP_READ, op.name.encode(), W.PT_NULL, b""))
+        results.append(pack_op(op.op, op.name.encode(), W.PT_NULL, b""))
 
 
 def write_record(server: Any, ns: Any, digest: bytes, h: Any, fields: dict[int, bytes], ops: list) -> tuple:

@@ -1,0 +1,186 @@
+"""The asyncio :class:`AsyncClient`: the operations of :class:`ClientBase` as coroutines.
+
+No operation is written here: each public operation of ``ClientBase`` (and its mixins) is wrapped
+in an ``async def`` that awaits what the shared body returns, because here ``_run`` hands the
+command to the :class:`AsyncExecutor` and returns its coroutine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import threading
+from typing import Any
+
+from ._client_base import ClientBase
+from ._net.async_executor import AsyncExecutor
+from ._net.cluster import Cluster
+from .exception import AerospikeError, ClientError
+from .types import InfoNodeResult
+
+#: Public methods of ``ClientBase`` that stay plain functions on the async client.
+NOT_AWAITABLE = frozenset({"is_connected", "get_node_names", "query"})
+
+
+def _coroutine_op(fn: Any) -> Any:
+    async def op(self: AsyncClient, *args: Any, **kwargs: Any) -> Any:
+        return await fn(self, *args, **kwargs)
+
+    return functools.wraps(fn)(op)
+
+
+def _async_operations(cls: type) -> type:
+    """Give ``cls`` an ``async def`` for every public operation it inherits from ``ClientBase``."""
+    for name in dir(ClientBase):
+        if name.startswith("_") or name in NOT_AWAITABLE or name in cls.__dict__:
+            continue
+        fn = inspect.getattr_static(ClientBase, name)
+        if inspect.isfunction(fn):
+            setattr(cls, name, _coroutine_op(fn))
+    return cls
+
+
+async def _then(value: Any, fn: Any) -> Any:
+    return fn(await value)
+
+
+def _close_when_done(fut: asyncio.Future[Any], cluster: Cluster) -> None:
+    """Close a cluster whose connect() was abandoned, once that connect has returned."""
+    threading.Thread(target=cluster.close, name="aerospike_py-close", daemon=True).start()
+
+
+@_async_operations
+class AsyncClient(ClientBase):
+    """An asyncio Aerospike client: every data, info and admin operation is a coroutine.
+
+    ``AsyncClient(config)`` does not connect: ``await client.connect()``. ``async with`` returns
+    the client as it is and closes it on exit. Use it from one event loop at a time.
+    """
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config)
+        self._cluster: Cluster | None = None
+        self._executor: AsyncExecutor | None = None
+        self._connecting = False
+        self._epoch = 0  # bumped by close(): tells an in-flight connect() that it was closed
+        self._run = self._run_disconnected  # type: ignore[method-assign]
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def connect(self, username: str | None = None, password: str | None = None) -> AsyncClient:
+        """Connect to the cluster (seeds -> nodes -> partition map, pre-warmed pools). Returns ``self``.
+
+        Discovery and tending run on a thread; the event loop is never blocked.
+        """
+        if username is not None and password is None:
+            raise ClientError("connect(): a username needs a password")
+        if self._cluster is not None:
+            raise ClientError("client is already connected")
+        if self._connecting:
+            raise ClientError("client is already connecting")
+        self._connecting = True
+        epoch = self._epoch
+        cluster = Cluster(self._config)
+        try:
+            job = asyncio.ensure_future(asyncio.to_thread(cluster.connect))
+            try:
+                await asyncio.shield(job)
+            except asyncio.CancelledError:
+                job.add_done_callback(functools.partial(_close_when_done, cluster=cluster))
+                raise
+            if self._epoch != epoch:
+                await asyncio.to_thread(cluster.close)
+                raise ClientError("client was closed while connecting")
+            executor = AsyncExecutor(cluster)
+            try:
+                await executor.warm()
+            except BaseException:
+                executor.close()
+                await asyncio.shield(asyncio.to_thread(cluster.close))
+                raise
+        finally:
+            self._connecting = False
+        self._cluster = cluster
+        self._executor = executor
+        self._run = executor.run  # type: ignore[method-assign]
+        return self
+
+    async def close(self) -> None:
+        """Close every connection and stop tending. Idempotent."""
+        self._epoch += 1
+        cluster, executor = self._cluster, self._executor
+        self._cluster = self._executor = None
+        self._run = self._run_disconnected  # type: ignore[method-assign]
+        if executor is not None:
+            executor.close()
+        if cluster is not None:
+            await asyncio.to_thread(cluster.close)
+
+    def is_connected(self) -> bool:
+        """Whether :meth:`connect` succeeded and :meth:`close` was not called since (no I/O)."""
+        return self._cluster is not None
+
+    async def ping(self) -> bool:
+        """A real round trip (info ``build``) to one node; never raises."""
+        if self._cluster is None:
+            return False
+        try:
+            await self.info_random_node("build")
+            return True
+        except Exception:  # noqa: BLE001
+            return False
+
+    def get_node_names(self) -> list[str]:
+        """Names of the nodes currently in the cluster."""
+        cluster = self._cluster
+        return [n.name for n in cluster.node_list] if cluster is not None else []
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> bool:
+        await self.close()
+        return False
+
+    # ------------------------------------------------------------------ execution
+
+    def _run_disconnected(self, cmd: Any) -> Any:
+        raise self._not_connected()
+
+    def _then(self, value: Any, fn: Any) -> Any:
+        return _then(value, fn)
+
+    def _run_many(self, cmds: list[Any], parallel: bool = True) -> Any:
+        executor = self._executor
+        if executor is None:
+            raise self._not_connected()
+        if parallel and len(cmds) > 1:
+            return asyncio.gather(*(executor.run(c) for c in cmds))
+        return self._run_in_turn(executor, cmds)
+
+    @staticmethod
+    async def _run_in_turn(executor: AsyncExecutor, cmds: list[Any]) -> list[Any]:
+        return [await executor.run(c) for c in cmds]
+
+    def _run_all(self, cmd: Any) -> Any:
+        cluster, executor = self._cluster, self._executor
+        if cluster is None or executor is None:
+            raise self._not_connected()
+        return self._info_all(executor, list(cluster.node_list), cmd)
+
+    @staticmethod
+    async def _info_all(executor: AsyncExecutor, nodes: list[Any], cmd: Any) -> list[InfoNodeResult]:
+        answers = await asyncio.gather(*(executor.run(cmd, n) for n in nodes), return_exceptions=True)
+        out = []
+        for node, a in zip(nodes, answers, strict=True):
+            if isinstance(a, AerospikeError):
+                out.append(InfoNodeResult(node.name, a.code, str(a)))
+            elif isinstance(a, BaseException):
+                raise a
+            else:
+                out.append(InfoNodeResult(node.name, 0, a))
+        return out
+
+
+__all__ = ["AsyncClient", "NOT_AWAITABLE"]

@@ -1,0 +1,363 @@
+"""List and map operation dicts (op codes 1001-1034, 2001-2032) -> CDT wire operations.
+
+A CDT op is wire op 3 (read) or 4 (modify) whose value is msgpack ``[cdt_code, args...]``;
+with a context it becomes ``[0xff, [ctx_type, ctx_value, ...], [cdt_code, args...]]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .._wire import constants as W
+from .._wire.message import pack_op
+from .._wire.values import ValueTypeError, pack_cdt
+from ..cdt_ctx import CTX_CREATE_MASK, CDTContext
+from ..exception import InvalidArgError
+from .keys import check_bin_name
+from .ops import OP_ENCODERS, EncodedOp
+
+INVERTED = 0x10000
+LIST_RETURN_TYPES = frozenset({0, 1, 2, 3, 4, 5, 7, 13})
+MAP_RETURN_TYPES = frozenset({0, 1, 2, 3, 4, 5, 6, 7, 8, 13, 16, 17})
+_CTX_TYPES = frozenset({0x10, 0x11, 0x13, 0x20, 0x21, 0x22, 0x23})
+
+# Server CDT op codes.
+L_SET_TYPE, L_APPEND, L_APPEND_ITEMS, L_INSERT, L_INSERT_ITEMS = 0, 1, 2, 3, 4
+L_POP, L_POP_RANGE, L_REMOVE, L_REMOVE_RANGE, L_SET, L_TRIM, L_CLEAR, L_INCREMENT, L_SORT = 5, 6, 7, 8, 9, 10, 11, 12, 13
+L_SIZE, L_GET, L_GET_RANGE, L_GET_BY_INDEX, L_GET_BY_RANK, L_GET_BY_VALUE, L_GET_BY_VALUE_LIST = 16, 17, 18, 19, 21, 22, 23
+L_GET_BY_INDEX_RANGE, L_GET_BY_VALUE_INTERVAL, L_GET_BY_RANK_RANGE, L_GET_BY_VALUE_REL_RANK_RANGE = 24, 25, 26, 27
+L_REMOVE_BY_INDEX, L_REMOVE_BY_RANK, L_REMOVE_BY_VALUE, L_REMOVE_BY_VALUE_LIST = 32, 34, 35, 36
+L_REMOVE_BY_INDEX_RANGE, L_REMOVE_BY_VALUE_INTERVAL, L_REMOVE_BY_RANK_RANGE = 37, 38, 39
+L_REMOVE_BY_VALUE_REL_RANK_RANGE = 40
+M_SET_TYPE, M_ADD, M_ADD_ITEMS, M_PUT, M_PUT_ITEMS, M_REPLACE, M_REPLACE_ITEMS = 64, 65, 66, 67, 68, 69, 70
+M_INCREMENT, M_DECREMENT, M_CLEAR = 73, 74, 75
+M_REMOVE_BY_KEY, M_REMOVE_BY_INDEX, M_REMOVE_BY_RANK, M_REMOVE_BY_KEY_LIST = 76, 77, 79, 81
+M_REMOVE_ALL_BY_VALUE, M_REMOVE_BY_VALUE_LIST, M_REMOVE_BY_KEY_INTERVAL, M_REMOVE_BY_INDEX_RANGE = 82, 83, 84, 85
+M_REMOVE_BY_VALUE_INTERVAL, M_REMOVE_BY_RANK_RANGE = 86, 87
+M_REMOVE_BY_KEY_REL_INDEX_RANGE, M_REMOVE_BY_VALUE_REL_RANK_RANGE = 88, 89
+M_SIZE, M_GET_BY_KEY, M_GET_BY_INDEX, M_GET_BY_RANK, M_GET_ALL_BY_VALUE = 96, 97, 98, 100, 102
+M_GET_BY_KEY_INTERVAL, M_GET_BY_INDEX_RANGE, M_GET_BY_VALUE_INTERVAL, M_GET_BY_RANK_RANGE = 103, 104, 105, 106
+M_GET_BY_KEY_LIST, M_GET_BY_VALUE_LIST = 107, 108
+M_GET_BY_KEY_REL_INDEX_RANGE, M_GET_BY_VALUE_REL_RANK_RANGE = 109, 110
+
+
+class _Missing:
+    pass
+
+
+_MISSING: Any = _Missing()
+
+
+def _get(op: dict[str, Any], name: str, alt: str | None = None) -> Any:
+    if name in op:
+        return op[name]
+    if alt is not None and alt in op:
+        return op[alt]
+    raise InvalidArgError(f"operation {op.get('op')} needs {name!r}")
+
+
+def _int(op: dict[str, Any], name: str, default: Any = _MISSING) -> Any:
+    v = op.get(name, default)
+    if v is _MISSING:
+        raise InvalidArgError(f"operation {op.get('op')} needs an int {name!r}")
+    if v is None and default is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise InvalidArgError(f"{name!r} must be an int, not {type(v).__name__}")
+    return v
+
+
+def _list_arg(op: dict[str, Any], name: str = "val") -> list:
+    v = _get(op, name)
+    if not isinstance(v, (list, tuple)):
+        raise InvalidArgError(f"{name!r} must be a list, not {type(v).__name__}")
+    return list(v)
+
+
+def _return_type(op: dict[str, Any], allowed: frozenset) -> int:
+    rt = _int(op, "return_type")
+    if (rt & ~INVERTED) not in allowed or rt < 0:
+        raise InvalidArgError(f"unknown return type {rt}")
+    return rt
+
+
+def _list_policy(op: dict[str, Any]) -> tuple[int, int] | None:
+    p = op.get("list_policy")
+    if p is None:
+        return None
+    if not isinstance(p, dict):
+        raise InvalidArgError(f"list_policy must be a dict, not {type(p).__name__}")
+    order, flags = p.get("order", 0), p.get("flags", p.get("write_flags", 0))
+    for name, v in (("order", order), ("flags", flags)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise InvalidArgError(f"list_policy {name} must be a non-negative int")
+    if order not in (0, 1):
+        raise InvalidArgError(f"unknown list order {order}")
+    return order, flags
+
+
+def _map_policy(op: dict[str, Any]) -> tuple[int, int]:
+    p = op.get("map_policy")
+    if p is None:
+        return 0, 0
+    if not isinstance(p, dict):
+        raise InvalidArgError(f"map_policy must be a dict, not {type(p).__name__}")
+    order = p.get("order", p.get("map_order", 0))
+    flags = p.get("write_mode", p.get("write_flags", p.get("map_write_flags", 0)))
+    for name, v in (("order", order), ("write_mode", flags)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise InvalidArgError(f"map_policy {name} must be a non-negative int")
+    if order not in (0, 1, 3):
+        raise InvalidArgError(f"unknown map order {order}")
+    return order, flags
+
+
+def _ctx_list(op: dict[str, Any]) -> list[Any] | None:
+    ctx = op.get("ctx")
+    if not ctx:
+        return None
+    if not isinstance(ctx, (list, tuple)):
+        raise InvalidArgError("ctx must be a list of cdt_ctx items")
+    flat: list[Any] = []
+    for item in ctx:
+        if isinstance(item, CDTContext) or (isinstance(item, tuple) and len(item) == 2):
+            t, v = item
+        elif isinstance(item, dict) and "type" in item:
+            t, v = item["type"], item.get("value")
+        else:
+            raise InvalidArgError(f"ctx items must come from aerospike_py.cdt_ctx, not {item!r:.60}")
+        if isinstance(t, bool) or not isinstance(t, int) or (t & ~CTX_CREATE_MASK) not in _CTX_TYPES:
+            raise InvalidArgError(f"unknown ctx type {t!r}")
+        flat += (t, v)
+    return flat
+
+
+Args = Callable[[dict[str, Any]], list]
+
+
+def _encode(op: dict[str, Any], code: int, args: list, is_write: bool, has_result: bool, is_map: bool) -> EncodedOp:
+    try:
+        name = op["bin"]
+    except KeyError:
+        raise InvalidArgError(f"operation {op.get('op')} needs a 'bin'") from None
+    b = check_bin_name(name)
+    payload: list[Any] = [code, *args]
+    ctx = _ctx_list(op)
+    if ctx is not None:
+        payload = [0xFF, ctx, payload]
+    try:
+        data = pack_cdt(payload)
+    except (ValueTypeError, OverflowError, ValueError) as e:
+        raise InvalidArgError(f"operation {op.get('op')} on bin {name!r}: {e}") from None
+    wire = W.OP_CDT_MODIFY if is_write else W.OP_CDT_READ
+    return EncodedOp(pack_op(wire, b, W.PT_BLOB, data), wire, name, is_write, has_result, is_map)
+
+
+def _register(public: int, code: int, args: Args, is_write: bool, is_map: bool,
+              result: bool | None = True) -> None:
+    """``result`` None: the op has a result unless its return type is NONE."""
+
+    def enc(op: dict[str, Any]) -> EncodedOp:
+        a = args(op)
+        has = result if result is not None else (_int(op, "return_type") & ~INVERTED) != 0
+        return _encode(op, code, a, is_write, has, is_map)
+
+    OP_ENCODERS[public] = enc
+
+
+def _opt_count(op: dict[str, Any]) -> list:
+    c = _int(op, "count", None)
+    return [] if c is None else [c]
+
+
+def _end(op: dict[str, Any]) -> list:
+    end = op.get("val_end")
+    return [] if end is None else [end]
+
+
+# --------------------------------------------------------------------------- list
+
+
+def _lpol(op: dict[str, Any], *, with_order: bool = True) -> list:
+    p = _list_policy(op)
+    if p is None:
+        return []
+    return [p[0], p[1]] if with_order else [p[1]]
+
+
+def _lrt(op: dict[str, Any]) -> int:
+    return _return_type(op, LIST_RETURN_TYPES)
+
+
+def _sort_flags(op: dict[str, Any]) -> list:
+    v = _int(op, "val", 0)
+    if v & ~0x3:
+        raise InvalidArgError(f"unknown list sort flags {v}")
+    return [v]
+
+
+def _list_order(op: dict[str, Any]) -> list:
+    v = _int(op, "val", 0)
+    if v not in (0, 1):
+        raise InvalidArgError(f"unknown list order {v}")
+    return [v]
+
+
+def _set_args(op: dict[str, Any]) -> list:
+    p = _list_policy(op)
+    base = [_int(op, "index"), _get(op, "val")]
+    return base + [p[1]] if p is not None else base
+
+
+def _incr_args(op: dict[str, Any]) -> list:
+    val = op.get("val", 1)
+    if isinstance(val, bool) or not isinstance(val, (int, float)):
+        raise InvalidArgError(f"list_increment needs an int or float, not {type(val).__name__}")
+    return [_int(op, "index"), val, *_lpol(op)]
+
+
+_LIST: list[tuple[int, int, Args, bool, bool | None]] = [
+    # public, cdt code, args, is_write, has_result
+    (1001, L_APPEND, lambda o: [_get(o, "val"), *_lpol(o)], True, True),
+    (1002, L_APPEND_ITEMS, lambda o: [_list_arg(o), *_lpol(o)], True, True),
+    (1003, L_INSERT, lambda o: [_int(o, "index"), _get(o, "val"), *_lpol(o, with_order=False)], True, True),
+    (1004, L_INSERT_ITEMS, lambda o: [_int(o, "index"), _list_arg(o), *_lpol(o, with_order=False)], True, True),
+    (1005, L_POP, lambda o: [_int(o, "index")], True, True),
+    (1006, L_POP_RANGE, lambda o: [_int(o, "index"), _int(o, "count")], True, True),
+    (1007, L_REMOVE, lambda o: [_int(o, "index")], True, True),
+    (1008, L_REMOVE_RANGE, lambda o: [_int(o, "index"), _int(o, "count")], True, True),
+    (1009, L_SET, _set_args, True, False),
+    (1010, L_TRIM, lambda o: [_int(o, "index"), _int(o, "count")], True, True),
+    (1011, L_CLEAR, lambda o: [], True, False),
+    (1012, L_SIZE, lambda o: [], False, True),
+    (1013, L_GET, lambda o: [_int(o, "index")], False, True),
+    (1014, L_GET_RANGE, lambda o: [_int(o, "index"), *_opt_count(o)], False, True),
+    (1015, L_GET_BY_VALUE, lambda o: [_lrt(o), _get(o, "val")], False, True),
+    (1016, L_GET_BY_INDEX, lambda o: [_lrt(o), _int(o, "index")], False, True),
+    (1017, L_GET_BY_INDEX_RANGE, lambda o: [_lrt(o), _int(o, "index"), *_opt_count(o)], False, True),
+    (1018, L_GET_BY_RANK, lambda o: [_lrt(o), _int(o, "rank")], False, True),
+    (1019, L_GET_BY_RANK_RANGE, lambda o: [_lrt(o), _int(o, "rank"), *_opt_count(o)], False, True),
+    (1020, L_GET_BY_VALUE_LIST, lambda o: [_lrt(o), _list_arg(o)], False, True),
+    (1021, L_GET_BY_VALUE_INTERVAL, lambda o: [_lrt(o), _get(o, "val"), *_end(o)], False, True),
+    (1022, L_REMOVE_BY_VALUE, lambda o: [_lrt(o), _get(o, "val")], True, None),
+    (1023, L_REMOVE_BY_VALUE_LIST, lambda o: [_lrt(o), _list_arg(o)], True, None),
+    (1024, L_REMOVE_BY_VALUE_INTERVAL, lambda o: [_lrt(o), _get(o, "val"), *_end(o)], True, None),
+    (1025, L_REMOVE_BY_INDEX, lambda o: [_lrt(o), _int(o, "index")], True, None),
+    (1026, L_REMOVE_BY_INDEX_RANGE, lambda o: [_lrt(o), _int(o, "index"), *_opt_count(o)], True, None),
+    (1027, L_REMOVE_BY_RANK, lambda o: [_lrt(o), _int(o, "rank")], True, None),
+    (1028, L_REMOVE_BY_RANK_RANGE, lambda o: [_lrt(o), _int(o, "rank"), *_opt_count(o)], True, None),
+    (1029, L_INCREMENT, _incr_args, True, True),
+    (1030, L_SORT, _sort_flags, True, False),
+    (1031, L_SET_TYPE, _list_order, True, False),
+    (1032, L_GET_BY_VALUE_REL_RANK_RANGE,
+     lambda o: [_lrt(o), _get(o, "val"), _int(o, "rank"), *_opt_count(o)], False, True),
+    (1033, L_REMOVE_BY_VALUE_REL_RANK_RANGE,
+     lambda o: [_lrt(o), _get(o, "val"), _int(o, "rank"), *_opt_count(o)], True, None),
+]
+
+# --------------------------------------------------------------------------- map
+
+
+def _mrt(op: dict[str, Any]) -> int:
+    return _return_type(op, MAP_RETURN_TYPES)
+
+
+def _mput(op: dict[str, Any]) -> list:
+    order, flags = _map_policy(op)
+    return [_get(op, "map_key"), _get(op, "val"), order, *([flags] if flags else [])]
+
+
+def _mput_items(op: dict[str, Any]) -> list:
+    items = _get(op, "val")
+    if not isinstance(items, dict):
+        raise InvalidArgError(f"map_put_items needs a dict, not {type(items).__name__}")
+    order, flags = _map_policy(op)
+    return [items, order, *([flags] if flags else [])]
+
+
+def _mincr(op: dict[str, Any]) -> list:
+    val = _get(op, "val")
+    if isinstance(val, bool) or not isinstance(val, (int, float)):
+        raise InvalidArgError(f"map increment/decrement needs an int or float, not {type(val).__name__}")
+    order, _ = _map_policy(op)
+    return [_get(op, "map_key"), val, order]
+
+
+def _map_order(op: dict[str, Any]) -> list:
+    v = _int(op, "val", 0)
+    if v not in (0, 1, 3):
+        raise InvalidArgError(f"unknown map order {v}")
+    return [v]
+
+
+def _kbegin(op: dict[str, Any]) -> Any:
+    return _get(op, "val", "map_key")
+
+
+_MAP: list[tuple[int, int, Args, bool, bool | None]] = [
+    (2001, M_SET_TYPE, _map_order, True, False),
+    (2002, M_PUT, _mput, True, True),
+    (2003, M_PUT_ITEMS, _mput_items, True, True),
+    (2004, M_INCREMENT, _mincr, True, True),
+    (2005, M_DECREMENT, _mincr, True, True),
+    (2006, M_CLEAR, lambda o: [], True, False),
+    (2007, M_REMOVE_BY_KEY, lambda o: [_mrt(o), _get(o, "map_key")], True, None),
+    (2008, M_REMOVE_BY_KEY_LIST, lambda o: [_mrt(o), _list_arg(o)], True, None),
+    (2009, M_REMOVE_BY_KEY_INTERVAL, lambda o: [_mrt(o), _kbegin(o), *_end(o)], True, None),
+    (2010, M_REMOVE_ALL_BY_VALUE, lambda o: [_mrt(o), _get(o, "val")], True, None),
+    (2011, M_REMOVE_BY_VALUE_LIST, lambda o: [_mrt(o), _list_arg(o)], True, None),
+    (2012, M_REMOVE_BY_VALUE_INTERVAL, lambda o: [_mrt(o), _get(o, "val"), *_end(o)], True, None),
+    (2013, M_REMOVE_BY_INDEX, lambda o: [_mrt(o), _int(o, "index")], True, None),
+    (2014, M_REMOVE_BY_INDEX_RANGE, lambda o: [_mrt(o), _int(o, "index"), *_opt_count(o)], True, None),
+    (2015, M_REMOVE_BY_RANK, lambda o: [_mrt(o), _int(o, "rank")], True, None),
+    (2016, M_REMOVE_BY_RANK_RANGE, lambda o: [_mrt(o), _int(o, "rank"), *_opt_count(o)], True, None),
+    (2017, M_SIZE, lambda o: [], False, True),
+    (2018, M_GET_BY_KEY, lambda o: [_mrt(o), _get(o, "map_key")], False, True),
+    (2019, M_GET_BY_KEY_INTERVAL, lambda o: [_mrt(o), _kbegin(o), *_end(o)], False, True),
+    (2020, M_GET_ALL_BY_VALUE, lambda o: [_mrt(o), _get(o, "val")], False, True),
+    (2021, M_GET_BY_VALUE_INTERVAL, lambda o: [_mrt(o), _get(o, "val"), *_end(o)], False, True),
+    (2022, M_GET_BY_INDEX, lambda o: [_mrt(o), _int(o, "index")], False, True),
+    (2023, M_GET_BY_INDEX_RANGE, lambda o: [_mrt(o), _int(o, "index"), *_opt_count(o)], False, True),
+    (2024, M_GET_BY_RANK, lambda o: [_mrt(o), _int(o, "rank")], False, True),
+    (2025, M_GET_BY_RANK_RANGE, lambda o: [_mrt(o), _int(o, "rank"), *_opt_count(o)], False, True),
+    (2026, M_GET_BY_KEY_LIST, lambda o: [_mrt(o), _list_arg(o)], False, True),
+    (2027, M_GET_BY_VALUE_LIST, lambda o: [_mrt(o), _list_arg(o)], False, True),
+    (2028, M_GET_BY_KEY_REL_INDEX_RANGE,
+     lambda o: [_mrt(o), _get(o, "map_key"), _int(o, "index"), *_opt_count(o)], False, True),
+    (2029, M_GET_BY_VALUE_REL_RANK_RANGE,
+     lambda o: [_mrt(o), _get(o, "val"), _int(o, "rank"), *_opt_count(o)], False, True),
+    (2030, M_REMOVE_BY_KEY_REL_INDEX_RANGE,
+     lambda o: [_mrt(o), _get(o, "map_key"), _int(o, "index"), *_opt_count(o)], True, None),
+    (2031, M_REMOVE_BY_VALUE_REL_RANK_RANGE,
+     lambda o: [_mrt(o), _get(o, "val"), _int(o, "rank"), *_opt_count(o)], True, None),
+]
+
+
+def _create_encoder(is_map: bool) -> Callable[[dict[str, Any]], EncodedOp]:
+    """list_create / map_create: SET_TYPE on a context whose last level has the create flag."""
+
+    def enc(op: dict[str, Any]) -> EncodedOp:
+        if is_map:
+            order = _map_order(op)[0]
+            flag = {0: 0x40, 1: 0x80, 3: 0xC0}[order]
+            code = M_SET_TYPE
+        else:
+            order = _list_order(op)[0]
+            flag = 0xC0 if order else (0x80 if op.get("pad") else 0x40)
+            code = L_SET_TYPE
+        ctx = list(op.get("ctx") or [])
+        if ctx:
+            t, v = ctx[-1]
+            ctx[-1] = CDTContext((t & ~CTX_CREATE_MASK) | flag, v)
+        return _encode(dict(op, ctx=ctx), code, [order], True, False, is_map)
+
+    return enc
+
+
+for _pub, _code, _args, _w, _res in _LIST:
+    _register(_pub, _code, _args, _w, False, _res)
+for _pub, _code, _args, _w, _res in _MAP:
+    _register(_pub, _code, _args, _w, True, _res)
+OP_ENCODERS[1034] = _create_encoder(False)
+OP_ENCODERS[2032] = _create_encoder(True)

@@ -1,0 +1,38 @@
+"""Expression operations in ``operate``: ``exp_read`` (wire op 7) and ``exp_write`` (wire op 8).
+
+The op value is a blob particle holding the msgpack array ``[expression, flags]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._wire import constants as W
+from .._wire.message import pack_op
+from ..exception import InvalidArgError
+from ..exp import OP_EXP_READ, OP_EXP_WRITE, pack_expression
+from .keys import check_bin_name
+from .ops import OP_ENCODERS, EncodedOp
+
+
+def _encoder(wire_op: int, valid_flags: int, is_write: bool):
+    def enc(op: dict[str, Any]) -> EncodedOp:
+        name = op.get("bin")
+        if not isinstance(name, str):
+            raise InvalidArgError(f"expression operation needs a bin name (str), not {name!r}")
+        b = check_bin_name(name)
+        if "expr" not in op:
+            raise InvalidArgError("expression operation needs 'expr'")
+        flags = op.get("flags", 0)
+        if isinstance(flags, bool) or not isinstance(flags, int) or flags & ~valid_flags or flags < 0:
+            raise InvalidArgError(f"expression operation: invalid flags {flags!r}")
+        body = pack_expression(op["expr"])
+        value = b"\x92" + body + bytes([flags])
+        return EncodedOp(pack_op(wire_op, b, W.PT_BLOB, value), wire_op, name, is_write, not is_write,
+                         respond_all=True)
+
+    return enc
+
+
+OP_ENCODERS[OP_EXP_READ] = _encoder(W.OP_EXP_READ, 16, False)
+OP_ENCODERS[OP_EXP_WRITE] = _encoder(W.OP_EXP_MODIFY, 1 | 2 | 4 | 8 | 16, True)

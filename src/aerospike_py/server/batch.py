@@ -1,0 +1,142 @@
+"""Batch-index requests (field 41) on the embedded server: one answer per entry, in request order.
+
+Each entry runs as the single-record command it describes (read, write, delete, or UDF call,
+through :data:`MESSAGE_HANDLERS` ``"udf"``), with the batch-level filter expression. Answers are
+messages whose transaction-ttl slot holds the entry's index, packed into frames, then a frame with
+one ``LAST`` message. With ``respond_all_keys`` off, the first error other than not-found or
+filtered-out ends the batch; the last message then carries that error.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from .._wire import constants as W
+from .._wire.message import MessageHeader, parse_fields, parse_wire_ops
+from .._wire.proto import PROTO_HEADER
+from . import errors as E
+from .errors import ResultError
+from .handler import MESSAGE_HANDLERS, execute_record, reply
+
+_U32 = struct.Struct(">I")
+_U16 = struct.Struct(">H")
+_GEN = struct.Struct(">H")
+_MSG = struct.Struct(">BBBBBBIIIHH")
+_PROTO_MSG = (2 << 56) | (3 << 48)
+_FRAME_LIMIT = 128 * 1024
+_UDF_FIELDS = (W.FIELD_UDF_PACKAGE_NAME, W.FIELD_UDF_FUNCTION, W.FIELD_UDF_ARGLIST, W.FIELD_UDF_OP)
+_SOFT_ERRORS = (E.OK, E.KEY_NOT_FOUND, E.FILTERED_OUT)
+
+
+class Entry:
+    """One decoded batch entry (digest aside): header values, fields and ops."""
+
+    __slots__ = ("header", "fields", "ops")
+
+    def __init__(self, header: MessageHeader, fields: dict[int, bytes], ops: list) -> None:
+        self.header = header
+        self.fields = fields
+        self.ops = ops
+
+
+def parse_entries(data: bytes, batch_fields: dict[int, bytes]) -> tuple[int, list[tuple[int, bytes, Entry]]]:
+    """Field 41 -> ``(flags, [(index, digest, entry)])``; REPEAT entries share the previous Entry."""
+    (count,) = _U32.unpack_from(data, 0)
+    flags = data[4]
+    off = 5
+    out = []
+    prev: Entry | None = None
+    for _ in range(count):
+        (index,) = _U32.unpack_from(data, off)
+        digest = data[off + 4 : off + 24]
+        etype = data[off + 24]
+        off += 25
+        if etype & 0x01:
+            if prev is None:
+                raise ResultError(E.PARAMETER, "batch REPEAT without a previous entry")
+            out.append((index, digest, prev))
+            continue
+        info1 = info2 = info3 = gen = ttl = 0
+        if etype & 0x02:
+            info1, info2, info3 = data[off], data[off + 1], data[off + 2]
+            off += 3
+        if etype & 0x10:
+            off += 1  # info4
+        if etype & 0x04:
+            (gen,) = _GEN.unpack_from(data, off)
+            off += 2
+        if etype & 0x08:
+            (ttl,) = _U32.unpack_from(data, off)
+            off += 4
+        n_fields, n_ops = _U16.unpack_from(data, off)[0], _U16.unpack_from(data, off + 2)[0]
+        fields, off = parse_fields(data, off + 4, n_fields)
+        ops, off = parse_wire_ops(data, off, n_ops)
+        for ftype, value in batch_fields.items():
+            fields.setdefault(ftype, value)
+        prev = Entry(MessageHeader(info1, info2, info3, 0, 0, gen, ttl, 0, n_fields, n_ops), fields, ops)
+        out.append((index, digest, prev))
+    if off != len(data):
+        raise ResultError(E.PARAMETER, "trailing bytes in batch field")
+    return flags, out
+
+
+def _with_index(frame: bytes, index: int) -> bytes:
+    """A reply frame's message (proto header dropped) with ``index`` in its transaction-ttl slot."""
+    return frame[8:22] + _U32.pack(index) + frame[26:]
+
+
+def _error_message(code: int, index: int) -> bytes:
+    return _MSG.pack(22, 0, 0, 0, 0, code, 0, 0, index, 0, 0)
+
+
+def run_entry(server: Any, digest: bytes, entry: Entry) -> bytes:
+    """Answer one entry as a single-record command; return its reply frame."""
+    fields = dict(entry.fields)
+    fields[W.FIELD_DIGEST] = digest
+    if W.FIELD_UDF_PACKAGE_NAME in fields:
+        handler = MESSAGE_HANDLERS.get("udf")
+        if handler is None:
+            raise ResultError(E.UNSUPPORTED_FEATURE, "UDF not supported")
+        h = entry.header._replace(n_ops=0)
+        return handler(server, h, fields, 0, memoryview(b""))[0]
+    return execute_record(server, entry.header, fields, entry.ops, in_batch=True)
+
+
+def handle_batch(server: Any, h: Any, fields: dict[int, bytes], offset: int, body: memoryview) -> list[bytes]:
+    """Answer a batch request: per-entry messages in request order, then the LAST message."""
+    data = fields.get(W.FIELD_BATCH_INDEX) or fields.get(W.FIELD_BATCH_INDEX_WITH_SET)
+    batch_fields = {}
+    if W.FIELD_FILTER_EXP in fields:
+        batch_fields[W.FIELD_FILTER_EXP] = fields[W.FIELD_FILTER_EXP]
+    try:
+        flags, entries = parse_entries(data or b"", batch_fields)
+    except (ResultError, struct.error, IndexError, ValueError) as e:
+        code = e.code if isinstance(e, ResultError) else E.PARAMETER
+        return [reply(code, info3=W.INFO3_LAST)]
+    respond_all = bool(flags & 0x04)
+    frames: list[bytes] = []
+    chunk: list[bytes] = []
+    size = 0
+    final = E.OK
+    for index, digest, entry in entries:
+        try:
+            msg = _with_index(run_entry(server, digest, entry), index)
+        except ResultError as e:
+            msg = _error_message(e.code, index)
+        chunk.append(msg)
+        size += len(msg)
+        if size >= _FRAME_LIMIT:
+            frames.append(PROTO_HEADER.pack(_PROTO_MSG | size) + b"".join(chunk))
+            chunk, size = [], 0
+        rc = msg[5]
+        if not respond_all and rc not in _SOFT_ERRORS:
+            final = rc
+            break
+    if chunk:
+        frames.append(PROTO_HEADER.pack(_PROTO_MSG | size) + b"".join(chunk))
+    frames.append(reply(final, info3=W.INFO3_LAST))
+    return frames
+
+
+MESSAGE_HANDLERS["batch"] = handle_batch

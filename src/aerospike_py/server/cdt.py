@@ -1,0 +1,857 @@
+"""List and map (CDT) operations of the embedded server: wire ops 3 (read) and 4 (modify).
+
+Bins stay raw particles (ptype 20 list / 19 map, msgpack). An op decodes the bin into
+:class:`CList` / :class:`CMap` (which keep the order flags), works on them in place and encodes
+the result back. Strings/blobs stay as msgpack str with Aerospike's type-byte prefix, so values
+are compared and stored exactly as received.
+"""
+
+from __future__ import annotations
+
+import bisect
+import struct
+from typing import Any
+
+import msgpack
+
+from .._wire import constants as W
+from .._wire.message import WireOp
+from .errors import (
+    ELEMENT_EXISTS,
+    ELEMENT_NOT_FOUND,
+    INCOMPATIBLE_TYPE,
+    OP_NOT_APPLICABLE,
+    PARAMETER,
+    ResultError,
+)
+from .ops import OP_HANDLERS, OpContext
+
+INVERTED = 0x10000
+RT_NONE, RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK, RT_COUNT, RT_KEY, RT_VALUE, RT_KEY_VALUE = range(9)
+RT_EXISTS, RT_UNORDERED_MAP, RT_ORDERED_MAP = 13, 16, 17
+
+# List write flags / map write flags.
+L_ADD_UNIQUE, L_INSERT_BOUNDED, NO_FAIL, PARTIAL = 1, 2, 4, 8
+M_CREATE_ONLY, M_UPDATE_ONLY = 1, 2
+
+
+class CList(list):
+    """A list with its order flag (0 unordered, 1 ordered)."""
+
+    __slots__ = ("flags",)
+
+    def __init__(self, items: Any = (), flags: int = 0) -> None:
+        super().__init__(items)
+        self.flags = flags
+
+
+class CMap:
+    """A map as ordered ``[key, value]`` pairs with its order flag (0, 1 key-, 3 key-value-ordered)."""
+
+    __slots__ = ("items", "flags")
+
+    def __init__(self, items: Any = (), flags: int = 0) -> None:
+        self.items: list[list[Any]] = [list(p) for p in items]
+        self.flags = flags
+        if flags & 1:
+            self.sort()
+
+    def sort(self) -> None:
+        self.items.sort(key=lambda kv: sort_key(kv[0]))
+
+    def find(self, key: Any) -> int:
+        k = sort_key(key)
+        for i, (kk, _) in enumerate(self.items):
+            if sort_key(kk) == k:
+                return i
+        return -1
+
+
+# --------------------------------------------------------------------------- msgpack
+
+
+_S = {n: struct.Struct(">" + f) for n, f in (("H", "H"), ("I", "I"), ("Q", "Q"), ("b", "b"), ("h", "h"),
+                                               ("i", "i"), ("q", "q"), ("f", "f"), ("d", "d"))}
+
+
+def unpack(data: bytes) -> Any:
+    """Decode Aerospike msgpack into CList/CMap/scalars (strings keep their type-byte prefix)."""
+    try:
+        v, i = _unpack(memoryview(data), 0)
+    except (IndexError, struct.error, ValueError) as e:
+        raise ResultError(PARAMETER, f"bad msgpack: {e}") from None
+    return v
+
+
+def _num(b: memoryview, i: int, fmt: str, size: int) -> tuple[Any, int]:
+    return _S[fmt].unpack_from(b, i)[0], i + size
+
+
+def _unpack(b: memoryview, i: int) -> tuple[Any, int]:
+    c = b[i]
+    i += 1
+    if c <= 0x7F:
+        return c, i
+    if c >= 0xE0:
+        return c - 0x100, i
+    if c <= 0x8F:
+        return _unpack_map(b, i, c & 0x0F)
+    if c <= 0x9F:
+        return _unpack_list(b, i, c & 0x0F)
+    if c <= 0xBF:
+        n = c & 0x1F
+        return bytes(b[i:i + n]), i + n
+    if c == 0xC0:
+        return None, i
+    if c == 0xC2:
+        return False, i
+    if c == 0xC3:
+        return True, i
+    if c in (0xC4, 0xD9):
+        n = b[i]
+        return bytes(b[i + 1:i + 1 + n]), i + 1 + n
+    if c in (0xC5, 0xDA):
+        n, i = _num(b, i, "H", 2)
+        return bytes(b[i:i + n]), i + n
+    if c in (0xC6, 0xDB):
+        n, i = _num(b, i, "I", 4)
+        return bytes(b[i:i + n]), i + n
+    if c in (0xC7, 0xC8, 0xC9):
+        n, i = (b[i], i + 1) if c == 0xC7 else _num(b, i, "H" if c == 0xC8 else "I", 2 if c == 0xC8 else 4)
+        t, i = _num(b, i, "b", 1)
+        return msgpack.ExtType(t, bytes(b[i:i + n])), i + n
+    if 0xD4 <= c <= 0xD8:
+        n = 1 << (c - 0xD4)
+        t, i = _num(b, i, "b", 1)
+        return msgpack.ExtType(t, bytes(b[i:i + n])), i + n
+    table = {0xCA: ("f", 4), 0xCB: ("d", 8), 0xCC: None, 0xCD: ("H", 2), 0xCE: ("I", 4), 0xCF: ("Q", 8),
+             0xD0: ("b", 1), 0xD1: ("h", 2), 0xD2: ("i", 4), 0xD3: ("q", 8)}
+    if c == 0xCC:
+        return b[i], i + 1
+    if c in table:
+        f, n = table[c]  # type: ignore[misc]
+        v, i = _num(b, i, f, n)
+        return (float(v) if c == 0xCA else v), i
+    if c in (0xDC, 0xDD):
+        n, i = _num(b, i, "H" if c == 0xDC else "I", 2 if c == 0xDC else 4)
+        return _unpack_list(b, i, n)
+    if c in (0xDE, 0xDF):
+        n, i = _num(b, i, "H" if c == 0xDE else "I", 2 if c == 0xDE else 4)
+        return _unpack_map(b, i, n)
+    raise ValueError(f"unknown msgpack byte {c:#x}")
+
+
+def _is_flag(v: Any) -> bool:
+    return type(v) is msgpack.ExtType and v.code >= 0 and not v.data
+
+
+def _unpack_list(b: memoryview, i: int, n: int) -> tuple[CList, int]:
+    out = CList()
+    for _ in range(n):
+        v, i = _unpack(b, i)
+        out.append(v)
+    if out and _is_flag(out[0]):
+        out.flags = out.pop(0).code
+    return out, i
+
+
+def _unpack_map(b: memoryview, i: int, n: int) -> tuple[CMap, int]:
+    m = CMap()
+    for _ in range(n):
+        k, i = _unpack(b, i)
+        v, i = _unpack(b, i)
+        if _is_flag(k):
+            m.flags = k.code
+        else:
+            m.items.append([k, v])
+    return m, i
+
+
+_packer = msgpack.Packer(use_bin_type=False, autoreset=True)
+
+
+def _header(n: int, small: int, b16: bytes, b32: bytes) -> bytes:
+    if n < 16:
+        return bytes([small | n])
+    return b16 + n.to_bytes(2, "big") if n < 0x10000 else b32 + n.to_bytes(4, "big")
+
+
+def pack(v: Any) -> bytes:
+    """Encode CList/CMap/scalars back to Aerospike msgpack (order flags as a leading ext)."""
+    out: list[bytes] = []
+    _pack(v, out)
+    return b"".join(out)
+
+
+def _pack(v: Any, out: list[bytes]) -> None:
+    if isinstance(v, CList):
+        out.append(_header(len(v) + (1 if v.flags else 0), 0x90, b"\xdc", b"\xdd"))
+        if v.flags:
+            out.append(b"\xc7\x00" + bytes([v.flags]))
+        for x in v:
+            _pack(x, out)
+    elif isinstance(v, CMap):
+        out.append(_header(len(v.items) + (1 if v.flags else 0), 0x80, b"\xde", b"\xdf"))
+        if v.flags:
+            out.append(b"\xc7\x00" + bytes([v.flags]) + b"\xc0")
+        for k, x in v.items:
+            _pack(k, out)
+            _pack(x, out)
+    elif isinstance(v, list):
+        _pack(CList(v), out)
+    else:
+        out.append(_packer.pack(v))
+
+
+# --------------------------------------------------------------------------- ordering
+
+
+def sort_key(v: Any) -> tuple:
+    """Aerospike's order: nil < bool < int < string < list < map < bytes < float < geojson < inf < wildcard."""
+    t = type(v)
+    if t is int:
+        return (3, v)
+    if t is bytes:
+        p = v[0] if v else 4
+        return ((4 if p == 3 else 9 if p == 0x17 else 7), v[1:])
+    if v is None:
+        return (1,)
+    if t is bool:
+        return (2, int(v))
+    if t is float:
+        return (8, v)
+    if t is CList or isinstance(v, list):
+        return (5, tuple(sort_key(x) for x in v))
+    if t is CMap:
+        return (6, len(v.items), tuple(sorted((sort_key(k), sort_key(x)) for k, x in v.items)))
+    if t is msgpack.ExtType and v.code == -1:
+        return (11,) if v.data == b"\x00" else (10,)
+    return (0,)
+
+
+def _is_wildcard(v: Any) -> bool:
+    return type(v) is msgpack.ExtType and v.code == -1 and v.data == b"\x00"
+
+
+def matches(pattern: Any, v: Any) -> bool:
+    """Value equality with wildcard support (a wildcard in a list matches the rest)."""
+    if _is_wildcard(pattern):
+        return True
+    if isinstance(pattern, CList) and isinstance(v, CList):
+        for i, p in enumerate(pattern):
+            if _is_wildcard(p):
+                return True
+            if i >= len(v) or not matches(p, v[i]):
+                return False
+        return len(pattern) == len(v)
+    return sort_key(pattern) == sort_key(v)
+
+
+# --------------------------------------------------------------------------- selection helpers
+
+
+def _int_arg(args: list, i: int, default: Any = None) -> Any:
+    if i >= len(args):
+        if default is None:
+            raise ResultError(PARAMETER, "missing argument")
+        return default
+    v = args[i]
+    if type(v) is not int:
+        raise ResultError(PARAMETER, "integer argument expected")
+    return v
+
+
+def _arg(args: list, i: int) -> Any:
+    if i >= len(args):
+        raise ResultError(PARAMETER, "missing argument")
+    return args[i]
+
+
+def _norm_index(index: int, n: int) -> int:
+    """Index of a single element, or raise OP_NOT_APPLICABLE."""
+    i = index + n if index < 0 else index
+    if i < 0 or i >= n:
+        raise ResultError(OP_NOT_APPLICABLE, "index out of range")
+    return i
+
+
+def _range(index: int, count: int | None, n: int) -> range:
+    """Positions selected by (index, count) clamped to [0, n)."""
+    if count is not None and count < 0:
+        raise ResultError(PARAMETER, "negative count")
+    start = index + n if index < 0 else index
+    end = n if count is None else start + count
+    return range(max(start, 0), max(min(end, n), max(start, 0)))
+
+
+def _rank_order(values: list) -> list[int]:
+    """Positions sorted by value (stable)."""
+    return sorted(range(len(values)), key=lambda i: sort_key(values[i]))
+
+
+def _value_rank_start(values: list, value: Any) -> int:
+    k = sort_key(value)
+    return sum(1 for v in values if sort_key(v) < k)
+
+
+class Selection:
+    """Selected positions (in the order results are reported) plus whether one element was asked."""
+
+    def __init__(self, positions: list[int], single: bool = False) -> None:
+        self.positions = positions
+        self.single = single
+
+
+def _select(values: list, code_kind: str, args: list, rt: int, *, first_arg: int = 1) -> Selection:
+    """Common selection by index/rank/value/value-list/interval/rel-rank over ``values``."""
+    n = len(values)
+    a = first_arg
+    if code_kind == "index":
+        return Selection([_norm_index(_int_arg(args, a), n)], True)
+    if code_kind == "rank":
+        order = _rank_order(values)
+        return Selection([order[_norm_index(_int_arg(args, a), n)]], True)
+    if code_kind == "index_range":
+        count = args[a + 1] if len(args) > a + 1 else None
+        return Selection(list(_range(_int_arg(args, a), count, n)))
+    if code_kind == "rank_range":
+        count = args[a + 1] if len(args) > a + 1 else None
+        order = _rank_order(values)
+        return Selection([order[r] for r in _range(_int_arg(args, a), count, n)])
+    if code_kind == "value":
+        val = _arg(args, a)
+        return Selection([i for i, v in enumerate(values) if matches(val, v)])
+    if code_kind == "value_list":
+        vals = _arg(args, a)
+        if not isinstance(vals, CList):
+            raise ResultError(PARAMETER, "value list expected")
+        return Selection([i for i, v in enumerate(values) if any(matches(p, v) for p in vals)])
+    if code_kind == "interval":
+        lo = sort_key(_arg(args, a))
+        hi = sort_key(args[a + 1]) if len(args) > a + 1 else (10,)
+        return Selection([i for i, v in enumerate(values) if lo <= sort_key(v) < hi])
+    if code_kind == "rel_rank":
+        start = _value_rank_start(values, _arg(args, a)) + _int_arg(args, a + 1)
+        count = args[a + 2] if len(args) > a + 2 else None
+        order = _rank_order(values)
+        end = n if count is None else start + count
+        if count is not None and count < 0:
+            raise ResultError(PARAMETER, "negative count")
+        return Selection([order[r] for r in range(max(start, 0), max(min(end, n), 0))])
+    raise ResultError(PARAMETER, f"unknown selection {code_kind}")
+
+
+def _invert(sel: Selection, n: int) -> Selection:
+    chosen = set(sel.positions)
+    return Selection([i for i in range(n) if i not in chosen])
+
+
+def _ranks(values: list) -> list[int]:
+    order = _rank_order(values)
+    ranks = [0] * len(values)
+    for r, i in enumerate(order):
+        ranks[i] = r
+    return ranks
+
+
+def _result(values: list, sel: Selection, rt: int, keys: list | None = None, map_flags: int = 0) -> Any:
+    """Build the result of a selection for return type ``rt`` (without the INVERTED bit)."""
+    n = len(values)
+    pos = sel.positions
+    single = sel.single
+    if rt == RT_NONE:
+        return None
+    if rt == RT_COUNT:
+        return len(pos)
+    if rt == RT_EXISTS:
+        return bool(pos)
+    if rt in (RT_INDEX, RT_REV_INDEX):
+        out = [(i if rt == RT_INDEX else n - 1 - i) for i in pos]
+    elif rt in (RT_RANK, RT_REV_RANK):
+        ranks = _ranks(values)
+        out = [(ranks[i] if rt == RT_RANK else n - 1 - ranks[i]) for i in pos]
+    elif rt == RT_VALUE:
+        out = [values[i] for i in pos]
+    elif rt == RT_KEY and keys is not None:
+        out = [keys[i] for i in pos]
+    elif rt in (RT_KEY_VALUE, RT_ORDERED_MAP, RT_UNORDERED_MAP) and keys is not None:
+        flags = {RT_KEY_VALUE: 8, RT_ORDERED_MAP: 1, RT_UNORDERED_MAP: 0}[rt]
+        m = CMap(flags=0)
+        m.items = [[keys[i], values[i]] for i in pos]
+        if flags == 1:
+            m.sort()
+        m.flags = flags
+        return m
+    else:
+        raise ResultError(PARAMETER, f"unsupported return type {rt}")
+    if single:
+        return out[0] if out else None
+    return CList(out)
+
+
+def _split_rt(rt: Any) -> tuple[int, bool]:
+    if type(rt) is not int or rt < 0:
+        raise ResultError(PARAMETER, "bad return type")
+    return rt & ~INVERTED, bool(rt & INVERTED)
+
+
+# --------------------------------------------------------------------------- lists
+
+_LIST_SELECT = {19: "index", 21: "rank", 22: "value", 23: "value_list", 24: "index_range", 25: "interval",
+                26: "rank_range", 27: "rel_rank", 32: "index", 34: "rank", 35: "value", 36: "value_list",
+                37: "index_range", 38: "interval", 39: "rank_range", 40: "rel_rank"}
+_LIST_CREATES = {0, 1, 2, 3, 4, 9, 12}
+_MAP_CREATES = {64, 65, 66, 67, 68, 69, 70, 73, 74}
+
+
+def _list_add_items(lst: CList, items: list, flags: int, index: int | None) -> int:
+    """Append (index None) or insert ``items`` honouring ADD_UNIQUE / NO_FAIL / PARTIAL; return new size."""
+    if flags & L_ADD_UNIQUE:
+        keep = []
+        for v in items:
+            if any(matches(v, x) for x in lst) or any(matches(v, x) for x in keep):
+                if not flags & NO_FAIL:
+                    raise ResultError(ELEMENT_EXISTS)
+                if not flags & PARTIAL:
+                    return len(lst)
+                continue
+            keep.append(v)
+        items = keep
+    if lst.flags & 1:
+        if index is not None:
+            raise ResultError(OP_NOT_APPLICABLE, "insert into an ordered list")
+        for v in items:
+            keys = [sort_key(x) for x in lst]
+            lst.insert(bisect.bisect_right(keys, sort_key(v)), v)
+        return len(lst)
+    if index is None:
+        lst.extend(items)
+        return len(lst)
+    n = len(lst)
+    if index < 0:
+        if index + n < 0:
+            raise ResultError(OP_NOT_APPLICABLE, "index out of range")
+        index += n
+    if index > n:
+        if flags & L_INSERT_BOUNDED:
+            if flags & NO_FAIL:
+                return n
+            raise ResultError(OP_NOT_APPLICABLE, "index out of bounds")
+        lst.extend([None] * (index - n))
+    lst[index:index] = items
+    return len(lst)
+
+
+def _resort(lst: CList) -> None:
+    if lst.flags & 1:
+        lst.sort(key=sort_key)
+
+
+def list_op(lst: CList, code: int, args: list) -> Any:
+    """Apply list op ``code`` to ``lst`` in place; return the result value (None: no result)."""
+    if code in _LIST_SELECT:
+        rt, inverted = _split_rt(_arg(args, 0))
+        sel = _select(lst, _LIST_SELECT[code], args, rt)
+        if inverted:
+            sel = _invert(sel, len(lst))
+        res = _result(lst, sel, rt) if rt not in (RT_KEY, RT_KEY_VALUE) else _bad_rt(rt)
+        if code >= 32:
+            chosen = set(sel.positions)
+            lst[:] = [v for i, v in enumerate(lst) if i not in chosen]
+        return res
+    if code == 0:  # set type
+        lst.flags = _int_arg(args, 0, 0) & 1
+        _resort(lst)
+        return None
+    if code in (1, 2):  # append, append_items
+        items = [_arg(args, 0)] if code == 1 else _arg(args, 0)
+        if not isinstance(items, list):
+            raise ResultError(PARAMETER, "list expected")
+        if not lst and len(args) > 1 and not lst.flags:
+            lst.flags = _int_arg(args, 1, 0) & 1
+        return _list_add_items(lst, list(items), _int_arg(args, 2, 0), None)
+    if code in (3, 4):  # insert, insert_items
+        items = [_arg(args, 1)] if code == 3 else _arg(args, 1)
+        if not isinstance(items, list):
+            raise ResultError(PARAMETER, "list expected")
+        return _list_add_items(lst, list(items), _int_arg(args, 2, 0), _int_arg(args, 0))
+    n = len(lst)
+    if code in (5, 7):  # pop, remove
+        i = _norm_index(_int_arg(args, 0), n)
+        v = lst.pop(i)
+        return v if code == 5 else 1
+    if code in (6, 8, 18):  # pop_range, remove_range, get_range
+        r = _range(_int_arg(args, 0), args[1] if len(args) > 1 else None, n)
+        got = CList(lst[r.start:r.stop])
+        if code != 18:
+            del lst[r.start:r.stop]
+        return got if code != 8 else len(got)
+    if code == 9:  # set
+        flags = _int_arg(args, 2, 0)
+        if lst.flags & 1:
+            raise ResultError(OP_NOT_APPLICABLE, "set on an ordered list")
+        index, val = _int_arg(args, 0), _arg(args, 1)
+        if flags & L_ADD_UNIQUE and any(matches(val, x) for x in lst):
+            if flags & NO_FAIL:
+                return None
+            raise ResultError(ELEMENT_EXISTS)
+        if index < 0:
+            index = _norm_index(index, n)
+        if index >= n:
+            if flags & L_INSERT_BOUNDED:
+                if flags & NO_FAIL:
+                    return None
+                raise ResultError(OP_NOT_APPLICABLE, "index out of bounds")
+            lst.extend([None] * (index - n + 1))
+        lst[index] = val
+        return None
+    if code == 10:  # trim
+        r = _range(_int_arg(args, 0), _int_arg(args, 1), n)
+        kept = lst[r.start:r.stop]
+        lst[:] = kept
+        return n - len(kept)
+    if code == 11:
+        lst.clear()
+        return None
+    if code == 12:  # increment
+        index = _int_arg(args, 0)
+        incr = args[1] if len(args) > 1 else 1
+        if type(incr) not in (int, float):
+            raise ResultError(PARAMETER, "number expected")
+        if not lst and len(args) > 2 and not lst.flags:
+            lst.flags = _int_arg(args, 2, 0) & 1
+        i = index + n if index < 0 else index
+        if i < 0:
+            raise ResultError(OP_NOT_APPLICABLE, "index out of range")
+        if i >= n:
+            if _int_arg(args, 3, 0) & L_INSERT_BOUNDED:
+                raise ResultError(OP_NOT_APPLICABLE, "index out of bounds")
+            lst.extend([None] * (i - n + 1))
+            lst[i] = incr
+        else:
+            lst[i] = _add(lst[i], incr)
+        v = lst[i]
+        _resort(lst)
+        return v
+    if code == 13:  # sort
+        flags = _int_arg(args, 0, 0)
+        lst.sort(key=sort_key, reverse=bool(flags & 1))
+        if flags & 2:
+            out: list = []
+            for v in lst:
+                if not out or sort_key(out[-1]) != sort_key(v):
+                    out.append(v)
+            lst[:] = out
+        return None
+    if code == 16:
+        return n
+    if code == 17:
+        return lst[_norm_index(_int_arg(args, 0), n)]
+    raise ResultError(PARAMETER, f"unknown list op {code}")
+
+
+def _bad_rt(rt: int) -> None:
+    raise ResultError(PARAMETER, f"return type {rt} is not valid for lists")
+
+
+def _add(cur: Any, incr: Any) -> Any:
+    if type(cur) is int and type(incr) is int:
+        return (cur + incr + (1 << 63)) % (1 << 64) - (1 << 63)
+    if type(cur) is float and type(incr) in (int, float):
+        return cur + incr
+    if type(cur) is int and type(incr) is float:
+        return cur + int(incr)
+    raise ResultError(INCOMPATIBLE_TYPE, "increment of a non-number")
+
+
+# --------------------------------------------------------------------------- maps
+
+_MAP_SELECT = {97: "key", 98: "index", 100: "rank", 102: "value", 103: "key_interval", 104: "index_range",
+               105: "interval", 106: "rank_range", 107: "key_list", 108: "value_list", 109: "key_rel",
+               110: "rel_rank", 76: "key", 77: "index", 79: "rank", 81: "key_list", 82: "value",
+               83: "value_list", 84: "key_interval", 85: "index_range", 86: "interval", 87: "rank_range",
+               88: "key_rel", 89: "rel_rank"}
+
+
+def _map_select(m: CMap, kind: str, args: list, rt: int) -> tuple[list, list, Selection]:
+    """Return (keys, values, selection) with keys/values in key order (index order)."""
+    pairs = sorted(m.items, key=lambda kv: sort_key(kv[0]))
+    keys = [k for k, _ in pairs]
+    values = [v for _, v in pairs]
+    n = len(keys)
+    if kind == "key":
+        k = sort_key(_arg(args, 1))
+        return keys, values, Selection([i for i in range(n) if sort_key(keys[i]) == k], True)
+    if kind == "key_list":
+        ks = _arg(args, 1)
+        if not isinstance(ks, CList):
+            raise ResultError(PARAMETER, "key list expected")
+        want = [sort_key(k) for k in ks]
+        pos = [i for w in want for i in range(n) if sort_key(keys[i]) == w]
+        return keys, values, Selection(sorted(set(pos)))
+    if kind == "key_interval":
+        lo = sort_key(_arg(args, 1))
+        hi = sort_key(args[2]) if len(args) > 2 else (10,)
+        return keys, values, Selection([i for i in range(n) if lo <= sort_key(keys[i]) < hi])
+    if kind == "key_rel":
+        start = sum(1 for k in keys if sort_key(k) < sort_key(_arg(args, 1))) + _int_arg(args, 2)
+        count = args[3] if len(args) > 3 else None
+        if count is not None and count < 0:
+            raise ResultError(PARAMETER, "negative count")
+        end = n if count is None else start + count
+        return keys, values, Selection(list(range(max(start, 0), max(min(end, n), 0))))
+    return keys, values, _select(values, kind, args, rt)
+
+
+def _map_write(m: CMap, key: Any, val: Any, flags: int, *, create: bool = True, update: bool = True) -> bool:
+    """Put one entry honouring write flags; False when skipped by NO_FAIL."""
+    i = m.find(key)
+    if i >= 0:
+        if not update or flags & M_CREATE_ONLY:
+            if flags & NO_FAIL:
+                return False
+            raise ResultError(ELEMENT_EXISTS)
+        m.items[i][1] = val
+        return True
+    if not create or flags & M_UPDATE_ONLY:
+        if flags & NO_FAIL:
+            return False
+        raise ResultError(ELEMENT_NOT_FOUND)
+    m.items.append([key, val])
+    return True
+
+
+def map_op(m: CMap, code: int, args: list) -> Any:
+    """Apply map op ``code`` to ``m`` in place; return the result value (None: no result)."""
+    if code in _MAP_SELECT:
+        rt, inverted = _split_rt(_arg(args, 0))
+        keys, values, sel = _map_select(m, _MAP_SELECT[code], args, rt)
+        if inverted:
+            sel = _invert(sel, len(keys))
+        if sel.single and not sel.positions and rt in (RT_KEY_VALUE, RT_ORDERED_MAP, RT_UNORDERED_MAP):
+            sel.single = False
+        res = _result(values, sel, rt, keys)
+        if code < 96 and sel.positions:
+            gone = {sort_key(keys[i]) for i in sel.positions}
+            m.items = [kv for kv in m.items if sort_key(kv[0]) not in gone]
+        return res
+    if code == 64:
+        order = _int_arg(args, 0, 0)
+        m.flags = order & 3
+        if m.flags & 1:
+            m.sort()
+        return None
+    if code in (65, 67, 69):  # add, put, replace
+        flags = _int_arg(args, 3, 0)
+        flags |= {65: M_CREATE_ONLY, 69: M_UPDATE_ONLY}.get(code, 0)
+        _set_map_order(m, args, 2)
+        _map_write(m, _arg(args, 0), _arg(args, 1), flags)
+        return _done(m)
+    if code in (66, 68, 70):  # add/put/replace items
+        items = _arg(args, 0)
+        if not isinstance(items, CMap):
+            raise ResultError(PARAMETER, "map expected")
+        flags = _int_arg(args, 2, 0) | {66: M_CREATE_ONLY, 70: M_UPDATE_ONLY}.get(code, 0)
+        _set_map_order(m, args, 1)
+        if flags & NO_FAIL and not flags & PARTIAL:
+            trial = CMap(m.items, m.flags)
+            try:
+                ok = all(_map_write(trial, k, v, flags & ~NO_FAIL) for k, v in items.items)
+            except ResultError:
+                ok = False
+            if ok:
+                m.items = trial.items
+            return _done(m)
+        for k, v in items.items:
+            _map_write(m, k, v, flags)
+        return _done(m)
+    if code in (73, 74):  # increment, decrement
+        key = _arg(args, 0)
+        incr = args[1] if len(args) > 1 else 1
+        if type(incr) not in (int, float):
+            raise ResultError(PARAMETER, "number expected")
+        if code == 74:
+            incr = -incr
+        _set_map_order(m, args, 2)
+        i = m.find(key)
+        if i < 0:
+            m.items.append([key, incr])
+            _done(m)
+            return incr
+        m.items[i][1] = _add(m.items[i][1], incr)
+        v = m.items[i][1]
+        _done(m)
+        return v
+    if code == 75:
+        m.items.clear()
+        return None
+    if code == 96:
+        return len(m.items)
+    raise ResultError(PARAMETER, f"unknown map op {code}")
+
+
+def _set_map_order(m: CMap, args: list, i: int) -> None:
+    if not m.items and len(args) > i and type(args[i]) is int and not m.flags:
+        m.flags = args[i] & 3
+
+
+def _done(m: CMap) -> int:
+    if m.flags & 1:
+        m.sort()
+    return len(m.items)
+
+
+# --------------------------------------------------------------------------- context and dispatch
+
+
+def _is_list_code(code: int) -> bool:
+    return code < 64
+
+
+def _is_modify(code: int) -> bool:
+    return code < 16 or 32 <= code < 64 or 64 <= code < 96
+
+
+def _new_container(ctype: int) -> Any:
+    create = ctype & 0xC0
+    if ctype & 0x30 == 0x10:
+        return CList(flags=1 if create == 0xC0 else 0)
+    return CMap(flags={0x40: 0, 0x80: 1, 0xC0: 3}.get(create, 0))
+
+
+def _step(cur: Any, ctype: int, value: Any, modify: bool) -> Any:
+    """Return the element ``(ctype, value)`` selects in ``cur``, creating it when asked."""
+    base = ctype & 0x3F
+    create = ctype & 0xC0 and modify
+    if base in (0x10, 0x11, 0x13):
+        if not isinstance(cur, CList):
+            raise ResultError(INCOMPATIBLE_TYPE, "context expects a list")
+        n = len(cur)
+        if base == 0x10:
+            if type(value) is not int:
+                raise ResultError(PARAMETER, "context index must be an int")
+            i = value + n if value < 0 else value
+            if 0 <= i < n:
+                return cur[i]
+            if not create or i < 0:
+                raise ResultError(OP_NOT_APPLICABLE, "context index not found")
+            if i > n and (ctype & 0xC0) != 0x80:
+                raise ResultError(OP_NOT_APPLICABLE, "context index out of bounds")
+            new = CList(flags=1 if ctype & 0xC0 == 0xC0 else 0)
+            cur.extend([None] * (i - n))
+            cur.append(new)
+            return new
+        if base == 0x11:
+            return cur[_rank_order(cur)[_norm_index(value, n)]]
+        for x in cur:
+            if matches(value, x):
+                return x
+        raise ResultError(OP_NOT_APPLICABLE, "context value not found")
+    if not isinstance(cur, CMap):
+        raise ResultError(INCOMPATIBLE_TYPE, "context expects a map")
+    if base == 0x22:
+        i = cur.find(value)
+        if i >= 0:
+            return cur.items[i][1]
+        if not create:
+            raise ResultError(OP_NOT_APPLICABLE, "context key not found")
+        new = _new_container(ctype)
+        cur.items.append([value, new])
+        if cur.flags & 1:
+            cur.sort()
+        return new
+    pairs = sorted(cur.items, key=lambda kv: sort_key(kv[0]))
+    if base == 0x20:
+        return pairs[_norm_index(value, len(pairs))][1]
+    if base == 0x21:
+        vals = [v for _, v in pairs]
+        return vals[_rank_order(vals)[_norm_index(value, len(vals))]]
+    if base == 0x23:
+        for _, v in pairs:
+            if matches(value, v):
+                return v
+        raise ResultError(OP_NOT_APPLICABLE, "context value not found")
+    raise ResultError(PARAMETER, f"unknown context type {ctype:#x}")
+
+
+def _parse(value: bytes) -> tuple[list, int, list]:
+    payload = unpack(value)
+    if not isinstance(payload, CList) or not payload:
+        raise ResultError(PARAMETER, "CDT op must be a msgpack list")
+    ctx: list = []
+    if payload[0] == 0xFF:
+        if len(payload) != 3 or not isinstance(payload[1], CList) or not isinstance(payload[2], CList):
+            raise ResultError(PARAMETER, "bad CDT context")
+        ctx = list(payload[1])
+        if len(ctx) % 2 or not ctx:
+            raise ResultError(PARAMETER, "bad CDT context")
+        payload = payload[2]
+        if not payload:
+            raise ResultError(PARAMETER, "empty CDT op")
+    code = payload[0]
+    if type(code) is not int:
+        raise ResultError(PARAMETER, "bad CDT op code")
+    return ctx, code, list(payload[1:])
+
+
+def to_particle(v: Any) -> tuple[int, bytes] | None:
+    """A result value as a bin particle."""
+    t = type(v)
+    if v is None:
+        return None
+    if t is bool:
+        return W.PT_BOOL, b"\x01" if v else b"\x00"
+    if t is int:
+        return W.PT_INTEGER, v.to_bytes(8, "big", signed=v < 0)
+    if t is float:
+        return W.PT_FLOAT, struct.pack(">d", v)
+    if t is bytes:
+        p = v[0] if v else 4
+        if p == 3:
+            return W.PT_STRING, v[1:]
+        if p == 0x17:
+            return W.PT_GEOJSON, b"\x00\x00\x00" + v[1:]
+        return W.PT_BLOB, v[1:]
+    if t is CMap:
+        return W.PT_MAP, pack(v)
+    return W.PT_LIST, pack(v)
+
+
+def _cdt(ctx: OpContext, op: WireOp) -> tuple[int, bytes] | None:
+    path, code, args = _parse(bytes(op.value))
+    is_list = _is_list_code(code)
+    modify = op.op == W.OP_CDT_MODIFY
+    if _is_modify(code) != modify:
+        raise ResultError(PARAMETER, f"CDT op {code} sent as wire op {op.op}")
+    stored = ctx.bins.get(op.name)
+    if stored is None:
+        if not modify:
+            return None
+        if path:
+            if not path[0] & 0xC0:
+                raise ResultError(OP_NOT_APPLICABLE, "bin not found")
+            root = _new_container(path[0] & 0x3F | (0x40 if path[0] & 0x30 == 0x10 else path[0] & 0xC0))
+        elif code in (_LIST_CREATES if is_list else _MAP_CREATES):
+            root = CList() if is_list else CMap()
+        else:
+            return None
+    elif stored[0] in (W.PT_LIST, W.PT_MAP):
+        root = unpack(stored[1])
+    else:
+        raise ResultError(INCOMPATIBLE_TYPE, "bin is not a collection")
+    target = root
+    for i in range(0, len(path), 2):
+        ctype = path[i]
+        if type(ctype) is not int:
+            raise ResultError(PARAMETER, "bad context type")
+        target = _step(target, ctype, path[i + 1], modify)
+    if is_list and not isinstance(target, CList) or not is_list and not isinstance(target, CMap):
+        raise ResultError(INCOMPATIBLE_TYPE, "collection type mismatch")
+    result = list_op(target, code, args) if is_list else map_op(target, code, args)
+    if modify:
+        ctx.bins[op.name] = (W.PT_LIST if isinstance(root, CList) else W.PT_MAP, pack(root))
+    return to_particle(result)
+
+
+OP_HANDLERS[W.OP_CDT_READ] = _cdt
+OP_HANDLERS[W.OP_CDT_MODIFY] = _cdt
