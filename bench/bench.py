@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import inspect
 import json
 import os
 import platform
@@ -179,6 +180,13 @@ class SyncClient:
     raw: Any
 
 
+def _has_param(fn: Callable[..., Any], name: str) -> bool:
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # no signature: assume the current API
+        return True
+
+
 def ours_sync(label: str, cfg: dict[str, Any]) -> SyncClient:
     import aerospike_py as ap
 
@@ -196,7 +204,10 @@ def ours_sync(label: str, cfg: dict[str, Any]) -> SyncClient:
             import numpy as np
 
             dtype = np.dtype(BATCH_DTYPE)
-            batch_numpy = lambda keys: batch(keys, _dtype=dtype)  # noqa: E731
+            if _has_param(batch, "_dtype"):
+                batch_numpy = lambda keys: batch(keys, _dtype=dtype)  # noqa: E731
+            else:  # the Rust-based client of 0.14: LazyBatchRecords.to_numpy(dtype)
+                batch_numpy = lambda keys: batch(keys).to_numpy(dtype)  # noqa: E731
         except ImportError:
             pass
 
@@ -448,7 +459,7 @@ def run_rust_worker(python: str, host: str, port: int, args: argparse.Namespace,
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
         path = tmp.name
     cmd = [python, os.path.abspath(__file__), "--host", host, "--port", str(port), "--ops", str(args.ops),
-           "--repeat", str(args.repeat), "--only", ",".join(args.only), "--clients", "ours",
+           "--repeat", str(args.repeat), "--keys", str(args.keys), "--only", ",".join(args.only), "--clients", "ours",
            "--label", "rust", "--conns", str(args.conns), "--timeout", str(args.timeout), "--json", path,
            "--quiet",
            "--widths", ",".join(map(str, args.widths))]
@@ -536,6 +547,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--port", type=int, default=3000)
     ap.add_argument("--namespace", default="test")
     ap.add_argument("--set", default="bench")
+    ap.add_argument("--keys", type=int, default=N_KEYS, help="distinct keys cycled through by kv/async")
     ap.add_argument("--ops", type=int, default=20000, help="operations (or records) per measurement")
     ap.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is reported")
     ap.add_argument("--only", default=",".join(SECTIONS), help="sections: kv,async,batch")
@@ -581,7 +593,7 @@ def main(argv: list[str] | None = None) -> int:
         if not clients:
             raise SystemExit("no client to benchmark")
         ns, st = args.namespace, args.set
-        keys = [(ns, st, f"k{i}") for i in range(N_KEYS)]
+        keys = [(ns, st, f"k{i}") for i in range(args.keys)]
         official = next((c for c in clients if c.name == "official"), None)
         if "kv" in args.only:
             log("kv ...")

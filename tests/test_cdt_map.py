@@ -116,7 +116,46 @@ def test_key_ordered_map_is_stored_sorted(client):
     client.operate(KEY, [mo.map_put_items("k", {"z": 1, "b": 2, 3: 0}, {"order": aerospike_py.MAP_KEY_ORDERED})])
     assert list(client.get(KEY).bins["k"]) == [3, "b", "z"]
     client.operate(KEY, [mo.map_set_order("k", aerospike_py.MAP_UNORDERED), mo.map_put("k", "a", 0)])
-    assert list(client.get(KEY).bins["k"]) == [3, "b", "z", "a"]
+    # Unordered, but its keys still ascend: the real server inserts a new key at its sorted place.
+    assert list(client.get(KEY).bins["k"]) == [3, "a", "b", "z"]
+
+
+def test_unordered_map_insert_position_and_put_items_sorts(client):
+    """The real server's rules (see the nested-context step of official-cdt.jsonl): a new key goes
+    before the first greater key while the keys before it ascend, else at the end; put_items first
+    rewrites an unordered map key-sorted."""
+    from aerospike_py.server.cdt import CMap, insert_pos
+
+    assert insert_pos(CMap([[b"\x03m", 1], [b"\x03c", 2]]), b"\x03a") == 0  # before "m": prefix ascends
+    assert insert_pos(CMap([[b"\x03m", 1], [b"\x03c", 2]]), b"\x03n") == 2  # "c" breaks the order: end
+    assert insert_pos(CMap([[b"\x03c", 1], [b"\x03x", 2], [b"\x03m", 3]]), b"\x03e") == 1
+    assert insert_pos(CMap([[b"\x03c", 1], [b"\x03x", 2], [b"\x03m", 3]]), b"\x03y") == 3
+    client.put(KEY, {"u": {"c": 1, "m": 2}})
+    client.operate(KEY, [mo.map_put("u", "e", 0), mo.map_increment("u", "a", 1)])
+    assert list(client.get(KEY).bins["u"]) == ["a", "c", "e", "m"]
+    client.operate(KEY, [mo.map_put_items("u", {"z": 0, "b": 0})])
+    assert list(client.get(KEY).bins["u"]) == ["a", "b", "c", "e", "m", "z"]
+
+
+def _stored(server, name: str) -> bytes:
+    recs = [r for _, r in server.node.namespaces["test"].records()]
+    assert len(recs) == 1
+    return recs[0].bins[name][1]
+
+
+def test_ctx_create_flags_shape_the_holding_map(server, client):
+    """map_key_create(k, KEY_ORDERED): the order is that of the map holding k (when created);
+    the new value itself is created by the operation, with the operation's order."""
+    client.put(KEY, {"nm": {"a": 1}})
+    ctx = [cc.cdt_ctx_map_key_create("new", aerospike_py.MAP_KEY_ORDERED)]
+    assert _op(client, mo.map_put("nm", "x", 2, ctx=ctx)) == {"nm": 1}
+    assert _stored(server, "nm").hex() == "82a20361" "01" "a4036e6577" "81a2037802"  # no order ext
+    client.remove(KEY)
+    ctx2 = [cc.cdt_ctx_map_key_create("outer", aerospike_py.MAP_KEY_ORDERED), cc.cdt_ctx_map_key_create("in")]
+    client.operate(KEY, [mo.map_put("b", "k", 1, ctx=ctx2)])
+    assert client.get(KEY).bins["b"] == {"outer": {"in": {"k": 1}}}
+    # the bin (holding "outer") is key-ordered; "outer" (holding "in", flags 0x40) and the new leaf are not
+    assert _stored(server, "b").hex() == "82c70001c0" "a6036f75746572" "81a303696e" "81a2036b01"
 
 
 def test_nested_map_context(client):

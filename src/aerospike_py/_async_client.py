@@ -45,6 +45,26 @@ async def _then(value: Any, fn: Any) -> Any:
     return fn(await value)
 
 
+async def _run_one(executor: AsyncExecutor, cmd: Any, catch: bool) -> Any:
+    """Run ``cmd`` on its own node (``cmd.node``) if it has one; ``catch``: return an AerospikeError."""
+    try:
+        return await executor.run(cmd, getattr(cmd, "node", None))
+    except AerospikeError as e:
+        if catch:
+            return e
+        raise
+
+
+async def _run_many(executor: AsyncExecutor, cmds: list[Any], parallel: bool, combine: Any) -> Any:
+    """The async side of ``ClientBase._run_many``: results in order, then ``combine`` (if given)."""
+    catch = combine is not None
+    if parallel and len(cmds) > 1:
+        results = await asyncio.gather(*(_run_one(executor, c, catch) for c in cmds))
+    else:
+        results = [await _run_one(executor, c, catch) for c in cmds]
+    return results if combine is None else combine(results)
+
+
 def _close_when_done(fut: asyncio.Future[Any], cluster: Cluster) -> None:
     """Close a cluster whose connect() was abandoned, once that connect has returned."""
     threading.Thread(target=cluster.close, name="aerospike_py-close", daemon=True).start()
@@ -57,6 +77,8 @@ class AsyncClient(ClientBase):
     ``AsyncClient(config)`` does not connect: ``await client.connect()``. ``async with`` returns
     the client as it is and closes it on exit. Use it from one event loop at a time.
     """
+
+    _BATCH_READ_HANDLE = True  # batch_read resolves to a lazy BatchReadHandle, as the original's does
 
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__(config)
@@ -151,17 +173,11 @@ class AsyncClient(ClientBase):
     def _then(self, value: Any, fn: Any) -> Any:
         return _then(value, fn)
 
-    def _run_many(self, cmds: list[Any], parallel: bool = True) -> Any:
+    def _run_many(self, cmds: list[Any], parallel: bool = True, combine: Any = None) -> Any:
         executor = self._executor
         if executor is None:
             raise self._not_connected()
-        if parallel and len(cmds) > 1:
-            return asyncio.gather(*(executor.run(c) for c in cmds))
-        return self._run_in_turn(executor, cmds)
-
-    @staticmethod
-    async def _run_in_turn(executor: AsyncExecutor, cmds: list[Any]) -> list[Any]:
-        return [await executor.run(c) for c in cmds]
+        return _run_many(executor, cmds, parallel, combine)
 
     def _run_all(self, cmd: Any) -> Any:
         cluster, executor = self._cluster, self._executor

@@ -55,6 +55,9 @@ class ClientBase(BatchMixin):
         self._read_default = d["read"]
         self._write_default = d["write"]
         self._admin_default = d["admin"]
+        #: The resolved policies used when a call passes none.
+        self._read_policy = P.READ.resolve(None, self._read_default)
+        self._write_policy = P.WRITE.resolve(None, self._write_default)
 
     # Provided by the facades.
     def _run(self, cmd: Any) -> Any:  # pragma: no cover - abstract
@@ -72,22 +75,25 @@ class ClientBase(BatchMixin):
 
     def get(self, key: Any, policy: dict[str, Any] | None = None) -> Any:
         """Read all bins of a record (:class:`Record`); ``RecordNotFound`` when it does not exist."""
-        return self._run(record.get(key, P.READ.resolve(policy, self._read_default)))
+        p = self._read_policy if policy is None else P.READ.resolve(policy, self._read_default)
+        return self._run(record.get(key, p))
 
     def select(self, key: Any, bins: list[str], policy: dict[str, Any] | None = None) -> Any:
         """Read the named bins of a record (:class:`Record`)."""
-        return self._run(record.select(key, bins, P.READ.resolve(policy, self._read_default)))
+        p = self._read_policy if policy is None else P.READ.resolve(policy, self._read_default)
+        return self._run(record.select(key, bins, p))
 
     def exists(self, key: Any, policy: dict[str, Any] | None = None) -> Any:
         """:class:`ExistsResult`; ``meta`` is ``None`` when the record does not exist."""
-        return self._run(record.exists(key, P.READ.resolve(policy, self._read_default)))
+        p = self._read_policy if policy is None else P.READ.resolve(policy, self._read_default)
+        return self._run(record.exists(key, p))
 
     # ------------------------------------------------------------------ writes
 
     def put(self, key: Any, bins: dict[str, Any], meta: dict[str, Any] | None = None,
             policy: dict[str, Any] | None = None) -> Any:
         """Write bins (a ``None`` value deletes that bin)."""
-        p = P.WRITE.resolve(policy, self._write_default)
+        p = self._write_policy if policy is None else P.WRITE.resolve(policy, self._write_default)
         return self._run(record.put(key, bins, meta, p, self._attrs))
 
     def remove(self, key: Any, meta: dict[str, Any] | None = None, policy: dict[str, Any] | None = None) -> Any:

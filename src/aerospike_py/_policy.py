@@ -96,9 +96,16 @@ _BOOLS = {"durable_delete", "allow_inline", "allow_inline_ssd", "respond_all_key
 
 
 class Policy(dict):
-    """A resolved policy: every field present, values validated. Attribute access for speed."""
+    """A resolved policy: every field present, values validated. Attribute access for speed.
 
-    __slots__ = ()
+    ``cacheable`` marks long-lived policies (defaults) whose derived values may be cached.
+    """
+
+    __slots__ = ("cacheable",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.cacheable = False
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -159,11 +166,15 @@ class PolicyKind:
         self.name = name
         self.defaults = defaults
         self.default_policy = Policy(defaults)
+        self.default_policy.cacheable = True
 
     def resolve(self, policy: dict[str, Any] | None, base: Policy | None = None) -> Policy:
         """A resolved policy; ``base`` holds client-level defaults (config ``policies``)."""
         if policy is None:
-            return base if base is not None else self.default_policy
+            if base is not None:
+                base.cacheable = True
+                return base
+            return self.default_policy
         if not isinstance(policy, dict):
             raise InvalidArgError(f"{self.name} policy must be a dict, not {type(policy).__name__}")
         out = Policy(base if base is not None else self.default_policy)
@@ -196,6 +207,10 @@ def write_attrs(policy: Policy, meta: dict[str, Any] | None) -> tuple[int, int, 
 
     Fields set in ``meta`` (WriteMeta) win over the policy's.
     """
+    if not meta:
+        cached = _ATTRS_CACHE.get(id(policy))
+        if cached is not None and cached[0] is policy:
+            return cached[1]
     exists = policy["exists"]
     gen_policy = policy["gen"]
     ttl = policy["ttl"]
@@ -245,7 +260,16 @@ def write_attrs(policy: Policy, meta: dict[str, Any] | None) -> tuple[int, int, 
         info3 |= W.INFO3_COMMIT_MASTER
     if durable:
         info2 |= W.INFO2_DURABLE_DELETE
-    return info2, info3, generation, ttl_to_wire(ttl), key_policy, durable
+    out = (info2, info3, generation, ttl_to_wire(ttl), key_policy, durable)
+    if not meta and policy.cacheable:
+        if len(_ATTRS_CACHE) > 64:
+            _ATTRS_CACHE.clear()
+        _ATTRS_CACHE[id(policy)] = (policy, out)
+    return out
+
+
+#: write_attrs results for long-lived resolved policies (defaults) without meta: id -> (policy, attrs).
+_ATTRS_CACHE: dict[int, tuple[Any, tuple]] = {}
 
 
 def ttl_to_wire(ttl: int) -> int:

@@ -18,7 +18,7 @@ from typing import Any
 
 import msgpack
 
-from ._wire.values import ValueTypeError, pack_cdt
+from ._wire.values import INFINITY, WILDCARD, ValueTypeError, pack_cdt
 from .exception import InvalidArgError
 
 Expr = dict[str, Any]
@@ -453,6 +453,343 @@ def let_(*exprs: Expr) -> Expr:
     return _node("let", exprs=list(exprs))
 
 
+# --------------------------------------------------------------------------- list / map / bit / HLL reads
+#
+# Read operations of the list, map, bit and HLL APIs used inside expressions (the official clients'
+# ListExp/MapExp/BitExp/HLLExp). Arguments may be expressions or plain Python values (wrapped as
+# constants); ``bin`` is a bin name or an expression giving the list/map/blob/HLL value; ``ctx``
+# is a list of ``aerospike_py.cdt_ctx`` items; ``inverted`` selects everything but the range.
+# Single-element getters take ``value_type`` (an ``EXP_TYPE_*``): the type of what they return.
+# A range end of ``None`` is sent as nil, as the official clients send it; nil is the lowest value,
+# so the range is empty: use ``aerospike_py.INFINITY`` for "up to the largest".
+
+_INVERTED = 0x10000
+# NONE is not a valid return type in an expression (the official client refuses it too).
+_LIST_RTS = frozenset({1, 2, 3, 4, 5, 7, 13})
+_MAP_RTS = frozenset({1, 2, 3, 4, 5, 6, 7, 8, 13, 16, 17})
+_MODULE_CDT, _MODULE_BIT, _MODULE_HLL = 0, 1, 2
+_CTX_TYPES = frozenset({0x10, 0x11, 0x13, 0x20, 0x21, 0x22, 0x23})
+
+
+def _v(x: Any) -> Expr:
+    """An argument: an expression node as is, a Python value as a constant."""
+    if isinstance(x, dict) and "__expr__" in x:
+        return x
+    if x is None:
+        return nil()
+    if x is WILDCARD:
+        return wildcard()
+    if x is INFINITY:
+        return infinity()
+    if isinstance(x, bool):
+        return bool_val(x)
+    if isinstance(x, int):
+        return int_val(x)
+    if isinstance(x, float):
+        return float_val(x)
+    if isinstance(x, str):
+        return string_val(x)
+    if isinstance(x, (bytes, bytearray)):
+        return blob_val(bytes(x))
+    if isinstance(x, (list, tuple)):
+        return list_val(list(x))
+    if isinstance(x, dict):
+        return map_val(x)
+    raise InvalidArgError(f"expression argument of unsupported type {type(x).__name__}")
+
+
+def _bin_arg(b: Any, accessor: Any) -> Expr:
+    if isinstance(b, str):
+        return accessor(b)
+    if isinstance(b, dict) and "__expr__" in b:
+        return b
+    raise InvalidArgError(f"bin must be a bin name or an expression, not {type(b).__name__}")
+
+
+def _ctx(ctx: Any) -> list[Any] | None:
+    if not ctx:
+        return None
+    if not isinstance(ctx, (list, tuple)):
+        raise InvalidArgError("ctx must be a list of aerospike_py.cdt_ctx items")
+    flat: list[Any] = []
+    for item in ctx:
+        if not (isinstance(item, tuple) and len(item) == 2):
+            raise InvalidArgError(f"ctx items must come from aerospike_py.cdt_ctx, not {item!r:.60}")
+        t, v = item
+        if isinstance(t, bool) or not isinstance(t, int) or (t & 0x3F) not in _CTX_TYPES or t & ~0xFF:
+            raise InvalidArgError(f"unknown ctx type {t!r}")
+        flat += (t, v)
+    return flat
+
+
+def _rt(return_type: Any, allowed: frozenset, inverted: bool) -> int:
+    if isinstance(return_type, bool) or not isinstance(return_type, int) or return_type < 0 \
+            or (return_type & ~_INVERTED) not in allowed:
+        raise InvalidArgError(f"unknown return type {return_type!r}")
+    return return_type | (_INVERTED if inverted else 0)
+
+
+def _multi_type(rt: int, is_map: bool) -> int:
+    """The expression type a range/multi-element read returns for return type ``rt``."""
+    base = rt & ~_INVERTED
+    if base == 5:
+        return EXP_TYPE_INT
+    if base == 13:
+        return EXP_TYPE_BOOL
+    if is_map and base in (8, 16, 17):
+        return EXP_TYPE_MAP
+    return EXP_TYPE_LIST
+
+
+def _value_type(t: Any) -> int:
+    if isinstance(t, bool) or not isinstance(t, int) or not EXP_TYPE_NIL <= t <= EXP_TYPE_HLL:
+        raise InvalidArgError(f"value_type must be an EXP_TYPE_* constant, not {t!r}")
+    return t
+
+
+def _call(exp_type: int, module: int, code: int, args: list[Any], bin_expr: Expr, ctx: Any = None) -> Expr:
+    return _node("call", exp_type=exp_type, module=module, op=code, args=[_v(a) for a in args],
+                 ctx=_ctx(ctx), bin=bin_expr)
+
+
+def _list_call(code: int, return_type: int, args: list[Any], bin: Any, ctx: Any, inverted: bool,
+               value_type: int | None = None) -> Expr:
+    rt = _rt(return_type, _LIST_RTS, inverted)
+    t = _multi_type(rt, False) if value_type is None else _value_type(value_type)
+    return _call(t, _MODULE_CDT, code, [rt, *args], _bin_arg(bin, list_bin), ctx)
+
+
+def _map_call(code: int, return_type: int, args: list[Any], bin: Any, ctx: Any, inverted: bool,
+              value_type: int | None = None) -> Expr:
+    rt = _rt(return_type, _MAP_RTS, inverted)
+    t = _multi_type(rt, True) if value_type is None else _value_type(value_type)
+    return _call(t, _MODULE_CDT, code, [rt, *args], _bin_arg(bin, map_bin), ctx)
+
+
+def list_size(bin: Any, ctx: Any = None) -> Expr:
+    """Number of elements of a list (int)."""
+    return _call(EXP_TYPE_INT, _MODULE_CDT, 16, [], _bin_arg(bin, list_bin), ctx)
+
+
+def list_get_by_value(return_type: int, value: Any, bin: Any, ctx: Any = None, inverted: bool = False) -> Expr:
+    """List elements equal to ``value``."""
+    return _list_call(22, return_type, [value], bin, ctx, inverted)
+
+
+def list_get_by_value_range(return_type: int, begin: Any, end: Any, bin: Any, ctx: Any = None,
+                            inverted: bool = False) -> Expr:
+    """List elements with ``begin <= value < end`` (``end`` ``aerospike_py.INFINITY``: to the largest)."""
+    return _list_call(25, return_type, [begin, end], bin, ctx, inverted)
+
+
+def list_get_by_value_list(return_type: int, values: Any, bin: Any, ctx: Any = None, inverted: bool = False) -> Expr:
+    """List elements equal to any of ``values``."""
+    return _list_call(23, return_type, [values], bin, ctx, inverted)
+
+
+def list_get_by_value_rel_rank_range_to_end(return_type: int, value: Any, rank: Any, bin: Any, ctx: Any = None,
+                                            inverted: bool = False) -> Expr:
+    """List elements from rank ``rank`` relative to ``value`` to the last rank."""
+    return _list_call(27, return_type, [value, rank], bin, ctx, inverted)
+
+
+def list_get_by_value_rel_rank_range(return_type: int, value: Any, rank: Any, count: Any, bin: Any,
+                                     ctx: Any = None, inverted: bool = False) -> Expr:
+    """``count`` list elements from rank ``rank`` relative to ``value``."""
+    return _list_call(27, return_type, [value, rank, count], bin, ctx, inverted)
+
+
+def list_get_by_index(return_type: int, value_type: int, index: Any, bin: Any, ctx: Any = None) -> Expr:
+    """The list element at ``index`` (of type ``value_type``)."""
+    return _list_call(19, return_type, [index], bin, ctx, False, value_type)
+
+
+def list_get_by_index_range_to_end(return_type: int, index: Any, bin: Any, ctx: Any = None,
+                                   inverted: bool = False) -> Expr:
+    """List elements from ``index`` to the end."""
+    return _list_call(24, return_type, [index], bin, ctx, inverted)
+
+
+def list_get_by_index_range(return_type: int, index: Any, count: Any, bin: Any, ctx: Any = None,
+                            inverted: bool = False) -> Expr:
+    """``count`` list elements from ``index``."""
+    return _list_call(24, return_type, [index, count], bin, ctx, inverted)
+
+
+def list_get_by_rank(return_type: int, value_type: int, rank: Any, bin: Any, ctx: Any = None) -> Expr:
+    """The list element of rank ``rank`` (0 smallest, -1 largest)."""
+    return _list_call(21, return_type, [rank], bin, ctx, False, value_type)
+
+
+def list_get_by_rank_range_to_end(return_type: int, rank: Any, bin: Any, ctx: Any = None,
+                                  inverted: bool = False) -> Expr:
+    """List elements from rank ``rank`` to the largest."""
+    return _list_call(26, return_type, [rank], bin, ctx, inverted)
+
+
+def list_get_by_rank_range(return_type: int, rank: Any, count: Any, bin: Any, ctx: Any = None,
+                           inverted: bool = False) -> Expr:
+    """``count`` list elements from rank ``rank``."""
+    return _list_call(26, return_type, [rank, count], bin, ctx, inverted)
+
+
+def map_size(bin: Any, ctx: Any = None) -> Expr:
+    """Number of entries of a map (int)."""
+    return _call(EXP_TYPE_INT, _MODULE_CDT, 96, [], _bin_arg(bin, map_bin), ctx)
+
+
+def map_get_by_key(return_type: int, value_type: int, key: Any, bin: Any, ctx: Any = None) -> Expr:
+    """The map entry with ``key`` (of type ``value_type``)."""
+    return _map_call(97, return_type, [key], bin, ctx, False, value_type)
+
+
+def map_get_by_key_range(return_type: int, begin: Any, end: Any, bin: Any, ctx: Any = None,
+                         inverted: bool = False) -> Expr:
+    """Map entries with ``begin <= key < end`` (``end`` ``aerospike_py.INFINITY``: to the largest)."""
+    return _map_call(103, return_type, [begin, end], bin, ctx, inverted)
+
+
+def map_get_by_key_list(return_type: int, keys: Any, bin: Any, ctx: Any = None, inverted: bool = False) -> Expr:
+    """Map entries with any of ``keys``."""
+    return _map_call(107, return_type, [keys], bin, ctx, inverted)
+
+
+def map_get_by_key_rel_index_range_to_end(return_type: int, key: Any, index: Any, bin: Any, ctx: Any = None,
+                                          inverted: bool = False) -> Expr:
+    """Map entries from index ``index`` relative to ``key`` to the end."""
+    return _map_call(109, return_type, [key, index], bin, ctx, inverted)
+
+
+def map_get_by_key_rel_index_range(return_type: int, key: Any, index: Any, count: Any, bin: Any,
+                                   ctx: Any = None, inverted: bool = False) -> Expr:
+    """``count`` map entries from index ``index`` relative to ``key``."""
+    return _map_call(109, return_type, [key, index, count], bin, ctx, inverted)
+
+
+def map_get_by_value(return_type: int, value: Any, bin: Any, ctx: Any = None, inverted: bool = False) -> Expr:
+    """Map entries whose value equals ``value``."""
+    return _map_call(102, return_type, [value], bin, ctx, inverted)
+
+
+def map_get_by_value_range(return_type: int, begin: Any, end: Any, bin: Any, ctx: Any = None,
+                           inverted: bool = False) -> Expr:
+    """Map entries with ``begin <= value < end`` (``end`` ``aerospike_py.INFINITY``: to the largest)."""
+    return _map_call(105, return_type, [begin, end], bin, ctx, inverted)
+
+
+def map_get_by_value_list(return_type: int, values: Any, bin: Any, ctx: Any = None, inverted: bool = False) -> Expr:
+    """Map entries whose value equals any of ``values``."""
+    return _map_call(108, return_type, [values], bin, ctx, inverted)
+
+
+def map_get_by_value_rel_rank_range_to_end(return_type: int, value: Any, rank: Any, bin: Any, ctx: Any = None,
+                                           inverted: bool = False) -> Expr:
+    """Map entries from rank ``rank`` relative to ``value`` to the largest."""
+    return _map_call(110, return_type, [value, rank], bin, ctx, inverted)
+
+
+def map_get_by_value_rel_rank_range(return_type: int, value: Any, rank: Any, count: Any, bin: Any,
+                                    ctx: Any = None, inverted: bool = False) -> Expr:
+    """``count`` map entries from rank ``rank`` relative to ``value``."""
+    return _map_call(110, return_type, [value, rank, count], bin, ctx, inverted)
+
+
+def map_get_by_index(return_type: int, value_type: int, index: Any, bin: Any, ctx: Any = None) -> Expr:
+    """The map entry at ``index`` in key order (of type ``value_type``)."""
+    return _map_call(98, return_type, [index], bin, ctx, False, value_type)
+
+
+def map_get_by_index_range_to_end(return_type: int, index: Any, bin: Any, ctx: Any = None,
+                                  inverted: bool = False) -> Expr:
+    """Map entries from ``index`` (key order) to the end."""
+    return _map_call(104, return_type, [index], bin, ctx, inverted)
+
+
+def map_get_by_index_range(return_type: int, index: Any, count: Any, bin: Any, ctx: Any = None,
+                           inverted: bool = False) -> Expr:
+    """``count`` map entries from ``index`` (key order)."""
+    return _map_call(104, return_type, [index, count], bin, ctx, inverted)
+
+
+def map_get_by_rank(return_type: int, value_type: int, rank: Any, bin: Any, ctx: Any = None) -> Expr:
+    """The map entry of value rank ``rank`` (of type ``value_type``)."""
+    return _map_call(100, return_type, [rank], bin, ctx, False, value_type)
+
+
+def map_get_by_rank_range_to_end(return_type: int, rank: Any, bin: Any, ctx: Any = None,
+                                 inverted: bool = False) -> Expr:
+    """Map entries from value rank ``rank`` to the largest."""
+    return _map_call(106, return_type, [rank], bin, ctx, inverted)
+
+
+def map_get_by_rank_range(return_type: int, rank: Any, count: Any, bin: Any, ctx: Any = None,
+                          inverted: bool = False) -> Expr:
+    """``count`` map entries from value rank ``rank``."""
+    return _map_call(106, return_type, [rank, count], bin, ctx, inverted)
+
+
+def bit_get(bit_offset: Any, bit_size: Any, bin: Any) -> Expr:
+    """``bit_size`` bits from ``bit_offset`` of a blob (blob)."""
+    return _call(EXP_TYPE_BLOB, _MODULE_BIT, 50, [bit_offset, bit_size], _bin_arg(bin, blob_bin))
+
+
+def bit_count(bit_offset: Any, bit_size: Any, bin: Any) -> Expr:
+    """Number of set bits in ``bit_size`` bits from ``bit_offset`` (int)."""
+    return _call(EXP_TYPE_INT, _MODULE_BIT, 51, [bit_offset, bit_size], _bin_arg(bin, blob_bin))
+
+
+def bit_lscan(bit_offset: Any, bit_size: Any, value: Any, bin: Any) -> Expr:
+    """Offset (within the range) of the first bit equal to ``value`` (bool), or -1 (int)."""
+    return _call(EXP_TYPE_INT, _MODULE_BIT, 52, [bit_offset, bit_size, value], _bin_arg(bin, blob_bin))
+
+
+def bit_rscan(bit_offset: Any, bit_size: Any, value: Any, bin: Any) -> Expr:
+    """Offset (within the range) of the last bit equal to ``value`` (bool), or -1 (int)."""
+    return _call(EXP_TYPE_INT, _MODULE_BIT, 53, [bit_offset, bit_size, value], _bin_arg(bin, blob_bin))
+
+
+def bit_get_int(bit_offset: Any, bit_size: Any, signed: bool, bin: Any) -> Expr:
+    """``bit_size`` (<= 64) bits from ``bit_offset`` as an integer, ``signed`` or not (int)."""
+    if not isinstance(signed, bool):
+        raise InvalidArgError(f"signed must be a bool, not {type(signed).__name__}")
+    return _call(EXP_TYPE_INT, _MODULE_BIT, 54, [bit_offset, bit_size, int(signed)], _bin_arg(bin, blob_bin))
+
+
+def hll_get_count(bin: Any) -> Expr:
+    """Estimated number of elements of an HLL (int)."""
+    return _call(EXP_TYPE_INT, _MODULE_HLL, 50, [], _bin_arg(bin, hll_bin))
+
+
+def hll_get_union(values: Any, bin: Any) -> Expr:
+    """The union of the HLL with the HLLs ``values`` (hll)."""
+    return _call(EXP_TYPE_HLL, _MODULE_HLL, 51, [values], _bin_arg(bin, hll_bin))
+
+
+def hll_get_union_count(values: Any, bin: Any) -> Expr:
+    """Estimated size of the union with the HLLs ``values`` (int)."""
+    return _call(EXP_TYPE_INT, _MODULE_HLL, 52, [values], _bin_arg(bin, hll_bin))
+
+
+def hll_get_intersect_count(values: Any, bin: Any) -> Expr:
+    """Estimated size of the intersection with the HLLs ``values`` (int)."""
+    return _call(EXP_TYPE_INT, _MODULE_HLL, 53, [values], _bin_arg(bin, hll_bin))
+
+
+def hll_get_similarity(values: Any, bin: Any) -> Expr:
+    """Estimated Jaccard similarity with the HLLs ``values`` (float)."""
+    return _call(EXP_TYPE_FLOAT, _MODULE_HLL, 54, [values], _bin_arg(bin, hll_bin))
+
+
+def hll_describe(bin: Any) -> Expr:
+    """``[index_bit_count, minhash_bit_count]`` of an HLL (list)."""
+    return _call(EXP_TYPE_LIST, _MODULE_HLL, 55, [], _bin_arg(bin, hll_bin))
+
+
+def hll_may_contain(values: Any, bin: Any) -> Expr:
+    """1 when every one of ``values`` may be in the HLL, else 0 (int)."""
+    return _call(EXP_TYPE_INT, _MODULE_HLL, 56, [values], _bin_arg(bin, hll_bin))
+
+
 # --------------------------------------------------------------------------- operate
 
 
@@ -661,10 +998,31 @@ def _emit(node: Any, out: list[bytes], depth: int) -> None:
             out.append(_str(_name(df).encode()))
             _emit(_get(df, "value"), out, d)
         _emit(scope, out, d)
+    elif kind == "call":
+        _emit_call(node, out, d)
     elif kind == "def":
         raise _bad("def_() is only valid as an argument of let_()")
     else:
         raise _bad(f"unknown expression kind {kind!r}")
+
+
+def _emit_call(node: Expr, out: list[bytes], depth: int) -> None:
+    """``[CALL, type, module, [code, args...] or [0xff, ctx, [code, args...]], bin]``."""
+    t, module, code = _int(node, "exp_type"), _int(node, "module"), _int(node, "op")
+    args = _get(node, "args")
+    if not isinstance(args, list):
+        raise _bad("call: args must be a list")
+    out.append(b"\x95\x7f" + _pack(t) + _pack(module))
+    ctx = node.get("ctx")
+    if ctx:
+        try:
+            out.append(b"\x93\xcc\xff" + pack_cdt(list(ctx)))
+        except (ValueTypeError, OverflowError, ValueError) as e:
+            raise _bad(f"ctx: {e}") from None
+    out.append(_array(len(args) + 1) + _pack(code))
+    for a in args:
+        _emit(a, out, depth)
+    _emit(_get(node, "bin"), out, depth)
 
 
 def pack_expression(expr: Expr) -> bytes:

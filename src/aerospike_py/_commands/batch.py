@@ -13,6 +13,7 @@ shared by all nodes of the call, so results come out in the caller's key order w
 
 from __future__ import annotations
 
+import gc
 import struct
 import time
 from collections.abc import Callable, Sequence
@@ -246,6 +247,16 @@ _MAX_LEARNED = 8
 
 def parse_batch(cmd: Command, body: Any, node: str) -> Any:
     """Store each record message of a frame in its slot; None after the last message, else MORE."""
+    if len(body) < 32768 or not gc.isenabled():
+        return _parse_frame(cmd, body, node)
+    gc.disable()  # a big frame makes many dicts and tuples, none in cycles: spare the GC passes
+    try:
+        return _parse_frame(cmd, body, node)
+    finally:
+        gc.enable()
+
+
+def _parse_frame(cmd: Command, body: Any, node: str) -> Any:
     state, _ = cmd.extra
     slots = state.slots
     keep = state.keep
@@ -339,6 +350,17 @@ def _ttl(vt: int, now: int) -> int:
 
 def to_batch_records(state: BatchState) -> list[BatchRecord]:
     """Slots -> BatchRecord list (in the caller's key order)."""
+    if len(state.keys) < 2048 or not gc.isenabled():
+        return _to_batch_records(state)
+    # Many small tuples at once: the cyclic GC would scan them again and again; they hold no cycles.
+    gc.disable()
+    try:
+        return _to_batch_records(state)
+    finally:
+        gc.enable()
+
+
+def _to_batch_records(state: BatchState) -> list[BatchRecord]:
     now = int(time.time())
     new = _tuple_new
     out = []

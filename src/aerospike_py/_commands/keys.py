@@ -22,7 +22,7 @@ _DIGEST_FIELD_HEAD = _pack_field_header(21, W.FIELD_DIGEST)
 class KeySpace:
     """What all keys of one (namespace, set) share: encoded names, field prefix, set hasher."""
 
-    __slots__ = ("namespace", "set_name", "ns_b", "set_b", "prefix", "hasher")
+    __slots__ = ("namespace", "set_name", "ns_b", "set_b", "prefix", "hasher", "n_fields")
 
     def __init__(self, namespace: str, set_name: str) -> None:
         self.namespace = namespace
@@ -30,11 +30,13 @@ class KeySpace:
         self.ns_b = namespace.encode()
         self.set_b = set_name.encode()
         prefix = _pack_field_header(len(self.ns_b) + 1, W.FIELD_NAMESPACE) + self.ns_b
-        if self.set_b:
-            prefix += _pack_field_header(len(self.set_b) + 1, W.FIELD_SET) + self.set_b
+        # The set field is always sent (empty for no set), as the official client sends it.
+        prefix += _pack_field_header(len(self.set_b) + 1, W.FIELD_SET) + self.set_b
         #: Namespace and set fields followed by the digest field's header.
         self.prefix = prefix + _DIGEST_FIELD_HEAD
         self.hasher = SetHasher(self.set_b)
+        #: Fields in ``prefix`` + digest: namespace, set, digest.
+        self.n_fields = 3
 
 
 _SPACES: dict[tuple[str, str], KeySpace] = {}

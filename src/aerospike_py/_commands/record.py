@@ -3,12 +3,16 @@ remove_bin, operate, operate_ordered."""
 
 from __future__ import annotations
 
+import struct
+import time
 from typing import Any
 
 from .._wire import constants as W
 from .._wire.message import (
     FIELD_HEADER,
     MSG_HEADER,
+    OP_HEADER,
+    REQUEST_HEADER,
     pack_field,
     pack_key_field,
     pack_message_raw,
@@ -19,15 +23,21 @@ from .._wire.message import (
 )
 from .._wire.values import ValueTypeError, encode_particle
 from ..exception import InvalidArgError
-from ..types import BinTuple, ExistsResult, OperateOrderedResult, Record
-from .base import Command, meta_of, raise_for
+from ..types import AerospikeKey, BinTuple, ExistsResult, OperateOrderedResult, Record, RecordMetadata
+from .base import CITRUS_EPOCH, NEVER_EXPIRES, Command, meta_of, raise_for
 from .keys import RequestKey, check_bin_name, parse_key
 from .ops import encode_ops
 
 _unpack_header = MSG_HEADER.unpack_from
 _tuple_new = tuple.__new__
+_time = time.time
+_pack_request_header = REQUEST_HEADER.pack
+_PROTO_MSG = (W.PROTO_VERSION << 56) | (W.PROTO_TYPE_MESSAGE << 48)
 _pack_field_header = FIELD_HEADER.pack
 _READ_OP_CACHE: dict[str, bytes] = {}
+_WRITE_NAME_CACHE: dict[str, bytes] = {}
+_pack_int64 = struct.Struct(">q").pack
+_pack_op_header = OP_HEADER.pack
 
 
 def filter_field(policy: Any) -> bytes | None:
@@ -44,7 +54,7 @@ def _fields(key: RequestKey, policy: Any, send_key: bool) -> tuple[int, bytes]:
     """``(n_fields, bytes)``: namespace, set, digest, then the user key and filter when present."""
     space = key.space
     data = space.prefix + key.digest
-    n = 3 if space.set_b else 2
+    n = space.n_fields
     if send_key and key.kbytes is not None:
         data += pack_key_field(key.ptype, key.kbytes)
         n += 1
@@ -71,9 +81,15 @@ def _parse_record(cmd: Command, body: Any, node: str) -> Record:
     _, _, _, _, _, rc, gen, void_time, _, nfields, nops = _unpack_header(body, 0)
     if rc:
         raise_for(cmd, rc, node)
-    offset = skip_fields(body, 22, nfields) if nfields else 22
-    bins, _ = parse_bins(body, offset, nops)
-    return _tuple_new(Record, (cmd.key.to_public(), meta_of(gen, void_time), bins))
+    bins, _ = parse_bins(body, skip_fields(body, 22, nfields) if nfields else 22, nops)
+    k = cmd.key
+    space = k[0]
+    if void_time:
+        ttl = void_time + CITRUS_EPOCH - int(_time())
+        meta = _tuple_new(RecordMetadata, (gen, ttl if ttl > 0 else 1))
+    else:
+        meta = _tuple_new(RecordMetadata, (gen, NEVER_EXPIRES))
+    return _tuple_new(Record, (_tuple_new(AerospikeKey, (space.namespace, space.set_name, k[1], k[2])), meta, bins))
 
 
 def _parse_exists(cmd: Command, body: Any, node: str) -> ExistsResult:
@@ -126,14 +142,25 @@ def _parse_operate_ordered(cmd: Command, body: Any, node: str) -> OperateOrdered
 # --------------------------------------------------------------------------- reads
 
 
+def _read_request(k: RequestKey, policy: Any, info1: int, n_ops: int, ops: bytes) -> bytes:
+    """A read request: header from the policy, the key's fields, the ops (hot path: no helpers)."""
+    if policy["filter_expression"] is None:
+        space = k[0]
+        fields = space.prefix + k[2]
+        nf = space.n_fields
+    else:
+        nf, fields = _fields(k, policy, False)
+    if policy["read_mode_ap"]:
+        info1 |= W.INFO1_READ_MODE_AP_ALL
+    return _pack_request_header(
+        _PROTO_MSG | (22 + len(fields) + len(ops)), 22, info1, 0, 0, 0, 0, 0,
+        policy["read_touch_ttl_percent"] & 0xFFFFFFFF, policy["total_timeout"], nf, n_ops,
+    ) + fields + ops
+
+
 def get(key: Any, policy: Any) -> Command:
     k = parse_key(key)
-    nf, fields = _fields(k, policy, False)
-    req = pack_message_raw(
-        _read_info1(policy, W.INFO1_READ | W.INFO1_GET_ALL), 0, 0, 0, _read_ttl(policy),
-        policy["total_timeout"], nf, fields, 0, b"",
-    )
-    return Command(k, req, False, _parse_record, policy)
+    return Command(k, _read_request(k, policy, 3, 0, b""), False, _parse_record, policy)
 
 
 def select(key: Any, bins: Any, policy: Any) -> Command:
@@ -149,21 +176,13 @@ def select(key: Any, bins: Any, policy: Any) -> Command:
                 _READ_OP_CACHE[b] = op
         ops.append(op)
     info1 = W.INFO1_READ if ops else W.INFO1_READ | W.INFO1_NOBINDATA
-    nf, fields = _fields(k, policy, False)
-    req = pack_message_raw(
-        _read_info1(policy, info1), 0, 0, 0, _read_ttl(policy), policy["total_timeout"],
-        nf, fields, len(ops), b"".join(ops),
-    )
+    req = _read_request(k, policy, info1, len(ops), b"".join(ops))
     return Command(k, req, False, _parse_record, policy)
 
 
 def exists(key: Any, policy: Any) -> Command:
     k = parse_key(key)
-    nf, fields = _fields(k, policy, False)
-    req = pack_message_raw(
-        _read_info1(policy, W.INFO1_READ | W.INFO1_NOBINDATA), 0, 0, 0, _read_ttl(policy),
-        policy["total_timeout"], nf, fields, 0, b"",
-    )
+    req = _read_request(k, policy, W.INFO1_READ | W.INFO1_NOBINDATA, 0, b"")
     return Command(k, req, False, _parse_exists, policy)
 
 
@@ -187,13 +206,26 @@ def _bin_ops(bins: Any) -> list[bytes]:
     if not bins:
         raise InvalidArgError("bins must not be empty")
     ops = []
+    append = ops.append
+    names = _WRITE_NAME_CACHE
     for name, value in bins.items():
-        nb = check_bin_name(name)
-        try:
-            pt, v = encode_particle(value)
-        except (ValueTypeError, OverflowError, ValueError) as e:
-            raise InvalidArgError(f"bin {name!r}: {e}") from None
-        ops.append(pack_op(W.OP_WRITE, nb, pt, v))
+        # Cached per bin name: the op header's name-length byte and the validated name bytes.
+        nb = names.get(name) if type(name) is str else None
+        if nb is None:
+            nb = check_bin_name(name)
+            if len(names) < 4096:
+                names[name] = nb
+        t = type(value)
+        if t is str:
+            pt, v = 3, value.encode()
+        elif t is int and -0x8000000000000000 <= value <= 0x7FFFFFFFFFFFFFFF:
+            pt, v = 1, _pack_int64(value)
+        else:
+            try:
+                pt, v = encode_particle(value)
+            except (ValueTypeError, OverflowError, ValueError) as e:
+                raise InvalidArgError(f"bin {name!r}: {e}") from None
+        append(_pack_op_header(4 + len(nb) + len(v), 2, pt, 0, len(nb)) + nb + v)
     return ops
 
 
@@ -259,8 +291,6 @@ def operate(key: Any, ops: Any, meta: Any, policy: Any, attrs_fn, ordered: bool 
                 info1 |= W.INFO1_GET_ALL
         if e.respond_all:
             respond_all = True
-    if ordered and not respond_all and any(not e.has_result and not _is_basic_write(e) for e in encoded):
-        respond_all = True
     keep = None
     if respond_all:
         # One reply entry per op: keep those that carry a result for the caller.

@@ -13,7 +13,6 @@ from ..exception import ClientError
 from .async_pool import AsyncPool
 from .cluster import Cluster, Node
 from .common import NET_ERRORS, choose_node, describe, failure
-from .connection import ConnectionClosed
 
 _get_running_loop = asyncio.get_running_loop
 
@@ -50,7 +49,6 @@ class AsyncExecutor:
         deadline = loop.time() + total_ms / 1000 if total_ms else 0.0
         cluster = self.cluster
         attempt = 0
-        free_retry = True
         sent_any = False
         last_error: BaseException | None = None
         node = None
@@ -71,12 +69,11 @@ class AsyncExecutor:
             if pool is None or pool.loop is not loop:
                 pool = self.pool(node, loop)
             conn = pool.get_idle()
-            pooled = True
             sent = False
             try:
                 if conn is None:
                     left = attempt_deadline - loop.time() if attempt_deadline else 0.0
-                    conn, pooled = await pool.acquire(deadline, max(left, 0.001) if attempt_deadline else 0.0)
+                    conn, _ = await pool.acquire(deadline, max(left, 0.001) if attempt_deadline else 0.0)
                 fut = conn.request(cmd, node.name, attempt_deadline)
                 sent = True
                 try:
@@ -91,9 +88,6 @@ class AsyncExecutor:
                 if self.closed:
                     raise ClientError(f"{describe(cmd, node)}: the client was closed", node=node.name,
                                       in_doubt=bool(cmd.is_write and sent_any)) from e
-                if free_retry and pooled and conn is not None and isinstance(e, (ConnectionClosed, ConnectionResetError)):
-                    free_retry = False  # a pooled connection the server had closed while idle
-                    continue
                 if attempt >= max_retries:
                     break
                 attempt += 1

@@ -25,7 +25,7 @@ class AsyncConnection(asyncio.Protocol):
     """One socket to one node; at most one request in flight (``waiter``)."""
 
     __slots__ = ("pool", "loop", "transport", "waiter", "cmd", "node_name", "timer", "parts", "have",
-                 "need", "last_used", "dead")
+                 "need", "last_used", "dead", "adopted")
 
     def __init__(self, pool: AsyncPool) -> None:
         self.pool = pool
@@ -40,6 +40,7 @@ class AsyncConnection(asyncio.Protocol):
         self.need = 0
         self.last_used = 0.0
         self.dead = False
+        self.adopted = False  # counted by the pool (a connect abandoned half-way is not)
 
     # -- requests -------------------------------------------------------------------------
 
@@ -72,7 +73,8 @@ class AsyncConnection(asyncio.Protocol):
             self.timer = None
         if self.transport is not None:
             self.transport.abort()
-        self.pool._forget(self)
+        if self.adopted:
+            self.pool._forget(self)
 
     def _timed_out(self) -> None:
         self.timer = None
@@ -264,9 +266,10 @@ class AsyncPool:
             self.count -= 1
             self._wake()
             raise
-        if self.closed:
+        conn.adopted = True
+        if self.closed or conn.dead:
             conn.abort()
-            raise ConnectionClosed("connection pool is closed")
+            raise ConnectionClosed("connection pool is closed" if self.closed else "connection closed by peer")
         return conn
 
     async def warm(self) -> None:

@@ -42,6 +42,7 @@ class Node:
         self.active = True
         self.async_pool: Any = None
         self.features: set[str] = set()
+        self.peer_names: set[str] = set()  # names of the nodes this node lists as its peers
 
     def __repr__(self) -> str:
         return f"Node({self.name} {self.address})"
@@ -223,9 +224,20 @@ class Cluster:
 
     def _warm(self) -> None:
         for node in self.node_list:
-            while node.conn_count < self.min_conns_per_node:
-                conn, _ = node.get_connection(self.connect_timeout_s)
-                node.put_connection(conn)
+            self._warm_node(node)
+
+    def _warm_node(self, node: Node) -> None:
+        """Open connections to ``node`` until its pool holds ``min_conns_per_node``."""
+        while node.conn_count < self.min_conns_per_node:
+            with node.lock:  # a new connection each time (get_connection would reuse the idle one)
+                node.conn_count += 1
+            try:
+                conn = self.open_connection(node.host, node.port, self.connect_timeout_s)
+            except BaseException:
+                with node.lock:
+                    node.conn_count -= 1
+                raise
+            node.put_connection(conn)
 
     def close(self) -> None:
         self._stop.set()
@@ -312,8 +324,9 @@ class Cluster:
                 pg = int(info.get("peers-generation", "-1") or -1)
                 if pg != node.peers_generation:
                     pinfo = node.info(peers_cmd, timeout_s=self.connect_timeout_s)
-                    gen, peers = parse_peers(pinfo.get(peers_cmd, ""))
+                    _, peers = parse_peers(pinfo.get(peers_cmd, ""))
                     new_peers.extend(peers)
+                    node.peer_names = {name for name, _ in peers}
                     node.peers_generation = pg
                 gen = int(info.get("partition-generation", "-1") or -1)
                 if gen != node.partition_generation:
@@ -322,8 +335,16 @@ class Cluster:
             except (OSError, ConnectionClosed, ConnectionTimeout, ClusterError, ValueError) as e:
                 node.failures += 1
                 log.debug("tend of node %s failed (%d): %s", node.name, node.failures, e)
-                if node.failures >= self.fail_limit or (isinstance(e, ClusterError) and "name" in str(e)):
-                    self._remove_node(node)
+                if isinstance(e, ClusterError) and "name" in str(e):
+                    node.failures = self.fail_limit
+        # A failing node is dropped at once when no answering node lists it as a peer any more
+        # (the cluster has excluded it), else after ``fail_limit`` consecutive failed tends.
+        answering = [n for n in self.node_list if not n.failures]
+        referenced = set().union(*(n.peer_names for n in answering))
+        for node in list(self.node_list):
+            if node.failures and (node.failures >= self.fail_limit
+                                  or (answering and node.name not in referenced)):
+                self._remove_node(node)
         for name, hosts in new_peers:
             if name in self.nodes:
                 continue
@@ -339,6 +360,10 @@ class Cluster:
                     self._add_node(node)
                     refresh.append(node)
                     node.partition_generation = -1
+                    try:
+                        self._warm_node(node)
+                    except Exception as e:  # noqa: BLE001 - commands open connections on demand
+                        log.debug("warming node %s failed: %s", node.name, e)
                 break
         for node in refresh:
             try:
@@ -388,15 +413,11 @@ class Cluster:
         table = self.tables.get(namespace)
         if table is not None:
             reps = table.replicas
-            if is_write or replica == 0 or len(reps) == 1:
-                if attempt == 0 or replica == 0 or len(reps) == 1:
-                    node = reps[0][pid]
-                    if node is not None and node.active:
-                        return node
-                start = attempt
-            else:
-                start = attempt
             n = len(reps)
+            # Writes and MASTER: the master, another holder only when the map has no live master
+            # (the server proxies). SEQUENCE and PREFER_RACK (no racks are known): each retry of a
+            # read moves one replica further.
+            start = 0 if is_write or replica == 0 else attempt % n
             for i in range(n):
                 node = reps[(start + i) % n][pid]
                 if node is not None and node.active:

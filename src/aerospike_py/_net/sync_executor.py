@@ -57,11 +57,13 @@ class SyncExecutor:
         total_ms = policy["total_timeout"]
         socket_ms = policy["socket_timeout"]
         timeout_ms = total_ms if total_ms and (not socket_ms or total_ms < socket_ms) else socket_ms
+        sent = False
         try:
             if timeout_ms != conn.timeout_ms:
                 conn.set_timeout(timeout_ms)
             sock = conn.sock
             sock.sendall(cmd.request)
+            sent = True
             data = sock.recv(65536)
             n = len(data)
             if n >= 8:
@@ -82,7 +84,7 @@ class SyncExecutor:
             node.close_connection(conn)
             if isinstance(e, (BlockingIOError, TimeoutError)):
                 e = ConnectionTimeout("timed out")
-            return self._run_loop(cmd, target, start, e, node)
+            return self._run_loop(cmd, target, start, e, node, sent)
         except AerospikeError:
             conn.last_used = start
             idle.append(conn)
@@ -98,7 +100,7 @@ class SyncExecutor:
         return result
 
     def _run_loop(self, cmd: Any, target: Node | None, start: float, first_error: BaseException | None,
-                  first_node: Node | None) -> Any:
+                  first_node: Node | None, first_sent: bool = True) -> Any:
         """The general path: new connections, retries, deadlines, in_doubt, streaming replies."""
         policy = cmd.policy
         total_ms = policy["total_timeout"]
@@ -111,8 +113,8 @@ class SyncExecutor:
         last_error: BaseException | None = None
         node = first_node
         if first_error is not None:
-            # The short path's pooled connection failed after the request was sent.
-            sent_any = True
+            # The short path's pooled connection failed (``first_sent``: after the request was sent).
+            sent_any = first_sent
             last_error = first_error
             # Pooled connections are checked before use (Connection.is_stale), so this failure
             # counts as an attempt: the request may have been applied and is not re-sent for free.

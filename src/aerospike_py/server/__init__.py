@@ -13,10 +13,11 @@ import asyncio
 import threading
 from typing import Any
 
+from .cluster import EmbeddedCluster
 from .node import Fault, ServerNode
 from .storage import Clock, Namespace
 
-__all__ = ["EmbeddedServer", "Fault", "Namespace", "Clock", "ServerNode"]
+__all__ = ["EmbeddedServer", "EmbeddedCluster", "Fault", "Namespace", "Clock", "ServerNode"]
 
 
 def _load_extensions() -> None:

@@ -79,6 +79,10 @@ def _parse(data: bytes, read: bool) -> _Op:
         args = msgpack.unpackb(data, raw=True, strict_map_key=False)
     except Exception:
         raise ResultError(PARAMETER) from None
+    return _parse_args(args, read)
+
+
+def _parse_args(args: Any, read: bool) -> _Op:
     if not isinstance(args, list) or not args or isinstance(args[0], bool) or not isinstance(args[0], int):
         raise ResultError(PARAMETER)
     code = args[0]
@@ -317,6 +321,14 @@ def _read(op: _Op, blob: bytes) -> tuple[int, bytes]:
     return W.PT_INTEGER, struct.pack(">q", answer)
 
 
+def read_result(args: list[Any], blob: bytes) -> tuple[int, bytes]:
+    """The result particle of bit read op ``args`` (``[code, ...]``, msgpack-decoded) on ``blob``.
+
+    Shared by the read-op handler and the expression evaluator (CALL of the bit module).
+    """
+    return _read(_parse_args(args, True), blob)
+
+
 def bits_modify(ctx: OpContext, op: WireOp) -> None:
     if op.ptype != W.PT_BLOB:
         raise ResultError(INCOMPATIBLE_TYPE)
@@ -346,7 +358,11 @@ def bits_modify(ctx: OpContext, op: WireOp) -> None:
 def bits_read(ctx: OpContext, op: WireOp) -> tuple[int, bytes] | None:
     if op.ptype != W.PT_BLOB:
         raise ResultError(INCOMPATIBLE_TYPE)
-    parsed = _parse(op.value, True)
+    try:
+        args = msgpack.unpackb(op.value, raw=True, strict_map_key=False)
+    except Exception:
+        raise ResultError(PARAMETER) from None
+    parsed = _parse_args(args, True)
     cur = ctx.bins.get(op.name)
     if cur is None:
         return None

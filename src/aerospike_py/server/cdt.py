@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import struct
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgpack
 
@@ -33,6 +33,14 @@ RT_EXISTS, RT_UNORDERED_MAP, RT_ORDERED_MAP = 13, 16, 17
 # List write flags / map write flags.
 L_ADD_UNIQUE, L_INSERT_BOUNDED, NO_FAIL, PARTIAL = 1, 2, 4, 8
 M_CREATE_ONLY, M_UPDATE_ONLY = 1, 2
+
+
+class Ext(NamedTuple):
+    """A msgpack extension value (msgpack's own ExtType refuses Aerospike's type -1, used by
+    wildcard and infinity)."""
+
+    code: int
+    data: bytes
 
 
 class CList(list):
@@ -74,12 +82,15 @@ _S = {n: struct.Struct(">" + f) for n, f in (("H", "H"), ("I", "I"), ("Q", "Q"),
                                                ("i", "i"), ("q", "q"), ("f", "f"), ("d", "d"))}
 
 
-def unpack(data: bytes) -> Any:
-    """Decode Aerospike msgpack into CList/CMap/scalars (strings keep their type-byte prefix)."""
+def unpack(data: bytes, whole: bool = False) -> Any:
+    """Decode Aerospike msgpack into CList/CMap/scalars (strings keep their type-byte prefix);
+    ``whole``: the value must fill ``data`` exactly."""
     try:
         v, i = _unpack(memoryview(data), 0)
-    except (IndexError, struct.error, ValueError) as e:
+    except (IndexError, struct.error, ValueError, TypeError) as e:
         raise ResultError(PARAMETER, f"bad msgpack: {e}") from None
+    if whole and i != len(data):
+        raise ResultError(PARAMETER, "bad msgpack: extra data")
     return v
 
 
@@ -119,11 +130,11 @@ def _unpack(b: memoryview, i: int) -> tuple[Any, int]:
     if c in (0xC7, 0xC8, 0xC9):
         n, i = (b[i], i + 1) if c == 0xC7 else _num(b, i, "H" if c == 0xC8 else "I", 2 if c == 0xC8 else 4)
         t, i = _num(b, i, "b", 1)
-        return msgpack.ExtType(t, bytes(b[i:i + n])), i + n
+        return Ext(t, bytes(b[i:i + n])), i + n
     if 0xD4 <= c <= 0xD8:
         n = 1 << (c - 0xD4)
         t, i = _num(b, i, "b", 1)
-        return msgpack.ExtType(t, bytes(b[i:i + n])), i + n
+        return Ext(t, bytes(b[i:i + n])), i + n
     table = {0xCA: ("f", 4), 0xCB: ("d", 8), 0xCC: None, 0xCD: ("H", 2), 0xCE: ("I", 4), 0xCF: ("Q", 8),
              0xD0: ("b", 1), 0xD1: ("h", 2), 0xD2: ("i", 4), 0xD3: ("q", 8)}
     if c == 0xCC:
@@ -142,7 +153,7 @@ def _unpack(b: memoryview, i: int) -> tuple[Any, int]:
 
 
 def _is_flag(v: Any) -> bool:
-    return type(v) is msgpack.ExtType and v.code >= 0 and not v.data
+    return type(v) is Ext and v.code >= 0 and not v.data
 
 
 def _unpack_list(b: memoryview, i: int, n: int) -> tuple[CList, int]:
@@ -199,8 +210,19 @@ def _pack(v: Any, out: list[bytes]) -> None:
             _pack(x, out)
     elif isinstance(v, list):
         _pack(CList(v), out)
+    elif type(v) is Ext:
+        n = len(v.data)
+        fixed = {1: 0xD4, 2: 0xD5, 4: 0xD6, 8: 0xD7, 16: 0xD8}.get(n)
+        head = bytes([fixed]) if fixed else _header_ext(n)
+        out.append(head + (v.code & 0xFF).to_bytes(1, "big") + v.data)
     else:
         out.append(_packer.pack(v))
+
+
+def _header_ext(n: int) -> bytes:
+    if n < 0x100:
+        return b"\xc7" + bytes([n])
+    return b"\xc8" + n.to_bytes(2, "big") if n < 0x10000 else b"\xc9" + n.to_bytes(4, "big")
 
 
 # --------------------------------------------------------------------------- ordering
@@ -224,13 +246,13 @@ def sort_key(v: Any) -> tuple:
         return (5, tuple(sort_key(x) for x in v))
     if t is CMap:
         return (6, len(v.items), tuple(sorted((sort_key(k), sort_key(x)) for k, x in v.items)))
-    if t is msgpack.ExtType and v.code == -1:
+    if t is Ext and v.code == -1:
         return (11,) if v.data == b"\x00" else (10,)
     return (0,)
 
 
 def _is_wildcard(v: Any) -> bool:
-    return type(v) is msgpack.ExtType and v.code == -1 and v.data == b"\x00"
+    return type(v) is Ext and v.code == -1 and v.data == b"\x00"
 
 
 def matches(pattern: Any, v: Any) -> bool:
@@ -603,6 +625,23 @@ def _map_select(m: CMap, kind: str, args: list, rt: int) -> tuple[list, list, Se
     return keys, values, _select(values, kind, args, rt)
 
 
+def insert_pos(m: CMap, key: Any) -> int:
+    """Where the real server puts a new key: sorted position in a key-ordered map; in an unordered
+    map, before the first greater key as long as the keys before it ascend, else at the end."""
+    k = sort_key(key)
+    if m.flags & 1:
+        return bisect.bisect_left([sort_key(kk) for kk, _ in m.items], k)
+    prev = None
+    for i, (kk, _) in enumerate(m.items):
+        sk = sort_key(kk)
+        if prev is not None and not prev < sk:
+            break
+        if k < sk:
+            return i
+        prev = sk
+    return len(m.items)
+
+
 def _map_write(m: CMap, key: Any, val: Any, flags: int, *, create: bool = True, update: bool = True) -> bool:
     """Put one entry honouring write flags; False when skipped by NO_FAIL."""
     i = m.find(key)
@@ -617,7 +656,7 @@ def _map_write(m: CMap, key: Any, val: Any, flags: int, *, create: bool = True, 
         if flags & NO_FAIL:
             return False
         raise ResultError(ELEMENT_NOT_FOUND)
-    m.items.append([key, val])
+    m.items.insert(insert_pos(m, key), [key, val])
     return True
 
 
@@ -653,6 +692,8 @@ def map_op(m: CMap, code: int, args: list) -> Any:
             raise ResultError(PARAMETER, "map expected")
         flags = _int_arg(args, 2, 0) | {66: M_CREATE_ONLY, 70: M_UPDATE_ONLY}.get(code, 0)
         _set_map_order(m, args, 1)
+        if not m.flags:  # the real server rewrites an unordered map key-sorted before adding items
+            m.sort()
         if flags & NO_FAIL and not flags & PARTIAL:
             trial = CMap(m.items, m.flags)
             try:
@@ -675,7 +716,7 @@ def map_op(m: CMap, code: int, args: list) -> Any:
         _set_map_order(m, args, 2)
         i = m.find(key)
         if i < 0:
-            m.items.append([key, incr])
+            m.items.insert(insert_pos(m, key), [key, incr])
             _done(m)
             return incr
         m.items[i][1] = _add(m.items[i][1], incr)
@@ -712,6 +753,11 @@ def _is_modify(code: int) -> bool:
     return code < 16 or 32 <= code < 64 or 64 <= code < 96
 
 
+def is_modify_code(code: int) -> bool:
+    """Whether CDT op ``code`` modifies its list/map."""
+    return _is_modify(code)
+
+
 def _new_container(ctype: int) -> Any:
     create = ctype & 0xC0
     if ctype & 0x30 == 0x10:
@@ -719,8 +765,23 @@ def _new_container(ctype: int) -> Any:
     return CMap(flags={0x40: 0, 0x80: 1, 0xC0: 3}.get(create, 0))
 
 
-def _step(cur: Any, ctype: int, value: Any, modify: bool) -> Any:
-    """Return the element ``(ctype, value)`` selects in ``cur``, creating it when asked."""
+def _maker(path: list, nxt: int, is_list: bool) -> Any:
+    """What a context level creates: the container the next item needs, or the op's kind at the end."""
+    if nxt < len(path):
+        ctype = path[nxt]
+        if type(ctype) is not int:
+            raise ResultError(PARAMETER, "bad context type")
+        return lambda: _new_container(ctype)
+    return CList if is_list else CMap
+
+
+def _step(cur: Any, ctype: int, value: Any, modify: bool, make: Any = None) -> Any:
+    """Return the element ``(ctype, value)`` selects in ``cur``, creating it with ``make()`` when asked.
+
+    As on the real server, a context item's create flags describe the collection that *holds* the
+    element (used when that collection is created); the new element itself is shaped by the next
+    context item, or at the last level by the operation (and its policy's order).
+    """
     base = ctype & 0x3F
     create = ctype & 0xC0 and modify
     if base in (0x10, 0x11, 0x13):
@@ -737,7 +798,7 @@ def _step(cur: Any, ctype: int, value: Any, modify: bool) -> Any:
                 raise ResultError(OP_NOT_APPLICABLE, "context index not found")
             if i > n and (ctype & 0xC0) != 0x80:
                 raise ResultError(OP_NOT_APPLICABLE, "context index out of bounds")
-            new = CList(flags=1 if ctype & 0xC0 == 0xC0 else 0)
+            new = make() if make is not None else CList()
             cur.extend([None] * (i - n))
             cur.append(new)
             return new
@@ -755,8 +816,8 @@ def _step(cur: Any, ctype: int, value: Any, modify: bool) -> Any:
             return cur.items[i][1]
         if not create:
             raise ResultError(OP_NOT_APPLICABLE, "context key not found")
-        new = _new_container(ctype)
-        cur.items.append([value, new])
+        new = make() if make is not None else CMap()
+        cur.items.insert(insert_pos(cur, value), [value, new])
         if cur.flags & 1:
             cur.sort()
         return new
@@ -839,18 +900,30 @@ def _cdt(ctx: OpContext, op: WireOp) -> tuple[int, bytes] | None:
         root = unpack(stored[1])
     else:
         raise ResultError(INCOMPATIBLE_TYPE, "bin is not a collection")
+    result = apply(root, path, code, args, modify)
+    if modify:
+        ctx.bins[op.name] = (W.PT_LIST if isinstance(root, CList) else W.PT_MAP, pack(root))
+    return to_particle(result)
+
+
+def apply(root: Any, path: list, code: int, args: list, modify: bool = False) -> Any:
+    """Apply CDT op ``code`` to the element of ``root`` that context ``path`` selects; its result.
+
+    The one place a CDT op's semantics are computed: used by the op handler (reads and writes)
+    and by the expression evaluator (CALL of the CDT module, reads only, ``modify`` False).
+    """
+    is_list = _is_list_code(code)
+    if _is_modify(code) != modify:
+        raise ResultError(PARAMETER, f"CDT op {code} is not a {'modify' if modify else 'read'} op")
     target = root
     for i in range(0, len(path), 2):
         ctype = path[i]
         if type(ctype) is not int:
             raise ResultError(PARAMETER, "bad context type")
-        target = _step(target, ctype, path[i + 1], modify)
+        target = _step(target, ctype, path[i + 1], modify, _maker(path, i + 2, is_list))
     if is_list and not isinstance(target, CList) or not is_list and not isinstance(target, CMap):
         raise ResultError(INCOMPATIBLE_TYPE, "collection type mismatch")
-    result = list_op(target, code, args) if is_list else map_op(target, code, args)
-    if modify:
-        ctx.bins[op.name] = (W.PT_LIST if isinstance(root, CList) else W.PT_MAP, pack(root))
-    return to_particle(result)
+    return list_op(target, code, args) if is_list else map_op(target, code, args)
 
 
 OP_HANDLERS[W.OP_CDT_READ] = _cdt

@@ -10,8 +10,9 @@ is not true filters the record out (27).
 Approximations (documented): ``geo_compare`` handles points, polygons and ``AeroCircle`` on a
 sphere (point in region, region contains point, polygon inside region by its vertices);
 POSIX regexes are translated to Python's ``re`` (basic vs extended syntax, bracket classes such
-as ``[[:alpha:]]``, ``REGEX_ICASE``/``REGEX_NEWLINE``). List/map/bit/HLL expression calls are
-not evaluated (PARAMETER).
+as ``[[:alpha:]]``, ``REGEX_ICASE``/``REGEX_NEWLINE``). List/map/bit/HLL read calls (op 127) run
+the same functions as the read operations (``cdt.apply``, ``bits.read_result``,
+``hll.read_result``); their modify calls are not evaluated (PARAMETER).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import struct
 from collections.abc import Callable
 from typing import Any
 
@@ -26,7 +28,8 @@ import msgpack
 
 from .._wire import constants as W
 from .._wire.message import WireOp
-from .._wire.values import HLL, GeoJSON, cdt_sort_key, decode_particle, encode_particle
+from .._wire.values import HLL, GeoJSON, cdt_sort_key, decode_particle, encode_particle, pack_cdt
+from . import bits, cdt, hll
 from .errors import BIN_EXISTS, BIN_NOT_FOUND, OP_NOT_APPLICABLE, PARAMETER, ResultError
 from .ops import FILTER_EVALUATOR, OP_HANDLERS, OpContext
 from .storage import CITRUS_EPOCH, StoredRecord
@@ -117,10 +120,10 @@ def _const(v: Any) -> Any:
             return GeoJSON(rest.decode("utf-8", "replace"))
         raise _err(f"unknown particle prefix {p} in a string constant")
     if t is list:
-        return [_const(x) for x in v if type(x) is not msgpack.ExtType]
+        return [_const(x) for x in v if type(x) is not cdt.Ext]
     if t is dict:
-        return {_hashable(_const(k)): _const(x) for k, x in v.items() if type(k) is not msgpack.ExtType}
-    if t is msgpack.ExtType:
+        return {_hashable(_const(k)): _const(x) for k, x in v.items() if type(k) is not cdt.Ext}
+    if t is cdt.Ext:
         raise _err("wildcard/infinity outside a CDT operation")
     return v
 
@@ -728,6 +731,132 @@ def _build_quoted(args: list, env: dict[str, str]) -> Compiled:
     return LIST, lambda c: val
 
 
+# --------------------------------------------------------------------------- CALL: list/map/bit/HLL reads
+
+_CALL_MODULES = {0: (LIST, MAP), 1: (BLOB,), 2: (HLLT,)}
+_CALL_MODIFY = 0x40
+
+
+def _to_module(v: Any, module: int) -> Any:
+    """A raw (decoded) constant -> the representation the module's op code works on: CList/CMap
+    for list/map ops (order flags restored), plain lists/dicts for bit/HLL ops."""
+    if module != 0:
+        return v
+    if type(v) is list:
+        out = cdt.CList(_to_module(x, 0) for x in v)
+        if out and cdt._is_flag(out[0]):
+            out.flags = out.pop(0).code
+        return out
+    if type(v) is dict:
+        m = cdt.CMap()
+        for k, x in v.items():
+            if cdt._is_flag(k):
+                m.flags = k.code
+            else:
+                m.items.append([_to_module(k, 0), _to_module(x, 0)])
+        return m
+    return v
+
+
+def _py_to_module(v: Any, module: int) -> Any:
+    """A run-time (Python) value -> the module's representation."""
+    data = pack_cdt(v)
+    if module == 0:
+        return cdt.unpack(data)
+    return msgpack.unpackb(data, raw=True, strict_map_key=False)
+
+
+def _call_arg(arg: Any, module: int, env: dict[str, str]) -> tuple[bool, Any]:
+    """(is_constant, value or evaluator) of one argument of the called op."""
+    if type(arg) is list:
+        if len(arg) == 2 and arg[0] == 126:  # a quoted list constant
+            return True, _to_module(arg[1], module)
+        _, f = _compile(arg, env)
+        return False, f
+    return True, _to_module(arg, module)
+
+
+def _call_container(node: Any, module: int, env: dict[str, str]) -> Compiled:
+    """An evaluator of the value the op applies to (a raw stored bin when it is a plain bin read)."""
+    typ, f = _compile(node, env)
+    if typ != ANY and typ not in _CALL_MODULES[module]:
+        raise _err(f"call: a {typ} cannot be the operand of module {module}")
+    if type(node) is list and len(node) == 3 and node[0] == 81 and type(node[2]) is bytes:
+        pt = _BIN_PTYPES.get(_EXP_TYPES.get(node[1], NIL))
+        bname = node[2].decode("utf-8", "replace")
+
+        def raw(c: Ctx) -> Any:
+            p = c.rec.bins.get(bname)
+            if p is None or p[0] != pt:
+                return UNKNOWN
+            return cdt.unpack(p[1]) if module == 0 else bytes(p[1])
+
+        return typ, raw
+
+    def evaluated(c: Ctx) -> Any:
+        v = f(c)
+        if v is UNKNOWN or v is None:
+            return UNKNOWN
+        if module == 0:
+            return _py_to_module(v, 0) if type(v) in (list, dict) else UNKNOWN
+        return bytes(v) if isinstance(v, bytes) else UNKNOWN
+
+    return typ, evaluated
+
+
+def _build_call(args: list, env: dict[str, str]) -> Compiled:
+    """``[CALL, result type, module, op payload, operand]``: a list/map (module 0), bit (1) or HLL (2)
+    read op evaluated by the same code as the server's read operations; any error -> unknown."""
+    _need(args, 4, 4, "call")
+    rtype, module, payload, operand = args
+    typ = _EXP_TYPES.get(rtype) if type(rtype) is int else None
+    if typ is None or type(module) is not int:
+        raise _err("call: bad result type or module")
+    if module & _CALL_MODIFY:
+        raise _err("call: list/map/bit/HLL modify expressions are not supported")
+    if module not in _CALL_MODULES or type(payload) is not list or not payload:
+        raise _err("call: bad module or op")
+    path: list = []
+    if module == 0 and payload[0] == 0xFF:
+        if len(payload) != 3 or type(payload[1]) is not list or type(payload[2]) is not list or not payload[2]:
+            raise _err("call: bad context")
+        path, payload = list(_to_module(payload[1], 0)), payload[2]
+        if not path or len(path) % 2:
+            raise _err("call: bad context")
+    code = payload[0]
+    if type(code) is not int:
+        raise _err("call: bad op code")
+    if module == 0 and cdt.is_modify_code(code) or module > 0 and code < 50:
+        raise _err(f"call: op {code} is not a read op")
+    parts = [_call_arg(a, module, env) for a in payload[1:]]
+    _, container = _call_container(operand, module, env)
+
+    def fn(c: Ctx) -> Any:
+        op_args = []
+        for const, v in parts:
+            if not const:
+                v = v(c)
+                if v is UNKNOWN:
+                    return UNKNOWN
+                v = _py_to_module(v, module)
+            op_args.append(v)
+        target = container(c)
+        if target is UNKNOWN:
+            return UNKNOWN
+        try:
+            if module == 0:
+                particle = cdt.to_particle(cdt.apply(target, path, code, op_args))
+            elif module == 1:
+                particle = bits.read_result([code, *op_args], target)
+            else:
+                particle = hll.read_result([code, *op_args], hll.Sketch.decode(target))
+        except (ResultError, ValueError, TypeError, IndexError, struct.error):
+            return UNKNOWN
+        return None if particle is None else decode_particle(*particle)
+
+    return typ, fn
+
+
 def _build_unknown(args: list, env: dict[str, str]) -> Compiled:
     _need(args, 0, 0, "unknown")
     return ANY, lambda c: UNKNOWN
@@ -772,11 +901,28 @@ _BUILDERS: dict[int, Callable[[list, dict], Compiled]] = {
     73: _meta(INT, lambda c: 0),
     74: _meta(INT, lambda c: c.rec.size()),
     80: _build_key, 81: _build_bin, 82: _build_bin_type,
-    123: _build_cond, 124: _build_var, 125: _build_let, 126: _build_quoted,
+    123: _build_cond, 124: _build_var, 125: _build_let, 126: _build_quoted, 127: _build_call,
 }  # fmt: skip
 
 
 # --------------------------------------------------------------------------- entry points
+
+def _plain(v: Any) -> Any:
+    """CDT-decoded msgpack -> plain lists/dicts (an order flag stays an ext key/element).
+
+    The server's own decoder is used rather than msgpack's, which reads ext type -1 (Aerospike's
+    wildcard/infinity) as a timestamp and rejects it.
+    """
+    if isinstance(v, cdt.CList):
+        out = [_plain(x) for x in v]
+        return [cdt.Ext(v.flags, b""), *out] if v.flags else out
+    if isinstance(v, cdt.CMap):
+        d: dict[Any, Any] = {cdt.Ext(v.flags, b""): None} if v.flags else {}
+        for k, x in v.items:
+            d[_hashable(_plain(k))] = _plain(x)
+        return d
+    return v
+
 
 _CACHE: dict[bytes, Compiled] = {}
 _CACHE_MAX = 512
@@ -789,10 +935,11 @@ def compile_expression(data: bytes | memoryview) -> Compiled:
     if hit is not None:
         return hit
     try:
-        obj = msgpack.unpackb(key, raw=True, strict_map_key=False, use_list=True,
-                              ext_hook=lambda code, d: msgpack.ExtType(code, d))
-    except (ValueError, TypeError, msgpack.UnpackException) as e:
-        raise _err(f"bad msgpack: {e}") from None
+        obj = _plain(cdt.unpack(key, whole=True))
+    except ResultError as e:
+        raise _err(str(e)) from None
+    except RecursionError:
+        raise _err("nested too deeply") from None
     try:
         compiled = _compile(obj, {})
     except RecursionError:

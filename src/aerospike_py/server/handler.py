@@ -99,7 +99,12 @@ def execute_record(server: Any, h: Any, fields: dict[int, bytes], ops: list, *, 
     if ns is None:
         raise ResultError(E.NAMESPACE_NOT_FOUND)
     digest = record_digest(fields)
-    server.count_request(partition_id(digest))
+    pid = partition_id(digest)
+    server.count_request(pid)
+    if server.cluster is not None:  # a node that does not hold the partition proxies to its master
+        owner = server.cluster.serving_node(server, pid, bool(h.info2 & (W.INFO2_WRITE | W.INFO2_DELETE)))
+        if owner is not server:
+            server, ns = owner, owner.namespaces[ns.name]
     try:
         if h.info2 & (W.INFO2_WRITE | W.INFO2_DELETE):
             gen, void_time, results = write_record(server, ns, digest, h, fields, ops)

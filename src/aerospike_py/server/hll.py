@@ -32,7 +32,7 @@ F_CREATE_ONLY, F_UPDATE_ONLY, F_NO_FAIL, F_ALLOW_FOLD = 1, 2, 4, 8
 
 # Server op codes inside the msgpack payload.
 INIT, ADD, SET_UNION, REFRESH_COUNT, FOLD = 0, 1, 2, 3, 4
-COUNT, GET_UNION, UNION_COUNT, INTERSECT_COUNT, SIMILARITY, DESCRIBE = 50, 51, 52, 53, 54, 55
+COUNT, GET_UNION, UNION_COUNT, INTERSECT_COUNT, SIMILARITY, DESCRIBE, MAY_CONTAIN = 50, 51, 52, 53, 54, 55, 56
 
 _M64 = (1 << 64) - 1
 
@@ -152,12 +152,20 @@ class Sketch:
     def hll_val(self, r: int) -> int:
         return self.regs[r] >> self.minhash_bits
 
-    def add(self, element: bytes) -> bool:
+    def _hash(self, element: bytes) -> tuple[int, int]:
+        """(register index, register value) of an element."""
         h1, h2 = murmur3_x64_128(element)
         ix = h1 & (self.m - 1)
         minhash = (h1 >> self.index_bits) & ((1 << self.minhash_bits) - 1)
         tz = (h2 & -h2).bit_length() - 1 if h2 else 64
-        value = ((tz + 1) << self.minhash_bits) | minhash
+        return ix, ((tz + 1) << self.minhash_bits) | minhash
+
+    def may_contain(self, element: bytes) -> bool:
+        ix, value = self._hash(element)
+        return value <= self.regs[ix]
+
+    def add(self, element: bytes) -> bool:
+        ix, value = self._hash(element)
         value &= (1 << (HLL_BITS + self.minhash_bits)) - 1
         if self.regs[ix] < value:
             self.regs[ix] = value
@@ -509,11 +517,22 @@ def hll_modify(ctx: OpContext, op: WireOp) -> tuple[int, bytes] | None:
 
 def hll_read(ctx: OpContext, op: WireOp) -> tuple[int, bytes] | None:
     cur = _current(ctx, op.name)
-    args = _args(op)
+    return read_result(_args(op), cur)
+
+
+def read_result(args: list[Any], cur: Sketch | None) -> tuple[int, bytes] | None:
+    """The result particle of HLL read op ``args`` (``[code, ...]``) on sketch ``cur`` (None: no bin).
+
+    Shared by the read-op handler and the expression evaluator (CALL of the HLL module).
+    """
     code, rest = args[0], args[1:]
     if code in (COUNT, DESCRIBE):
         if rest:
             raise ResultError(PARAMETER)
+    elif code == MAY_CONTAIN:
+        if len(rest) != 1:
+            raise ResultError(PARAMETER)
+        elements = _elements(rest[0])
     elif code in (GET_UNION, UNION_COUNT, INTERSECT_COUNT, SIMILARITY):
         if len(rest) != 1:
             raise ResultError(PARAMETER)
@@ -530,6 +549,8 @@ def hll_read(ctx: OpContext, op: WireOp) -> tuple[int, bytes] | None:
         return _int(estimate(cur))
     if code == DESCRIBE:
         return W.PT_LIST, msgpack.packb([cur.index_bits, cur.minhash_bits])
+    if code == MAY_CONTAIN:
+        return _int(int(all(cur.may_contain(e) for e in elements)))
     if code in (INTERSECT_COUNT, SIMILARITY) and len(hlls) > 2:
         if cur.minhash_bits == 0 or cur.minhash_bits != hlls[0].minhash_bits:
             raise ResultError(OP_NOT_APPLICABLE)
