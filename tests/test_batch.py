@@ -4,12 +4,12 @@ client's trace, and the official client's batch calls against the embedded serve
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 import aerospike_py
+from _paths import TRACES, require
 from aerospike_py import exception as ex
 from aerospike_py._client_batch import BatchMixin
 from aerospike_py._commands import batch as B
@@ -19,7 +19,7 @@ NS, SET = "test", "bt"
 NEVER = 0xFFFFFFFF
 INCR = {"op": aerospike_py.OPERATOR_INCR, "bin": "i", "val": 100}
 READ_I = {"op": aerospike_py.OPERATOR_READ, "bin": "i"}
-TRACE = Path("/work/shared/traces/official-batch.jsonl")
+TRACE = (TRACES / "official-batch.jsonl")
 
 
 def k(i: Any, s: str = SET) -> tuple:
@@ -317,7 +317,7 @@ class _Capture(BatchMixin):
 
 def _trace_requests() -> dict[str, list[bytes]]:
     out: dict[str, list[bytes]] = {}
-    for line in TRACE.read_text().splitlines():
+    for line in require(TRACE).read_text().splitlines():
         o = json.loads(line)
         if o.get("dir") == "c2s" and o.get("type") == 3:
             out.setdefault(o["step"], []).append(bytes.fromhex(o["hex"]))
@@ -438,3 +438,26 @@ def test_official_operate_and_remove_agree(client, official):
     assert [r.result for r in removed.batch_records] == [0, 0]
     assert [r.result for r in client.batch_remove([k(1), k(2)]).batch_records] == [0, 2]
     assert [r.result for r in client.batch_read(keys).batch_records] == [2, 2, 0]
+
+
+def test_async_client_batch_calls(server):
+    import asyncio
+
+    async def scenario() -> tuple:
+        c = aerospike_py.AsyncClient(server.config)
+        await c.connect()
+        try:
+            w = await c.batch_write([(k(i), {"i": i}) for i in range(3)])
+            h = await c.batch_read([k(0), k(9), k(2)])
+            o = await c.batch_operate([k(1)], [INCR, READ_I])
+            r = await c.batch_remove([k(0), k(9)])
+            return w, h, o, r
+        finally:
+            await c.close()
+
+    w, h, o, r = asyncio.run(scenario())
+    assert [br.result for br in w.batch_records] == [0, 0, 0]
+    assert isinstance(h, B.BatchReadHandle)
+    assert h.as_dict() == {0: {"i": 0}, 2: {"i": 2}} and h.found_count() == 2 and h[1].result == 2
+    assert o.batch_records[0].record.bins == {"i": 101}
+    assert [br.result for br in r.batch_records] == [0, 2]

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 import aerospike_py
 import aerospike_py.server.bits  # noqa: F401  (registers the bit handlers)
+from _paths import TRACES, require
 from aerospike_py import bit_operations as bo
 from aerospike_py._commands.ops import encode_ops
 from aerospike_py._wire import constants as W
@@ -19,14 +19,14 @@ from aerospike_py.server.errors import ResultError
 from aerospike_py.server.ops import OP_HANDLERS, OpContext
 from aerospike_py.server.storage import StoredRecord
 
-TRACE = Path(__file__).resolve().parents[2] / "shared" / "traces" / "official-cdt.jsonl"
+TRACE = TRACES / "official-cdt.jsonl"
 KEY = ("test", "demo", "bits")
 
 
 def trace_frames(prefix: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """(request, reply) message frames of the trace steps whose label starts with ``prefix``."""
     out, pending = [], None
-    for line in TRACE.read_text().splitlines():
+    for line in require(TRACE).read_text().splitlines():
         d = json.loads(line)
         if d.get("type") != W.PROTO_TYPE_MESSAGE or not d.get("step", "").startswith(prefix):
             continue

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import pathlib
 import socket
 
 import pytest
@@ -11,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import aerospike_py
+from _paths import TRACES, require
 from aerospike_py import cdt_ctx as cc
 from aerospike_py import list_operations as lo
 from aerospike_py._commands.ops import encode_ops
@@ -18,7 +18,7 @@ from aerospike_py._wire.message import parse_header, parse_wire_ops, skip_fields
 from aerospike_py.exception import BinTypeError, InvalidArgError, RecordError, ServerError
 
 KEY = ("test", "cdt", "list")
-TRACE = pathlib.Path("/work/shared/traces/official-cdt.jsonl")
+TRACE = TRACES / "official-cdt.jsonl"
 INV = lo.LIST_RETURN_INVERTED
 
 
@@ -95,7 +95,7 @@ def test_list_ops_are_not_respond_all_and_results_flagged():
 
 def _steps() -> list[tuple[str, bytes, bytes]]:
     frames: dict[str, list] = {}
-    for line in TRACE.read_text().splitlines():
+    for line in require(TRACE).read_text().splitlines():
         o = json.loads(line)
         if o.get("type") == 3 and "hex" in o:
             frames.setdefault(o["step"], []).append((o["dir"], bytes.fromhex(o["hex"])))

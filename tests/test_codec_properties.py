@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import aerospike_py
+from _paths import TRACES as _TRACES_DIR
 from aerospike_py._wire import constants as W
 from aerospike_py._wire._ripemd160 import ripemd160 as pure_ripemd160
 from aerospike_py._wire.digest import compute_digest, key_particle, partition_id
@@ -236,7 +237,7 @@ def test_digest_matches_official(set_name: str, user_key: Any, digest: str) -> N
     assert compute_digest(set_name, ptype, kb) == bytes.fromhex(digest)
 
 
-TRACES = "/work/shared/traces"
+TRACES = str(_TRACES_DIR)
 
 
 @pytest.mark.skipif(not os.path.isdir(TRACES), reason="traces not available")

@@ -7,16 +7,17 @@ import re
 import types as pytypes
 import typing
 import warnings
-from pathlib import Path
 from typing import Any
 
 import pytest
+
+from _paths import REFERENCE
 
 constants = importlib.import_module("aerospike_py._constants")
 exception = importlib.import_module("aerospike_py.exception")
 atypes = importlib.import_module("aerospike_py.types")
 
-REFERENCE = Path(__file__).parents[2] / "shared/reference/api-signatures.txt"
+REFERENCE = REFERENCE / "api-signatures.txt"
 
 
 def _section(title: str) -> list[str]:

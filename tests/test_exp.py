@@ -8,6 +8,7 @@ import math
 import pytest
 
 import aerospike_py
+from _paths import REFERENCE
 from aerospike_py import exp as e
 from aerospike_py.exception import FilteredOut, InvalidArgError, ServerError
 from aerospike_py.server import ops as server_ops
@@ -372,10 +373,9 @@ def value_of_pack(x):
 
 
 def test_api_surface_matches_reference():
-    import pathlib
     import re
 
-    ref = pathlib.Path("/work/shared/reference/api-signatures.txt")
+    ref = (REFERENCE / "api-signatures.txt")
     if not ref.exists():
         pytest.skip("reference not available")
     text = ref.read_text().split("## module aerospike_py.exp", 1)[1].split("\n## ", 1)[0]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 import msgpack
@@ -12,6 +11,7 @@ import pytest
 
 import aerospike_py
 import aerospike_py.server.hll  # noqa: F401  (registers the HLL handlers)
+from _paths import TRACES, require
 from aerospike_py import HLL
 from aerospike_py import hll_operations as ho
 from aerospike_py._commands.ops import encode_ops
@@ -23,7 +23,7 @@ from aerospike_py.server.hll import Sketch, estimate, murmur3_x64_128
 from aerospike_py.server.ops import OP_HANDLERS, OpContext
 from aerospike_py.server.storage import StoredRecord
 
-TRACE = Path(__file__).resolve().parents[2] / "shared" / "traces" / "official-cdt.jsonl"
+TRACE = TRACES / "official-cdt.jsonl"
 KEY = ("test", "demo", "hll")
 KEY2 = ("test", "demo", "hll2")
 
@@ -31,7 +31,7 @@ KEY2 = ("test", "demo", "hll2")
 def trace_frames(prefix: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """(request, reply) message frames of the trace steps whose label starts with ``prefix``."""
     out, pending = [], None
-    for line in TRACE.read_text().splitlines():
+    for line in require(TRACE).read_text().splitlines():
         d = json.loads(line)
         if d.get("type") != W.PROTO_TYPE_MESSAGE or not d.get("step", "").startswith(prefix):
             continue

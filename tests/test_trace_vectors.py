@@ -25,9 +25,10 @@ from typing import Any
 import pytest
 
 import aerospike_py
+from _paths import TRACES
 from aerospike_py._wire.message import parse_bins, parse_fields, parse_header, parse_ops
 
-TRACE = Path("/work/shared/traces/official-kv.jsonl")
+TRACE = (TRACES / "official-kv.jsonl")
 if not TRACE.exists():
     pytest.skip(f"{TRACE} not found", allow_module_level=True)
 

@@ -266,10 +266,14 @@ class AsyncPool:
             self.count -= 1
             self._wake()
             raise
+        if conn.dead:  # lost before we got it: its slot was never given back
+            self.count -= 1
+            self._wake()
+            raise ConnectionClosed("connection closed by peer")
         conn.adopted = True
-        if self.closed or conn.dead:
+        if self.closed:
             conn.abort()
-            raise ConnectionClosed("connection pool is closed" if self.closed else "connection closed by peer")
+            raise ConnectionClosed("connection pool is closed")
         return conn
 
     async def warm(self) -> None:
