@@ -126,7 +126,8 @@ def _fill_column(np: Any, arr: Any, name: str, chunks: list[tuple[Any, Any, int 
         col[rows] = src
     elif kind == "f":
         src = np.array(values, dtype=np.float64)
-        conv = src.astype(field)
+        with np.errstate(over="ignore"):
+            conv = src.astype(field)
         if not np.array_equal(np.isfinite(src), np.isfinite(conv)):
             raise OverflowError(f"bin {name!r}: a value does not fit in {field}")
         col[rows] = conv
@@ -143,57 +144,49 @@ def to_numpy(state: BatchState, dtype: Any) -> NumpyBatchRecords:
     keys, slots = state.keys, state.slots
     n = len(keys)
     arr = np.zeros(n, dtype)
-    codes = [0] * n
-    gens = [0] * n
-    ttls = [0] * n
+    codes = np.array([NO_RESPONSE if s is None else s[0] for s in slots], dtype=np.int32)
+    ok = [i for i, s in enumerate(slots) if s is not None and not s[0]]
+    meta = np.zeros(n, _META_DTYPE)
+    if ok:
+        meta["gen"][ok] = [slots[i][1] for i in ok]
+        vt = np.array([slots[i][2] for i in ok], dtype=np.int64)
+        ttl = np.maximum(vt + (_CITRUS_EPOCH - int(time.time())), 1)
+        meta["ttl"][ok] = np.where(vt == 0, _NEVER, ttl)
     names = set(dtype.names)
-    groups: dict[int, tuple[Any, list[int], list[tuple]]] = {}
-    generic: dict[str, tuple[list[int], list[Any]]] = {}
-    now = int(time.time())
-    for i, s in enumerate(slots):
-        if s is None:
-            codes[i] = NO_RESPONSE
-            continue
-        rc = s[0]
-        if rc:
-            codes[i] = rc
-            continue
-        gens[i] = s[1]
-        vt = s[2]
-        ttls[i] = _NEVER if vt == 0 else max(1, vt + _CITRUS_EPOCH - now)
-        if len(s) == 6:
-            g = groups.get(id(s[4]))
-            if g is None:
-                g = groups[id(s[4])] = (s[4], [], [])
-            g[1].append(i)
-            g[2].append(s[5])
-            continue
-        for bname, v in s[3].items():
-            if bname in names:
-                c = generic.get(bname)
-                if c is None:
-                    c = generic[bname] = ([], [])
-                c[0].append(i)
-                c[1].append(v)
     chunks: dict[str, list[tuple[Any, Any, int | None]]] = {nm: [] for nm in dtype.names}
-    for layout, rows, vals in groups.values():
-        cols = list(zip(*vals, strict=True))
-        for j, bname in enumerate(layout.names):
-            if bname in names:
-                chunks[bname].append((rows, cols[j], layout.ptypes[j]))
-    for bname, (rows, vals) in generic.items():
-        chunks[bname].append((rows, vals, None))
+    fast = [i for i in ok if len(slots[i]) == 6]
+    if fast:
+        groups: dict[int, list[int]] = {}
+        for i in fast:
+            groups.setdefault(id(slots[i][4]), []).append(i)
+        for rows in groups.values():
+            layout = slots[rows[0]][4]
+            cols = list(zip(*[slots[i][5] for i in rows], strict=True))
+            for j, bname in enumerate(layout.names):
+                if bname in names:
+                    chunks[bname].append((rows, cols[j], layout.ptypes[j]))
+    if len(fast) < len(ok):
+        generic: dict[str, tuple[list[int], list[Any]]] = {}
+        for i in ok:
+            s = slots[i]
+            if len(s) == 6:
+                continue
+            for bname, v in s[3].items():
+                if bname in names:
+                    c = generic.get(bname)
+                    if c is None:
+                        c = generic[bname] = ([], [])
+                    c[0].append(i)
+                    c[1].append(v)
+        for bname, (rows, vals) in generic.items():
+            chunks[bname].append((rows, vals, None))
     for nm, ch in chunks.items():
         if ch:
             _fill_column(np, arr, nm, ch)
-    meta = np.zeros(n, _META_DTYPE)
-    meta["gen"] = gens
-    meta["ttl"] = ttls
-    kmap = {}
-    for i, k in enumerate(keys):
-        if k.user_key is not None:
-            kmap.setdefault(k.user_key, i)
-    return NumpyBatchRecords(arr, meta, np.array(codes, dtype=np.int32), kmap)
+    user_keys = [k.user_key for k in keys]
+    kmap = dict(zip(reversed(user_keys), range(n - 1, -1, -1), strict=True))  # first occurrence wins
+    kmap.pop(None, None)
+    return NumpyBatchRecords(arr, meta, codes, kmap)
 
 
 def numpy_combiner(cmds: list[Any], state: BatchState, dtype: Any) -> Any:

@@ -22,7 +22,7 @@ _DIGEST_FIELD_HEAD = _pack_field_header(21, W.FIELD_DIGEST)
 class KeySpace:
     """What all keys of one (namespace, set) share: encoded names, field prefix, set hasher."""
 
-    __slots__ = ("namespace", "set_name", "ns_b", "set_b", "prefix", "hasher", "n_fields")
+    __slots__ = ("namespace", "set_name", "ns_b", "set_b", "prefix", "hasher", "n_fields", "recent")
 
     def __init__(self, namespace: str, set_name: str) -> None:
         self.namespace = namespace
@@ -37,9 +37,13 @@ class KeySpace:
         self.hasher = SetHasher(self.set_b)
         #: Fields in ``prefix`` + digest: namespace, set, digest.
         self.n_fields = 3
+        #: Recently parsed str/int keys of this set (user key -> RequestKey): hot keys skip hashing.
+        self.recent: dict[Any, RequestKey] = {}
 
 
 _SPACES: dict[tuple[str, str], KeySpace] = {}
+#: Keys remembered per set before the memo is emptied (digests of hot keys are not recomputed).
+_RECENT_KEYS = 4096
 
 
 def key_space(namespace: str, set_name: str) -> KeySpace:
@@ -118,11 +122,24 @@ def parse_key(key: Any) -> RequestKey:
             if ks is not None:
                 t = type(user_key)
                 if t is str:
+                    rk = ks.recent.get(user_key)
+                    if rk is not None and type(rk[1]) is str:
+                        return rk
                     kb = user_key.encode()
-                    return _tuple_new(RequestKey, (ks, user_key, ks.hasher.digest(3, kb), 3, kb))
-                if t is int and -0x8000000000000000 <= user_key <= 0x7FFFFFFFFFFFFFFF:
+                    rk = _tuple_new(RequestKey, (ks, user_key, ks.hasher.digest(3, kb), 3, kb))
+                elif t is int and -0x8000000000000000 <= user_key <= 0x7FFFFFFFFFFFFFFF:
+                    rk = ks.recent.get(user_key)
+                    if rk is not None and type(rk[1]) is int:
+                        return rk
                     kb = _pack_int64(user_key)
-                    return _tuple_new(RequestKey, (ks, user_key, ks.hasher.digest(1, kb), 1, kb))
+                    rk = _tuple_new(RequestKey, (ks, user_key, ks.hasher.digest(1, kb), 1, kb))
+                else:
+                    return _parse_key_slow(key)
+                recent = ks.recent
+                if len(recent) >= _RECENT_KEYS:
+                    recent.clear()
+                recent[user_key] = rk
+                return rk
     return _parse_key_slow(key)
 
 

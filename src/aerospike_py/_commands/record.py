@@ -230,9 +230,45 @@ def _bin_ops(bins: Any) -> list[bytes]:
 
 
 def put(key: Any, bins: Any, meta: Any, policy: Any, attrs_fn) -> Command:
+    """Write bins; built in one function (no helper layers): this is the hottest write path."""
     k = parse_key(key)
-    ops = _bin_ops(bins)
-    return _write_command(k, policy, attrs_fn(policy, meta), ops)
+    if type(bins) is not dict or not bins:
+        _bin_ops(bins)  # raises the precise error
+    parts = []
+    append = parts.append
+    names = _WRITE_NAME_CACHE
+    for name, value in bins.items():
+        nb = names.get(name) if type(name) is str else None
+        if nb is None:
+            nb = check_bin_name(name)
+            if len(names) < 4096:
+                names[name] = nb
+        t = type(value)
+        if t is str:
+            pt, v = 3, value.encode()
+        elif t is int and -0x8000000000000000 <= value <= 0x7FFFFFFFFFFFFFFF:
+            pt, v = 1, _pack_int64(value)
+        else:
+            try:
+                pt, v = encode_particle(value)
+            except (ValueTypeError, OverflowError, ValueError) as e:
+                raise InvalidArgError(f"bin {name!r}: {e}") from None
+        append(_pack_op_header(4 + len(nb) + len(v), 2, pt, 0, len(nb)))
+        append(nb)
+        append(v)
+    info2, info3, generation, ttl, key_policy, _ = attrs_fn(policy, meta)
+    space = k[0]
+    if key_policy != 1 and policy["filter_expression"] is None:
+        fields = space.prefix + k[2]
+        nf = space.n_fields
+    else:
+        nf, fields = _fields(k, policy, key_policy == 1)
+    ops = b"".join(parts)
+    req = _pack_request_header(
+        _PROTO_MSG | (22 + len(fields) + len(ops)), 22, 0, info2, info3, 0, 0, generation, ttl,
+        policy["total_timeout"], nf, len(bins),
+    ) + fields + ops
+    return Command(k, req, True, _parse_write, policy)
 
 
 def remove(key: Any, meta: Any, policy: Any, attrs_fn) -> Command:
