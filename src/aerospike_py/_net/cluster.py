@@ -42,6 +42,9 @@ class Node:
         self.active = True
         self.async_pool: Any = None
         self.features: set[str] = set()
+        #: Background drains finished (timeout_delay), for tests and tools.
+        self.drains = 0
+        self.drain_done = threading.Condition()
         self.peer_names: set[str] = set()  # names of the nodes this node lists as its peers
 
     def __repr__(self) -> str:
@@ -87,6 +90,31 @@ class Node:
             self.idle.append(conn)
         else:
             self.close_connection(conn)
+
+    def drain_or_close(self, conn: Connection, delay_ms: int) -> None:
+        """After a timed-out request whose reply has not started: give the late reply ``delay_ms``
+        to arrive (read and dropped on a background thread), then pool the connection; else close it.
+        """
+        if delay_ms <= 0 or not self.active or conn.rest:
+            self.close_connection(conn)
+            return
+        threading.Thread(target=self._drain, args=(conn, delay_ms), name="aerospike_py-drain", daemon=True).start()
+
+    def _drain(self, conn: Connection, delay_ms: int) -> None:
+        ok = False
+        try:
+            conn.set_timeout(delay_ms)
+            conn.read_frame(_monotonic() + delay_ms / 1000)
+            ok = not conn.rest
+        except Exception:  # noqa: BLE001 - any failure: the connection is not reusable
+            ok = False
+        if ok:
+            self.put_connection(conn)
+        else:
+            self.close_connection(conn)
+        with self.drain_done:
+            self.drains += 1
+            self.drain_done.notify_all()
 
     def close_connection(self, conn: Connection) -> None:
         conn.close()

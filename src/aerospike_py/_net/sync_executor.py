@@ -81,9 +81,13 @@ class SyncExecutor:
                 ptype, body = conn.read_frame(start + total_ms / 1000 if total_ms else 0.0)
             result = cmd.parse(cmd, body, node.name)
         except _NET_ERRORS as e:
-            node.close_connection(conn)
             if isinstance(e, (BlockingIOError, TimeoutError)):
+                # Nothing of the reply was read: with timeout_delay the late reply is drained and the
+                # connection reused, instead of closing it (the next request would get that reply).
+                node.drain_or_close(conn, policy["timeout_delay"] if sent else 0)
                 e = ConnectionTimeout("timed out")
+            else:
+                node.close_connection(conn)
             return self._run_loop(cmd, target, start, e, node, sent)
         except AerospikeError:
             conn.last_used = start

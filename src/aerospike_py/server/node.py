@@ -31,6 +31,7 @@ class Fault:
     GARBAGE = "garbage"  # answer with bytes that are not a frame
     STALL = "stall"  # never answer (the connection stays open)
     BAD_VERSION = "bad_version"  # a frame with a wrong proto version
+    DELAY = "delay:"  # "delay:<ms>": answer correctly, but only after <ms> milliseconds
 
 
 class _Connection(asyncio.Protocol):
@@ -80,6 +81,10 @@ class _Connection(asyncio.Protocol):
             self.transport.writelines(frames) if len(frames) > 1 else self.transport.write(frames[0])
         return True
 
+    def _late_write(self, data: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
     def _apply_fault(self, fault: str, ptype: int, body: bytes) -> bool:
         t = self.transport
         if fault == Fault.DROP:
@@ -93,6 +98,10 @@ class _Connection(asyncio.Protocol):
             return True
         if fault == Fault.BAD_VERSION:
             t.write(PROTO_HEADER.pack((9 << 56) | (3 << 48) | 22) + b"\x00" * 22)
+            return True
+        if fault.startswith(Fault.DELAY):
+            data = b"".join(self.node.process(ptype, body, self))
+            asyncio.get_running_loop().call_later(int(fault[len(Fault.DELAY):]) / 1000, self._late_write, data)
             return True
         if fault == Fault.HALF:
             frames = self.node.process(ptype, body, self)
