@@ -201,6 +201,7 @@ def _write_command(key: RequestKey, policy: Any, attrs: tuple, ops: list[bytes],
 
 
 def _bin_ops(bins: Any) -> list[bytes]:
+    """One write op per bin (a None value deletes the bin); bad names or values raise before sending."""
     if not isinstance(bins, dict):
         raise TypeError(f"bins must be a dict of bin name -> value, not {type(bins).__name__}")
     if not bins:
@@ -209,7 +210,7 @@ def _bin_ops(bins: Any) -> list[bytes]:
     append = ops.append
     names = _WRITE_NAME_CACHE
     for name, value in bins.items():
-        # Cached per bin name: the op header's name-length byte and the validated name bytes.
+        # Validated bin-name bytes, cached per name.
         nb = names.get(name) if type(name) is str else None
         if nb is None:
             nb = check_bin_name(name)
@@ -230,32 +231,9 @@ def _bin_ops(bins: Any) -> list[bytes]:
 
 
 def put(key: Any, bins: Any, meta: Any, policy: Any, attrs_fn) -> Command:
-    """Write bins; built in one function (no helper layers): this is the hottest write path."""
+    """Write bins (the hottest write path: the request is assembled here, without helper layers)."""
     k = parse_key(key)
-    if type(bins) is not dict or not bins:
-        _bin_ops(bins)  # raises the precise error
-    parts = []
-    append = parts.append
-    names = _WRITE_NAME_CACHE
-    for name, value in bins.items():
-        nb = names.get(name) if type(name) is str else None
-        if nb is None:
-            nb = check_bin_name(name)
-            if len(names) < 4096:
-                names[name] = nb
-        t = type(value)
-        if t is str:
-            pt, v = 3, value.encode()
-        elif t is int and -0x8000000000000000 <= value <= 0x7FFFFFFFFFFFFFFF:
-            pt, v = 1, _pack_int64(value)
-        else:
-            try:
-                pt, v = encode_particle(value)
-            except (ValueTypeError, OverflowError, ValueError) as e:
-                raise InvalidArgError(f"bin {name!r}: {e}") from None
-        append(_pack_op_header(4 + len(nb) + len(v), 2, pt, 0, len(nb)))
-        append(nb)
-        append(v)
+    ops = b"".join(_bin_ops(bins))
     info2, info3, generation, ttl, key_policy, _ = attrs_fn(policy, meta)
     space = k[0]
     if key_policy != 1 and policy["filter_expression"] is None:
@@ -263,7 +241,6 @@ def put(key: Any, bins: Any, meta: Any, policy: Any, attrs_fn) -> Command:
         nf = space.n_fields
     else:
         nf, fields = _fields(k, policy, key_policy == 1)
-    ops = b"".join(parts)
     req = _pack_request_header(
         _PROTO_MSG | (22 + len(fields) + len(ops)), 22, 0, info2, info3, 0, 0, generation, ttl,
         policy["total_timeout"], nf, len(bins),
