@@ -426,9 +426,14 @@ def _repeat(fn: Callable[[list], Any], keys: list, calls: int) -> None:
 
 async def _async_batch(c: Any, keys: list, calls: int) -> None:
     for _ in range(calls):
-        h = await c.batch_read(keys)
-        if hasattr(h, "as_dict"):  # ours: a handle; the Rust-based client returns the dict itself
-            h.as_dict()
+        _as_dict(await c.batch_read(keys))
+
+
+def _as_dict(h: Any) -> Any:
+    """``{user_key: bins}`` of an async batch_read result: ours is a handle (``as_dict()``); the
+    Rust-based 0.14 returns ``LazyBatchRecords`` (``to_dict()``); older ones return the dict itself."""
+    conv = getattr(h, "as_dict", None) or getattr(h, "to_dict", None)
+    return conv() if conv is not None else h
 
 
 def _batch_async_client(bkeys: list, args: argparse.Namespace, res: Results) -> tuple[asyncio.AbstractEventLoop, Any]:
@@ -440,7 +445,7 @@ def _batch_async_client(bkeys: list, args: argparse.Namespace, res: Results) -> 
     try:
         c = loop.run_until_complete(connect(args.cfg))
         h = loop.run_until_complete(c.batch_read(bkeys[:100]))
-        d = h.as_dict() if hasattr(h, "as_dict") else h
+        d = _as_dict(h)
         if len(d) != 100:
             res.note(f"batch: async batch_read skipped (as_dict() gave {len(d)} of 100 records)")
             loop.run_until_complete(c.close())

@@ -13,7 +13,9 @@ from _paths import TRACES, require
 from aerospike_py import exception as ex
 from aerospike_py._client_batch import BatchMixin
 from aerospike_py._commands import batch as B
-from aerospike_py.types import BatchRecord, BatchRecords
+from aerospike_py._commands.keys import parse_key
+from aerospike_py.server.batch import fail_records
+from aerospike_py.types import BatchRecord, BatchRecords, BatchRetryInfo
 
 NS, SET = "test", "bt"
 NEVER = 0xFFFFFFFF
@@ -314,6 +316,16 @@ class _Capture(BatchMixin):
     def _run_many(self, cmds: list[Any], parallel: bool = True, combine: Any = None) -> Any:
         return cmds
 
+    def _drive(self, steps: Any) -> Any:
+        return next(steps)[0]  # the commands of the first attempt
+
+    @staticmethod
+    def commands_for(client: Any, keys: list) -> list[Any]:
+        """The node commands a batch_read of ``keys`` by ``client`` would send now."""
+        cap = _Capture()
+        cap._cluster_view = client._cluster_view
+        return cap.batch_read(keys)
+
 
 def _trace_requests() -> dict[str, list[bytes]]:
     out: dict[str, list[bytes]] = {}
@@ -461,3 +473,204 @@ def test_async_client_batch_calls(server):
     assert h.as_dict() == {0: {"i": 0}, 2: {"i": 2}} and h.found_count() == 2 and h[1].result == 2
     assert o.batch_records[0].record.bins == {"i": 101}
     assert [br.result for br in r.batch_records] == [0, 2]
+
+
+# --------------------------------------------------------------------------- batch_write retry
+
+@pytest.fixture
+def tiny_backoff(monkeypatch):
+    monkeypatch.setattr(B, "RETRY_BASE", 0.0005)
+    monkeypatch.setattr(B, "RETRY_CAP", 0.001)
+
+
+def _fail(server: Any, keys: list, code: int, times: int) -> None:
+    server.call(fail_records, server.node, [parse_key(key).digest for key in keys], code, times)
+
+
+def test_write_retry_resends_only_transient_failures(client, server, tiny_backoff):
+    keys = [k(i) for i in range(6)]
+    _fail(server, keys[1:3], 14, 2)  # key busy twice
+    _fail(server, keys[4:5], 18, 1)  # device overload once
+    res = client.batch_write([(key, {"i": i}) for i, key in enumerate(keys)], retry=3)
+    assert isinstance(res, BatchRecords) and [br.result for br in res.batch_records] == [0] * 6
+    assert res.retry == BatchRetryInfo(3, 4, False, 0)
+    # Each record was written exactly once: nothing answered OK was sent again.
+    assert [client.get(key).meta.gen for key in keys] == [1] * 6
+
+
+def test_write_retry_gives_up_after_n_retries(client, server, tiny_backoff):
+    keys = [k(i) for i in range(3)]
+    _fail(server, keys[:1], 14, 5)
+    _fail(server, keys[2:], 9, 1)  # a timeout once
+    res = client.batch_write([(key, {"i": 1}) for key in keys], retry=1)
+    assert [br.result for br in res.batch_records] == [14, 0, 0]
+    assert res.retry == BatchRetryInfo(2, 2, False, 1)
+    assert client.exists(keys[0]).meta is None
+    _fail(server, keys[:1], 14, 0)  # clear what is left of the fault
+
+
+def test_write_without_retry_reports_one_attempt(client, server):
+    keys = [k(i) for i in range(2)]
+    _fail(server, keys[:1], 14, 1)
+    res = client.batch_write([(key, {"i": 1}) for key in keys])
+    assert [br.result for br in res.batch_records] == [14, 0]
+    assert res.retry == BatchRetryInfo(1, 1, False, 1)
+    assert client.batch_write([(keys[0], {"i": 1})]).retry == BatchRetryInfo(1, 1, False, 0)
+
+
+def test_write_retry_stops_before_total_timeout(client, server, monkeypatch):
+    monkeypatch.setattr(B, "RETRY_MIN_LEFT", 60.0)  # more than total_timeout allows: no retry may start
+    keys = [k(i) for i in range(2)]
+    _fail(server, keys[:1], 14, 1)
+    res = client.batch_write([(key, {"i": 1}) for key in keys], {"total_timeout": 5000}, retry=5)
+    assert [br.result for br in res.batch_records] == [14, 0]
+    assert res.retry == BatchRetryInfo(1, 6, True, 1)
+
+
+def test_write_retry_backoff_is_full_jitter_capped():
+    """The schedule alone (no server): delay n = rand * min(cap, base * 2**(n-1)), capped at 500 ms."""
+    keys = B.parse_keys([k(i) for i in range(3)])
+    heads = [B.write_head(rk, 0, (0, 0, 0, 0, 0, None), ()) for rk in keys]
+    steps = B.batch_steps(_Capture()._cluster_view, B.BatchState(keys), heads, aerospike_py._policy.BATCH.resolve(None),
+                          True, None, True, B.write_result, 10, clock=lambda: 0.0, rand=lambda: 0.5)
+    delays, sizes = [], []
+    step = next(steps)
+    with pytest.raises(StopIteration) as stop:
+        while True:
+            (cmd,), _, combine, delay = step
+            delays.append(delay)
+            state, indices = cmd.extra
+            sizes.append(len(indices))
+            for i in indices:  # key 0 keeps failing
+                state.slots[i] = (14, 0, 0, None) if i == 0 else (0, 1, 0, None)
+            step = steps.send(combine([None]))
+    assert sizes == [3] + [1] * 10
+    assert delays == [0.0] + [0.5 * min(0.5, 0.01 * 2 ** i) for i in range(10)]
+    assert stop.value.value.retry == BatchRetryInfo(11, 11, False, 1)
+
+
+def test_async_write_retry(server, tiny_backoff):
+    import asyncio
+
+    keys = [k(i) for i in range(3)]
+    _fail(server, keys[1:2], 14, 1)
+
+    async def scenario() -> Any:
+        c = aerospike_py.AsyncClient(server.config)
+        await c.connect()
+        try:
+            return await c.batch_write([(key, {"i": 1}) for key in keys], retry=2)
+        finally:
+            await c.close()
+
+    res = asyncio.run(scenario())
+    assert [br.result for br in res.batch_records] == [0, 0, 0]
+    assert res.retry == BatchRetryInfo(2, 3, False, 0)
+
+
+def test_write_retry_bad_value(client):
+    for bad in (-1, 1.5, True, "2"):
+        with pytest.raises(ex.InvalidArgError):
+            client.batch_write([(k(1), {"i": 1})], retry=bad)
+
+
+# --------------------------------------------------------------------------- node failure: re-split
+
+
+def test_retry_after_node_failure_resplits_by_fresh_map():
+    """Node 1 stops; the client's map still routes to it (no tend yet). The failed node command's
+    records are split again on the retry by the map as it is then (refreshed in between)."""
+    from aerospike_py.server import EmbeddedCluster
+
+    with EmbeddedCluster(nodes=3, replication_factor=2) as cluster:
+        c = aerospike_py.client({"hosts": cluster.config["hosts"], "tend_interval": 600_000}).connect()
+        try:
+            keys = [("test", "rs", i) for i in range(60)]
+            assert [br.result for br in c.batch_write([(key, {"v": 1}) for key in keys]).batch_records] == [0] * 60
+            dead = cluster.nodes[1].node_id
+            by_node = {cmd.node.name for cmd in _Capture.commands_for(c, keys)}
+            assert dead in by_node  # the stale map sends some keys to node 1
+            cluster.stop_node(1)
+            views = []
+            real_view = c._cluster_view
+
+            def view() -> Any:
+                views.append(1)
+                if len(views) == 2:  # before the retry is split: the map is refreshed
+                    c._cluster.tend()
+                return real_view()
+
+            c._cluster_view = view
+            policy = {"max_retries": 1, "total_timeout": 5000}
+            res = c.batch_write([(key, {"v": 2}) for key in keys], policy)
+            assert [br.result for br in res.batch_records] == [0] * 60 and len(views) == 2
+            assert [br.record.bins["v"] for br in c.batch_read(keys, policy=policy).batch_records] == [2] * 60
+            assert all(cmd.node.name != dead for cmd in _Capture.commands_for(c, keys))
+        finally:
+            c.close()
+
+
+def test_node_failure_without_retries_fails_reads_and_marks_writes():
+    from aerospike_py.server import EmbeddedCluster
+
+    with EmbeddedCluster(nodes=3, replication_factor=2) as cluster:
+        c = aerospike_py.client({"hosts": cluster.config["hosts"], "tend_interval": 600_000}).connect()
+        try:
+            keys = [("test", "rs", i) for i in range(30)]
+            c.batch_write([(key, {"v": 1}) for key in keys])
+            on_dead = {key for key in keys if _Capture.commands_for(c, [key])[0].node.name == cluster.nodes[1].node_id}
+            cluster.stop_node(1)
+            policy = {"max_retries": 0, "total_timeout": 5000}
+            with pytest.raises((ex.ClusterError, ex.AerospikeTimeoutError)):
+                c.batch_read(keys, policy=policy)
+            res = c.batch_write([(key, {"v": 2}) for key in keys], policy)
+            failed = {br.key.user_key for br in res.batch_records if br.result != 0}
+            assert failed == {key[2] for key in on_dead} and failed
+        finally:
+            c.close()
+
+
+# --------------------------------------------------------------------------- fast paths = general paths
+
+
+def test_parse_keys_memo_loop_matches_parse_key():
+    keys = [k(1), k(1), k("1"), k(b"1"), k(2), (NS, "other", 1), k(1), (NS, SET, 3, b"d" * 20)]
+    assert B.parse_keys(keys) == [parse_key(key) for key in keys]
+    # True and 1.0 hash like the memo's 1 but are no valid keys.
+    for bad, idx in (([k(1), k(True)], 1), ([k(1), k(1.0)], 1), ([k(1), k(2), k([1])], 2),
+                     ([k(1), ("", SET, 1)], 1)):
+        with pytest.raises(ex.InvalidArgError, match=rf"keys\[{idx}\]"):
+            B.parse_keys(bad)
+
+
+def test_runs_of_shapes_read_like_single_gets(client):
+    """Blocks of same-shape records (the run path), broken by missing keys, other string lengths
+    and extra bins (the general path), in frames of several sizes: each record as ``get`` sees it."""
+    keys = [k(i) for i in range(1600)]  # two reply frames
+    records = []
+    for i, key in enumerate(keys):
+        if i % 97 == 5:
+            continue  # missing
+        bins = {"a": i, "f": i / 2, "s": "x" * (3 if (i // 40) % 2 else 5), "b": b"\x00\x01"}
+        if i % 61 == 7:
+            bins["extra"] = [i]
+        if 300 <= i < 340:
+            bins["s"] = "y" * (i % 7)  # every record a different shape
+        records.append((key, bins))
+    client.batch_write(records)
+    got = client.batch_read(keys).batch_records
+    for key, br in zip(keys, got, strict=True):
+        try:
+            want = client.get(key)
+        except ex.RecordNotFound:
+            assert br.result == 2 and br.record is None
+            continue
+        assert br.result == 0 and br.record.bins == want.bins and br.record.meta == want.meta, key
+    numpy = pytest.importorskip("numpy")
+    dt = numpy.dtype([("a", "i8"), ("f", "f8"), ("s", "S6"), ("b", "S2")])
+    arr = client.batch_read(keys, _dtype=dt)
+    plain = {br.key.user_key: br.record.bins for br in got if br.result == 0}
+    assert arr.result_codes.tolist() == [br.result for br in got]
+    for i, row in enumerate(arr.batch_records.tolist()):
+        b = plain.get(i)
+        assert row == ((b["a"], b["f"], b["s"].encode(), b["b"]) if b else (0, 0.0, b"", b""))

@@ -264,3 +264,137 @@ def test_node_choice_by_replica_policy(cl: aerospike_py.Client) -> None:
     assert [cluster_view.node_for("test", pid, True, seq, a) for a in range(3)] == [master] * 3
     prefer_rack = aerospike_py.POLICY_REPLICA_PREFER_RACK  # no racks known: as SEQUENCE
     assert cluster_view.node_for("test", pid, False, prefer_rack, 1) is replica
+
+
+# ----------------------------------------------------------------------------- racks
+
+RACKS = [1, 2, 2]
+
+
+@pytest.fixture(scope="module")
+def racked() -> Iterator[EmbeddedCluster]:
+    with EmbeddedCluster(nodes=3, replication_factor=2, racks=RACKS) as c:
+        yield c
+
+
+def test_racks_info_and_rack_aware_placement(racked: EmbeddedCluster) -> None:
+    ids = [n.node_id for n in racked.nodes]
+    c = aerospike_py.client({"hosts": racked.config["hosts"][:1]}).connect()
+    try:
+        answers = {r.node_name: r.response for r in c.info_all("rack-ids")}
+        assert answers == {ids[i]: f"test:{RACKS[i]};bar:{RACKS[i]}" for i in range(3)}
+        racks = c.info_random_node("racks")
+        assert racks == f"ns=test:rack_1={ids[0]}:rack_2={ids[1]},{ids[2]};ns=bar:rack_1={ids[0]}:rack_2={ids[1]},{ids[2]}"
+        # not rack aware: racks are never asked for
+        assert all(not n.racks for n in c._cluster.node_list)
+    finally:
+        c.close()
+    # master and replica always on different racks: rack 1's only node holds every partition
+    owners = racked.owner_map()
+    assert all(len(o) == 2 and len({RACKS[ids.index(n)] for n in o}) == 2 for o in owners)
+    assert all(ids[0] in o for o in owners)
+
+
+@pytest.mark.parametrize("rack", [1, 2])
+def test_prefer_rack_reads_go_to_the_same_rack_replica(racked: EmbeddedCluster, rack: int) -> None:
+    ids = [n.node_id for n in racked.nodes]
+    racked.clear()
+    c = aerospike_py.client({"hosts": racked.config["hosts"][:1], "rack_id": rack, "tend_interval": 50}).connect()
+    try:
+        assert {n.name: n.racks for n in c._cluster.node_list} == {
+            ids[i]: {"test": RACKS[i], "bar": RACKS[i]} for i in range(3)}
+        keys = [("test", "rack", i) for i in range(120)]
+        racked.reset_counts()
+        for k in keys:
+            c.put(k, {"i": k[2]})
+        masters = [racked.owners("test", _pid(k))[0] for k in keys]
+        assert racked.request_counts() == [masters.count(i) for i in ids]  # writes: the master
+        racked.reset_counts()
+        prefer = {"replica": aerospike_py.POLICY_REPLICA_PREFER_RACK}
+        for k in keys:
+            assert c.get(k, policy=prefer)[2] == {"i": k[2]}
+        local = [next(n for n in racked.owners("test", _pid(k)) if RACKS[ids.index(n)] == rack) for k in keys]
+        assert racked.request_counts() == [local.count(i) for i in ids]
+        assert local != masters  # some reads really went to a replica
+        assert not racked.core.proxied
+        racked.reset_counts()
+        for k in keys:  # SEQUENCE (the default) still reads from the master
+            c.get(k)
+        assert racked.request_counts() == [masters.count(i) for i in ids]
+    finally:
+        c.close()
+
+
+def test_prefer_rack_falls_back_in_sequence_order(racked: EmbeddedCluster) -> None:
+    """No holder on the client's rack (rack 7): PREFER_RACK reads as SEQUENCE; a retry moves on."""
+    c = aerospike_py.client({"hosts": racked.config["hosts"][:1], "rack_ids": [7, 2], "rack_aware": True}).connect()
+    try:
+        view = c._cluster
+        table = view.tables["test"]
+        prefer = aerospike_py.POLICY_REPLICA_PREFER_RACK
+        for pid in (0, 99, 4095):
+            master, replica = table.replicas[0][pid], table.replicas[1][pid]
+            local, other = (master, replica) if master.racks["test"] == 2 else (replica, master)
+            assert [view.node_for("test", pid, False, prefer, a) for a in range(3)] == [local, other, local]
+            assert view.node_for("test", pid, True, prefer, 0) is master
+        view.rack_ids = (7,)
+        pid = 5
+        master, replica = table.replicas[0][pid], table.replicas[1][pid]
+        assert [view.node_for("test", pid, False, prefer, a) for a in range(3)] == [master, replica, master]
+    finally:
+        c.close()
+
+
+@pytest.mark.parametrize("bad", [{"rack_id": "1"}, {"rack_id": -1}, {"rack_id": True}, {"rack_ids": [1, "x"]},
+                                 {"rack_aware": 1}])
+def test_bad_rack_config_is_rejected_before_connecting(bad: dict) -> None:
+    from aerospike_py.exception import InvalidArgError
+
+    with pytest.raises(InvalidArgError):
+        aerospike_py.client({"hosts": [("127.0.0.1", 1)], **bad}).connect()
+
+
+def test_official_client_prefer_rack_matches(racked: EmbeddedCluster) -> None:
+    """The official client, rack aware on rack 2, reads from the same nodes as ours (rack-ids is real)."""
+    aerospike = pytest.importorskip("aerospike")
+    ids = [n.node_id for n in racked.nodes]
+    racked.clear()
+    keys = [("test", "offrack", i) for i in range(60)]
+    official = aerospike.client({"hosts": racked.config["hosts"][:1], "rack_aware": True, "rack_id": 2,
+                                 "policies": {"read": {"replica": aerospike.POLICY_REPLICA_PREFER_RACK}}}).connect()
+    try:
+        for k in keys:
+            official.put(k, {"i": k[2]})
+        racked.reset_counts()
+        for k in keys:
+            assert official.get(k)[2] == {"i": k[2]}
+    finally:
+        official.close()
+    local = [next(n for n in racked.owners("test", _pid(k)) if RACKS[ids.index(n)] == 2) for k in keys]
+    assert local != [racked.owners("test", _pid(k))[0] for k in keys]
+    assert racked.request_counts() == [local.count(i) for i in ids]
+
+
+def test_async_client_prefer_rack_reads(racked: EmbeddedCluster) -> None:
+    import asyncio
+
+    ids = [n.node_id for n in racked.nodes]
+    keys = [("test", "arack", i) for i in range(40)]
+
+    async def main() -> None:
+        c = aerospike_py.AsyncClient({"hosts": racked.config["hosts"][:1], "rack_id": 2})
+        await c.connect()
+        try:
+            for k in keys:
+                await c.put(k, {"i": k[2]})
+            racked.reset_counts()
+            prefer = {"replica": aerospike_py.POLICY_REPLICA_PREFER_RACK}
+            for k in keys:
+                assert (await c.get(k, policy=prefer))[2] == {"i": k[2]}
+        finally:
+            await c.close()
+
+    racked.clear()
+    asyncio.run(main())
+    local = [next(n for n in racked.owners("test", _pid(k)) if RACKS[ids.index(n)] == 2) for k in keys]
+    assert racked.request_counts() == [local.count(i) for i in ids]

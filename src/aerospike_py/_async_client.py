@@ -24,8 +24,18 @@ NOT_AWAITABLE = frozenset({"is_connected", "get_node_names", "query"})
 
 
 def _coroutine_op(fn: Any) -> Any:
+    """``async def`` around a shared operation body: the one coroutine a command runs in (the
+    body returns the future of a request already sent, or the executor's coroutine)."""
+
     async def op(self: AsyncClient, *args: Any, **kwargs: Any) -> Any:
-        return await fn(self, *args, **kwargs)
+        pending = fn(self, *args, **kwargs)
+        try:
+            return await pending
+        except asyncio.CancelledError:
+            executor = self._executor
+            if executor is not None:
+                executor.reap()  # the cancelled request's connection must not be reused
+            raise
 
     return functools.wraps(fn)(op)
 
@@ -125,7 +135,7 @@ class AsyncClient(ClientBase):
             self._connecting = False
         self._cluster = cluster
         self._executor = executor
-        self._run = executor.run  # type: ignore[method-assign]
+        self._run = executor.submit  # type: ignore[method-assign]
         return self
 
     async def close(self) -> None:

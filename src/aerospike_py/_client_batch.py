@@ -1,12 +1,17 @@
 """Batch operations of Client and AsyncClient (written once, like the single-record ones).
 
-Each method validates its input, builds one streaming command per node and returns
-``self._run_many(cmds, parallel, combine)``: the facade runs the commands (sync: now; async: an
-awaitable) and calls ``combine`` on their results, so no post-processing is written twice.
+Each method validates its input and hands the call to ``_drive`` as a generator of steps
+(``_commands.batch.batch_steps``: one streaming command per node, then node and write retries).
+``_drive`` runs each step through the facade's ``_run_many`` (sync: now; async: awaited, with
+``asyncio.sleep`` for backoffs), so the retry logic and post-processing are written once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
+import time
+from collections.abc import Generator
 from typing import Any
 
 from . import _constants as C
@@ -46,10 +51,31 @@ class BatchMixin:
             return p
         return P.Policy(p, exists=C.POLICY_EXISTS_IGNORE)
 
-    def _submit(self, state: B.BatchState, heads: list[bytes], p: P.Policy, is_write: bool, combine_of: Any) -> Any:
-        cmds = B.node_commands(self._cluster_view(), state, heads, p, is_write, filter_field(p)) if heads else []
+    def _submit(self, state: B.BatchState, heads: list[bytes], p: P.Policy, is_write: bool, finish: Any,
+                retry: int = 0) -> Any:
         parallel = p["concurrency"] == C.BATCH_CONCURRENCY_PARALLEL
-        return self._run_many(cmds, parallel, combine_of(cmds))
+        return self._drive(B.batch_steps(self._cluster_view, state, heads, p, is_write, filter_field(p), parallel,
+                                         finish, retry))
+
+    def _drive(self, steps: Generator[B.Step, Any, Any]) -> Any:
+        """Run a call made of steps (see :func:`B.batch_steps`): each step's commands go through
+        ``_run_many``, its combined result is sent back into the generator, whose return value is
+        the call's result. Sync facades finish here; async ones get a coroutine (one loop for both)."""
+        try:
+            cmds, parallel, combine, _ = next(steps)
+        except StopIteration as e:
+            return e.value
+        out = self._run_many(cmds, parallel, combine)
+        if inspect.isawaitable(out):
+            return _drive_async(self, steps, out)
+        while True:
+            try:
+                cmds, parallel, combine, delay = steps.send(out)
+            except StopIteration as e:
+                return e.value
+            if delay > 0:
+                time.sleep(delay)
+            out = self._run_many(cmds, parallel, combine)
 
     # ------------------------------------------------------------------ reads
 
@@ -78,20 +104,26 @@ class BatchMixin:
             numpy_dtype = check_dtype(_dtype)
         ttl = p["read_touch_ttl_percent"] & 0xFFFFFFFF
         heads = _shared_heads(rkeys, lambda k: B.read_head(k, info1, 0, ttl, ops))
-        state = B.BatchState(rkeys, columns=numpy_dtype is not None)
         if numpy_dtype is not None:
-            from .numpy_batch import numpy_combiner
+            from .numpy_batch import NumpySink, numpy_result
 
-            return self._submit(state, heads, p, False, lambda cmds: numpy_combiner(cmds, state, numpy_dtype))
+            return self._submit(B.BatchState(rkeys, sink=NumpySink()), heads, p, False, numpy_result(numpy_dtype))
+        state = B.BatchState(rkeys)
         if self._BATCH_READ_HANDLE:
-            return self._submit(state, heads, p, False, lambda cmds: B.handle_combiner(cmds, state))
-        return self._submit(state, heads, p, False, lambda cmds: B.records_combiner(cmds, state, False))
+            return self._submit(state, heads, p, False, B.handle_result)
+        return self._submit(state, heads, p, False, B.records_result)
 
     # ------------------------------------------------------------------ writes
 
     def batch_write(self, records: list[Any], policy: dict[str, Any] | None = None, retry: int = 0) -> Any:
         """Write many records: ``(key, bins)`` or ``(key, bins, WriteMeta)``; per-record meta wins
-        over the batch policy's write fields. Returns :class:`BatchRecords`."""
+        over the batch policy's write fields. Returns :class:`BatchRecords` (its ``retry`` attribute
+        is a :class:`BatchRetryInfo`).
+
+        ``retry=N`` resends, up to N times, the records that failed with a transient code (timeout,
+        key busy, device overload), after a full-jitter exponential backoff capped at 500 ms; it
+        stops early rather than overrun ``total_timeout``. Records still failing keep their code.
+        """
         if not isinstance(records, (list, tuple)):
             raise InvalidArgError(f"records must be a list of (key, bins[, meta]) tuples, not {type(records).__name__}")
         _check_retry(retry)
@@ -113,8 +145,7 @@ class BatchMixin:
                 raise type(e)(f"records[{i}]: {getattr(e, 'msg', e)}") from None
             rkeys.append(k)
             heads.append(B.write_head(k, 0, attrs, ops))
-        state = B.BatchState(rkeys)
-        return self._submit(state, heads, p, True, lambda cmds: B.records_combiner(cmds, state, True))
+        return self._submit(B.BatchState(rkeys), heads, p, True, B.write_result, retry)
 
     def batch_operate(self, keys: list[Any], ops: list[dict[str, Any]], policy: dict[str, Any] | None = None) -> Any:
         """Apply the same operations to many records; each record's bins hold the last result per
@@ -148,8 +179,7 @@ class BatchMixin:
                 keep = [True] * len(encoded)
             ttl = p["read_touch_ttl_percent"] & 0xFFFFFFFF
             heads = _shared_heads(rkeys, lambda k: B.read_head(k, info1, info2, ttl, data))
-        state = B.BatchState(rkeys, keep=keep)
-        return self._submit(state, heads, p, any_write, lambda cmds: B.records_combiner(cmds, state, any_write))
+        return self._submit(B.BatchState(rkeys, keep=keep), heads, p, any_write, B.records_result)
 
     def batch_remove(self, keys: list[Any], policy: dict[str, Any] | None = None) -> Any:
         """Delete many records: bare keys or ``(key, BatchDeleteMeta)``; ``gen`` in a meta makes
@@ -187,8 +217,7 @@ class BatchMixin:
                     h = shared[sk] = B.write_head(k, 0, attrs, (),
                                                   extra_info2=W.INFO2_DELETE | W.INFO2_RESPOND_ALL_OPS)
                 heads.append(h)
-        state = B.BatchState(rkeys)
-        return self._submit(state, heads, p, True, lambda cmds: B.records_combiner(cmds, state, True))
+        return self._submit(B.BatchState(rkeys), heads, p, True, B.records_result)
 
     def batch_write_numpy(self, data: Any, namespace: str, set_name: str, _dtype: Any, key_field: str = "_key",
                           policy: dict[str, Any] | None = None, retry: int = 0) -> Any:
@@ -198,18 +227,34 @@ class BatchMixin:
         return self.batch_write(records_from_array(data, namespace, set_name, _dtype, key_field), policy, retry)
 
 
+async def _drive_async(client: Any, steps: Generator[B.Step, Any, Any], first: Any) -> Any:
+    """The async side of ``BatchMixin._drive``."""
+    out = await first
+    while True:
+        try:
+            cmds, parallel, combine, delay = steps.send(out)
+        except StopIteration as e:
+            return e.value
+        if delay > 0:
+            await asyncio.sleep(delay)
+        out = await client._run_many(cmds, parallel, combine)
+
+
 def _shared_heads(rkeys: list[Any], build: Any, per_key: bool = False) -> list[bytes]:
     """One entry body per (namespace, set), the same object for every key (so it repeats)."""
     if per_key:
         return [build(k) for k in rkeys]
-    cache: dict[tuple[bytes, bytes], bytes] = {}
+    cache: dict[Any, bytes] = {}
     out = []
     append = out.append
+    last_space = h = None
     for k in rkeys:
-        sk = (k.ns_b, k.set_b)
-        h = cache.get(sk)
-        if h is None:
-            h = cache[sk] = build(k)
+        space = k[0]  # the key's KeySpace: one per (namespace, set)
+        if space is not last_space:
+            h = cache.get(space)
+            if h is None:
+                h = cache[space] = build(k)
+            last_space = space
         append(h)
     return out
 

@@ -15,7 +15,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from ._commands.batch import NO_RESPONSE, BatchState, apply_errors
+from ._commands.base import MORE, raise_for
+from ._commands.batch import NO_RESPONSE, BatchState
+from ._wire.constants import INFO3_LAST
+from ._wire.message import MSG_HEADER, OP_HEADER, skip_fields
+from ._wire.values import decode_particle
 from .exception import InvalidArgError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -27,6 +31,8 @@ _META_DTYPE = [("gen", "u4"), ("ttl", "u4")]
 _NEVER = 0xFFFFFFFF
 _CITRUS_EPOCH = 1262304000
 _INT64_MAX = (1 << 63) - 1
+_unpack_msg = MSG_HEADER.unpack_from
+_unpack_op = OP_HEADER.unpack_from
 
 
 class NumpyBatchRecords:
@@ -34,11 +40,23 @@ class NumpyBatchRecords:
     (``gen``/``ttl`` per row), ``result_codes`` (int32 per row), lookup by user key."""
 
     def __init__(self, batch_records: np.ndarray, meta: np.ndarray, result_codes: np.ndarray,
-                 _map: dict[Any, int]) -> None:
+                 _map: dict[Any, int] | None = None, _keys: list[Any] | None = None) -> None:
         self.batch_records = batch_records
         self.meta = meta
         self.result_codes = result_codes
-        self._map = _map
+        self._map_ = _map
+        self._keys = _keys  # request keys: the user-key map is built on first lookup
+
+    @property
+    def _map(self) -> dict[Any, int]:
+        m = self._map_
+        if m is None:
+            user_keys = [k.user_key for k in self._keys or ()]
+            n = len(user_keys)
+            m = dict(zip(reversed(user_keys), range(n - 1, -1, -1), strict=True))  # first occurrence wins
+            m.pop(None, None)
+            self._map_ = m
+        return m
 
     def get(self, key: str | int | bytes) -> np.void:
         """The row of a user key (KeyError when it was not requested)."""
@@ -89,6 +107,139 @@ def check_dtype(dtype: Any) -> np.dtype:
 #: Particle types a field kind accepts: ints, floats (ints too), bytes-like (string, blob).
 _ACCEPTS = {"i": (1,), "u": (1,), "f": (1, 2), "S": (3, 4), "V": (3, 4)}
 _PY_TYPES = {1: (int,), 2: (float, int), 3: (bytes,), 4: (bytes,)}
+#: Records a vectorised pass must accept to be worth it; after a short one, parse this many in Python.
+_MIN_RUN = 4
+_PY_STRETCH = 32
+
+
+class _Layout:
+    """One record shape as a structured dtype over the reply bytes (big-endian header fields and
+    values at their offsets), plus the bytes every record of that shape has in common: result
+    code, info3, field/op counts, op headers and bin names. Checking those bytes row by row
+    (vectorised) makes the fast path exact."""
+
+    __slots__ = ("size", "dtype", "names", "ptypes", "cols", "template")
+
+    def __init__(self, np: Any, buf: bytes, off: int, n_ops: int) -> None:
+        names, formats, offsets = ["_g", "_v", "_i"], [">u4", ">u4", ">u4"], [6, 10, 14]
+        const = [3, 5, 18, 19, 20, 21]  # info3, result code, n_fields, n_ops
+        bins, ptypes = [], []
+        p = off + 22
+        for j in range(n_ops):
+            size, _op, pt, _, nlen = _unpack_op(buf, p)
+            vlen = size - 4 - nlen
+            rel = p - off
+            const.extend(range(rel, rel + 8 + nlen))
+            bins.append(buf[p + 8 : p + 8 + nlen].decode())
+            ptypes.append(pt)
+            if vlen:
+                names.append(f"v{j}")
+                formats.append(">i8" if pt == 1 and vlen == 8 else ">f8" if pt == 2 and vlen == 8 else f"S{vlen}")
+                offsets.append(rel + 8 + nlen)
+            p += 4 + size
+        self.size = p - off
+        self.dtype = np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": self.size})
+        self.names = tuple(bins)
+        self.ptypes = tuple(ptypes)
+        self.cols = np.array(const, dtype=np.intp)
+        self.template = np.frombuffer(buf, np.uint8, count=self.size, offset=off)[self.cols].copy()
+
+    def values(self, np: Any, view: Any, j: int) -> Any:
+        name = f"v{j}"
+        return view[name] if name in view.dtype.names else np.zeros(len(view), "S1")
+
+
+#: Layouts by signature (op headers and bin names of a record), shared by all calls.
+_LAYOUTS: dict[bytes, _Layout] = {}
+
+
+class NumpySink:
+    """Collects a numpy batch_read's reply: runs of same-shape records stay as structured views over
+    the reply bytes (no per-record Python work); other records are parsed one by one."""
+
+    def __init__(self) -> None:
+        self.np = _np()
+        self.lay: _Layout | None = None
+        self.runs: list[tuple[_Layout, Any]] = []
+        #: Records parsed one by one: (index, result code, generation, void time, bins or None).
+        self.generic: list[tuple[int, int, int, int, dict[str, Any] | None]] = []
+
+    def feed(self, cmd: Any, body: Any, node: str) -> Any:
+        """Parse one reply frame; None after the last message, else MORE."""
+        np = self.np
+        buf = bytes(body)  # the views keep this frame alive; the executor may reuse its buffer
+        end = len(buf)
+        off = 0
+        lay = self.lay
+        python_until = 0
+        while off < end:
+            if lay is not None and off >= python_until and end - off >= lay.size:
+                n = (end - off) // lay.size
+                rows = np.frombuffer(buf, np.uint8, count=n * lay.size, offset=off).reshape(n, lay.size)
+                ok = (rows[:, lay.cols] == lay.template).all(1)
+                m = n if ok.all() else int(ok.argmin())
+                if m:
+                    self.runs.append((lay, np.frombuffer(buf, lay.dtype, count=m, offset=off)))
+                    off += m * lay.size
+                    if off >= end:
+                        break
+                if m < _MIN_RUN:
+                    python_until = off + _PY_STRETCH * lay.size
+            if off >= python_until:
+                new = self._layout_at(buf, off)
+                if new is not None and new is not lay:
+                    lay = self.lay = new
+                    continue  # the record at off has this layout: the next pass takes it
+            off, done = self._one(cmd, buf, off, node)
+            if done:
+                return None
+        return MORE
+
+    def _layout_at(self, buf: bytes, off: int) -> _Layout | None:
+        """The layout of the found record at ``off`` (None for errors, LAST, records with fields)."""
+        _, _, _, info3, _, rc, _, _, _, n_fields, n_ops = _unpack_msg(buf, off)
+        if info3 or rc or n_fields or not n_ops:
+            return None
+        p = off + 22
+        sig = []
+        for _ in range(n_ops):
+            size, _op, _pt, _, nlen = _unpack_op(buf, p)
+            sig.append(buf[p : p + 8 + nlen])
+            p += 4 + size
+        key = b"".join(sig)
+        lay = _LAYOUTS.get(key)
+        if lay is None:
+            if len(_LAYOUTS) >= 256:
+                _LAYOUTS.clear()
+            lay = _LAYOUTS[key] = _Layout(self.np, buf, off, n_ops)
+        return lay
+
+    def _one(self, cmd: Any, buf: bytes, off: int, node: str) -> tuple[int, bool]:
+        """Parse the message at ``off`` into ``generic``: (next offset, was it the last)."""
+        _, _, _, info3, _, rc, gen, vt, idx, n_fields, n_ops = _unpack_msg(buf, off)
+        off += 22
+        if info3 & INFO3_LAST:
+            if rc:
+                raise_for(cmd, rc, node)
+            return off, True
+        if n_fields:
+            off = skip_fields(buf, off, n_fields)
+        if rc:
+            for _ in range(n_ops):
+                off += 4 + _unpack_op(buf, off)[0]
+            self.generic.append((idx, rc, gen, vt, None))
+            return off, False
+        bins: dict[str, Any] = {}
+        for _ in range(n_ops):
+            size, _op, pt, _, nlen = _unpack_op(buf, off)
+            vs = off + 8 + nlen
+            name = buf[off + 8 : vs].decode()
+            off += 4 + size
+            v = buf[vs:off]
+            bins[name] = (int.from_bytes(v, "big", signed=True) if pt == 1
+                          else v if pt in (3, 4) else decode_particle(pt, v))
+        self.generic.append((idx, 0, gen, vt, bins))
+        return off, False
 
 
 def _check_chunk(name: str, field: Any, kind: str, ptype: int | None, values: Any) -> None:
@@ -105,96 +256,105 @@ def _check_chunk(name: str, field: Any, kind: str, ptype: int | None, values: An
 
 
 def _fill_column(np: Any, arr: Any, name: str, chunks: list[tuple[Any, Any, int | None]]) -> None:
+    """Fill one field from chunks of (rows, values, particle type or None for Python values)."""
     field = arr.dtype.fields[name][0]
     base, shape = field.subdtype if field.subdtype else (field, None)
     kind = "S" if shape is not None else field.kind
-    rows: list[int] = []
-    values: list[Any] = []
-    for r, v, ptype in chunks:
+    if kind in "iu":
+        inter: Any = np.int64
+    elif kind == "f":
+        inter = np.float64
+    else:
+        inter = f"S{field.itemsize}"  # longer values are truncated, shorter ones zero-padded
+    parts = []
+    for _, v, ptype in chunks:
         _check_chunk(name, field, kind, ptype, v)
-        rows.extend(r)
-        values.extend(v)
+        parts.append(np.asarray(v, dtype=inter))
+    rows = np.concatenate([np.asarray(r, dtype=np.intp) for r, _, _ in chunks]) if len(chunks) > 1 \
+        else np.asarray(chunks[0][0], dtype=np.intp)
+    src = np.concatenate(parts) if len(parts) > 1 else parts[0]
     col = arr[name]
     if shape is not None:
-        tmp = np.array(values, dtype=f"S{field.itemsize}")
-        col[rows] = tmp.view(base).reshape((len(rows), *shape))
+        col[rows] = src.view(base).reshape((len(rows), *shape))
     elif kind in "iu":
-        src = np.array(values, dtype=np.int64)
-        info = np.iinfo(field)
-        if int(src.min()) < info.min or int(src.max()) > info.max:
-            raise OverflowError(f"bin {name!r}: a value does not fit in {field}")
+        if kind == "u" or field.itemsize < 8:  # int64 values always fit an int64 field
+            info = np.iinfo(field)
+            if len(src) and (int(src.min()) < info.min or int(src.max()) > info.max):
+                raise OverflowError(f"bin {name!r}: a value does not fit in {field}")
         col[rows] = src
     elif kind == "f":
-        src = np.array(values, dtype=np.float64)
+        if field.itemsize >= 8:
+            col[rows] = src
+            return
         with np.errstate(over="ignore"):
             conv = src.astype(field)
         if not np.array_equal(np.isfinite(src), np.isfinite(conv)):
             raise OverflowError(f"bin {name!r}: a value does not fit in {field}")
         col[rows] = conv
-    else:  # S / V: longer values are truncated, shorter ones zero-padded
-        tmp = np.array(values, dtype=f"S{field.itemsize}")
-        col[rows] = tmp if kind == "S" else tmp.view(field)
+    else:
+        col[rows] = src if kind == "S" else src.view(field)
 
 
-def to_numpy(state: BatchState, dtype: Any) -> NumpyBatchRecords:
-    """Slots -> NumpyBatchRecords (records that matched a layout are filled column-wise)."""
-    np = _np()
+def to_numpy(state: BatchState, sink: NumpySink, dtype: Any) -> NumpyBatchRecords:
+    """The collected reply -> NumpyBatchRecords (runs of same-shape records filled column-wise)."""
+    np = sink.np
     import time
 
-    keys, slots = state.keys, state.slots
+    keys = state.keys
     n = len(keys)
     arr = np.zeros(n, dtype)
-    codes = np.array([NO_RESPONSE if s is None else s[0] for s in slots], dtype=np.int32)
-    ok = [i for i, s in enumerate(slots) if s is not None and not s[0]]
+    codes = np.full(n, NO_RESPONSE, dtype=np.int32)
     meta = np.zeros(n, _META_DTYPE)
-    if ok:
-        meta["gen"][ok] = [slots[i][1] for i in ok]
-        vt = np.array([slots[i][2] for i in ok], dtype=np.int64)
-        ttl = np.maximum(vt + (_CITRUS_EPOCH - int(time.time())), 1)
-        meta["ttl"][ok] = np.where(vt == 0, _NEVER, ttl)
     names = set(dtype.names)
     chunks: dict[str, list[tuple[Any, Any, int | None]]] = {nm: [] for nm in dtype.names}
-    fast = [i for i in ok if len(slots[i]) == 6]
-    if fast:
-        groups: dict[int, list[int]] = {}
-        for i in fast:
-            groups.setdefault(id(slots[i][4]), []).append(i)
-        for rows in groups.values():
-            layout = slots[rows[0]][4]
-            cols = list(zip(*[slots[i][5] for i in rows], strict=True))
-            for j, bname in enumerate(layout.names):
-                if bname in names:
-                    chunks[bname].append((rows, cols[j], layout.ptypes[j]))
-    if len(fast) < len(ok):
-        generic: dict[str, tuple[list[int], list[Any]]] = {}
-        for i in ok:
-            s = slots[i]
-            if len(s) == 6:
-                continue
-            for bname, v in s[3].items():
-                if bname in names:
-                    c = generic.get(bname)
-                    if c is None:
-                        c = generic[bname] = ([], [])
-                    c[0].append(i)
-                    c[1].append(v)
-        for bname, (rows, vals) in generic.items():
-            chunks[bname].append((rows, vals, None))
+    ok_rows, ok_gen, ok_vt = [], [], []
+    for lay, view in sink.runs:
+        rows = view["_i"].astype(np.intp)
+        ok_rows.append(rows)
+        ok_gen.append(view["_g"])
+        ok_vt.append(view["_v"])
+        for j, bname in enumerate(lay.names):
+            if bname in names:
+                chunks[bname].append((rows, lay.values(np, view, j), lay.ptypes[j]))
+    if sink.generic:
+        g = sink.generic
+        codes[[r[0] for r in g]] = [r[1] for r in g]
+        found = [r for r in g if not r[1]]
+        if found:
+            ok_rows.append(np.array([r[0] for r in found], dtype=np.intp))
+            ok_gen.append(np.array([r[2] for r in found], dtype=np.uint32))
+            ok_vt.append(np.array([r[3] for r in found], dtype=np.uint32))
+            generic: dict[str, tuple[list[int], list[Any]]] = {}
+            for r in found:
+                for bname, v in r[4].items():  # type: ignore[union-attr]
+                    if bname in names:
+                        c = generic.get(bname)
+                        if c is None:
+                            c = generic[bname] = ([], [])
+                        c[0].append(r[0])
+                        c[1].append(v)
+            for bname, (rows, vals) in generic.items():
+                chunks[bname].append((rows, vals, None))
+    if ok_rows:
+        rows = np.concatenate(ok_rows)
+        codes[rows] = 0
+        meta["gen"][rows] = np.concatenate(ok_gen)
+        vt = np.concatenate(ok_vt).astype(np.int64)
+        ttl = np.maximum(vt + (_CITRUS_EPOCH - int(time.time())), 1)
+        meta["ttl"][rows] = np.where(vt == 0, _NEVER, ttl)
     for nm, ch in chunks.items():
         if ch:
             _fill_column(np, arr, nm, ch)
-    user_keys = [k.user_key for k in keys]
-    kmap = dict(zip(reversed(user_keys), range(n - 1, -1, -1), strict=True))  # first occurrence wins
-    kmap.pop(None, None)
-    return NumpyBatchRecords(arr, meta, codes, kmap)
+    return NumpyBatchRecords(arr, meta, codes, None, keys)
 
 
-def numpy_combiner(cmds: list[Any], state: BatchState, dtype: Any) -> Any:
-    def combine(results: list[Any]) -> NumpyBatchRecords:
-        apply_errors(cmds, results, False)
-        return to_numpy(state, dtype)
+def numpy_result(dtype: Any) -> Any:
+    """The finish of a numpy batch_read (see ``batch_steps``)."""
 
-    return combine
+    def finish(state: BatchState, info: Any) -> NumpyBatchRecords:
+        return to_numpy(state, state.sink, dtype)
+
+    return finish
 
 
 def records_from_array(data: Any, namespace: str, set_name: str, dtype: Any, key_field: str = "_key") -> list:

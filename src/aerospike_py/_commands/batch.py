@@ -14,16 +14,18 @@ shared by all nodes of the call, so results come out in the caller's key order w
 from __future__ import annotations
 
 import gc
+import random
 import struct
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
+from operator import itemgetter
 from typing import Any
 
 from .._wire import constants as W
 from .._wire.message import FIELD_HEADER, MSG_HEADER, OP_HEADER, pack_message, skip_fields
 from .._wire.values import decode_particle
-from ..exception import AerospikeError, InvalidArgError
-from ..types import BatchRecord, BatchRecords, Record, RecordMetadata
+from ..exception import AerospikeError, AerospikeTimeoutError, ClusterError, InvalidArgError
+from ..types import AerospikeKey, BatchRecord, BatchRecords, BatchRetryInfo, Record, RecordMetadata
 from .base import CITRUS_EPOCH, MORE, NEVER_EXPIRES, Command, raise_for
 from .keys import RequestKey, parse_key
 
@@ -54,6 +56,7 @@ _unpack_op = OP_HEADER.unpack_from
 _REPEAT = b"\x01"
 _NAMES: dict[bytes, str] = {}
 _tuple_new = tuple.__new__
+_digest_of = itemgetter(2)  # RequestKey -> digest
 
 #: Slot of one record: ``(result_code, generation, void_time, bins or None)``.
 Slot = tuple[int, int, int, "dict[str, Any] | None"]
@@ -63,16 +66,38 @@ Slot = tuple[int, int, int, "dict[str, Any] | None"]
 
 
 def parse_keys(keys: Any, what: str = "keys") -> list[RequestKey]:
-    """Validate a list of keys; a malformed key names its index."""
+    """Validate a list of keys; a malformed key names its index.
+
+    Keys of the set of the previous key that are in that set's memo of recent keys are taken
+    from it in this loop (no call, no hashing): a batch of hot keys costs little more than a copy.
+    """
     if not isinstance(keys, (list, tuple)):
         raise InvalidArgError(f"{what} must be a list of keys, not {type(keys).__name__}")
-    out = []
+    out: list[RequestKey] = []
     append = out.append
+    last_ns = last_set = recent = None
     try:
         for k in keys:
-            append(parse_key(k))
+            if recent is not None and type(k) is tuple and len(k) == 3:
+                ns, st, uk = k
+                if ns == last_ns and st == last_set:
+                    rk = recent.get(uk)
+                    if rk is not None and type(rk[1]) is type(uk):
+                        append(rk)
+                        continue
+            rk = parse_key(k)
+            append(rk)
+            if type(k) is tuple and len(k) == 3:
+                last_ns, last_set, _ = k
+                recent = rk[0].recent
     except InvalidArgError as e:
         raise InvalidArgError(f"{what}[{len(out)}]: {e.msg}") from None
+    except TypeError:  # e.g. an unhashable user key: let parse_key name the problem
+        for k in keys[len(out):]:
+            try:
+                append(parse_key(k))
+            except InvalidArgError as e:
+                raise InvalidArgError(f"{what}[{len(out)}]: {e.msg}") from None
     return out
 
 
@@ -126,19 +151,40 @@ def flags_of(policy: Any) -> int:
     return flags
 
 
+_INDEX_BYTES: list[bytes] = []
+_MAX_INDEX_BYTES = 1 << 16
+
+
+def _index_bytes(n: int) -> list[bytes]:
+    """Big-endian u32 of 0 .. n-1 (at least), kept between calls."""
+    if len(_INDEX_BYTES) < n:
+        _INDEX_BYTES.extend(map(_pack_u32, range(len(_INDEX_BYTES), max(n, 1024))))
+    return _INDEX_BYTES
+
+
 def pack_batch(indices: Sequence[int], keys: Sequence[RequestKey], heads: Sequence[bytes], policy: Any,
                filter_field: bytes | None) -> bytes:
     """The whole request frame for the records at ``indices`` (original positions are kept)."""
     parts = [_pack_u32(len(indices)), bytes((flags_of(policy),))]
     append = parts.append
+    if type(indices) is range and indices.step == 1 and len(indices) > 1 and indices.stop <= _MAX_INDEX_BYTES:
+        lo, hi = indices.start, indices.stop
+        hs = heads[lo:hi]
+        if hs.count(hs[0]) == len(hs):  # one entry body for all, the rest REPEATs: slices, no loop
+            n = hi - lo - 1
+            rep = [_REPEAT] * (3 * n)
+            rep[0::3] = _index_bytes(hi)[lo + 1 : hi]
+            rep[1::3] = map(_digest_of, keys[lo + 1 : hi])
+            parts += (_pack_u32(lo), keys[lo][2], hs[0], *rep)
+            indices = ()
     prev = None
     for i in indices:
         head = heads[i]
         if head is prev or head == prev:
-            append(_pack_entry(i, keys[i].digest, 1))
+            append(_pack_entry(i, keys[i][2], 1))
         else:
             append(_pack_u32(i))
-            append(keys[i].digest)
+            append(keys[i][2])
             append(head)
             prev = head
     data = b"".join(parts)
@@ -154,15 +200,15 @@ def pack_batch(indices: Sequence[int], keys: Sequence[RequestKey], heads: Sequen
 class BatchState:
     """What the node commands of one call share: keys, result slots, per-record op filter."""
 
-    __slots__ = ("keys", "slots", "keep", "columns", "layout", "learned")
+    __slots__ = ("keys", "slots", "keep", "sink", "layout", "learned")
 
-    def __init__(self, keys: list[RequestKey], keep: list[bool] | None = None, columns: bool = False) -> None:
+    def __init__(self, keys: list[RequestKey], keep: list[bool] | None = None, sink: Any = None) -> None:
         self.keys = keys
         self.slots: list[Any] = [None] * len(keys)
         #: For batch_operate with RESPOND_ALL_OPS: which reply ops carry a result for the caller.
         self.keep = keep
-        #: Numpy path: strings stay bytes, and records that match a layout keep their value tuple.
-        self.columns = columns
+        #: Numpy path: an object whose ``feed(cmd, body, node)`` takes the reply frames instead.
+        self.sink = sink
         #: The record layout last seen (see :class:`Layout`), and how many were learned.
         self.layout: Layout | None = None
         self.learned = 0
@@ -175,18 +221,23 @@ class BatchCommand(Command):
 
 
 def node_commands(cluster: Any, state: BatchState, heads: Sequence[bytes], policy: Any, is_write: bool,
-                  filter_field: bytes | None) -> list[BatchCommand]:
-    """Split the records by partition owner and build one streaming command per node."""
+                  filter_field: bytes | None, todo: Sequence[int] | None = None,
+                  attempt: int = 0) -> list[BatchCommand]:
+    """Split the records (all, or those at ``todo``) by partition owner in the cluster's current
+    map and build one streaming command per node; ``attempt`` > 0 lets reads move to a replica."""
     keys = state.keys
     nodes = cluster.node_list
+    if todo is None:
+        todo = range(len(keys))
     if len(nodes) == 1:
-        groups = {nodes[0]: range(len(keys))}
+        groups: dict[Any, Sequence[int]] = {nodes[0]: todo}
     else:
         node_for = cluster.node_for
         replica = policy["replica"]
         groups = {}
-        for i, k in enumerate(keys):
-            groups.setdefault(node_for(k.namespace, k.partition_id, is_write, replica, 0), []).append(i)
+        for i in todo:
+            k = keys[i]
+            groups.setdefault(node_for(k.namespace, k.partition_id, is_write, replica, attempt), []).append(i)
     cmds = []
     for node, indices in groups.items():
         cmd = BatchCommand(None, pack_batch(indices, keys, heads, policy, filter_field), is_write, parse_batch,
@@ -201,23 +252,27 @@ def node_commands(cluster: Any, state: BatchState, heads: Sequence[bytes], polic
 
 
 class Layout:
-    """The exact shape of a record message (header + ops with their sizes, types and names), as
-    one precompiled struct: records of the same shape decode in a single ``unpack_from``.
+    """The exact shape of a record message (header, ops with their sizes, types and names).
 
-    Checking the unpacked sizes, particle types and names against the layout makes the fast path
-    exact: a record that differs anywhere takes the general path.
+    A run of records of that shape is checked at once: for every byte the shape fixes (result
+    code, info3, field and op counts, op headers, bin names), one strided slice of the frame holds
+    that byte of every record, and must be that byte repeated. The first record where any differs
+    ends the run, so the fast path is exact. The run's values then come from one ``iter_unpack``
+    whose format skips the fixed bytes: one tuple per record, ``(gen, void_time, index, *values)``.
     """
 
-    __slots__ = ("unpack", "n_ops", "sizes", "ptypes", "names_b", "names", "fix", "size")
+    __slots__ = ("iter_unpack", "size", "names", "fix", "checks")
 
     def __init__(self, buf: bytes, off: int, n_ops: int) -> None:
-        fmt = [">BBBBBBIIIHH"]
-        sizes, ptypes, names_b, fix = [], [], [], []
+        fmt = [">6xIII4x"]
+        checks = [0, 3, 5, 18, 19, 20, 21]
+        names, fix = [], []
         p = off + 22
         for j in range(n_ops):
             size, _op, pt, _, nlen = _unpack_op(buf, p)
             vlen = size - 4 - nlen
-            names_b.append(buf[p + 8 : p + 8 + nlen])
+            checks.extend(range(p - off, p - off + 8 + nlen))
+            names.append(buf[p + 8 : p + 8 + nlen].decode())
             if pt == 1 and vlen == 8:
                 vf = "q"
             elif pt == 2 and vlen == 8:
@@ -226,27 +281,68 @@ class Layout:
                 vf = f"{vlen}s"
                 if pt != 4:
                     fix.append((j, pt))
-            fmt.append(f"IBBBB{nlen}s{vf}")
-            sizes.append(size)
-            ptypes.append(pt)
+            fmt.append(f"{8 + nlen}x{vf}")
             p += 4 + size
         st = struct.Struct("".join(fmt))
-        self.unpack = st.unpack_from
+        self.iter_unpack = st.iter_unpack
         self.size = st.size
-        self.n_ops = n_ops
-        self.sizes = tuple(sizes)
-        self.ptypes = tuple(ptypes)
-        self.names_b = tuple(names_b)
-        self.names = tuple(n.decode() for n in names_b)
+        self.names = tuple(names)
         #: Values the struct leaves as bytes that need decoding: (position, particle type).
         self.fix = tuple(fix)
+        #: (offset in the record, the byte it must hold) for every fixed byte.
+        self.checks = tuple((c, buf[off + c : off + c + 1]) for c in checks)
+
+    def run_length(self, buf: bytes, off: int, end: int) -> int:
+        """How many records from ``off`` have this shape (a few are checked before all)."""
+        size = self.size
+        total = (end - off) // size
+        m = self._check(buf, off, size, min(total, _PROBE))
+        return self._check(buf, off, size, total) if m == _PROBE < total else m
+
+    def _check(self, buf: bytes, off: int, size: int, m: int) -> int:
+        for c, b in self.checks:
+            if m == 0:
+                return 0
+            col = buf[off + c : off + m * size : size]
+            if col != b * m:
+                m = len(col) - len(col.lstrip(b))  # records before the first whose byte differs
+        return m
+
+
+_LAYOUTS: dict[bytes, Layout] = {}
+
+
+def layout_at(buf: bytes, off: int, n_ops: int) -> Layout:
+    """The layout of the found record at ``off``, shared by all calls (keyed by its op headers and
+    bin names; the header bytes a layout checks are the same for every found record)."""
+    p = off + 22
+    sig = []
+    for _ in range(n_ops):
+        size, _op, _pt, _, nlen = _unpack_op(buf, p)
+        sig.append(buf[p : p + 8 + nlen])
+        p += 4 + size
+    key = b"".join(sig)
+    lay = _LAYOUTS.get(key)
+    if lay is None:
+        if len(_LAYOUTS) >= 512:
+            _LAYOUTS.clear()
+        lay = _LAYOUTS[key] = Layout(buf, off, n_ops)
+    return lay
 
 
 _MAX_LEARNED = 8
+#: Records checked before a whole run is; after a run shorter than _MIN_RUN, the next
+#: _PY_STRETCH records take the general path (frames of mixed shapes stay linear).
+_PROBE = 16
+_MIN_RUN = 4
+_PY_STRETCH = 32
 
 
 def parse_batch(cmd: Command, body: Any, node: str) -> Any:
     """Store each record message of a frame in its slot; None after the last message, else MORE."""
+    sink = cmd.extra[0].sink
+    if sink is not None:
+        return sink.feed(cmd, body, node)
     if len(body) < 32768 or not gc.isenabled():
         return _parse_frame(cmd, body, node)
     gc.disable()  # a big frame makes many dicts and tuples, none in cycles: spare the GC passes
@@ -260,28 +356,32 @@ def _parse_frame(cmd: Command, body: Any, node: str) -> Any:
     state, _ = cmd.extra
     slots = state.slots
     keep = state.keep
-    columns = state.columns
     buf = bytes(body)
     off = 0
     end = len(buf)
     names = _NAMES
     layout = state.layout if keep is None else None
+    skip = 0
     while off < end:
-        if layout is not None and off + layout.size <= end:
-            vals = layout.unpack(buf, off)
-            if (vals[10] == layout.n_ops and not vals[5] and not vals[9] and not vals[3]
-                    and vals[11::7] == layout.sizes and vals[13::7] == layout.ptypes
-                    and vals[16::7] == layout.names_b):
-                off += layout.size
-                values = vals[17::7]
-                if columns:
-                    slots[vals[8]] = (0, vals[6], vals[7], None, layout, values)
-                    continue
-                if layout.fix:
-                    values = list(values)
-                    for j, pt in layout.fix:
-                        values[j] = values[j].decode() if pt == 3 else decode_particle(pt, values[j])
-                slots[vals[8]] = (0, vals[6], vals[7], dict(zip(layout.names, values, strict=True)))
+        if skip:
+            skip -= 1
+        elif layout is not None:
+            m = layout.run_length(buf, off, end)
+            if m < _MIN_RUN:
+                skip = _PY_STRETCH
+            if m:
+                stop = off + m * layout.size
+                bnames = layout.names
+                fix = layout.fix
+                for vals in layout.iter_unpack(buf[off:stop]):
+                    if fix:
+                        values = list(vals[3:])
+                        for j, pt in fix:
+                            values[j] = values[j].decode() if pt == 3 else decode_particle(pt, values[j])
+                        slots[vals[2]] = (0, vals[0], vals[1], dict(zip(bnames, values, strict=True)))
+                    else:
+                        slots[vals[2]] = (0, vals[0], vals[1], dict(zip(bnames, vals[3:], strict=True)))
+                off = stop
                 continue
         start = off
         _, _, _, info3, _, rc, gen, vt, idx, n_fields, n_ops = _unpack_msg(buf, off)
@@ -299,7 +399,7 @@ def _parse_frame(cmd: Command, body: Any, node: str) -> Any:
             continue
         if keep is None and n_ops and not n_fields and state.learned < _MAX_LEARNED:
             state.learned += 1
-            layout = state.layout = Layout(buf, start, n_ops)
+            layout = state.layout = layout_at(buf, start, n_ops)
         bins: dict[str, Any] = {}
         for j in range(n_ops):
             size, _op, pt, _, nlen = _unpack_op(buf, off)
@@ -316,7 +416,7 @@ def _parse_frame(cmd: Command, body: Any, node: str) -> Any:
             if pt == 1:
                 bins[name] = int.from_bytes(buf[vs:off], "big", signed=True)
             elif pt == 3:
-                bins[name] = buf[vs:off] if columns else buf[vs:off].decode()
+                bins[name] = buf[vs:off].decode()
             else:
                 bins[name] = decode_particle(pt, buf[vs:off])
         slots[idx] = (0, gen, vt, bins)
@@ -365,8 +465,14 @@ def _to_batch_records(state: BatchState) -> list[BatchRecord]:
     new = _tuple_new
     out = []
     append = out.append
+    space = ns = st = None
+    last_meta = None
+    last_gen = last_vt = -1
     for k, s in zip(state.keys, state.slots, strict=True):
-        pk = k.to_public()
+        if k[0] is not space:
+            space = k[0]
+            ns, st = space.namespace, space.set_name
+        pk = new(AerospikeKey, (ns, st, k[1], k[2]))
         if s is None:
             append(new(BatchRecord, (pk, NO_RESPONSE, None, False)))
             continue
@@ -374,18 +480,122 @@ def _to_batch_records(state: BatchState) -> list[BatchRecord]:
         if rc:
             append(new(BatchRecord, (pk, rc, None, len(s) > 4 and s[4])))
             continue
-        vt = s[2]
-        meta = new(RecordMetadata, (s[1], _ttl(vt, now) if vt else NEVER_EXPIRES))
-        append(new(BatchRecord, (pk, 0, new(Record, (pk, meta, s[3])), False)))
+        if s[2] != last_vt or s[1] != last_gen:  # records written together share one metadata tuple
+            last_gen, last_vt = s[1], s[2]
+            last_meta = new(RecordMetadata, (last_gen, _ttl(last_vt, now) if last_vt else NEVER_EXPIRES))
+        append(new(BatchRecord, (pk, 0, new(Record, (pk, last_meta, s[3])), False)))
     return out
 
 
-def records_combiner(cmds: list[Any], state: BatchState, is_write: bool) -> Callable[[list[Any]], BatchRecords]:
-    def combine(results: list[Any]) -> BatchRecords:
-        apply_errors(cmds, results, is_write)
-        return BatchRecords(to_batch_records(state))
+def records_result(state: BatchState, info: BatchRetryInfo) -> BatchRecords:
+    """Finish of batch_read / batch_operate / batch_remove: :class:`BatchRecords`."""
+    return BatchRecords(to_batch_records(state))
 
-    return combine
+
+def write_result(state: BatchState, info: BatchRetryInfo) -> BatchRecords:
+    """Finish of batch_write: :class:`BatchWriteRecords` (BatchRecords with ``retry``)."""
+    out = BatchWriteRecords(to_batch_records(state))
+    if info != _NO_RETRY:
+        out.retry = info
+    return out
+
+
+# --------------------------------------------------------------------------- batch_write retries
+
+#: Per-record result codes that ``batch_write(retry=N)`` retries: timeout, key busy, device overload.
+RETRYABLE = frozenset((9, 14, 18))
+#: Backoff before retry ``n`` (1, 2, ...): uniform in [0, min(RETRY_CAP, RETRY_BASE * 2**(n-1))] s.
+RETRY_BASE = 0.01
+RETRY_CAP = 0.5
+#: A retry is not started when less than this is left of ``total_timeout`` (seconds).
+RETRY_MIN_LEFT = 0.005
+_NO_RETRY = BatchRetryInfo(1, 1, False, 0)
+
+
+class BatchWriteRecords(BatchRecords):
+    """What ``batch_write`` returns: the seed's :class:`BatchRecords` (same tuple, same field), plus
+    ``retry``, a :class:`BatchRetryInfo` of what the retry loop did (as on 0.14's BatchWriteResult)."""
+
+    retry: BatchRetryInfo = _NO_RETRY
+
+
+#: One step of a call driven by ``BatchMixin._drive``: ``(commands, parallel, combine, delay_s)``.
+Step = tuple[list[Any], bool, Callable[[list[Any]], Any], float]
+
+
+def _as_is(results: list[Any]) -> list[Any]:
+    return results
+
+
+def _node_failure(res: Any) -> bool:
+    """A node command that failed as a whole in transport (time-out, connection): worth a re-split."""
+    return isinstance(res, (AerospikeTimeoutError, ClusterError))
+
+
+def batch_steps(cluster_view: Callable[[], Any], state: BatchState, heads: Sequence[bytes], policy: Any,
+                is_write: bool, filter_field: bytes | None, parallel: bool,
+                finish: Callable[[BatchState, BatchRetryInfo], Any], retry: int = 0,
+                clock: Callable[[], float] = time.monotonic,
+                rand: Callable[[], float] | None = None) -> Generator[Step, Any, Any]:
+    """A batch call as steps (sync and async facades drive it, see ``BatchMixin._drive``).
+
+    1. One command per node, each run once by the executor (``max_retries`` is applied here).
+    2. Node retries: the unanswered records of a node command that failed in transport are split
+       again by the cluster's *current* partition map (so a departed node's keys go to their new
+       owner), up to ``max_retries`` times, ``sleep_between_retries`` apart.
+    3. Write retries (``retry`` > 0): records that failed with a retryable code are resent after a
+       full-jitter exponential backoff, unless ``total_timeout`` would be overrun.
+
+    Returns ``finish(state, BatchRetryInfo)``; a read whose node failed for good raises.
+    """
+    slots = state.slots
+    total = policy["total_timeout"]
+    deadline = clock() + total / 1000 if total else None
+    max_node_retries = policy["max_retries"]
+    run_pol = type(policy)(policy, max_retries=0) if max_node_retries else policy
+    todo: Sequence[int] | None = None
+    node_attempt = 0
+    attempts = 1
+    truncated = False
+    delay = 0.0
+    while True:
+        cmds = node_commands(cluster_view(), state, heads, run_pol, is_write, filter_field, todo, node_attempt) \
+            if heads else []
+        results = yield cmds, parallel, _as_is, delay
+        failed = [c for c, r in zip(cmds, results, strict=True) if _node_failure(r)]
+        if failed and node_attempt < max_node_retries:
+            delay = policy["sleep_between_retries"] / 1000
+            left = deadline - clock() - delay if deadline is not None else None
+            if left is None or left > RETRY_MIN_LEFT:
+                apply_errors([c for c in cmds if c not in failed], [r for c, r in zip(cmds, results, strict=True)
+                                                                    if c not in failed], is_write)
+                node_attempt += 1
+                todo = [i for c in failed for i in c.extra[1] if slots[i] is None]
+                if left is not None:
+                    run_pol = type(policy)(run_pol, total_timeout=max(1, int(left * 1000)))
+                continue
+        apply_errors(cmds, results, is_write)
+        if not retry:
+            break
+        pending = [i for i, s in enumerate(slots) if s is not None and s[0] in RETRYABLE]
+        if not pending or attempts > retry:
+            break
+        delay = (rand or random.random)() * min(RETRY_CAP, RETRY_BASE * (1 << min(attempts - 1, 30)))
+        if deadline is not None:
+            left = deadline - clock() - delay
+            if left < RETRY_MIN_LEFT:
+                truncated = True
+                break
+            run_pol = type(policy)(run_pol, total_timeout=max(1, int(left * 1000)))
+        for i in pending:
+            slots[i] = None
+        todo = pending
+        node_attempt = 0
+        attempts += 1
+    if not retry and not is_write:
+        return finish(state, _NO_RETRY)
+    unresolved = sum(1 for s in slots if s is not None and s[0] in RETRYABLE)
+    return finish(state, BatchRetryInfo(attempts, retry + 1, truncated, unresolved))
 
 
 # --------------------------------------------------------------------------- async handle
@@ -437,9 +647,6 @@ class BatchReadHandle:
         return f"BatchReadHandle(len={len(self)}, found={self.found_count()})"
 
 
-def handle_combiner(cmds: list[Any], state: BatchState) -> Callable[[list[Any]], BatchReadHandle]:
-    def combine(results: list[Any]) -> BatchReadHandle:
-        apply_errors(cmds, results, False)
-        return BatchReadHandle(state)
-
-    return combine
+def handle_result(state: BatchState, info: BatchRetryInfo) -> BatchReadHandle:
+    """Finish of async batch_read: a lazy :class:`BatchReadHandle`."""
+    return BatchReadHandle(state)

@@ -1,12 +1,16 @@
 """Runs commands on asyncio: node choice, connection checkout, deadlines, retries, in_doubt.
 
-The rules are the sync executor's (same node choice, same errors, see :mod:`.common`);
-only the waiting differs: timers on the event loop instead of socket timeouts.
+The rules are the sync executor's (same node choice, same errors, see :mod:`.common`); only the
+waiting differs. The common case costs no coroutine and no timer of its own: :meth:`submit` finds
+an idle connection, sends the request and returns the connection's future, which
+``buffer_updated`` resolves. Everything else (no idle connection, a retry after a network failure)
+runs in the :meth:`run` coroutine.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from typing import Any
 
 from ..exception import ClientError
@@ -17,12 +21,22 @@ from .common import NET_ERRORS, choose_node, describe, failure
 _get_running_loop = asyncio.get_running_loop
 
 
+def _not_connected() -> ClientError:
+    return ClientError("Client is not connected. Call connect() first.")
+
+
+def _cancel_with(task: asyncio.Task[Any], fut: asyncio.Future[Any]) -> None:
+    if fut.cancelled():
+        task.cancel()
+
+
 class AsyncExecutor:
     """Executes :class:`~aerospike_py._commands.base.Command` objects on the running event loop."""
 
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
         self.closed = False
+        self._retry_hook = self._retry
 
     def pool(self, node: Node, loop: asyncio.AbstractEventLoop) -> AsyncPool:
         """The node's pool for ``loop`` (created on first use; replaced if made for another loop)."""
@@ -40,21 +54,90 @@ class AsyncExecutor:
         loop = _get_running_loop()
         await asyncio.gather(*(self.pool(n, loop).warm() for n in list(self.cluster.node_list)))
 
-    async def run(self, cmd: Any, target: Node | None = None) -> Any:
+    def submit(self, cmd: Any) -> Awaitable[Any]:
+        """Start ``cmd`` (routed by its key) and return what to await for its result.
+
+        Call it from a coroutine on the loop. With an idle connection to the right node the request
+        is sent at once and the connection's future is returned; otherwise the :meth:`run`
+        coroutine. A network failure of that first attempt is retried by :meth:`_retry`.
+        """
+        if self.closed:
+            raise _not_connected()
+        loop = _get_running_loop()
+        node = choose_node(self.cluster, cmd, None, 0)
+        pool = node.async_pool
+        if pool is not None and pool.loop is loop and not pool.closed:
+            conn = pool.get_idle()
+            if conn is not None:
+                policy = cmd.policy
+                total_ms = policy["total_timeout"]
+                socket_ms = policy["socket_timeout"]
+                now = loop.time()
+                if total_ms:
+                    deadline = now + total_ms / 1000
+                    attempt_deadline = now + socket_ms / 1000 if socket_ms and socket_ms < total_ms else deadline
+                else:
+                    deadline = 0.0
+                    attempt_deadline = now + socket_ms / 1000 if socket_ms else 0.0
+                return conn.request(cmd, attempt_deadline, deadline, 0, self._retry_hook)
+        return self.run(cmd)
+
+    def _retry(self, fut: asyncio.Future[Any], cmd: Any, node: Node, attempt: int, deadline: float,
+               error: BaseException) -> None:
+        """A request sent by :meth:`submit` failed on the network: fail ``fut`` or try again."""
+        if fut.done():
+            return
+        if not isinstance(error, NET_ERRORS):
+            fut.set_exception(error)
+        elif self.closed:
+            err = ClientError(f"{describe(cmd, node)}: the client was closed", node=node.name,
+                              in_doubt=bool(cmd.is_write))
+            err.__cause__ = error
+            fut.set_exception(err)
+        elif attempt >= cmd.policy["max_retries"]:
+            fut.set_exception(failure(cmd, node, attempt + 1, error, True))
+        else:
+            task = fut.get_loop().create_task(self._resume(fut, cmd, attempt + 1, deadline, error))
+            fut.add_done_callback(lambda f: _cancel_with(task, f))
+
+    async def _resume(self, fut: asyncio.Future[Any], cmd: Any, attempt: int, deadline: float,
+                      error: BaseException) -> None:
+        """Run the remaining attempts of a command started by :meth:`submit`; resolve ``fut``."""
+        try:
+            sleep_ms = cmd.policy["sleep_between_retries"]
+            if sleep_ms:
+                await asyncio.sleep(sleep_ms / 1000)
+            result = await self.run(cmd, None, attempt, error, deadline)
+        except asyncio.CancelledError:
+            if not fut.done():
+                fut.cancel()
+        except Exception as e:  # noqa: BLE001 - handed to the caller
+            if not fut.done():
+                fut.set_exception(e)
+        else:
+            if not fut.done():
+                fut.set_result(result)
+
+    async def run(self, cmd: Any, target: Node | None = None, attempt: int = 0,
+                  last_error: BaseException | None = None, deadline: float | None = None) -> Any:
+        """Run ``cmd`` on ``target`` (else routed by its key) with deadlines and retries.
+
+        ``attempt``, ``last_error`` and ``deadline`` continue a command whose earlier attempts
+        (which sent their request) failed.
+        """
         loop = _get_running_loop()
         policy = cmd.policy
         total_ms = policy["total_timeout"]
         socket_s = policy["socket_timeout"] / 1000
         max_retries = policy["max_retries"]
-        deadline = loop.time() + total_ms / 1000 if total_ms else 0.0
+        if deadline is None:
+            deadline = loop.time() + total_ms / 1000 if total_ms else 0.0
         cluster = self.cluster
-        attempt = 0
-        sent_any = False
-        last_error: BaseException | None = None
+        sent_any = attempt > 0
         node = None
         while True:
             if self.closed:
-                raise ClientError("Client is not connected. Call connect() first.")
+                raise _not_connected()
             node = choose_node(cluster, cmd, target, attempt)
             if deadline:
                 now = loop.time()
@@ -74,7 +157,7 @@ class AsyncExecutor:
                 if conn is None:
                     left = attempt_deadline - loop.time() if attempt_deadline else 0.0
                     conn, _ = await pool.acquire(deadline, max(left, 0.001) if attempt_deadline else 0.0)
-                fut = conn.request(cmd, node.name, attempt_deadline)
+                fut = conn.request(cmd, attempt_deadline)
                 sent = True
                 try:
                     return await fut
@@ -95,6 +178,13 @@ class AsyncExecutor:
                 if sleep_ms:
                     await asyncio.sleep(sleep_ms / 1000)
         raise failure(cmd, node, attempt + 1, last_error, sent_any)
+
+    def reap(self) -> None:
+        """Abort every connection whose request was cancelled (called when a command is)."""
+        for node in list(self.cluster.node_list):
+            pool = node.async_pool
+            if pool is not None:
+                pool.reap()
 
     def close(self) -> None:
         """Stop running commands and close every node's pool (idle connections at once)."""

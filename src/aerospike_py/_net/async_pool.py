@@ -1,31 +1,50 @@
-"""asyncio connections (one ``asyncio.Protocol`` per socket) and the per-node async pool.
+"""asyncio connections (one ``asyncio.BufferedProtocol`` per socket) and the per-node async pool.
 
-A connection carries one command at a time. Its protocol object accumulates bytes, cuts them into
-frames and feeds each frame to the command's parser right inside ``data_received``; when the parser
-has its result (streaming commands: when it stops returning ``MORE``) the connection goes back to
-the pool and the command's future is resolved. A connection whose request timed out, was cancelled
-or broke the protocol is aborted and never reused: its reply may still be on the way.
+A connection carries one command at a time. The transport reads straight into the connection's
+own buffer (``recv_into``: no allocation per read); ``buffer_updated`` cuts the bytes into frames
+and feeds each frame to the command's parser right there. When the parser has its result
+(streaming commands: when it stops returning ``MORE``) the connection goes back to the pool and
+the command's future is resolved, all inside that one callback.
+
+Deadlines cost no timer per request: each connection records its deadline and the pool keeps one
+timer, armed for the earliest deadline it has seen, whose sweep times out the late connections
+and re-arms itself for the next one. A connection whose request timed out, was cancelled or broke
+the protocol is aborted and never reused: its reply may still be on the way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import struct
 from collections import deque
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from .._commands.base import MORE
-from .._wire.constants import PROTO_TYPE_COMPRESSED
+from .._wire.constants import PROTO_TYPE_COMPRESSED, PROTO_TYPE_MESSAGE, PROTO_VERSION
 from .._wire.proto import ProtocolError, check_proto_header, decompress_body
 from ..exception import AerospikeError
 from .connection import ConnectionClosed, ConnectionTimeout
 
+#: Read buffer of a connection; grown to fit a larger frame, shrunk back after it.
+BUFFER_SIZE = 16 * 1024
+_KEEP_LIMIT = 256 * 1024
+_INF = float("inf")
+_SIZE_MASK = (1 << 48) - 1
+_MESSAGE_TOP = (PROTO_VERSION << 8) | PROTO_TYPE_MESSAGE  # the top 16 bits of a message header
+_unpack_q = struct.Struct(">Q").unpack_from
 
-class AsyncConnection(asyncio.Protocol):
+#: ``retry(future, cmd, node, attempt, total_deadline, error)``: what a connection calls when the
+#: request it carries for the executor's fast path fails on the network (see ``AsyncExecutor``).
+RetryHook = Callable[[asyncio.Future, Any, Any, int, float, BaseException], None]
+
+
+class AsyncConnection(asyncio.BufferedProtocol):
     """One socket to one node; at most one request in flight (``waiter``)."""
 
-    __slots__ = ("pool", "loop", "transport", "waiter", "cmd", "node_name", "timer", "parts", "have",
-                 "need", "last_used", "dead", "adopted")
+    __slots__ = ("pool", "loop", "transport", "waiter", "cmd", "node_name", "deadline", "attempt",
+                 "total_deadline", "retry", "buf", "view", "have", "last_used", "dead", "adopted")
 
     def __init__(self, pool: AsyncPool) -> None:
         self.pool = pool
@@ -33,31 +52,42 @@ class AsyncConnection(asyncio.Protocol):
         self.transport: Any = None
         self.waiter: asyncio.Future[Any] | None = None
         self.cmd: Any = None
-        self.node_name = ""
-        self.timer: asyncio.TimerHandle | None = None
-        self.parts: list[bytes] = []
-        self.have = 0
-        self.need = 0
+        self.node_name = pool.node.name
+        self.deadline = 0.0  # loop time the current request must be answered by (0: none)
+        self.attempt = 0
+        self.total_deadline = 0.0
+        self.retry: RetryHook | None = None
+        self.buf = bytearray(BUFFER_SIZE)
+        self.view = memoryview(self.buf)
+        self.have = 0  # bytes of ``buf`` holding data not yet consumed
         self.last_used = 0.0
         self.dead = False
         self.adopted = False  # counted by the pool (a connect abandoned half-way is not)
 
     # -- requests -------------------------------------------------------------------------
 
-    def request(self, cmd: Any, node_name: str, deadline: float) -> asyncio.Future[Any]:
+    def request(self, cmd: Any, deadline: float, total_deadline: float = 0.0, attempt: int = 0,
+                retry: RetryHook | None = None) -> asyncio.Future[Any]:
         """Send ``cmd.request``; the future resolves to the parsed result (or its error).
 
-        ``deadline`` (loop time, 0: none) bounds the wait for the whole answer.
+        ``deadline`` (loop time, 0: none) bounds the wait for the whole answer. With ``retry``, a
+        network failure is handed to ``retry`` (with ``attempt`` and ``total_deadline``) instead
+        of being set on the future.
         """
         if self.dead:
             raise ConnectionClosed("connection closed")
         fut = self.loop.create_future()
         self.waiter = fut
         self.cmd = cmd
-        self.node_name = node_name
+        self.attempt = attempt
+        self.total_deadline = total_deadline
+        self.retry = retry
         self.transport.write(cmd.request)
+        self.deadline = deadline
         if deadline:
-            self.timer = self.loop.call_at(deadline, self._timed_out)
+            pool = self.pool
+            if deadline < pool.sweep_at:
+                pool.watch(deadline)
         return fut
 
     def abort(self) -> None:
@@ -67,29 +97,26 @@ class AsyncConnection(asyncio.Protocol):
         self.dead = True
         self.waiter = None
         self.cmd = None
-        timer = self.timer
-        if timer is not None:
-            timer.cancel()
-            self.timer = None
+        self.retry = None
         if self.transport is not None:
             self.transport.abort()
         if self.adopted:
             self.pool._forget(self)
 
-    def _timed_out(self) -> None:
-        self.timer = None
-        w = self.waiter
-        self.abort()
-        if w is not None and not w.done():
-            w.set_exception(ConnectionTimeout("read timed out"))
-
     def _fail(self, exc: BaseException) -> None:
-        w = self.waiter
+        """Drop the connection; the request it carried fails with ``exc`` (or is retried)."""
+        w, cmd, retry = self.waiter, self.cmd, self.retry
         self.abort()
         if w is not None and not w.done():
-            w.set_exception(exc)
+            if retry is not None:
+                retry(w, cmd, self.pool.node, self.attempt, self.total_deadline, exc)
+            else:
+                w.set_exception(exc)
 
-    # -- asyncio.Protocol -----------------------------------------------------------------
+    def _timed_out(self) -> None:
+        self._fail(ConnectionTimeout("read timed out"))
+
+    # -- asyncio.BufferedProtocol ---------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
@@ -98,37 +125,38 @@ class AsyncConnection(asyncio.Protocol):
         if not self.dead:
             self._fail(exc if isinstance(exc, OSError) else ConnectionClosed("connection closed by peer"))
 
-    def data_received(self, data: bytes) -> None:
-        if self.waiter is None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        if self.have >= len(self.buf):
+            self._grow(2 * len(self.buf))
+        return self.view[self.have:]
+
+    def buffer_updated(self, nbytes: int) -> None:
+        have = self.have = self.have + nbytes
+        cmd = self.cmd
+        if cmd is None:
             self.abort()  # bytes nobody asked for: this socket is out of step
             return
-        if self.parts:
-            self.parts.append(data)
-            self.have += len(data)
-            if self.have < self.need:
-                return
-            data = b"".join(self.parts)
-            self.parts = []
-        self._frames(data)
-
-    def _frames(self, data: bytes) -> None:
         pos = 0
-        n = len(data)
-        cmd = self.cmd
         while True:
-            if n - pos < 8:
-                self._keep(data, pos, 8)
+            if have - pos < 8:
+                self._keep(pos, 8)
                 return
-            try:
-                ptype, length = check_proto_header(data[pos:pos + 8])
-            except ProtocolError as e:
-                self._fail(e)
+            (v,) = _unpack_q(self.buf, pos)
+            if v >> 48 == _MESSAGE_TOP:
+                ptype = PROTO_TYPE_MESSAGE
+                end = pos + 8 + (v & _SIZE_MASK)
+            else:
+                try:
+                    ptype, length = check_proto_header(self.view[pos:pos + 8])
+                except ProtocolError as e:
+                    self._fail(e)
+                    return
+                end = pos + 8 + length
+            if end > have:
+                self._keep(pos, end - pos)
                 return
-            end = pos + 8 + length
-            if end > n:
-                self._keep(data, pos, 8 + length)
-                return
-            body: Any = memoryview(data)[pos + 8:end]
+            # The parser gets its own copy: results may keep views of it, and ``buf`` is reused.
+            body: Any = memoryview(self.view[pos + 8:end].tobytes())
             pos = end
             try:
                 if ptype == PROTO_TYPE_COMPRESSED:
@@ -136,39 +164,45 @@ class AsyncConnection(asyncio.Protocol):
                 result = cmd.parse(cmd, body, self.node_name)
             except AerospikeError as e:
                 # A server answer: the frame was read whole, so the socket is still in step
-                # unless more frames of a stream are pending.
-                self._done(e, pos == n and not cmd.stream, True)
+                # unless more bytes (or frames of a stream) are pending.
+                self._done(e, pos == have and not cmd.stream, True)
                 return
             except BaseException as e:  # noqa: BLE001 - reported to the caller, socket dropped
                 self._fail(e)
                 return
             if result is MORE and cmd.stream:
-                if pos == n:
-                    return
                 continue
-            self._done(result, pos == n, False)
+            self._done(result, pos == have, False)
             return
 
-    def _keep(self, data: bytes, pos: int, need: int) -> None:
-        rest = data[pos:] if pos else data
-        if rest:
-            self.parts = [rest]
-            self.have = len(rest)
-            self.need = need
-        else:
-            self.parts = []
+    def _keep(self, pos: int, need: int) -> None:
+        """Keep the ``have - pos`` unread bytes at the start of ``buf``, with room for ``need``."""
+        rest = self.have - pos
+        if pos:
+            if rest:
+                self.buf[:rest] = self.buf[pos:self.have]
+            self.have = rest
+        if need > len(self.buf):
+            self._grow(need)
+
+    def _grow(self, size: int) -> None:
+        new = bytearray(max(size, BUFFER_SIZE))
+        new[:self.have] = self.view[:self.have]
+        self.buf = new
+        self.view = memoryview(new)
 
     def _done(self, result: Any, clean: bool, error: bool) -> None:
         w = self.waiter
-        timer = self.timer
-        if timer is not None:
-            timer.cancel()
-            self.timer = None
         if not clean or w is None or w.cancelled():
             self.abort()  # trailing bytes, or nobody waits any more: do not reuse
         else:
             self.waiter = None
             self.cmd = None
+            self.retry = None
+            self.have = 0
+            if len(self.buf) > _KEEP_LIMIT:
+                self.buf = bytearray(BUFFER_SIZE)
+                self.view = memoryview(self.buf)
             self.pool.release(self)
         if w is not None and not w.done():
             if error:
@@ -180,8 +214,9 @@ class AsyncConnection(asyncio.Protocol):
 class AsyncPool:
     """Connections to one node for one event loop, bounded by ``max_conns_per_node``.
 
-    ``count`` counts open and opening connections. When it is at the bound, a command waits (FIFO,
-    until its deadline) for a connection released by another command or for a freed slot.
+    ``count`` counts open and opening connections, ``conns`` the open ones. When ``count`` is at
+    the bound, a command waits (FIFO, until its deadline) for a connection released by another
+    command or for a freed slot.
     """
 
     def __init__(self, node: Any, loop: asyncio.AbstractEventLoop) -> None:
@@ -195,12 +230,49 @@ class AsyncPool:
         self.tls = cluster.tls
         self.tls_name = cluster.tls_name
         self.idle: deque[AsyncConnection] = deque()
+        self.conns: set[AsyncConnection] = set()
         self.count = 0
         self.waiters: deque[asyncio.Future[Any]] = deque()
         self.closed = False
+        self.sweep_at = _INF  # when the deadline sweep is due (inf: not armed)
+        self.sweep_timer: asyncio.TimerHandle | None = None
 
     def __repr__(self) -> str:
         return f"AsyncPool({self.node.address} open={self.count} idle={len(self.idle)})"
+
+    # -- deadlines ------------------------------------------------------------------------
+
+    def watch(self, deadline: float) -> None:
+        """Make sure the sweep runs by ``deadline`` (loop time)."""
+        if self.sweep_timer is not None:
+            self.sweep_timer.cancel()
+        self.sweep_at = deadline
+        self.sweep_timer = self.loop.call_at(deadline, self._sweep)
+
+    def _sweep(self) -> None:
+        """Time out every request past its deadline; re-arm for the earliest one left."""
+        self.sweep_timer = None
+        self.sweep_at = _INF
+        now = self.loop.time()
+        nxt = _INF
+        late = []
+        for conn in self.conns:
+            if conn.waiter is not None:
+                d = conn.deadline
+                if d:
+                    if d <= now:
+                        late.append(conn)
+                    elif d < nxt:
+                        nxt = d
+        for conn in late:
+            conn._timed_out()
+        if nxt < self.sweep_at:
+            self.watch(nxt)
+
+    def reap(self) -> None:
+        """Abort the connections whose request was cancelled (their reply may still come)."""
+        for conn in [c for c in self.conns if c.waiter is not None and c.waiter.cancelled()]:
+            conn.abort()
 
     # -- checkout -------------------------------------------------------------------------
 
@@ -271,6 +343,7 @@ class AsyncPool:
             self._wake()
             raise ConnectionClosed("connection closed by peer")
         conn.adopted = True
+        self.conns.add(conn)
         if self.closed:
             conn.abort()
             raise ConnectionClosed("connection pool is closed")
@@ -312,6 +385,7 @@ class AsyncPool:
     def _forget(self, conn: AsyncConnection) -> None:
         """Called once by each connection that closes: frees its slot."""
         self.count -= 1
+        self.conns.discard(conn)
         try:
             self.idle.remove(conn)
         except ValueError:
@@ -352,6 +426,10 @@ class AsyncPool:
             w = self.waiters.popleft()
             if not w.done():
                 w.set_exception(ConnectionClosed("connection pool is closed"))
+        if self.sweep_timer is not None and not self.conns:
+            self.sweep_timer.cancel()
+            self.sweep_timer = None
+            self.sweep_at = _INF
 
 
 def _expire(w: asyncio.Future[Any]) -> None:
@@ -359,4 +437,4 @@ def _expire(w: asyncio.Future[Any]) -> None:
         w.set_exception(ConnectionTimeout("timed out waiting for a free connection"))
 
 
-__all__ = ["AsyncConnection", "AsyncPool"]
+__all__ = ["AsyncConnection", "AsyncPool", "BUFFER_SIZE"]

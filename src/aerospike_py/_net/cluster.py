@@ -15,7 +15,7 @@ from collections import deque
 from typing import Any
 
 from .._wire.info import info_error, pack_info_request, parse_info_response
-from ..exception import ClusterError
+from ..exception import ClusterError, InvalidArgError
 from .connection import Connection, ConnectionClosed, ConnectionTimeout
 from .partitions import PartitionTable, parse_replicas
 
@@ -46,6 +46,8 @@ class Node:
         self.drains = 0
         self.drain_done = threading.Condition()
         self.peer_names: set[str] = set()  # names of the nodes this node lists as its peers
+        self.racks: dict[str, int] = {}  # rack id per namespace (``rack-ids``), when rack aware
+        self.rebalance_generation = -1
 
     def __repr__(self) -> str:
         return f"Node({self.name} {self.address})"
@@ -180,6 +182,41 @@ def parse_peers(value: str, default_port: int = 3000) -> tuple[int, list[tuple[s
     return gen, peers
 
 
+def parse_rack_ids(value: str) -> dict[str, int]:
+    """``rack-ids`` -> ``{namespace: rack id}`` (``test:1;bar:1``; malformed items are skipped)."""
+    out: dict[str, int] = {}
+    for item in value.strip().split(";"):
+        ns, sep, rack = item.rpartition(":")
+        ns = ns.strip()
+        if sep and ns:
+            try:
+                out[ns] = int(rack)
+            except ValueError:
+                continue
+    return out
+
+
+def rack_config(config: dict[str, Any]) -> tuple[bool, tuple[int, ...]]:
+    """``(rack_aware, rack ids by preference)`` from ``rack_aware``, ``rack_id`` and ``rack_ids``.
+
+    Rack awareness is on when ``rack_aware`` is true, or when it is absent and a rack is given;
+    ``rack_aware`` without a rack means rack 0, as in the other Aerospike clients.
+    """
+    ids = config.get("rack_ids")
+    if ids is None:
+        rid = config.get("rack_id")
+        ids = [] if rid is None else [rid]
+    if not isinstance(ids, (list, tuple)) or any(isinstance(r, bool) or not isinstance(r, int) or r < 0
+                                                 for r in ids):
+        raise InvalidArgError(f"config 'rack_id'/'rack_ids' must be ints >= 0, got {ids!r}")
+    aware = config.get("rack_aware")
+    if aware is not None and not isinstance(aware, bool):
+        raise InvalidArgError(f"config 'rack_aware' must be a bool, got {aware!r}")
+    if aware is None:
+        aware = bool(ids)
+    return aware, (tuple(ids) or (0,)) if aware else ()
+
+
 def parse_host(h: Any) -> tuple[str, int]:
     """A seed as ``(host, port)`` from a tuple or a ``"host:port"`` string (port 3000 by default)."""
     if isinstance(h, (tuple, list)):
@@ -216,6 +253,9 @@ class Cluster:
         self.use_alternate = bool(config.get("use_services_alternate", False))
         self.tls = config.get("_tls_context")
         self.tls_name = config.get("_tls_name")
+        self.rack_aware, self.rack_ids = rack_config(config)
+        #: Why each seed failed on the last attempt to (re)connect through the seeds.
+        self.seed_errors: list[str] = []
         self.nodes: dict[str, Node] = {}
         self.node_list: list[Node] = []
         self.tables: dict[str, PartitionTable] = {}
@@ -235,20 +275,23 @@ class Cluster:
 
     def connect(self) -> None:
         """Find the nodes behind the seeds and load the partition map; start tending."""
+        self._seed()
+        if not self.nodes:
+            raise ClusterError("could not connect to any seed: " + "; ".join(self.seed_errors), code=-11)
+        self.tend()
+        self._warm()
+        self._thread = threading.Thread(target=self._tend_loop, name="aerospike_py-tend", daemon=True)
+        self._thread.start()
+
+    def _seed(self) -> None:
+        """Probe every seed, adding the nodes that answer; failures go to :attr:`seed_errors`."""
         errors = []
         for host, port in self.seeds:
             try:
                 self._add_seed(host, port)
             except Exception as e:  # noqa: BLE001 - every seed failure is reported together
-                errors.append(f"{host}:{port}: {e}")
-        if not self.nodes:
-            raise ClusterError(
-                "could not connect to any seed: " + "; ".join(errors) if errors else "no seeds", code=-11
-            )
-        self.tend()
-        self._warm()
-        self._thread = threading.Thread(target=self._tend_loop, name="aerospike_py-tend", daemon=True)
-        self._thread.start()
+                errors.append(f"{host}:{port}: {e or type(e).__name__}")
+        self.seed_errors = errors
 
     def _warm(self) -> None:
         for node in self.node_list:
@@ -342,10 +385,13 @@ class Cluster:
         peers_cmd = self._peers_command()
         new_peers: list[tuple[str, list[tuple[str, int]]]] = []
         refresh: list[Node] = []
+        rack_refresh: list[Node] = []
+        commands = ("node", "peers-generation", "partition-generation")
+        if self.rack_aware:
+            commands += ("rebalance-generation",)
         for node in list(self.node_list):
             try:
-                info = node.info("node", "peers-generation", "partition-generation",
-                                 timeout_s=self.connect_timeout_s)
+                info = node.info(*commands, timeout_s=self.connect_timeout_s)
                 if info.get("node") != node.name:
                     raise ClusterError(f"node at {node.address} now reports name {info.get('node')!r}")
                 node.failures = 0
@@ -360,6 +406,8 @@ class Cluster:
                 if gen != node.partition_generation:
                     refresh.append(node)
                     node.partition_generation = gen
+                if self.rack_aware and info.get("rebalance-generation") != str(node.rebalance_generation):
+                    rack_refresh.append(node)
             except (OSError, ConnectionClosed, ConnectionTimeout, ClusterError, ValueError) as e:
                 node.failures += 1
                 log.debug("tend of node %s failed (%d): %s", node.name, node.failures, e)
@@ -388,6 +436,8 @@ class Cluster:
                     self._add_node(node)
                     refresh.append(node)
                     node.partition_generation = -1
+                    if self.rack_aware:
+                        rack_refresh.append(node)
                     try:
                         self._warm_node(node)
                     except Exception as e:  # noqa: BLE001 - commands open connections on demand
@@ -411,15 +461,28 @@ class Cluster:
                 if regime < table.regime:
                     continue
                 table.update(node, regime, bitmaps)
+        for node in rack_refresh:
+            self._refresh_racks(node)
         if not self.nodes:
-            for host, port in self.seeds:
-                try:
-                    self._add_seed(host, port)
-                except Exception:  # noqa: BLE001, S112
-                    continue
-            if self.nodes:
-                for n in self.node_list:
-                    n.partition_generation = -1
+            self._seed()  # every node is gone: start again from the seeds
+            for n in self.node_list:
+                n.partition_generation = -1
+                n.peers_generation = -1
+                n.rebalance_generation = -1
+
+    def _refresh_racks(self, node: Node) -> None:
+        """Read ``node``'s rack per namespace (``rack-ids``, with the ``rebalance-generation`` it
+        belongs to); on failure the racks are read again on the next tend."""
+        try:
+            info = node.info("rebalance-generation", "rack-ids", timeout_s=self.connect_timeout_s)
+            gen = int(info.get("rebalance-generation", "-1"))
+        except (OSError, ConnectionClosed, ConnectionTimeout, ValueError) as e:
+            node.rebalance_generation = -1
+            log.debug("rack-ids of node %s failed: %s", node.name, e)
+            return
+        value = info.get("rack-ids", "")
+        node.racks = {} if info_error(value) else parse_rack_ids(value)
+        node.rebalance_generation = gen
 
     def _tend_loop(self) -> None:
         while not self._stop.wait(self.tend_interval_s):
@@ -443,8 +506,19 @@ class Cluster:
             reps = table.replicas
             n = len(reps)
             # Writes and MASTER: the master, another holder only when the map has no live master
-            # (the server proxies). SEQUENCE and PREFER_RACK (no racks are known): each retry of a
-            # read moves one replica further.
+            # (the server proxies). SEQUENCE (and PREFER_RACK when not rack aware): each retry of
+            # a read moves one replica further.
+            if replica == 2 and self.rack_aware and not is_write:
+                ids = self.rack_ids
+                if attempt == 0 and len(ids) == 1:  # the common case, without building lists
+                    rid = ids[0]
+                    for arr in reps:
+                        node = arr[pid]
+                        if node is not None and node.active and node.racks.get(namespace) == rid:
+                            return node
+                node = self._rack_node(namespace, [arr[pid] for arr in reps], attempt)
+                if node is not None:
+                    return node
             start = 0 if is_write or replica == 0 else attempt % n
             for i in range(n):
                 node = reps[(start + i) % n][pid]
@@ -452,8 +526,23 @@ class Cluster:
                     return node
         return self.random_node()
 
+    def _rack_node(self, namespace: str, holders: list[Node | None], attempt: int) -> Node | None:
+        """PREFER_RACK: the live holders on the client's racks first (in the order of
+        ``rack_ids``, then replica order), then the others in replica order; each retry moves one
+        further along that order."""
+        live = [n for n in holders if n is not None and n.active]
+        if not live:
+            return None
+        ids = self.rack_ids
+        local = sorted((n for n in live if n.racks.get(namespace, -1) in ids),
+                       key=lambda n: ids.index(n.racks[namespace]))
+        if local:
+            live = local + [n for n in live if n not in local]
+        return live[attempt % len(live)]
+
     def random_node(self) -> Node:
         nodes = self.node_list
         if not nodes:
-            raise ClusterError("no nodes available in the cluster", code=-11)
+            tried = "; ".join(self.seed_errors) or ", ".join(f"{h}:{p}" for h, p in self.seeds)
+            raise ClusterError(f"no nodes available in the cluster; seeds tried: {tried}", code=-11)
         return nodes[0] if len(nodes) == 1 else random.choice(nodes)

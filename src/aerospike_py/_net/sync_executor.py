@@ -25,6 +25,7 @@ class SyncExecutor:
         self.cluster = cluster
         self._tables = cluster.tables
         self._idle_timeout = cluster.idle_timeout_s
+        self._rack_aware = cluster.rack_aware
 
     def run(self, cmd: Any, target: Node | None = None) -> Any:
         """Run a command; the first attempt on a pooled connection takes a short, inlined path."""
@@ -35,7 +36,8 @@ class SyncExecutor:
         node = None
         if target is not None:
             node = target
-        elif key is not None:
+        elif key is not None and (not self._rack_aware or cmd.is_write or cmd.policy["replica"] != 2):
+            # The master straight from the map (PREFER_RACK reads on a rack-aware client: node_for).
             table = self._tables.get(key[0].namespace)
             if table is not None:
                 d = key[2]

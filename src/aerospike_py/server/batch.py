@@ -161,6 +161,28 @@ def run_entry(server: Any, digest: bytes, entry: Entry) -> bytes:
     return execute_record(server, entry.header, fields, entry.ops, in_batch=True)
 
 
+def fail_records(server: Any, digests: Any, code: int, times: int) -> None:
+    """Test hook: the next ``times`` batch entries for each of ``digests`` answer ``code`` without
+    running (e.g. 14, key busy). Call it on the server's loop (``EmbeddedServer.call``)."""
+    faults = server.__dict__.setdefault("batch_record_faults", {})
+    for d in digests:
+        if times > 0:
+            faults[bytes(d)] = [code, times]
+        else:
+            faults.pop(bytes(d), None)
+
+
+def _injected(faults: dict[bytes, list[int]], digest: bytes) -> int:
+    """The injected result code of this entry (0: none), counting the fault down."""
+    f = faults.get(digest)
+    if f is None:
+        return 0
+    f[1] -= 1
+    if f[1] <= 0:
+        del faults[digest]
+    return f[0]
+
+
 def handle_batch(server: Any, h: Any, fields: dict[int, bytes], offset: int, body: memoryview) -> list[bytes]:
     """Answer a batch request: per-entry messages in request order, then the LAST message."""
     data = fields.get(W.FIELD_BATCH_INDEX) or fields.get(W.FIELD_BATCH_INDEX_WITH_SET)
@@ -179,6 +201,7 @@ def handle_batch(server: Any, h: Any, fields: dict[int, bytes], offset: int, bod
     final = E.OK
     fast_entry: Entry | None = None
     kind = ns = None
+    faults = server.__dict__.get("batch_record_faults")
     for index, digest, entry in entries:
         if entry is not fast_entry:
             fast_entry = entry
@@ -187,7 +210,10 @@ def handle_batch(server: Any, h: Any, fields: dict[int, bytes], offset: int, bod
             ns = server.namespaces.get(ns_name.decode()) if ns_name is not None else None
             if ns is None:
                 kind = None
-        if kind is not None:
+        injected = _injected(faults, digest) if faults else 0
+        if injected:
+            msg = _error_message(injected, index)
+        elif kind is not None:
             msg = fast_read(server, ns, digest, kind, entry, index)
         else:
             try:

@@ -10,6 +10,10 @@ in-process proxy), so clients with a stale map still get correct answers.
 Stopping, isolating or starting a node rebalances: new owners receive the partition from a
 surviving holder (migration), nodes that no longer hold a partition drop it, and every live node's
 partition and peers generations are bumped, as a real cluster does after migrations complete.
+
+Nodes may be given racks (``racks=[1, 2, 2]``): the replicas of a partition are then placed on
+racks other than the master's where the live nodes allow, and nodes answer ``rack-ids`` (what
+rack-aware clients read), ``racks`` and ``rebalance-generation``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any, NamedTuple
 
 from .._wire.constants import N_PARTITIONS
 from .._wire.digest import partition_id
+from .info import INFO_HANDLERS
 from .node import Fault, ServerNode
 from .storage import Clock, Namespace
 
@@ -44,6 +49,51 @@ def _b64_bitmap(pids: list[int]) -> str:
     return base64.b64encode(bytes(bm)).decode()
 
 
+def _pick_holders(order: list[ServerNode], rf: int) -> tuple[ServerNode, ...]:
+    """The first ``rf`` nodes of ``order``, except that replicas go to racks not used yet first."""
+    if rf <= 1 or len({_rack(n) for n in order}) <= 1:
+        return tuple(order[:rf])
+    picked = [order[0]]
+    used = {_rack(order[0])}
+    for n in order[1:]:
+        if len(picked) < rf and _rack(n) not in used:
+            picked.append(n)
+            used.add(_rack(n))
+    for n in order[1:]:
+        if len(picked) < rf and n not in picked:
+            picked.append(n)
+    return tuple(picked)
+
+
+def _rack(node: ServerNode) -> int:
+    return getattr(node, "rack_id", 0)
+
+
+def _info_rack_ids(node: ServerNode, params: dict[str, str]) -> str:
+    """``rack-ids``: ``ns:rack;...`` (this node's rack in each namespace)."""
+    return ";".join(f"{ns}:{_rack(node)}" for ns in node.namespaces)
+
+
+def _info_racks(node: ServerNode, params: dict[str, str]) -> str:
+    """``racks``: ``ns=NS:rack_R=NODE,NODE:rack_S=...;...`` over the live cluster members."""
+    members = node.cluster.live_nodes() if node.cluster is not None else [node]
+    by_rack: dict[int, list[str]] = {}
+    for n in members:
+        by_rack.setdefault(_rack(n), []).append(n.node_id)
+    racks = ":".join(f"rack_{r}={','.join(ids)}" for r, ids in sorted(by_rack.items()))
+    wanted = params.get("namespace")
+    return ";".join(f"ns={ns}:{racks}" for ns in node.namespaces if wanted in (None, ns))
+
+
+def _info_rebalance_generation(node: ServerNode, params: dict[str, str]) -> str:
+    return str(node.partition_generation)  # both move on every rebalance
+
+
+INFO_HANDLERS["rack-ids"] = _info_rack_ids
+INFO_HANDLERS["racks"] = _info_racks
+INFO_HANDLERS["rebalance-generation"] = _info_rebalance_generation
+
+
 def _forget(node: ServerNode) -> None:
     """Drop every record ``node`` holds."""
     for ns in node.namespaces.values():
@@ -58,9 +108,12 @@ class EmbeddedClusterCore:
 
     def __init__(self, nodes: int = 3, replication_factor: int = 2, namespaces: Any = None,
                  host: str = "127.0.0.1", base_port: int = 0, cluster_name: str = "embedded",
-                 default_ttl: int = 0, clock: Clock | None = None) -> None:
+                 default_ttl: int = 0, clock: Clock | None = None, racks: Any = None) -> None:
         if nodes < 1:
             raise ValueError("a cluster needs at least one node")
+        racks = list(racks) if racks is not None else [0] * nodes
+        if len(racks) != nodes or any(isinstance(r, bool) or not isinstance(r, int) or r < 0 for r in racks):
+            raise ValueError(f"racks must list one rack id (int >= 0) per node, got {racks!r}")
         if replication_factor < 1:
             raise ValueError("replication_factor must be >= 1")
         self.replication_factor = replication_factor
@@ -77,6 +130,7 @@ class EmbeddedClusterCore:
             node = ServerNode(host, base_port + i if base_port else 0, spaces, f"BB9{i + 1:012X}",
                               cluster_name, self.clock)
             node.cluster = self
+            node.rack_id = racks[i]  # type: ignore[attr-defined]
             self.nodes.append(node)
         scores = [_scores(n.node_id) for n in self.nodes]
         #: Per partition: every node, best rendezvous weight first (live ones are picked in order).
@@ -153,7 +207,7 @@ class EmbeddedClusterCore:
         new_owners: list[tuple[ServerNode, ...]] = []
         names = list(self.nodes[0].namespaces)
         for pid in range(N_PARTITIONS):
-            new = tuple([n for n in self._order[pid] if n in live_set][:rf])
+            new = _pick_holders([n for n in self._order[pid] if n in live_set], rf)
             new_owners.append(new)
             if new == old_owners[pid]:
                 continue
@@ -240,7 +294,7 @@ class NodeAddress(NamedTuple):
 class EmbeddedCluster:
     """A multi-node embedded cluster on a background thread (a context manager).
 
-        with EmbeddedCluster(nodes=3, replication_factor=2) as cluster:
+        with EmbeddedCluster(nodes=3, replication_factor=2, racks=[1, 2, 2]) as cluster:
             client = aerospike_py.client(cluster.config).connect()
             cluster.stop_node(1)     # survivors take over its partitions
             cluster.start_node(1)    # same port and node id; it rejoins
@@ -248,13 +302,13 @@ class EmbeddedCluster:
 
     def __init__(self, nodes: int = 3, replication_factor: int = 2, namespaces: Any = None,
                  host: str = "127.0.0.1", base_port: int = 0, cluster_name: str = "embedded",
-                 default_ttl: int = 0) -> None:
+                 default_ttl: int = 0, racks: Any = None) -> None:
         from . import _load_extensions
 
         _load_extensions()
         self.clock = Clock()
         self.core = EmbeddedClusterCore(nodes, replication_factor, namespaces, host, base_port, cluster_name,
-                                        default_ttl, self.clock)
+                                        default_ttl, self.clock, racks)
         self.cluster_name = cluster_name
         self._loop: Any = None
 
