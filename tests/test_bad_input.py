@@ -344,3 +344,9 @@ def test_typed_errors_are_aerospike_errors(quiet: Any, server: Any) -> None:
     assert isinstance(e, BinNameError)
     e = check_not_sent(server, quiet, lambda: quiet.get(("test", "bad", 1.5)), AerospikeError)
     assert isinstance(e, InvalidArgError) and "float" in str(e)
+
+
+def test_unknown_config_keys_warn_but_are_ignored() -> None:
+    with pytest.warns(UserWarning, match="bogus"):
+        c = aerospike_py.client({"hosts": [("127.0.0.1", 1)], "bogus": 1})
+    assert not c.is_connected()

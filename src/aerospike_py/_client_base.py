@@ -7,6 +7,7 @@ commands themselves, so there is no sync- or async-specific code here.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from . import _policy as P
@@ -17,7 +18,9 @@ from ._wire import constants as W
 from .exception import ClientError, InvalidArgError
 from .types import ClientConfig
 
-_KNOWN_CONFIG = frozenset(ClientConfig.__annotations__) | {"policies", "tls", "lua", "rack_id"}
+_KNOWN_CONFIG = frozenset(ClientConfig.__annotations__) | {
+    "policies", "tls", "lua", "rack_id", "rack_ids", "rack_aware", "_tls_context", "_tls_name",
+}
 
 
 def _policy_defaults(config: dict[str, Any]) -> dict[str, P.Policy | None]:
@@ -39,6 +42,10 @@ class ClientBase(BatchMixin):
     def __init__(self, config: dict[str, Any]) -> None:
         if not isinstance(config, dict):
             raise TypeError(f"config must be a dict, not {type(config).__name__}")
+        unknown = sorted(str(k) for k in config if k not in _KNOWN_CONFIG)
+        if unknown:
+            # The original API ignores unknown keys silently; we ignore them too, but say so.
+            warnings.warn(f"aerospike_py: ignoring unknown config keys {unknown}", stacklevel=3)
         hosts = config.get("hosts")
         if not hosts or not isinstance(hosts, (list, tuple)):
             raise InvalidArgError("config 'hosts' must be a non-empty list of (host, port) tuples")
