@@ -18,8 +18,8 @@ from . import _constants as C
 from . import _policy as P
 from ._commands import batch as B
 from ._commands.keys import check_bin_name, parse_key
-from ._commands.ops import encode_ops
-from ._commands.record import _bin_ops, _is_basic_write, filter_field
+from ._commands.ops import encode_ops, is_basic_write, summarize_ops
+from ._commands.record import _bin_ops, filter_field
 from ._wire import constants as W
 from ._wire.message import pack_op
 from .exception import InvalidArgError
@@ -153,23 +153,14 @@ class BatchMixin:
         rkeys = B.parse_keys(keys)
         encoded = encode_ops(ops)
         p = self._batch_policy(policy)
-        info1 = 0
-        any_write = respond_all = False
-        for e in encoded:
-            if e.is_write:
-                any_write = True
-            else:
-                info1 |= W.INFO1_READ
-                if e.wire_op == W.OP_READ and not e.bin:
-                    info1 |= W.INFO1_GET_ALL
-            respond_all = respond_all or e.respond_all
+        info1, any_write, respond_all = summarize_ops(encoded)
         data = [e.data for e in encoded]
         keep = None
         if any_write:
             attrs = P.write_attrs(self._write_view(p, policy), None)
             if info1 and p["read_mode_ap"]:
                 info1 |= W.INFO1_READ_MODE_AP_ALL
-            keep = [not _is_basic_write(e) for e in encoded]
+            keep = [not is_basic_write(e) for e in encoded]
             heads = _shared_heads(rkeys, lambda k: B.write_head(k, info1, attrs, data), attrs[4] == 1)
         else:
             if p["read_mode_ap"]:

@@ -136,6 +136,30 @@ def encode_ops(ops: Any) -> list[EncodedOp]:
     return out
 
 
+_BASIC_WRITES = frozenset((W.OP_WRITE, W.OP_INCR, W.OP_APPEND, W.OP_PREPEND, W.OP_TOUCH, W.OP_DELETE))
+
+
+def is_basic_write(e: EncodedOp) -> bool:
+    """A basic write (write, incr, append, prepend, touch, delete): it has no result to return."""
+    return e.wire_op in _BASIC_WRITES
+
+
+def summarize_ops(encoded: list[EncodedOp]) -> tuple[int, bool, bool]:
+    """``(info1 read bits, any write, respond-all needed)`` of a list of encoded ops."""
+    info1 = 0
+    any_write = respond_all = False
+    for e in encoded:
+        if e.is_write:
+            any_write = True
+        else:
+            info1 |= W.INFO1_READ
+            if e.wire_op == W.OP_READ and not e.bin:
+                info1 |= W.INFO1_GET_ALL
+        if e.respond_all:
+            respond_all = True
+    return info1, any_write, respond_all
+
+
 def _load_encoders() -> None:
     """Import the op-encoder modules that exist (collections, bits, HLL, expressions)."""
     import importlib

@@ -26,7 +26,7 @@ from ..exception import InvalidArgError
 from ..types import AerospikeKey, BinTuple, ExistsResult, OperateOrderedResult, Record, RecordMetadata
 from .base import CITRUS_EPOCH, NEVER_EXPIRES, Command, meta_of, raise_for
 from .keys import RequestKey, check_bin_name, parse_key
-from .ops import encode_ops
+from .ops import encode_ops, is_basic_write, summarize_ops
 
 _unpack_header = MSG_HEADER.unpack_from
 _tuple_new = tuple.__new__
@@ -292,22 +292,11 @@ def remove_bin(key: Any, bin_names: Any, meta: Any, policy: Any, attrs_fn) -> Co
 def operate(key: Any, ops: Any, meta: Any, policy: Any, attrs_fn, ordered: bool = False) -> Command:
     k = parse_key(key)
     encoded = encode_ops(ops)
-    info1 = 0
-    any_write = False
-    respond_all = False
-    for e in encoded:
-        if e.is_write:
-            any_write = True
-        else:
-            info1 |= W.INFO1_READ
-            if e.wire_op == W.OP_READ and not e.bin:
-                info1 |= W.INFO1_GET_ALL
-        if e.respond_all:
-            respond_all = True
+    info1, any_write, respond_all = summarize_ops(encoded)
     keep = None
     if respond_all:
         # One reply entry per op: keep those that carry a result for the caller.
-        keep = [not _is_basic_write(e) for e in encoded]
+        keep = [not is_basic_write(e) for e in encoded]
     parse = _parse_operate_ordered if ordered else _parse_operate
     data = [e.data for e in encoded]
     if any_write:
@@ -324,6 +313,3 @@ def operate(key: Any, ops: Any, meta: Any, policy: Any, attrs_fn, ordered: bool 
     )
     return Command(k, req, False, parse, policy, keep)
 
-
-def _is_basic_write(e: Any) -> bool:
-    return e.wire_op in (W.OP_WRITE, W.OP_INCR, W.OP_APPEND, W.OP_PREPEND, W.OP_TOUCH, W.OP_DELETE)
