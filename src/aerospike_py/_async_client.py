@@ -2,7 +2,9 @@
 
 No operation is written here: each public operation of ``ClientBase`` (and its mixins) is wrapped
 in an ``async def`` that awaits what the shared body returns, because here ``_run`` hands the
-command to the :class:`AsyncExecutor` and returns its coroutine.
+command to :meth:`AsyncExecutor.submit`, which sends it at once when a connection is idle and
+returns the reply's future (else the executor's coroutine). That wrapper is the only coroutine a
+command runs in.
 """
 
 from __future__ import annotations

@@ -72,7 +72,7 @@ class SyncExecutor:
                 v = _unpack_q(data, 0)[0]
                 total = 8 + (v & 0xFFFFFFFFFFFF)
                 if n == total and (v >> 48) == 0x0203 and not conn.rest:
-                    body = _memoryview(data)[8:]
+                    body = data[8:]
                 else:
                     conn.rest = conn.rest + data
                     ptype, body = conn.read_frame(start + total_ms / 1000 if total_ms else 0.0)
