@@ -15,7 +15,6 @@ from .connection import ConnectionClosed, ConnectionTimeout
 
 _monotonic = time.monotonic
 _unpack_q = struct.Struct(">Q").unpack_from
-_memoryview = memoryview
 
 
 class SyncExecutor:
