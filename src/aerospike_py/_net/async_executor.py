@@ -13,10 +13,11 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
-from ..exception import ClientError
+from ..exception import BackpressureError, ClientError
 from .async_pool import AsyncPool
 from .cluster import Cluster, Node
 from .common import NET_ERRORS, choose_node, describe, failure
+from .connection import ConnectionTimeout
 
 _get_running_loop = asyncio.get_running_loop
 
@@ -37,6 +38,8 @@ class AsyncExecutor:
         self.cluster = cluster
         self.closed = False
         self._retry_hook = self._retry
+        #: Bound on waiting for a free connection (config operation_queue_timeout_ms; 0: none).
+        self.queue_timeout_ms = cluster.queue_timeout_ms
 
     def pool(self, node: Node, loop: asyncio.AbstractEventLoop) -> AsyncPool:
         """The node's pool for ``loop`` (created on first use; replaced if made for another loop)."""
@@ -155,8 +158,19 @@ class AsyncExecutor:
             sent = False
             try:
                 if conn is None:
-                    left = attempt_deadline - loop.time() if attempt_deadline else 0.0
-                    conn, _ = await pool.acquire(deadline, max(left, 0.001) if attempt_deadline else 0.0)
+                    if attempt == 0 and not sent_any:
+                        # Waiting for a free connection is queueing, not the command: its deadlines
+                        # start once it has a connection. operation_queue_timeout_ms bounds the wait.
+                        conn = await self._queue(pool, cmd, node, loop)
+                        now = loop.time()
+                        if total_ms:
+                            deadline = now + total_ms / 1000
+                            attempt_deadline = now + socket_s if socket_s and socket_s < total_ms / 1000 else deadline
+                        else:
+                            attempt_deadline = now + socket_s if socket_s else 0.0
+                    else:
+                        left = attempt_deadline - loop.time() if attempt_deadline else 0.0
+                        conn, _ = await pool.acquire(deadline, max(left, 0.001) if attempt_deadline else 0.0)
                 fut = conn.request(cmd, attempt_deadline)
                 sent = True
                 try:
@@ -178,6 +192,21 @@ class AsyncExecutor:
                 if sleep_ms:
                     await asyncio.sleep(sleep_ms / 1000)
         raise failure(cmd, node, attempt + 1, last_error, sent_any)
+
+    async def _queue(self, pool: AsyncPool, cmd: Any, node: Node, loop: asyncio.AbstractEventLoop) -> Any:
+        """A connection for a command's first attempt, waiting in line for one if all are busy."""
+        queue_ms = self.queue_timeout_ms
+        try:
+            conn, _ = await pool.acquire(loop.time() + queue_ms / 1000 if queue_ms else 0.0,
+                                         self.cluster.connect_timeout_s)
+        except ConnectionTimeout as e:
+            if "free connection" not in str(e):
+                raise
+            raise BackpressureError(
+                f"{describe(cmd, node)}: no free connection within operation_queue_timeout_ms={queue_ms} "
+                f"(max_conns_per_node={pool.max_conns})", node=node.name,
+            ) from None
+        return conn
 
     def reap(self) -> None:
         """Abort every connection whose request was cancelled (called when a command is)."""

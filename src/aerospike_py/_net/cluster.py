@@ -248,6 +248,7 @@ class Cluster:
         idle = config.get("idle_timeout", 55000)
         self.idle_timeout_s = (idle / 1000) if idle else 0
         self.max_conns_per_node = int(config.get("max_conns_per_node", 100))
+        self.queue_timeout_ms = int(config.get("operation_queue_timeout_ms", 0) or 0)
         self.min_conns_per_node = int(config.get("min_conns_per_node", 0))
         self.tend_interval_s = max(0.01, config.get("tend_interval", 1000) / 1000)
         self.use_alternate = bool(config.get("use_services_alternate", False))
