@@ -22,7 +22,7 @@ _DIGEST_FIELD_HEAD = _pack_field_header(21, W.FIELD_DIGEST)
 class KeySpace:
     """What all keys of one (namespace, set) share: encoded names, field prefix, set hasher."""
 
-    __slots__ = ("namespace", "set_name", "ns_b", "set_b", "prefix", "hasher", "n_fields", "recent")
+    __slots__ = ("namespace", "set_name", "ns_b", "set_b", "prefix", "hasher", "n_fields", "recent", "templates")
 
     def __init__(self, namespace: str, set_name: str) -> None:
         self.namespace = namespace
@@ -39,6 +39,8 @@ class KeySpace:
         self.n_fields = 3
         #: Recently parsed str/int keys of this set (user key -> RequestKey): hot keys skip hashing.
         self.recent: dict[Any, RequestKey] = {}
+        #: Request bytes up to the digest, per (info1, policy), for reads with long-lived policies.
+        self.templates: dict[tuple[int, int], tuple[Any, bytes]] = {}
 
 
 _SPACES: dict[tuple[str, str], KeySpace] = {}

@@ -158,8 +158,24 @@ def _read_request(k: RequestKey, policy: Any, info1: int, n_ops: int, ops: bytes
     ) + fields + ops
 
 
+def _read_template(k: RequestKey, policy: Any, info1: int) -> bytes:
+    """Everything of a no-op read request but the digest (cached per key space and default policy)."""
+    templates = k[0].templates
+    tkey = (info1, id(policy))
+    t = templates.get(tkey)
+    if t is not None and t[0] is policy:
+        return t[1]
+    template = _read_request(k, policy, info1, 0, b"")[:-20]
+    if len(templates) > 64:
+        templates.clear()
+    templates[tkey] = (policy, template)
+    return template
+
+
 def get(key: Any, policy: Any) -> Command:
     k = parse_key(key)
+    if policy.cacheable and policy["filter_expression"] is None:
+        return Command(k, _read_template(k, policy, 3) + k[2], False, _parse_record, policy)
     return Command(k, _read_request(k, policy, 3, 0, b""), False, _parse_record, policy)
 
 
@@ -182,7 +198,10 @@ def select(key: Any, bins: Any, policy: Any) -> Command:
 
 def exists(key: Any, policy: Any) -> Command:
     k = parse_key(key)
-    req = _read_request(k, policy, W.INFO1_READ | W.INFO1_NOBINDATA, 0, b"")
+    if policy.cacheable and policy["filter_expression"] is None:
+        req = _read_template(k, policy, W.INFO1_READ | W.INFO1_NOBINDATA) + k[2]
+    else:
+        req = _read_request(k, policy, W.INFO1_READ | W.INFO1_NOBINDATA, 0, b"")
     return Command(k, req, False, _parse_exists, policy)
 
 

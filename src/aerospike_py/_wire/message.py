@@ -35,6 +35,8 @@ _unpack_msg_header = MSG_HEADER.unpack_from
 _unpack_op_header = OP_HEADER.unpack_from
 _unpack_u32 = _U32.unpack_from
 _unpack_int64 = struct.Struct(">q").unpack_from
+#: An op header without the op and version bytes: (size, particle type, name length).
+_unpack_op_short = struct.Struct(">IxBxB").unpack_from
 _unpack_double = struct.Struct(">d").unpack_from
 
 
@@ -164,20 +166,21 @@ def parse_ops(buf: bytes | memoryview, offset: int, n_ops: int) -> tuple[list[tu
 
 def parse_bins(buf: bytes | memoryview, offset: int, n_ops: int) -> tuple[dict[str, Any], int]:
     """Operations as a bins dict (a later value for the same bin replaces an earlier one)."""
+    if type(buf) is not bytes:
+        buf = bytes(buf)
     bins: dict[str, Any] = {}
     for _ in range(n_ops):
-        size, _op, ptype, _v, nlen = _unpack_op_header(buf, offset)
+        size, ptype, nlen = _unpack_op_short(buf, offset)
         vstart = offset + 8 + nlen
         end = offset + 4 + size
-        name = str(buf[offset + 8 : vstart], "utf-8")
-        if ptype == 1 and end - vstart == 8:
-            bins[name] = _unpack_int64(buf, vstart)[0]
-        elif ptype == 3:
-            bins[name] = str(buf[vstart:end], "utf-8")
+        if ptype == 3:
+            bins[buf[offset + 8 : vstart].decode()] = buf[vstart:end].decode()
+        elif ptype == 1 and end - vstart == 8:
+            bins[buf[offset + 8 : vstart].decode()] = _unpack_int64(buf, vstart)[0]
         elif ptype == 2:
-            bins[name] = _unpack_double(buf, vstart)[0]
+            bins[buf[offset + 8 : vstart].decode()] = _unpack_double(buf, vstart)[0]
         else:
-            bins[name] = decode_particle(ptype, buf[vstart:end])
+            bins[buf[offset + 8 : vstart].decode()] = decode_particle(ptype, buf[vstart:end])
         offset = end
     return bins, offset
 
