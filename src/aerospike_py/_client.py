@@ -66,11 +66,6 @@ class Client(ClientBase):
         except Exception:  # noqa: BLE001
             return False
 
-    def get_node_names(self) -> list[str]:
-        """Names of the nodes currently in the cluster."""
-        cluster = self._cluster
-        return [n.name for n in cluster.node_list] if cluster is not None else []
-
     def __enter__(self) -> Client:
         return self
 

@@ -184,6 +184,11 @@ class ClientBase(BatchMixin):
         """
         raise NotImplementedError
 
+    def get_node_names(self) -> list[str]:
+        """Names of the nodes currently in the cluster (no I/O)."""
+        cluster = getattr(self, "_cluster", None)
+        return [n.name for n in cluster.node_list] if cluster is not None else []
+
     def _cluster_view(self) -> Any:
         """The connected cluster (nodes, partition tables), for commands that split by node."""
         cluster = getattr(self, "_cluster", None)
