@@ -6,15 +6,25 @@ Batch, scan/query and UDF requests are recognised here and handed to their handl
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from typing import Any
 
 from .._wire import constants as W
-from .._wire.digest import compute_digest, partition_id
-from .._wire.message import FIELD_HEADER, pack_message, pack_op, parse_fields, parse_header, parse_wire_ops
+from .._wire.digest import compute_digest
+from .._wire.message import (
+    FIELD_HEADER,
+    MSG_HEADER,
+    OP_HEADER,
+    REQUEST_HEADER,
+    MessageHeader,
+    pack_message,
+    pack_op,
+    parse_wire_ops,
+)
 from . import errors as E
 from .errors import ResultError
-from .ops import FILTER_EVALUATOR, OP_HANDLERS, READ_OPS, OpContext
+from .ops import FILTER_EVALUATOR, OP_HANDLERS, READ_OPS, OpContext, op_write
 from .storage import StoredRecord
 
 #: Handlers for whole messages that are not single-record commands: key -> handler(server, header,
@@ -23,6 +33,13 @@ MESSAGE_HANDLERS: dict[str, Callable[..., list[bytes]]] = {}
 
 _pack_field_header = FIELD_HEADER.pack
 _NO_FIELDS: list[bytes] = []
+_unpack_msg_header = MSG_HEADER.unpack_from
+_unpack_op_header = OP_HEADER.unpack_from
+_unpack_u32 = struct.Struct(">I").unpack_from
+_pack_frame_header = REQUEST_HEADER.pack
+_PROTO_MSG = (W.PROTO_VERSION << 56) | (W.PROTO_TYPE_MESSAGE << 48)
+_WRITE_OR_DELETE = W.INFO2_WRITE | W.INFO2_DELETE
+_new_tuple = tuple.__new__
 
 
 def reply(result_code: int, generation: int = 0, void_time: int = 0, ops: list[bytes] | None = None,
@@ -30,6 +47,15 @@ def reply(result_code: int, generation: int = 0, void_time: int = 0, ops: list[b
     """A reply frame."""
     return pack_message(0, 0, info3, 0, generation, void_time, transaction_ttl, fields or _NO_FIELDS,
                         ops or _NO_FIELDS, result_code=result_code)
+
+
+def ok_reply(generation: int, void_time: int, ops: list[bytes] | None) -> bytes:
+    """A successful single-record reply (the same bytes as ``reply(OK, ...)``)."""
+    if not ops:
+        return _pack_frame_header(_PROTO_MSG | 22, 22, 0, 0, 0, 0, 0, generation, void_time, 0, 0, 0)
+    data = b"".join(ops)
+    return _pack_frame_header(_PROTO_MSG | (22 + len(data)), 22, 0, 0, 0, 0, 0, generation, void_time, 0, 0,
+                              len(ops)) + data
 
 
 def void_time_for(wire_ttl: int, ns: Any, clock: Any, current: int, exists: bool) -> int:
@@ -68,21 +94,54 @@ def record_digest(fields: dict[int, bytes]) -> bytes:
     return compute_digest(fields.get(W.FIELD_SET, b""), key[0], key[1:])
 
 
-def handle_message(server: Any, body: memoryview) -> list[bytes]:
-    """Answer one type-3 request; returns the reply frames."""
-    h = parse_header(body)
-    fields, offset = parse_fields(body, 22, h.n_fields)
+def handle_message(server: Any, body: bytes) -> list[bytes]:
+    """Answer one type-3 request (``body``: the bytes after the proto header); returns the reply frames."""
+    if type(body) is not bytes:
+        body = bytes(body)
+    head = _unpack_msg_header(body, 0)
+    if head[0] != W.MSG_HEADER_SIZE:
+        raise ValueError(f"bad message header size {head[0]}")
+    fields: dict[int, bytes] = {}
+    offset = 22
+    for _ in range(head[9]):
+        (size,) = _unpack_u32(body, offset)
+        fields[body[offset + 4]] = body[offset + 5 : offset + 4 + size]
+        offset += 4 + size
+    h = _new_tuple(MessageHeader, head[1:])
     if W.FIELD_BATCH_INDEX in fields or W.FIELD_BATCH_INDEX_WITH_SET in fields:
-        return _dispatch("batch", server, h, fields, offset, body)
+        return _dispatch("batch", server, h, fields, offset, memoryview(body))
     if W.FIELD_DIGEST not in fields and W.FIELD_KEY not in fields:
-        return _dispatch("scan", server, h, fields, offset, body)
-    ops, _ = parse_wire_ops(body, offset, h.n_ops)
-    if W.FIELD_UDF_PACKAGE_NAME in fields:
-        return _dispatch("udf", server, h, fields, offset, body)
+        return _dispatch("scan", server, h, fields, offset, memoryview(body))
+    n_ops = head[10]
+    plain = None
+    if (head[2] & _WRITE_OR_DELETE) == W.INFO2_WRITE and n_ops and W.FIELD_UDF_PACKAGE_NAME not in fields \
+            and OP_HANDLERS.get(W.OP_WRITE) is op_write:
+        plain = _parse_plain_writes(body, offset, n_ops)
+    if plain is None:
+        ops, _ = parse_wire_ops(body, offset, n_ops)
+        if W.FIELD_UDF_PACKAGE_NAME in fields:
+            return _dispatch("udf", server, h, fields, offset, memoryview(body))
+    else:
+        ops = plain
     try:
-        return [execute_record(server, h, fields, ops)]
+        return [execute_record(server, h, fields, ops, plain=plain is not None)]
     except ResultError as e:
         return [reply(e.code, e.generation, e.void_time)]
+
+
+def _parse_plain_writes(body: bytes, offset: int, n_ops: int) -> list[tuple[str, int, bytes]] | None:
+    """``[(bin name, particle type, value)]`` when every op is a plain write, else None."""
+    out = []
+    append = out.append
+    for _ in range(n_ops):
+        size, op, ptype, _v, nlen = _unpack_op_header(body, offset)
+        if op != 2:  # W.OP_WRITE
+            return None
+        vstart = offset + 8 + nlen
+        end = offset + 4 + size
+        append((body[offset + 8 : vstart].decode(), ptype, body[vstart:end]))
+        offset = end
+    return out
 
 
 def _dispatch(kind: str, server: Any, h: Any, fields: dict[int, bytes], offset: int, body: memoryview) -> list[bytes]:
@@ -92,53 +151,66 @@ def _dispatch(kind: str, server: Any, h: Any, fields: dict[int, bytes], offset: 
     return handler(server, h, fields, offset, body)
 
 
-def execute_record(server: Any, h: Any, fields: dict[int, bytes], ops: list, *, in_batch: bool = False) -> bytes:
-    """Run a single-record command; return its reply frame (raises ResultError on failure)."""
+def execute_record(server: Any, h: Any, fields: dict[int, bytes], ops: list, *, in_batch: bool = False,
+                   plain: bool = False) -> bytes:
+    """Run a single-record command; return its reply frame (raises ResultError on failure).
+
+    ``plain``: ``ops`` are ``(bin name, particle type, value)`` plain writes (see ``handle_message``).
+    """
     ns_name = fields.get(W.FIELD_NAMESPACE)
     ns = server.namespaces.get(ns_name.decode() if ns_name is not None else "")
     if ns is None:
         raise ResultError(E.NAMESPACE_NOT_FOUND)
-    digest = record_digest(fields)
-    pid = partition_id(digest)
+    digest = fields.get(W.FIELD_DIGEST)
+    if digest is None or len(digest) != 20:
+        digest = record_digest(fields)
+    pid = (digest[0] | (digest[1] << 8)) & 0xFFF
     server.count_request(pid)
+    info2 = h.info2
     if server.cluster is not None:  # a node that does not hold the partition proxies to its master
-        owner = server.cluster.serving_node(server, pid, bool(h.info2 & (W.INFO2_WRITE | W.INFO2_DELETE)))
+        owner = server.cluster.serving_node(server, pid, bool(info2 & _WRITE_OR_DELETE))
         if owner is not server:
             server, ns = owner, owner.namespaces[ns.name]
     try:
-        if h.info2 & (W.INFO2_WRITE | W.INFO2_DELETE):
-            gen, void_time, results = write_record(server, ns, digest, h, fields, ops)
-        else:
-            gen, void_time, results = read_record(server, ns, digest, h, fields, ops)
+        if info2 & _WRITE_OR_DELETE:
+            return write_record(server, ns, digest, h, fields, ops, plain)
+        return read_record(server, ns, digest, h, fields, ops)
     except ResultError as e:
         # As observed on real servers: a failed read or write of an existing record answers with its
         # generation and void time; a failed delete answers with 0 (failed writes leave it unchanged).
-        if not (h.info2 & W.INFO2_DELETE and not ops):
+        if not (info2 & W.INFO2_DELETE and not ops):
             rec = ns.get(digest, server.clock)
             if rec is not None:
                 e.generation, e.void_time = rec.generation, rec.void_time
         raise
-    return reply(E.OK, gen, void_time, results)
 
 
-def read_record(server: Any, ns: Any, digest: bytes, h: Any, fields: dict[int, bytes], ops: list) -> tuple:
+def read_record(server: Any, ns: Any, digest: bytes, h: Any, fields: dict[int, bytes], ops: list) -> bytes:
+    """A read command's reply frame."""
     clock = server.clock
     rec = ns.get(digest, clock)
     if rec is None:
         raise ResultError(E.KEY_NOT_FOUND)
-    check_filter(server, fields, rec, ns)
+    if W.FIELD_FILTER_EXP in fields:
+        check_filter(server, fields, rec, ns)
     info1 = h.info1
     if info1 & W.INFO1_NOBINDATA:
-        return rec.generation, rec.void_time, None
+        return ok_reply(rec.generation, rec.void_time, None)
     if info1 & W.INFO1_GET_ALL and not ops:
-        return rec.generation, rec.void_time, [pack_op(W.OP_READ, n.encode(), pt, v) for n, (pt, v) in rec.bins.items()]
+        packed = rec.packed
+        if packed is None:
+            packed = rec.packed = b"".join([pack_op(W.OP_READ, n.encode(), pt, v) for n, (pt, v) in rec.bins.items()])
+        return _pack_frame_header(_PROTO_MSG | (22 + len(packed)), 22, 0, 0, 0, 0, 0, rec.generation,
+                                  rec.void_time, 0, 0, len(rec.bins)) + packed
     respond_all = bool(h.info2 & W.INFO2_RESPOND_ALL_OPS)
     ctx = OpContext(rec, True, ns, clock, server)
     results: list[bytes] = []
     for op in ops:
+        if op.op not in READ_OPS:
+            rec.packed = None  # a modify op in a read command changes the stored record in place
         _run_op(ctx, op, results, respond_all)
     _touch_on_read(server, ns, rec, h)
-    return rec.generation, rec.void_time, results
+    return ok_reply(rec.generation, rec.void_time, results)
 
 
 def _touch_on_read(server: Any, ns: Any, rec: StoredRecord, h: Any) -> None:
@@ -161,13 +233,16 @@ def _run_op(ctx: OpContext, op: Any, results: list[bytes], respond_all: bool) ->
         results.append(pack_op(op.op, op.name.encode(), W.PT_NULL, b""))
 
 
-def write_record(server: Any, ns: Any, digest: bytes, h: Any, fields: dict[int, bytes], ops: list) -> tuple:
+def write_record(server: Any, ns: Any, digest: bytes, h: Any, fields: dict[int, bytes], ops: list,
+                 plain: bool = False) -> bytes:
+    """A write/delete/operate command's reply frame (``plain``: see :func:`execute_record`)."""
     clock = server.clock
     rec = ns.get(digest, clock)
     exists = rec is not None
     info2, info3 = h.info2, h.info3
     if exists:
-        check_filter(server, fields, rec, ns)
+        if W.FIELD_FILTER_EXP in fields:
+            check_filter(server, fields, rec, ns)
         if info2 & W.INFO2_GENERATION and h.generation != rec.generation:
             raise ResultError(E.GENERATION)
         if info2 & W.INFO2_GENERATION_GT and h.generation <= rec.generation:
@@ -177,7 +252,7 @@ def write_record(server: Any, ns: Any, digest: bytes, h: Any, fields: dict[int, 
             raise ResultError(E.KEY_NOT_FOUND)
         ns.delete(digest)
         server.on_write(ns, digest, None)
-        return 0, 0, None
+        return ok_reply(0, 0, None)
     if exists:
         if info2 & W.INFO2_CREATE_ONLY:
             raise ResultError(E.KEY_EXISTS)
@@ -193,22 +268,29 @@ def write_record(server: Any, ns: Any, digest: bytes, h: Any, fields: dict[int, 
     if info3 & (W.INFO3_CREATE_OR_REPLACE | W.INFO3_REPLACE_ONLY):
         work.bins = {}
     respond_all = bool(info2 & W.INFO2_RESPOND_ALL_OPS)
-    ctx = OpContext(work, exists, ns, clock, server, info2)
     results: list[bytes] = []
-    for op in ops:
-        if len(op.name) > 15:
-            raise ResultError(E.BIN_NAME)
-        _run_op(ctx, op, results, respond_all)
-    if ctx.deleted and not work.bins:
+    if plain:  # the same effect as running op_write for each op, without building WireOps
+        bins = work.bins
+        for name, ptype, value in ops:
+            if len(name) > 15:
+                raise ResultError(E.BIN_NAME)
+            if ptype == W.PT_NULL:
+                bins.pop(name, None)
+            else:
+                bins[name] = (ptype, value)
+            if respond_all:
+                results.append(pack_op(W.OP_WRITE, name.encode(), W.PT_NULL, b""))
+    else:
+        ctx = OpContext(work, exists, ns, clock, server, info2)
+        for op in ops:
+            if len(op.name) > 15:
+                raise ResultError(E.BIN_NAME)
+            _run_op(ctx, op, results, respond_all)
+    if not work.bins:  # every bin removed (or a delete op): the record goes
         if exists:
             ns.delete(digest)
             server.on_write(ns, digest, None)
-        return 0, 0, results
-    if not work.bins:
-        if exists:
-            ns.delete(digest)
-            server.on_write(ns, digest, None)
-        return 0, 0, results
+        return ok_reply(0, 0, results)
     key = fields.get(W.FIELD_KEY)
     if key is not None:
         if work.key is not None and exists and work.key != key:
@@ -221,4 +303,4 @@ def write_record(server: Any, ns: Any, digest: bytes, h: Any, fields: dict[int, 
     work.last_update_ns = clock.nanos()
     ns.put(work)
     server.on_write(ns, digest, work)
-    return work.generation, work.void_time, results
+    return ok_reply(work.generation, work.void_time, results)

@@ -34,10 +34,26 @@ class Fault:
     DELAY = "delay:"  # "delay:<ms>": answer correctly, but only after <ms> milliseconds
 
 
-class _Connection(asyncio.Protocol):
+_unpack_proto = PROTO_HEADER.unpack_from
+_SIZE_MASK = (1 << 48) - 1
+_MAX_BODY = 128 * 1024 * 1024
+#: The top 16 bits (version, type) of valid proto headers.
+_GOOD_HEADS = frozenset((2 << 8) | t for t in (1, 2, 3, 4))
+#: Receive buffer of a connection (grown for a larger frame, shrunk back once it is handled).
+_BUF_SIZE = 64 * 1024
+
+
+class _Connection(asyncio.BufferedProtocol):
+    """One client connection. Bytes are received into a buffer the connection keeps (no allocation
+    per read); every whole frame in it is handled, an incomplete one waits for more bytes."""
+
     def __init__(self, node: ServerNode) -> None:
         self.node = node
-        self.buf = bytearray()
+        self.buf = bytearray(_BUF_SIZE)
+        self.view = memoryview(self.buf)
+        self.start = 0  # first byte of ``buf`` not handled yet
+        self.have = 0  # bytes received into ``buf``
+        self.need = 8  # size of the incomplete frame at ``start`` (8: its header is incomplete)
         self.transport: asyncio.Transport | None = None
         self.stalled = False
         self.user: str | None = None
@@ -51,34 +67,64 @@ class _Connection(asyncio.Protocol):
         self.node.connections.discard(self)
         self.node.client_connections -= 1
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        if self.have >= len(self.buf):
+            self._make_room()
+        return self.view[self.have :]
+
+    def _make_room(self) -> None:
+        """Move the incomplete frame to the front of the buffer, growing it if the frame needs more."""
+        pending = bytes(self.view[self.start : self.have])
+        if self.need > len(self.buf) or len(pending) >= len(self.buf):
+            self.buf = bytearray(max(self.need, len(pending) + _BUF_SIZE))
+            self.view = memoryview(self.buf)
+        self.buf[: len(pending)] = pending
+        self.start, self.have = 0, len(pending)
+
+    def buffer_updated(self, nbytes: int) -> None:
         if self.stalled:
+            self.start = self.have = 0
             return
-        buf = self.buf
-        buf += data
-        while len(buf) >= 8:
-            try:
-                ptype, length = check_proto_header(buf[:8], max_body=128 * 1024 * 1024)
-            except ProtocolError as e:
-                log.debug("closing connection: %s", e)
+        have = self.have = self.have + nbytes
+        buf, view = self.buf, self.view
+        pos = self.start
+        while have - pos >= 8:
+            (v,) = _unpack_proto(buf, pos)
+            length = v & _SIZE_MASK
+            if (v >> 48) not in _GOOD_HEADS or length > _MAX_BODY:
+                try:
+                    check_proto_header(bytes(view[pos : pos + 8]), max_body=_MAX_BODY)
+                except ProtocolError as e:
+                    log.debug("closing connection: %s", e)
                 self.transport.close()
                 return
-            end = 8 + length
-            if len(buf) < end:
+            end = pos + 8 + length
+            if end > have:
+                self.need = end - pos
+                break
+            body = bytes(view[pos + 8 : end])
+            pos = self.start = end
+            if not self._handle((v >> 48) & 0xFF, body):
                 return
-            body = bytes(buf[8:end])
-            del buf[:end]
-            if not self._handle(ptype, body):
-                return
+        else:
+            self.need = 8
+        if pos == have:
+            self.start = self.have = 0
+            if len(buf) > _BUF_SIZE:
+                self.buf = bytearray(_BUF_SIZE)
+                self.view = memoryview(self.buf)
+        elif pos + self.need > len(buf):
+            self._make_room()
 
     def _handle(self, ptype: int, body: bytes) -> bool:
         node = self.node
-        fault = node.take_fault(ptype, body)
-        if fault is not None:
-            return self._apply_fault(fault, ptype, body)
+        if node._faults:
+            fault = node.take_fault(ptype, body)
+            if fault is not None:
+                return self._apply_fault(fault, ptype, body)
         frames = node.process(ptype, body, self)
         if frames:
-            self.transport.writelines(frames) if len(frames) > 1 else self.transport.write(frames[0])
+            self.transport.write(frames[0]) if len(frames) == 1 else self.transport.writelines(frames)
         return True
 
     def _late_write(self, data: bytes) -> None:
@@ -197,7 +243,7 @@ class ServerNode:
         self.requests += 1
         if ptype == PROTO_TYPE_MESSAGE:
             try:
-                return handle_message(self, memoryview(body))
+                return handle_message(self, body)
             except Exception as e:  # noqa: BLE001 - a bad request must not kill the server
                 log.debug("bad request: %r", e, exc_info=True)
                 return [reply(E.PARAMETER, info3=1)]

@@ -53,7 +53,7 @@ def _op_read(ctx: OpContext, op: WireOp) -> tuple[int, bytes] | None:
     return ctx.record.bins.get(op.name)
 
 
-def _op_write(ctx: OpContext, op: WireOp) -> None:
+def op_write(ctx: OpContext, op: WireOp) -> None:
     if op.ptype == W.PT_NULL:
         ctx.record.bins.pop(op.name, None)
     else:
@@ -121,7 +121,7 @@ def _op_delete(ctx: OpContext, op: WireOp) -> None:
 OP_HANDLERS.update(
     {
         W.OP_READ: _op_read,
-        W.OP_WRITE: _op_write,
+        W.OP_WRITE: op_write,
         W.OP_INCR: _op_incr,
         W.OP_APPEND: _concat(False),
         W.OP_PREPEND: _concat(True),

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from operator import itemgetter
 from typing import Any
 
 from .._wire.constants import N_PARTITIONS
 from .._wire.digest import partition_id
 
 CITRUS_EPOCH = 1262304000
+_value = itemgetter(1)
 
 
 class Clock:
@@ -34,9 +36,14 @@ class Clock:
 
 
 class StoredRecord:
-    """A record: bins as raw particles ``{name: (particle_type, bytes)}``, plus metadata."""
+    """A record: bins as raw particles ``{name: (particle_type, bytes)}``, plus metadata.
 
-    __slots__ = ("bins", "generation", "void_time", "set_name", "key", "last_update_ns", "digest")
+    Stored records are replaced, not changed, by writes (a write works on :meth:`copy`), so
+    ``packed`` (every bin packed as read-reply ops, filled by the first read of all bins) stays
+    valid; code that changes the bins of a stored record in place must set it to ``None``.
+    """
+
+    __slots__ = ("bins", "generation", "void_time", "set_name", "key", "last_update_ns", "digest", "packed")
 
     def __init__(self, digest: bytes, set_name: str) -> None:
         self.digest = digest
@@ -46,6 +53,7 @@ class StoredRecord:
         self.set_name = set_name
         self.key: bytes | None = None  # particle type byte + key bytes, when the key was sent
         self.last_update_ns = 0
+        self.packed: bytes | None = None  # all bins as read-reply ops (a cache, see above)
 
     def copy(self) -> StoredRecord:
         r = StoredRecord(self.digest, self.set_name)
@@ -58,10 +66,9 @@ class StoredRecord:
 
     def size(self) -> int:
         """Approximate stored size in bytes (for record-too-big and ``record_size``)."""
-        n = 40 + len(self.set_name) + (len(self.key) if self.key else 0)
-        for name, (_, v) in self.bins.items():
-            n += 4 + len(name) + len(v)
-        return n
+        bins = self.bins
+        return (40 + len(self.set_name) + (len(self.key) if self.key else 0) + 4 * len(bins)
+                + sum(map(len, bins)) + sum(map(len, map(_value, bins.values()))))
 
 
 class Namespace:
