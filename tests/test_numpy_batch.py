@@ -107,6 +107,72 @@ def test_mixed_layouts_in_one_batch(client):
     assert arr["c"].tolist() == [float(i) if i % 3 == 0 else 0.0 for i in range(30)]
 
 
+def test_one_shape_reply_cast_and_checked_fields(client):
+    """A reply of one record shape: exact casts (i8, f8, S) and checked fields (i2, f4, V, sub-array)
+    fill the same rows; each dtype gets its own plan, and a second call gives fresh arrays."""
+    vec = np.arange(2, dtype="f4").tobytes()
+    for i in range(12):
+        client.put(k(i), {"a": i * 1000, "f": i / 2, "s": b"s%03d" % i, "v": vec}, meta={"ttl": 100 + i})
+    keys = [k(i) for i in reversed(range(12))]
+    wide = np.dtype([("a", "i8"), ("f", "f8"), ("s", "S2"), ("v", "f4", (2,)), ("x", "i8")])
+    narrow = np.dtype([("a", "i2"), ("f", "f4"), ("s", "V4")])
+    first = client.batch_read(keys, _dtype=wide)
+    again = client.batch_read(keys, _dtype=wide)
+    assert first.batch_records is not again.batch_records
+    for res in (first, again):
+        arr = res.batch_records
+        assert arr["a"].tolist() == [i * 1000 for i in reversed(range(12))]
+        assert arr["f"].tolist() == [i / 2 for i in reversed(range(12))]
+        assert arr["s"].tolist() == [b"s0"] * 12
+        assert arr["v"].tolist() == [[0.0, 1.0]] * 12 and arr["x"].tolist() == [0] * 12
+        assert res.result_codes.tolist() == [0] * 12 and res.meta["gen"].tolist() == [1] * 12
+        assert all(95 <= t <= 100 + i for t, i in zip(res.meta["ttl"].tolist(), reversed(range(12)), strict=True))
+    arr = client.batch_read(keys, _dtype=narrow).batch_records
+    assert arr["a"].tolist() == [i * 1000 for i in reversed(range(12))]
+    assert bytes(arr["s"][0]) == b"s011" and arr["f"].tolist() == [i / 2 for i in reversed(range(12))]
+    client.put(k(3), {"a": 40000})  # same shape, but no longer fits an i2
+    with pytest.raises(OverflowError, match="'a'"):
+        client.batch_read(keys, _dtype=narrow)
+    assert client.batch_read(keys, _dtype=wide).batch_records["a"][8] == 40000
+
+
+def test_one_shape_reply_out_of_order_or_short(client, monkeypatch):
+    """One run whose rows are not 0..n-1 in order is scattered by index; unanswered rows stay -1."""
+    from aerospike_py import numpy_batch as nb
+    from aerospike_py._commands.batch import BatchState, parse_keys
+
+    for i in range(6):
+        client.put(k(i), {"a": i, "s": b"v%d" % i})
+    keys = [k(i) for i in range(6)]
+    dt = np.dtype([("a", "i8"), ("s", "S2"), ("z", "i2")])
+    frames = []
+    feed = nb.NumpySink.feed
+    monkeypatch.setattr(nb.NumpySink, "feed", lambda self, cmd, body, node: (frames.append(bytes(body)),
+                                                                             feed(self, cmd, body, node))[1])
+    want = client.batch_read(keys, _dtype=dt)
+    monkeypatch.undo()
+    body = b"".join(frames)
+    size = (len(body) - 22) // 6  # six records of one shape, then the LAST message
+    recs = [body[i * size : (i + 1) * size] for i in range(6)]
+    for order in ([5, 3, 1, 0, 2, 4], [4, 0, 2]):
+        state = BatchState(parse_keys(keys), sink=nb.NumpySink())
+        assert state.sink.feed(None, b"".join(recs[i] for i in order) + body[-22:], "n") is None
+        got = nb.to_numpy(state, state.sink, dt)
+        found = sorted(order)
+        assert got.result_codes.tolist() == [0 if i in found else -1 for i in range(6)]
+        assert got.batch_records["a"].tolist() == [i if i in found else 0 for i in range(6)]
+        assert got.batch_records["s"].tolist() == [b"v%d" % i if i in found else b"" for i in range(6)]
+        assert got.meta["gen"].tolist() == [1 if i in found else 0 for i in range(6)]
+        assert got.meta["ttl"].tolist() == [want.meta["ttl"][i] if i in found else 0 for i in range(6)]
+
+
+def test_bin_read_twice_in_one_shape_reply(client):
+    for i in range(5):
+        client.put(k(i), {"a": i, "b": 1.5})
+    res = client.batch_read([k(i) for i in range(5)], bins=["a", "b", "a"], _dtype=np.dtype([("a", "i8"), ("b", "f8")]))
+    assert res.batch_records["a"].tolist() == [0, 1, 2, 3, 4] and res.batch_records["b"].tolist() == [1.5] * 5
+
+
 def _seed(server, n: int) -> list[tuple]:
     """Put n records straight into the server's storage (5 bins each)."""
     keys = [k(i) for i in range(n)]

@@ -12,6 +12,7 @@ raises TypeError; strings/blobs longer than an ``S``/``V`` field are truncated.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["NumpyBatchRecords"]
 
 _META_DTYPE = [("gen", "u4"), ("ttl", "u4")]
+_META_NP: Any = None  # np.dtype(_META_DTYPE), made when numpy is first used
 _NEVER = 0xFFFFFFFF
 _CITRUS_EPOCH = 1262304000
 _INT64_MAX = (1 << 63) - 1
@@ -81,6 +83,9 @@ def _np() -> Any:
         import numpy
     except ImportError:  # pragma: no cover - depends on the environment
         raise ImportError("numpy is required for _dtype batches: pip install 'aerospike-purepy[numpy]'") from None
+    global _META_NP
+    if _META_NP is None:
+        _META_NP = numpy.dtype(_META_DTYPE)
     return numpy
 
 
@@ -91,6 +96,8 @@ def check_dtype(dtype: Any) -> np.dtype:
         dt = np.dtype(dtype)
     except TypeError as e:
         raise TypeError(f"_dtype: {e}") from None
+    if dt in _CHECKED:
+        return dt
     if not dt.names:
         raise TypeError("_dtype must be a structured dtype (one field per bin)")
     for name in dt.names:
@@ -101,7 +108,14 @@ def check_dtype(dtype: Any) -> np.dtype:
         if base.kind not in "iufSV":
             raise TypeError(f"_dtype field {name!r}: kind {base.kind!r} ({base}) is not supported "
                             "(use ints, floats, S<n> or V<n>)")
+    if len(_CHECKED) >= 256:
+        _CHECKED.clear()
+    _CHECKED.add(dt)
     return dt
+
+
+#: Dtypes check_dtype accepted (equal dtypes hash alike): later calls skip the field walk.
+_CHECKED: set[Any] = set()
 
 
 #: Particle types a field kind accepts: ints, floats (ints too), bytes-like (string, blob).
@@ -110,6 +124,10 @@ _PY_TYPES = {1: (int,), 2: (float, int), 3: (bytes,), 4: (bytes,)}
 #: Records a vectorised pass must accept to be worth it; after a short one, parse this many in Python.
 _MIN_RUN = 4
 _PY_STRETCH = 32
+#: Runs of up to this many fixed bytes are checked with one ``take`` of cached flat offsets (larger
+#: ones by a 2-D index); the offsets and the bytes they must hold, by (layout, record count).
+_FLAT_MAX = 1 << 15
+_FLAT: dict[tuple[Any, int], tuple[Any, bytes]] = {}
 
 
 class _Layout:
@@ -118,7 +136,7 @@ class _Layout:
     code, info3, field/op counts, op headers and bin names. Checking those bytes row by row
     (vectorised) makes the fast path exact."""
 
-    __slots__ = ("size", "dtype", "names", "ptypes", "cols", "template")
+    __slots__ = ("size", "dtype", "meta", "names", "ptypes", "cols", "template", "tmpl", "plans")
 
     def __init__(self, np: Any, buf: bytes, off: int, n_ops: int) -> None:
         names, formats, offsets = ["_g", "_v", "_i"], [">u4", ">u4", ">u4"], [6, 10, 14]
@@ -139,14 +157,81 @@ class _Layout:
             p += 4 + size
         self.size = p - off
         self.dtype = np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": self.size})
+        #: Generation and void time, cast into the meta dtype (``ttl`` then holds the void time).
+        self.meta = np.dtype({"names": ["gen", "ttl"], "formats": [">u4", ">u4"], "offsets": [6, 10],
+                              "itemsize": self.size})
         self.names = tuple(bins)
         self.ptypes = tuple(ptypes)
         self.cols = np.array(const, dtype=np.intp)
         self.template = np.frombuffer(buf, np.uint8, count=self.size, offset=off)[self.cols].copy()
+        self.tmpl = self.template.tobytes()
+        #: Fill plans by output dtype (see :class:`_Plan`).
+        self.plans: dict[Any, _Plan] = {}
+
+    def same_shape(self, np: Any, buf: bytes, off: int, n: int) -> bool:
+        """Whether all ``n`` records from ``off`` have this shape (fast check of the usual case)."""
+        rows = np.frombuffer(buf, np.uint8, count=n * self.size, offset=off)
+        if n * len(self.cols) > _FLAT_MAX:
+            return rows.reshape(n, self.size)[:, self.cols].tobytes() == self.tmpl * n
+        f = _FLAT.get((self, n))
+        if f is None:
+            if len(_FLAT) >= 32:
+                _FLAT.clear()
+            f = _FLAT[(self, n)] = ((np.arange(n, dtype=np.intp)[:, None] * self.size + self.cols)
+                                    .ravel(), self.tmpl * n)
+        return rows.take(f[0]).tobytes() == f[1]
 
     def values(self, np: Any, view: Any, j: int) -> Any:
         name = f"v{j}"
         return view[name] if name in view.dtype.names else np.zeros(len(view), "S1")
+
+
+class _Plan:
+    """How a run of one layout fills one output dtype: the fields whose value converts exactly by a
+    numpy cast (int64 into ``i8``, int64/double into ``f8``, bytes into ``S<n>``) are copied by one
+    structured assignment (``src`` view of the run -> ``dst`` view of the output, by position);
+    ``rest`` (layout position, bin name) go through the checked per-field fill."""
+
+    __slots__ = ("src", "dst", "rest")
+
+    def __init__(self, np: Any, lay: _Layout, dtype: Any) -> None:
+        ldt = lay.dtype
+        sn, sf, so, dn, df, do = [], [], [], [], [], []
+        rest = []
+        twice = {b for b in lay.names if lay.names.count(b) > 1}  # filled in order: the last one wins
+        for j, bname in enumerate(lay.names):
+            if bname not in dtype.names:
+                continue
+            field, foff = dtype.fields[bname][:2]
+            v = f"v{j}"
+            direct = False
+            if v in ldt.names and not field.subdtype and bname not in twice:
+                vf, voff = ldt.fields[v][:2]
+                pt, k, big = lay.ptypes[j], field.kind, field.itemsize == 8
+                direct = ((k == "i" and big and pt == 1 and vf.kind == "i")
+                          or (k == "f" and big and pt in (1, 2) and vf.kind in "if")
+                          or (k == "S" and pt in (3, 4) and vf.kind == "S"))
+            if direct:
+                sn.append(v)
+                sf.append(vf)
+                so.append(voff)
+                dn.append(bname)
+                df.append(field)
+                do.append(foff)
+            else:
+                rest.append((j, bname))
+        self.src = np.dtype({"names": sn, "formats": sf, "offsets": so, "itemsize": ldt.itemsize}) if sn else None
+        self.dst = np.dtype({"names": dn, "formats": df, "offsets": do, "itemsize": dtype.itemsize}) if dn else None
+        self.rest = tuple(rest)
+
+
+def _plan(np: Any, lay: _Layout, dtype: Any) -> _Plan:
+    p = lay.plans.get(dtype)
+    if p is None:
+        if len(lay.plans) >= 64:
+            lay.plans.clear()
+        p = lay.plans[dtype] = _Plan(np, lay, dtype)
+    return p
 
 
 #: Layouts by signature (op headers and bin names of a record), shared by all calls.
@@ -175,9 +260,12 @@ class NumpySink:
         while off < end:
             if lay is not None and off >= python_until and end - off >= lay.size:
                 n = (end - off) // lay.size
-                rows = np.frombuffer(buf, np.uint8, count=n * lay.size, offset=off).reshape(n, lay.size)
-                ok = (rows[:, lay.cols] == lay.template).all(1)
-                m = n if ok.all() else int(ok.argmin())
+                if lay.same_shape(np, buf, off, n):  # the common case
+                    m = n
+                else:
+                    rows = np.frombuffer(buf, np.uint8, count=n * lay.size, offset=off).reshape(n, lay.size)
+                    ok = (rows[:, lay.cols] == lay.template).all(1)
+                    m = n if ok.all() else int(ok.argmin())
                 if m:
                     self.runs.append((lay, np.frombuffer(buf, lay.dtype, count=m, offset=off)))
                     off += m * lay.size
@@ -275,7 +363,7 @@ def _fill_column(np: Any, arr: Any, name: str, chunks: list[tuple[Any, Any, int 
     src = np.concatenate(parts) if len(parts) > 1 else parts[0]
     col = arr[name]
     if shape is not None:
-        col[rows] = src.view(base).reshape((len(rows), *shape))
+        col[rows] = np.ascontiguousarray(src).view(base).reshape((len(rows), *shape))  # a run's column is strided
     elif kind in "iu":
         if kind == "u" or field.itemsize < 8:  # int64 values always fit an int64 field
             info = np.iinfo(field)
@@ -298,13 +386,13 @@ def _fill_column(np: Any, arr: Any, name: str, chunks: list[tuple[Any, Any, int 
 def to_numpy(state: BatchState, sink: NumpySink, dtype: Any) -> NumpyBatchRecords:
     """The collected reply -> NumpyBatchRecords (runs of same-shape records filled column-wise)."""
     np = sink.np
-    import time
-
     keys = state.keys
+    if not sink.generic and len(sink.runs) == 1:
+        return _one_run(np, keys, sink.runs[0], dtype)
     n = len(keys)
     arr = np.zeros(n, dtype)
     codes = np.full(n, NO_RESPONSE, dtype=np.int32)
-    meta = np.zeros(n, _META_DTYPE)
+    meta = np.zeros(n, _META_NP)
     names = set(dtype.names)
     chunks: dict[str, list[tuple[Any, Any, int | None]]] = {nm: [] for nm in dtype.names}
     ok_rows, ok_gen, ok_vt = [], [], []
@@ -339,13 +427,64 @@ def to_numpy(state: BatchState, sink: NumpySink, dtype: Any) -> NumpyBatchRecord
         rows = np.concatenate(ok_rows)
         codes[rows] = 0
         meta["gen"][rows] = np.concatenate(ok_gen)
-        vt = np.concatenate(ok_vt).astype(np.int64)
-        ttl = np.maximum(vt + (_CITRUS_EPOCH - int(time.time())), 1)
-        meta["ttl"][rows] = np.where(vt == 0, _NEVER, ttl)
+        meta["ttl"][rows] = _ttls(np, np.concatenate(ok_vt))
     for nm, ch in chunks.items():
         if ch:
             _fill_column(np, arr, nm, ch)
     return NumpyBatchRecords(arr, meta, codes, None, keys)
+
+
+def _ttls(np: Any, void_times: Any) -> Any:
+    """TTLs (seconds left, ``0xFFFFFFFF`` for never) of server void times."""
+    vt = void_times.astype(np.int64)
+    ttl = np.maximum(vt + (_CITRUS_EPOCH - int(time.time())), 1)
+    return np.where(vt == 0, _NEVER, ttl)
+
+
+def _one_run(np: Any, keys: list[Any], run: tuple[_Layout, Any], dtype: Any) -> NumpyBatchRecords:
+    """The usual reply, one run of same-shape records: a cached plan fills the run's rows with one
+    structured cast (plus the checked fill for the fields it cannot cast exactly); when the run is
+    every row in request order (one node), those are the results, else they are scattered."""
+    lay, view = run
+    n, m = len(keys), len(view)
+    plan = _plan(np, lay, dtype)
+    out = np.zeros(m, dtype)
+    if plan.dst is not None:
+        out.view(plan.dst)[...] = view.view(plan.src)
+    for j, bname in plan.rest:
+        _fill_column(np, out, bname, [(np.arange(m), lay.values(np, view, j), lay.ptypes[j])])
+    meta = np.empty(m, _META_NP)
+    meta[...] = view.view(lay.meta)
+    vt = meta["ttl"]
+    if vt.any():
+        meta["ttl"] = _ttls(np, vt)
+    else:
+        vt.fill(_NEVER)
+    idx = view["_i"]
+    if m == n and idx.tobytes() == _in_order(np, n):
+        return NumpyBatchRecords(out, meta, np.zeros(n, np.int32), None, keys)
+    rows = idx.astype(np.intp)
+    arr = np.zeros(n, dtype)
+    arr[rows] = out
+    all_meta = np.zeros(n, _META_NP)
+    all_meta[rows] = meta
+    codes = np.empty(n, np.int32)
+    codes.fill(NO_RESPONSE)
+    codes[rows] = 0
+    return NumpyBatchRecords(arr, all_meta, codes, None, keys)
+
+
+_ORDER: list[bytes] = [b""]
+
+
+def _in_order(np: Any, n: int) -> bytes:
+    """Big-endian u32 of 0 .. n-1: the index column of a reply in request order."""
+    b = _ORDER[0]
+    if len(b) < 4 * n:
+        if n > 1 << 20:
+            return np.arange(n, dtype=">u4").tobytes()
+        b = _ORDER[0] = np.arange(max(n, 1024), dtype=">u4").tobytes()
+    return b[: 4 * n]
 
 
 def numpy_result(dtype: Any) -> Any:
