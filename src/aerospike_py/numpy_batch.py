@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ._commands.base import MORE, raise_for
-from ._commands.batch import NO_RESPONSE, BatchState
+from ._commands.batch import NO_RESPONSE, BatchState, layout_key
 from ._wire.constants import INFO3_LAST
 from ._wire.message import MSG_HEADER, OP_HEADER, skip_fields
 from ._wire.values import decode_particle
@@ -288,13 +288,7 @@ class NumpySink:
         _, _, _, info3, _, rc, _, _, _, n_fields, n_ops = _unpack_msg(buf, off)
         if info3 or rc or n_fields or not n_ops:
             return None
-        p = off + 22
-        sig = []
-        for _ in range(n_ops):
-            size, _op, _pt, _, nlen = _unpack_op(buf, p)
-            sig.append(buf[p : p + 8 + nlen])
-            p += 4 + size
-        key = b"".join(sig)
+        key = layout_key(buf, off, n_ops)
         lay = _LAYOUTS.get(key)
         if lay is None:
             if len(_LAYOUTS) >= 256:

@@ -312,16 +312,21 @@ class Layout:
 _LAYOUTS: dict[bytes, Layout] = {}
 
 
-def layout_at(buf: bytes, off: int, n_ops: int) -> Layout:
-    """The layout of the found record at ``off``, shared by all calls (keyed by its op headers and
-    bin names; the header bytes a layout checks are the same for every found record)."""
+def layout_key(buf: bytes, off: int, n_ops: int) -> bytes:
+    """What identifies the shape of the record message at ``off``: its op headers and bin names."""
     p = off + 22
     sig = []
     for _ in range(n_ops):
         size, _op, _pt, _, nlen = _unpack_op(buf, p)
         sig.append(buf[p : p + 8 + nlen])
         p += 4 + size
-    key = b"".join(sig)
+    return b"".join(sig)
+
+
+def layout_at(buf: bytes, off: int, n_ops: int) -> Layout:
+    """The layout of the found record at ``off``, shared by all calls (keyed by :func:`layout_key`;
+    the header bytes a layout checks are the same for every found record)."""
+    key = layout_key(buf, off, n_ops)
     lay = _LAYOUTS.get(key)
     if lay is None:
         if len(_LAYOUTS) >= 512:
