@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
 import aerospike_py
 import aerospike_py.server.bits  # noqa: F401  (registers the bit handlers)
-from _paths import TRACES, require
+from _paths import TRACES
+from _traces import decode
+from _traces import trace_frames as _trace_frames
 from aerospike_py import bit_operations as bo
 from aerospike_py._commands.ops import encode_ops
 from aerospike_py._wire import constants as W
-from aerospike_py._wire.message import parse_fields, parse_header, parse_wire_ops
 from aerospike_py.exception import AerospikeError, BinExistsError, BinNotFound, InvalidArgError
 from aerospike_py.server.errors import ResultError
 from aerospike_py.server.ops import OP_HANDLERS, OpContext
@@ -24,25 +24,7 @@ KEY = ("test", "demo", "bits")
 
 
 def trace_frames(prefix: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """(request, reply) message frames of the trace steps whose label starts with ``prefix``."""
-    out, pending = [], None
-    for line in require(TRACE).read_text().splitlines():
-        d = json.loads(line)
-        if d.get("type") != W.PROTO_TYPE_MESSAGE or not d.get("step", "").startswith(prefix):
-            continue
-        if d["dir"] == "c2s":
-            pending = d
-        elif pending is not None:
-            out.append((pending, d))
-            pending = None
-    return out
-
-
-def decode(frame: dict[str, Any]) -> tuple[Any, dict[int, bytes], list]:
-    body = bytes.fromhex(frame["hex"])[8:]
-    h = parse_header(body)
-    fields, off = parse_fields(body, 22, h.n_fields)
-    return h, fields, parse_wire_ops(body, off, h.n_ops)[0]
+    return _trace_frames(TRACE, prefix)
 
 
 def replay(records: dict[bytes, StoredRecord], c2s: dict[str, Any]) -> tuple[int, list[tuple[int, bytes]]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -11,12 +10,13 @@ import pytest
 
 import aerospike_py
 import aerospike_py.server.hll  # noqa: F401  (registers the HLL handlers)
-from _paths import TRACES, require
+from _paths import TRACES
+from _traces import decode
+from _traces import trace_frames as _trace_frames
 from aerospike_py import HLL
 from aerospike_py import hll_operations as ho
 from aerospike_py._commands.ops import encode_ops
 from aerospike_py._wire import constants as W
-from aerospike_py._wire.message import parse_fields, parse_header, parse_wire_ops
 from aerospike_py.exception import AerospikeError, BinExistsError, BinNotFound, InvalidArgError
 from aerospike_py.server.errors import ResultError
 from aerospike_py.server.hll import Sketch, estimate, murmur3_x64_128
@@ -29,25 +29,7 @@ KEY2 = ("test", "demo", "hll2")
 
 
 def trace_frames(prefix: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """(request, reply) message frames of the trace steps whose label starts with ``prefix``."""
-    out, pending = [], None
-    for line in require(TRACE).read_text().splitlines():
-        d = json.loads(line)
-        if d.get("type") != W.PROTO_TYPE_MESSAGE or not d.get("step", "").startswith(prefix):
-            continue
-        if d["dir"] == "c2s":
-            pending = d
-        elif pending is not None:
-            out.append((pending, d))
-            pending = None
-    return out
-
-
-def decode(frame: dict[str, Any]) -> tuple[Any, dict[int, bytes], list]:
-    body = bytes.fromhex(frame["hex"])[8:]
-    h = parse_header(body)
-    fields, off = parse_fields(body, 22, h.n_fields)
-    return h, fields, parse_wire_ops(body, off, h.n_ops)[0]
+    return _trace_frames(TRACE, prefix)
 
 
 def traced_h2() -> HLL:
