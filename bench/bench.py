@@ -14,7 +14,8 @@ Sections (``--only``):
 
 Each figure is the median of ``--repeat`` runs. Client CPU is measured with ``time.process_time``
 in this process (the server runs in another process), so it is the client's own CPU, tend threads
-included. A section whose feature does not exist yet (no AsyncClient, no batch_read) is skipped
+included. In ``kv`` the clients of this process take turns every ``--chunk`` ops, so load changes
+during a run fall on both alike. A section whose feature does not exist yet (no AsyncClient, no batch_read) is skipped
 with a message. ``--rust-python`` runs this same script under another interpreter in which
 ``aerospike_py`` is the Rust-based package (same API) and merges its figures as client ``rust``.
 """
@@ -278,12 +279,46 @@ def run_kv(clients: list[SyncClient], keys: list, args: argparse.Namespace, res:
         for fn in (cl.get, cl.put, cl.operate):
             for k in warm:
                 fn(k)
-    for rep in range(args.repeat):
+    for _rep in range(args.repeat):
         for case in ("get", "put", "operate"):
-            for cl in clients if rep % 2 == 0 else clients[::-1]:
-                if case == "operate":
-                    seed(clients[0].put, keys)  # keep the appended bin short
-                measure(res, "kv", case, cl.name, n, _loop, getattr(cl, case), seq)
+            if case == "operate":
+                seed(clients[0].put, keys)  # keep the appended bin short
+            measure_interleaved(res, "kv", case, clients, seq, args.chunk)
+
+
+def measure_interleaved(res: Results, section: str, case: str, clients: list[SyncClient], seq: list,
+                        chunk: int) -> None:
+    """Run ``case`` over ``seq`` for every client, in alternating chunks of ``chunk`` ops.
+
+    The clients take turns (order reversed every chunk), so a change in machine load during the
+    run falls on all of them alike: the ratio between them is steadier than with back-to-back runs.
+    Each client's chunks add up to one sample.
+    """
+    totals = {cl.name: [0.0, 0.0] for cl in clients}
+    gc.collect()
+    for i, start in enumerate(range(0, len(seq), chunk)):
+        part = seq[start : start + chunk]
+        for cl in clients if i % 2 == 0 else clients[::-1]:
+            key = (section, case, cl.name)
+            if key in res.failed:
+                continue
+            fn = getattr(cl, case)
+            c0 = time.process_time()
+            w0 = time.perf_counter()
+            try:
+                _loop(fn, part)
+            except Exception as e:  # noqa: BLE001 - reported, the other cases go on
+                res.failed.add(key)
+                res.note(f"{section} {case}: {cl.name} failed ({type(e).__name__}: {e})")
+                continue
+            w1 = time.perf_counter()
+            c1 = time.process_time()
+            totals[cl.name][0] += c1 - c0
+            totals[cl.name][1] += w1 - w0
+    for cl in clients:
+        if (section, case, cl.name) not in res.failed:
+            cpu, wall = totals[cl.name]
+            res.get(section, case, cl.name).add(cpu, wall, len(seq))
 
 
 # --------------------------------------------------------------------------- async section
@@ -555,6 +590,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--keys", type=int, default=N_KEYS, help="distinct keys cycled through by kv/async")
     ap.add_argument("--ops", type=int, default=20000, help="operations (or records) per measurement")
     ap.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is reported")
+    ap.add_argument("--chunk", type=int, default=1000,
+                    help="kv: the clients take turns every this many ops (steadier ratios)")
     ap.add_argument("--only", default=",".join(SECTIONS), help="sections: kv,async,batch")
     ap.add_argument("--widths", default=",".join(map(str, WIDTHS)), help="async commands in flight")
     ap.add_argument("--clients", default="ours,official", help="ours,official")

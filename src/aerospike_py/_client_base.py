@@ -75,9 +75,6 @@ class ClientBase(BatchMixin):
         the async client returns an awaitable that applies ``fn`` once ``value`` resolves."""
         return fn(value)
 
-    def _attrs(self, policy: P.Policy, meta: Any) -> tuple:
-        return P.write_attrs(policy, meta)
-
     # ------------------------------------------------------------------ reads
 
     def get(self, key: Any, policy: dict[str, Any] | None = None) -> Any:
@@ -101,54 +98,54 @@ class ClientBase(BatchMixin):
             policy: dict[str, Any] | None = None) -> Any:
         """Write bins (a ``None`` value deletes that bin)."""
         p = self._write_policy if policy is None else P.WRITE.resolve(policy, self._write_default)
-        return self._run(record.put(key, bins, meta, p, self._attrs))
+        return self._run(record.put(key, bins, meta, p))
 
     def remove(self, key: Any, meta: dict[str, Any] | None = None, policy: dict[str, Any] | None = None) -> Any:
         """Delete a record; ``RecordNotFound`` when it does not exist."""
         p = P.WRITE.resolve(policy, self._write_default)
-        return self._run(record.remove(key, meta, p, self._attrs))
+        return self._run(record.remove(key, meta, p))
 
     def touch(self, key: Any, val: int = 0, meta: dict[str, Any] | None = None,
               policy: dict[str, Any] | None = None) -> Any:
         """Reset a record's TTL to ``val`` seconds (0: meta/policy TTL) and bump its generation."""
         p = P.WRITE.resolve(policy, self._write_default)
-        return self._run(record.touch(key, val, meta, p, self._attrs))
+        return self._run(record.touch(key, val, meta, p))
 
     def append(self, key: Any, bin: str, val: Any, meta: dict[str, Any] | None = None,
                policy: dict[str, Any] | None = None) -> Any:
         """Append a str/bytes to a bin."""
         p = P.WRITE.resolve(policy, self._write_default)
-        return self._run(record.single_bin_op(key, W.OP_APPEND, bin, val, meta, p, self._attrs))
+        return self._run(record.single_bin_op(key, W.OP_APPEND, bin, val, meta, p))
 
     def prepend(self, key: Any, bin: str, val: Any, meta: dict[str, Any] | None = None,
                 policy: dict[str, Any] | None = None) -> Any:
         """Prepend a str/bytes to a bin."""
         p = P.WRITE.resolve(policy, self._write_default)
-        return self._run(record.single_bin_op(key, W.OP_PREPEND, bin, val, meta, p, self._attrs))
+        return self._run(record.single_bin_op(key, W.OP_PREPEND, bin, val, meta, p))
 
     def increment(self, key: Any, bin: str, offset: Any, meta: dict[str, Any] | None = None,
                   policy: dict[str, Any] | None = None) -> Any:
         """Add an int/float to a bin (created when absent)."""
         p = P.WRITE.resolve(policy, self._write_default)
-        return self._run(record.single_bin_op(key, W.OP_INCR, bin, offset, meta, p, self._attrs))
+        return self._run(record.single_bin_op(key, W.OP_INCR, bin, offset, meta, p))
 
     def remove_bin(self, key: Any, bin_names: list[str], meta: dict[str, Any] | None = None,
                    policy: dict[str, Any] | None = None) -> Any:
         """Delete the named bins."""
         p = P.WRITE.resolve(policy, self._write_default)
-        return self._run(record.remove_bin(key, bin_names, meta, p, self._attrs))
+        return self._run(record.remove_bin(key, bin_names, meta, p))
 
     def operate(self, key: Any, ops: list[dict[str, Any]], meta: dict[str, Any] | None = None,
                 policy: dict[str, Any] | None = None) -> Any:
         """Apply several operations atomically; bins hold the last result per bin (:class:`Record`)."""
         p = P.WRITE.resolve(policy, self._write_default)
-        return self._run(record.operate(key, ops, meta, p, self._attrs))
+        return self._run(record.operate(key, ops, meta, p))
 
     def operate_ordered(self, key: Any, ops: list[dict[str, Any]], meta: dict[str, Any] | None = None,
                         policy: dict[str, Any] | None = None) -> Any:
         """Like :meth:`operate`, with one :class:`BinTuple` per result in operation order."""
         p = P.WRITE.resolve(policy, self._write_default)
-        return self._run(record.operate(key, ops, meta, p, self._attrs, ordered=True))
+        return self._run(record.operate(key, ops, meta, p, ordered=True))
 
     # ------------------------------------------------------------------ info / admin
 

@@ -27,7 +27,7 @@ from .._wire.values import decode_particle
 from ..exception import AerospikeError, AerospikeTimeoutError, ClusterError, InvalidArgError
 from ..types import AerospikeKey, BatchRecord, BatchRecords, BatchRetryInfo, Record, RecordMetadata
 from .base import CITRUS_EPOCH, MORE, NEVER_EXPIRES, Command, raise_for
-from .keys import RequestKey, parse_key
+from .keys import _RECENT, RequestKey, parse_key
 
 # Entry type bits.
 BATCH_MSG_REPEAT = 0x01
@@ -68,28 +68,22 @@ Slot = tuple[int, int, int, "dict[str, Any] | None"]
 def parse_keys(keys: Any, what: str = "keys") -> list[RequestKey]:
     """Validate a list of keys; a malformed key names its index.
 
-    Keys of the set of the previous key that are in that set's memo of recent keys are taken
-    from it in this loop (no call, no hashing): a batch of hot keys costs little more than a copy.
+    Keys in the memo of recently parsed keys are taken from it in this loop (no call, no hashing):
+    a batch of hot keys costs little more than a copy.
     """
     if not isinstance(keys, (list, tuple)):
         raise InvalidArgError(f"{what} must be a list of keys, not {type(keys).__name__}")
     out: list[RequestKey] = []
     append = out.append
-    last_ns = last_set = recent = None
+    recent = _RECENT
     try:
         for k in keys:
-            if recent is not None and type(k) is tuple and len(k) == 3:
-                ns, st, uk = k
-                if ns == last_ns and st == last_set:
-                    rk = recent.get(uk)
-                    if rk is not None and type(rk[1]) is type(uk):
-                        append(rk)
-                        continue
-            rk = parse_key(k)
-            append(rk)
-            if type(k) is tuple and len(k) == 3:
-                last_ns, last_set, _ = k
-                recent = rk[0].recent
+            if type(k) is tuple:
+                rk = recent.get(k)
+                if rk is not None and type(rk[1]) is type(k[2]):
+                    append(rk)
+                    continue
+            append(parse_key(k))
     except InvalidArgError as e:
         raise InvalidArgError(f"{what}[{len(out)}]: {e.msg}") from None
     except TypeError:  # e.g. an unhashable user key: let parse_key name the problem

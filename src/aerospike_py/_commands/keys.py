@@ -22,7 +22,7 @@ _DIGEST_FIELD_HEAD = _pack_field_header(21, W.FIELD_DIGEST)
 class KeySpace:
     """What all keys of one (namespace, set) share: encoded names, field prefix, set hasher."""
 
-    __slots__ = ("namespace", "set_name", "ns_b", "set_b", "prefix", "hasher", "n_fields", "recent", "templates")
+    __slots__ = ("namespace", "set_name", "ns_b", "set_b", "prefix", "hasher", "n_fields", "templates")
 
     def __init__(self, namespace: str, set_name: str) -> None:
         self.namespace = namespace
@@ -37,15 +37,16 @@ class KeySpace:
         self.hasher = SetHasher(self.set_b)
         #: Fields in ``prefix`` + digest: namespace, set, digest.
         self.n_fields = 3
-        #: Recently parsed str/int keys of this set (user key -> RequestKey): hot keys skip hashing.
-        self.recent: dict[Any, RequestKey] = {}
-        #: Request bytes up to the digest, per (info1, policy), for reads with long-lived policies.
-        self.templates: dict[tuple[int, int], tuple[Any, bytes]] = {}
+        #: ``id(policy) -> (policy, get, exists)`` request bytes up to the digest, for reads with
+        #: long-lived policies (see ``record._read_templates``).
+        self.templates: dict[int, tuple[Any, bytes, bytes]] = {}
 
 
 _SPACES: dict[tuple[str, str], KeySpace] = {}
-#: Keys remembered per set before the memo is emptied (digests of hot keys are not recomputed).
-_RECENT_KEYS = 4096
+#: Recently parsed ``(namespace, set, str/int key)`` tuples -> RequestKey: hot keys skip hashing.
+_RECENT: dict[tuple, RequestKey] = {}
+#: Keys remembered before the memo is emptied.
+_RECENT_KEYS = 8192
 
 
 def key_space(namespace: str, set_name: str) -> KeySpace:
@@ -116,31 +117,35 @@ def _rk(space: KeySpace, user_key: Any, digest: bytes, ptype: int, kbytes: bytes
 
 
 def parse_key(key: Any) -> RequestKey:
-    """Validate ``(namespace, set, user_key[, digest])`` and compute its digest."""
-    if type(key) is tuple and len(key) == 3:
-        namespace, set_name, user_key = key
-        if type(namespace) is str and type(set_name) is str and namespace:
-            ks = _SPACES.get((namespace, set_name))
-            if ks is not None:
+    """Validate ``(namespace, set, user_key[, digest])`` and compute its digest.
+
+    Keys parsed recently come from a memo keyed by the caller's tuple (no hashing, no checks); the
+    memo entry is only used when the user key has the very type it was stored with (``1``,
+    ``True`` and ``1.0`` are equal as dict keys but are different record keys).
+    """
+    if type(key) is tuple:
+        try:
+            rk = _RECENT.get(key)
+        except TypeError:  # an unhashable user key: the slow path names the problem
+            return _parse_key_slow(key)
+        if rk is not None and type(rk[1]) is type(key[2]):
+            return rk
+        if len(key) == 3:
+            namespace, set_name, user_key = key
+            if (type(namespace) is str and type(set_name) is str and 0 < len(namespace) < 32
+                    and len(set_name) < 64):
                 t = type(user_key)
                 if t is str:
-                    rk = ks.recent.get(user_key)
-                    if rk is not None and type(rk[1]) is str:
-                        return rk
-                    kb = user_key.encode()
-                    rk = _tuple_new(RequestKey, (ks, user_key, ks.hasher.digest(3, kb), 3, kb))
+                    ptype, kb = 3, user_key.encode()
                 elif t is int and -0x8000000000000000 <= user_key <= 0x7FFFFFFFFFFFFFFF:
-                    rk = ks.recent.get(user_key)
-                    if rk is not None and type(rk[1]) is int:
-                        return rk
-                    kb = _pack_int64(user_key)
-                    rk = _tuple_new(RequestKey, (ks, user_key, ks.hasher.digest(1, kb), 1, kb))
+                    ptype, kb = 1, _pack_int64(user_key)
                 else:
                     return _parse_key_slow(key)
-                recent = ks.recent
-                if len(recent) >= _RECENT_KEYS:
-                    recent.clear()
-                recent[user_key] = rk
+                ks = key_space(namespace, set_name)
+                rk = _tuple_new(RequestKey, (ks, user_key, ks.hasher.digest(ptype, kb), ptype, kb))
+                if len(_RECENT) >= _RECENT_KEYS:
+                    _RECENT.clear()
+                _RECENT[key] = rk
                 return rk
     return _parse_key_slow(key)
 

@@ -7,6 +7,7 @@ import struct
 import time
 from typing import Any
 
+from .._policy import write_attrs
 from .._wire import constants as W
 from .._wire.message import (
     FIELD_HEADER,
@@ -21,6 +22,7 @@ from .._wire.message import (
     parse_ops,
     skip_fields,
 )
+from .._wire.shapes import decode_record
 from .._wire.values import ValueTypeError, encode_particle
 from ..exception import InvalidArgError
 from ..types import AerospikeKey, BinTuple, ExistsResult, OperateOrderedResult, Record, RecordMetadata
@@ -78,10 +80,14 @@ def _read_ttl(policy: Any) -> int:
 
 
 def _parse_record(cmd: Command, body: Any, node: str) -> Record:
-    _, _, _, _, _, rc, gen, void_time, _, nfields, nops = _unpack_header(body, 0)
-    if rc:
-        raise_for(cmd, rc, node)
-    bins, _ = parse_bins(body, skip_fields(body, 22, nfields) if nfields else 22, nops)
+    r = decode_record(body)
+    if r is None:
+        _, _, _, _, _, rc, gen, void_time, _, nfields, nops = _unpack_header(body, 0)
+        if rc:
+            raise_for(cmd, rc, node)
+        bins, _ = parse_bins(body, skip_fields(body, 22, nfields) if nfields else 22, nops)
+    else:
+        gen, void_time, bins = r
     k = cmd.key
     space = k[0]
     if void_time:
@@ -115,7 +121,8 @@ def _parse_operate(cmd: Command, body: Any, node: str) -> Record:
     offset = skip_fields(body, 22, nfields) if nfields else 22
     keep = cmd.extra
     if keep is None:
-        bins, _ = parse_bins(body, offset, nops)
+        r = decode_record(body)
+        bins = parse_bins(body, offset, nops)[0] if r is None else r[2]
     else:
         pairs, _ = parse_ops(body, offset, nops)
         bins = {}
@@ -158,25 +165,27 @@ def _read_request(k: RequestKey, policy: Any, info1: int, n_ops: int, ops: bytes
     ) + fields + ops
 
 
-def _read_template(k: RequestKey, policy: Any, info1: int) -> bytes:
-    """Everything of a no-op read request but the digest (cached per key space and default policy)."""
-    templates = k[0].templates
-    tkey = (info1, id(policy))
-    t = templates.get(tkey)
-    if t is not None and t[0] is policy:
-        return t[1]
-    template = _read_request(k, policy, info1, 0, b"")[:-20]
-    if len(templates) > 64:
-        templates.clear()
-    templates[tkey] = (policy, template)
-    return template
+def _cache_read_templates(k: RequestKey, policy: Any) -> None:
+    """Remember ``(policy, get, exists)`` request bytes up to the digest in the key's space, for a
+    long-lived policy (defaults) without a filter: the next get/exists only appends the digest."""
+    if policy.cacheable and policy["filter_expression"] is None:
+        templates = k[0].templates
+        if len(templates) > 64:
+            templates.clear()
+        templates[id(policy)] = (
+            policy, _read_request(k, policy, W.INFO1_READ | W.INFO1_GET_ALL, 0, b"")[:-20],
+            _read_request(k, policy, W.INFO1_READ | W.INFO1_NOBINDATA, 0, b"")[:-20],
+        )
 
 
 def get(key: Any, policy: Any) -> Command:
     k = parse_key(key)
-    if policy.cacheable and policy["filter_expression"] is None:
-        return Command(k, _read_template(k, policy, 3) + k[2], False, _parse_record, policy)
-    return Command(k, _read_request(k, policy, 3, 0, b""), False, _parse_record, policy)
+    t = k[0].templates.get(id(policy))
+    if t is not None and t[0] is policy:
+        return Command(k, t[1] + k[2], False, _parse_record, policy)
+    _cache_read_templates(k, policy)
+    return Command(k, _read_request(k, policy, W.INFO1_READ | W.INFO1_GET_ALL, 0, b""), False,
+                   _parse_record, policy)
 
 
 def select(key: Any, bins: Any, policy: Any) -> Command:
@@ -198,10 +207,11 @@ def select(key: Any, bins: Any, policy: Any) -> Command:
 
 def exists(key: Any, policy: Any) -> Command:
     k = parse_key(key)
-    if policy.cacheable and policy["filter_expression"] is None:
-        req = _read_template(k, policy, W.INFO1_READ | W.INFO1_NOBINDATA) + k[2]
-    else:
-        req = _read_request(k, policy, W.INFO1_READ | W.INFO1_NOBINDATA, 0, b"")
+    t = k[0].templates.get(id(policy))
+    if t is not None and t[0] is policy:
+        return Command(k, t[2] + k[2], False, _parse_exists, policy)
+    _cache_read_templates(k, policy)
+    req = _read_request(k, policy, W.INFO1_READ | W.INFO1_NOBINDATA, 0, b"")
     return Command(k, req, False, _parse_exists, policy)
 
 
@@ -249,11 +259,11 @@ def _bin_ops(bins: Any) -> list[bytes]:
     return ops
 
 
-def put(key: Any, bins: Any, meta: Any, policy: Any, attrs_fn) -> Command:
+def put(key: Any, bins: Any, meta: Any, policy: Any) -> Command:
     """Write bins (the hottest write path: the request is assembled here, without helper layers)."""
     k = parse_key(key)
     ops = b"".join(_bin_ops(bins))
-    info2, info3, generation, ttl, key_policy, _ = attrs_fn(policy, meta)
+    info2, info3, generation, ttl, key_policy, _ = write_attrs(policy, meta)
     space = k[0]
     if key_policy != 1 and policy["filter_expression"] is None:
         fields = space.prefix + k[2]
@@ -267,21 +277,21 @@ def put(key: Any, bins: Any, meta: Any, policy: Any, attrs_fn) -> Command:
     return Command(k, req, True, _parse_write, policy)
 
 
-def remove(key: Any, meta: Any, policy: Any, attrs_fn) -> Command:
+def remove(key: Any, meta: Any, policy: Any) -> Command:
     k = parse_key(key)
-    return _write_command(k, policy, attrs_fn(policy, meta), [], extra_info2=W.INFO2_DELETE)
+    return _write_command(k, policy, write_attrs(policy, meta), [], extra_info2=W.INFO2_DELETE)
 
 
-def touch(key: Any, val: Any, meta: Any, policy: Any, attrs_fn) -> Command:
+def touch(key: Any, val: Any, meta: Any, policy: Any) -> Command:
     k = parse_key(key)
     if isinstance(val, bool) or not isinstance(val, int):
         raise InvalidArgError(f"touch ttl must be an int, not {type(val).__name__}")
     if val:
         meta = dict(meta or {}, ttl=val)
-    return _write_command(k, policy, attrs_fn(policy, meta), [pack_op(W.OP_TOUCH, b"")])
+    return _write_command(k, policy, write_attrs(policy, meta), [pack_op(W.OP_TOUCH, b"")])
 
 
-def single_bin_op(key: Any, wire_op: int, bin_name: Any, val: Any, meta: Any, policy: Any, attrs_fn) -> Command:
+def single_bin_op(key: Any, wire_op: int, bin_name: Any, val: Any, meta: Any, policy: Any) -> Command:
     """append / prepend / increment."""
     k = parse_key(key)
     nb = check_bin_name(bin_name)
@@ -294,21 +304,21 @@ def single_bin_op(key: Any, wire_op: int, bin_name: Any, val: Any, meta: Any, po
         pt, v = encode_particle(val)
     except OverflowError as e:
         raise InvalidArgError(str(e)) from None
-    return _write_command(k, policy, attrs_fn(policy, meta), [pack_op(wire_op, nb, pt, v)])
+    return _write_command(k, policy, write_attrs(policy, meta), [pack_op(wire_op, nb, pt, v)])
 
 
-def remove_bin(key: Any, bin_names: Any, meta: Any, policy: Any, attrs_fn) -> Command:
+def remove_bin(key: Any, bin_names: Any, meta: Any, policy: Any) -> Command:
     k = parse_key(key)
     if isinstance(bin_names, str) or not isinstance(bin_names, (list, tuple)) or not bin_names:
         raise InvalidArgError("bin_names must be a non-empty list of bin names")
     ops = [pack_op(W.OP_WRITE, check_bin_name(b)) for b in bin_names]
-    return _write_command(k, policy, attrs_fn(policy, meta), ops)
+    return _write_command(k, policy, write_attrs(policy, meta), ops)
 
 
 # --------------------------------------------------------------------------- operate
 
 
-def operate(key: Any, ops: Any, meta: Any, policy: Any, attrs_fn, ordered: bool = False) -> Command:
+def operate(key: Any, ops: Any, meta: Any, policy: Any, ordered: bool = False) -> Command:
     k = parse_key(key)
     encoded = encode_ops(ops)
     info1, any_write, respond_all = summarize_ops(encoded)
@@ -319,7 +329,7 @@ def operate(key: Any, ops: Any, meta: Any, policy: Any, attrs_fn, ordered: bool 
     parse = _parse_operate_ordered if ordered else _parse_operate
     data = [e.data for e in encoded]
     if any_write:
-        attrs = attrs_fn(policy, meta)
+        attrs = write_attrs(policy, meta)
         info1 = _read_info1(policy, info1) if info1 else 0
         return _write_command(
             k, policy, attrs, data, info1=info1,

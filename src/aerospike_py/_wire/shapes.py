@@ -1,0 +1,126 @@
+"""Single-record replies decoded with one ``struct`` call, for shapes seen before.
+
+A record reply's *shape* is everything but its values: result code, field and op counts, and each
+op's header (size, op, particle type, name length) and bin name. Replies of one workload repeat a
+few shapes, so a shape is compiled once (after its message length has been seen twice) into a
+``struct`` format that yields the fixed parts as byte strings and the values decoded: one C call
+and a comparison replace a loop of several calls per bin. The comparison covers every fixed byte,
+so a reply that differs anywhere from the shape takes the general parser: the fast path is exact.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from typing import Any
+
+from .values import decode_particle
+
+_unpack_op = struct.Struct(">IBBBB").unpack_from
+_unpack_counts = struct.Struct(">BxxxxBIIIHH").unpack_from
+
+#: Message length -> its shape's decode (one per length: a length shared by two shapes keeps the
+#: first; the other is parsed by the general parser).
+_SHAPES: dict[int, Callable[[Any], tuple[int, int, dict[str, Any]] | None]] = {}
+#: Lengths seen once (a shape is compiled the second time: one-off lengths cost no compile).
+_SEEN: set[int] = set()
+_MAX_SHAPES = 1024
+_MAX_OPS = 64
+
+
+class RecordShape:
+    """A compiled shape: ``decode(body)`` gives ``(generation, void_time, bins)`` or ``None``.
+
+    ``decode`` is generated Python (as ``collections.namedtuple`` generates its methods): the fixed
+    parts are compared with constants and the bins dict is a literal, which costs a fraction of a
+    loop over the ops. Bin names enter the source only through ``repr``.
+    """
+
+    __slots__ = ("decode", "names", "source")
+
+    def __init__(self, body: Any, n_ops: int) -> None:
+        # Header: result code (fixed), generation, void time, field and op counts (fixed).
+        fmt = [">5x1sII4x4s"]
+        checks = ["u[0] != b'\\x00'", f"u[3] != {bytes(body[18:22])!r}"]
+        items = []
+        names = []
+        p = 22
+        i = 4
+        for _ in range(n_ops):
+            size, _op, pt, _ver, nlen = _unpack_op(body, p)
+            vlen = size - 4 - nlen
+            name = bytes(body[p + 8 : p + 8 + nlen]).decode()
+            names.append(name)
+            checks.append(f"u[{i}] != {bytes(body[p : p + 8 + nlen])!r}")
+            if pt == 1 and vlen == 8:
+                vf, expr = "q", f"u[{i + 1}]"
+            elif pt == 2 and vlen == 8:
+                vf, expr = "d", f"u[{i + 1}]"
+            elif pt == 4:
+                vf, expr = f"{vlen}s", f"u[{i + 1}]"
+            elif pt == 3:
+                vf, expr = f"{vlen}s", f"u[{i + 1}].decode()"
+            else:
+                vf, expr = f"{vlen}s", f"_decode({pt}, u[{i + 1}])"
+            fmt.append(f"{8 + nlen}s{vf}")
+            items.append(f"{name!r}: {expr}")
+            i += 2
+            p += 4 + size
+        self.source = (
+            "def decode(body):\n"
+            "    u = _unpack(body)\n"
+            f"    if {' or '.join(checks)}:\n"
+            "        return None\n"
+            f"    return u[1], u[2], {{{', '.join(items)}}}\n"
+        )
+        namespace: dict[str, Any] = {"_unpack": struct.Struct("".join(fmt)).unpack, "_decode": decode_particle}
+        exec(self.source, namespace)  # noqa: S102 - generated from the shape above, names via repr
+        self.decode = namespace["decode"]
+        self.names = tuple(names)
+
+
+def _compile(body: Any, n: int) -> RecordShape | None:
+    """The shape of an OK, field-less reply whose ops fill exactly ``n`` bytes, else None."""
+    if n < 22:
+        return None
+    hsize, rc, _gen, _vt, _tt, n_fields, n_ops = _unpack_counts(body, 0)
+    if hsize != 22 or rc or n_fields or not 0 < n_ops <= _MAX_OPS:
+        return None
+    p = 22
+    for _ in range(n_ops):
+        if p + 8 > n:
+            return None
+        size, _op, _pt, _ver, nlen = _unpack_op(body, p)
+        if size < 4 + nlen:
+            return None
+        p += 4 + size
+    if p != n:
+        return None
+    return RecordShape(body, n_ops)
+
+
+def decode_record(body: Any) -> tuple[int, int, dict[str, Any]] | None:
+    """``(generation, void_time, bins)`` of an OK single-record reply without fields, when its shape
+    is known (or is learnt now); ``None``: use the general parser (errors, fields, new shapes).
+
+    Bins are as the general parser gives them: a later op on the same bin replaces an earlier one.
+    """
+    n = len(body)
+    decode = _SHAPES.get(n)
+    if decode is not None:
+        return decode(body)
+    if n not in _SEEN:
+        if len(_SEEN) >= 4 * _MAX_SHAPES:
+            _SEEN.clear()
+        _SEEN.add(n)
+        return None
+    shape = _compile(body, n)
+    if shape is None:
+        return None
+    if len(_SHAPES) >= _MAX_SHAPES:
+        _SHAPES.clear()
+    _SHAPES[n] = shape.decode
+    return shape.decode(body)
+
+
+__all__ = ["RecordShape", "decode_record"]

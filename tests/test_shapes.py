@@ -1,0 +1,104 @@
+"""The shape-compiled record decoder agrees with the general parser, and refuses what differs."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aerospike_py._wire import shapes
+from aerospike_py._wire.message import MSG_HEADER, pack_message, pack_op, parse_bins
+from aerospike_py._wire.values import encode_particle
+
+names = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=5).filter(
+    lambda s: len(s.encode()) <= 15)
+scalars = st.one_of(
+    st.integers(-(2**63), 2**63 - 1), st.floats(allow_nan=False), st.text(max_size=40), st.binary(max_size=40),
+    st.booleans(), st.lists(st.integers(-(2**63), 2**63 - 1), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(-(2**63), 2**63 - 1), max_size=3),
+)
+
+
+def reply(bins: list[tuple[str, object]], rc: int = 0, gen: int = 7, void_time: int = 1234,
+          fields: list[bytes] | None = None) -> bytes:
+    """A reply message body (no proto header) as a server sends it."""
+    ops = [pack_op(1, n.encode(), *encode_particle(v)) for n, v in bins]
+    return pack_message(0, 0, 0, 0, gen, void_time, 0, fields or [], ops, result_code=rc)[8:]
+
+
+def general(body: bytes) -> tuple[int, int, dict]:
+    _, _, _, _, _, _, gen, void_time, _, _, nops = MSG_HEADER.unpack_from(body, 0)
+    return gen, void_time, parse_bins(body, 22, nops)[0]
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    shapes._SHAPES.clear()
+    shapes._SEEN.clear()
+    yield
+    shapes._SHAPES.clear()
+    shapes._SEEN.clear()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(names, scalars), min_size=1, max_size=8), st.integers(0, 2**32 - 1),
+       st.integers(0, 2**32 - 1))
+def test_agrees_with_general_parser(bins, gen, void_time):
+    shapes._SHAPES.clear()
+    shapes._SEEN.clear()
+    body = reply(bins, gen=gen, void_time=void_time)
+    assert shapes.decode_record(body) is None  # first sighting of this length: general parser
+    got = shapes.decode_record(body)  # second: compiled
+    assert got == general(body)
+    assert shapes.decode_record(body) == general(body)  # and from the cache
+    assert shapes.decode_record(memoryview(body)) == general(body)  # frames read in parts
+    assert len(shapes._SHAPES) == 1
+
+
+def test_same_length_other_shape_goes_to_general_parser():
+    a = reply([("a", 1), ("b", "xy")])
+    b = reply([("c", 2), ("b", "xy")])  # other bin name, same length
+    c = reply([("a", "12345678"), ("b", "xy")])  # other type, same length
+    assert len(a) == len(b) == len(c)
+    shapes.decode_record(a)
+    assert shapes.decode_record(a) == (7, 1234, {"a": 1, "b": "xy"})
+    assert shapes.decode_record(b) is None
+    assert shapes.decode_record(c) is None
+    assert shapes.decode_record(a) == (7, 1234, {"a": 1, "b": "xy"})
+
+
+def test_error_code_generation_and_values_vary():
+    shapes.decode_record(reply([("a", 1)]))
+    assert shapes.decode_record(reply([("a", 5)], gen=9, void_time=0)) == (9, 0, {"a": 5})
+    assert shapes.decode_record(reply([("a", 1)], rc=2)) is None  # not found: the caller raises
+
+
+def test_fields_and_no_ops_are_not_compiled():
+    key_field = b"\x00\x00\x00\x05\x02\x01\x00\x00\x07"
+    body = reply([("a", 1)], fields=[key_field])
+    for _ in range(3):
+        assert shapes.decode_record(body) is None
+    empty = reply([])
+    for _ in range(3):
+        assert shapes.decode_record(empty) is None
+    assert shapes._SHAPES == {}
+
+
+def test_repeated_bin_keeps_last_value():
+    body = reply([("a", 1), ("a", 2)])
+    shapes.decode_record(body)
+    assert shapes.decode_record(body) == (7, 1234, {"a": 2}) == general(body)
+
+
+def test_hostile_bin_names_stay_data():
+    evil = "'}; x={'"
+    body = reply([(evil, 1), ("\\", "v")])
+    shapes.decode_record(body)
+    assert shapes.decode_record(body) == (7, 1234, {evil: 1, "\\": "v"})
+
+
+def test_truncated_or_overlong_ops_are_refused():
+    body = bytearray(reply([("a", 1)]))
+    body[22:26] = (200).to_bytes(4, "big")  # op claims more bytes than the message has
+    for _ in range(3):
+        assert shapes.decode_record(bytes(body)) is None
