@@ -17,9 +17,10 @@ from typing import Any
 from . import _constants as C
 from . import _policy as P
 from ._commands import batch as B
+from ._commands.bins import encode_bins
 from ._commands.keys import check_bin_name, parse_key
 from ._commands.ops import encode_ops, is_basic_write, summarize_ops
-from ._commands.record import _bin_ops, filter_field
+from ._commands.record import filter_field
 from ._wire import constants as W
 from ._wire.message import pack_op
 from .exception import InvalidArgError
@@ -138,13 +139,13 @@ class BatchMixin:
                     n = len(rec) if isinstance(rec, (tuple, list)) else type(rec).__name__
                     raise InvalidArgError(f"must be a (key, bins) or (key, bins, meta) tuple, got {n!r}")
                 k = parse_key(rec[0])
-                ops = _bin_ops(rec[1])
+                ops = encode_bins(rec[1])
                 meta = rec[2] if len(rec) == 3 else None
                 attrs = P.write_attrs(wp, meta) if meta else base_attrs
             except (InvalidArgError, TypeError) as e:
                 raise type(e)(f"records[{i}]: {getattr(e, 'msg', e)}") from None
             rkeys.append(k)
-            heads.append(B.write_head(k, 0, attrs, ops))
+            heads.append(B.write_head(k, 0, attrs, (ops,), n_ops=len(rec[1])))
         return self._submit(B.BatchState(rkeys), heads, p, True, B.write_result, retry)
 
     def batch_operate(self, keys: list[Any], ops: list[dict[str, Any]], policy: dict[str, Any] | None = None) -> Any:

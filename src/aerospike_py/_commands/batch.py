@@ -25,7 +25,7 @@ from .._wire import constants as W
 from .._wire.message import FIELD_HEADER, MSG_HEADER, OP_HEADER, pack_message, skip_fields
 from .._wire.values import decode_particle
 from ..exception import AerospikeError, AerospikeTimeoutError, ClusterError, InvalidArgError
-from ..types import AerospikeKey, BatchRecord, BatchRecords, BatchRetryInfo, Record, RecordMetadata
+from ..types import BatchRecord, BatchRecords, BatchRetryInfo, Record, RecordMetadata
 from .base import CITRUS_EPOCH, MORE, NEVER_EXPIRES, Command, raise_for
 from .keys import _RECENT, RequestKey, parse_key
 
@@ -111,8 +111,9 @@ def read_head(k: RequestKey, info1: int, info2: int, ttl: int, ops: Sequence[byt
 
 
 def write_head(k: RequestKey, info1: int, attrs: tuple, ops: Sequence[bytes], extra_fields: Sequence[bytes] = (),
-               extra_info2: int = W.INFO2_RESPOND_ALL_OPS) -> bytes:
-    """The entry body (after the digest) of a write, delete or UDF call (``attrs`` from write_attrs)."""
+               extra_info2: int = W.INFO2_RESPOND_ALL_OPS, n_ops: int = -1) -> bytes:
+    """The entry body (after the digest) of a write, delete or UDF call (``attrs`` from write_attrs);
+    ``ops`` holds one op per item, or ``n_ops`` ops in its parts."""
     info2, info3, generation, ttl, key_policy, _ = attrs
     fields = [_ns_set_fields(k)]
     n_fields = 2 if k.set_b else 1
@@ -122,7 +123,7 @@ def write_head(k: RequestKey, info1: int, attrs: tuple, ops: Sequence[bytes], ex
     fields.extend(extra_fields)
     n_fields += len(extra_fields)
     head = _WRITE_HEAD.pack(BATCH_MSG_INFO | BATCH_MSG_GEN | BATCH_MSG_TTL, info1, info2 | extra_info2, info3,
-                            generation & 0xFFFF, ttl, n_fields, len(ops))
+                            generation & 0xFFFF, ttl, n_fields, len(ops) if n_ops < 0 else n_ops)
     return b"".join((head, *fields, *ops))
 
 
@@ -464,14 +465,10 @@ def _to_batch_records(state: BatchState) -> list[BatchRecord]:
     new = _tuple_new
     out = []
     append = out.append
-    space = ns = st = None
     last_meta = None
     last_gen = last_vt = -1
     for k, s in zip(state.keys, state.slots, strict=True):
-        if k[0] is not space:
-            space = k[0]
-            ns, st = space.namespace, space.set_name
-        pk = new(AerospikeKey, (ns, st, k[1], k[2]))
+        pk = k[5]
         if s is None:
             append(new(BatchRecord, (pk, NO_RESPONSE, None, False)))
             continue

@@ -59,7 +59,8 @@ def key_space(namespace: str, set_name: str) -> KeySpace:
 
 
 class RequestKey(tuple):
-    """A validated key: ``(space, user_key, digest, particle_type, key_bytes)`` with named access.
+    """A validated key: ``(space, user_key, digest, particle_type, key_bytes, public)`` with named
+    access; ``public`` is the :class:`AerospikeKey` that results carry (made once per key).
 
     A tuple subclass so that creating one costs no Python-level ``__init__`` (hot path).
     """
@@ -105,15 +106,15 @@ class RequestKey(tuple):
         return self[0].prefix + self[2]
 
     def to_public(self) -> AerospikeKey:
-        s = self[0]
-        return _tuple_new(AerospikeKey, (s.namespace, s.set_name, self[1], self[2]))
+        return self[5]
 
     def __repr__(self) -> str:
         return f"({self[0].namespace!r}, {self[0].set_name!r}, {self[1]!r})"
 
 
 def _rk(space: KeySpace, user_key: Any, digest: bytes, ptype: int, kbytes: bytes | None) -> RequestKey:
-    return _tuple_new(RequestKey, (space, user_key, digest, ptype, kbytes))
+    public = _tuple_new(AerospikeKey, (space.namespace, space.set_name, user_key, digest))
+    return _tuple_new(RequestKey, (space, user_key, digest, ptype, kbytes, public))
 
 
 def parse_key(key: Any) -> RequestKey:
@@ -142,7 +143,9 @@ def parse_key(key: Any) -> RequestKey:
                 else:
                     return _parse_key_slow(key)
                 ks = key_space(namespace, set_name)
-                rk = _tuple_new(RequestKey, (ks, user_key, ks.hasher.digest(ptype, kb), ptype, kb))
+                d = ks.hasher.digest(ptype, kb)
+                rk = _tuple_new(RequestKey, (ks, user_key, d, ptype, kb,
+                                             _tuple_new(AerospikeKey, (namespace, ks.set_name, user_key, d))))
                 if len(_RECENT) >= _RECENT_KEYS:
                     _RECENT.clear()
                 _RECENT[key] = rk

@@ -3,7 +3,6 @@ remove_bin, operate, operate_ordered."""
 
 from __future__ import annotations
 
-import struct
 import time
 from typing import Any
 
@@ -12,7 +11,6 @@ from .._wire import constants as W
 from .._wire.message import (
     FIELD_HEADER,
     MSG_HEADER,
-    OP_HEADER,
     REQUEST_HEADER,
     pack_field,
     pack_key_field,
@@ -23,10 +21,11 @@ from .._wire.message import (
     skip_fields,
 )
 from .._wire.shapes import decode_record
-from .._wire.values import ValueTypeError, encode_particle
+from .._wire.values import encode_particle
 from ..exception import InvalidArgError
-from ..types import AerospikeKey, BinTuple, ExistsResult, OperateOrderedResult, Record, RecordMetadata
+from ..types import BinTuple, ExistsResult, OperateOrderedResult, Record, RecordMetadata
 from .base import CITRUS_EPOCH, NEVER_EXPIRES, Command, meta_of, raise_for
+from .bins import encode_bins
 from .keys import RequestKey, check_bin_name, parse_key
 from .ops import encode_ops, is_basic_write, summarize_ops
 
@@ -37,9 +36,6 @@ _pack_request_header = REQUEST_HEADER.pack
 _PROTO_MSG = (W.PROTO_VERSION << 56) | (W.PROTO_TYPE_MESSAGE << 48)
 _pack_field_header = FIELD_HEADER.pack
 _READ_OP_CACHE: dict[str, bytes] = {}
-_WRITE_NAME_CACHE: dict[str, bytes] = {}
-_pack_int64 = struct.Struct(">q").pack
-_pack_op_header = OP_HEADER.pack
 
 
 def filter_field(policy: Any) -> bytes | None:
@@ -88,14 +84,12 @@ def _parse_record(cmd: Command, body: Any, node: str) -> Record:
         bins, _ = parse_bins(body, skip_fields(body, 22, nfields) if nfields else 22, nops)
     else:
         gen, void_time, bins = r
-    k = cmd.key
-    space = k[0]
     if void_time:
         ttl = void_time + CITRUS_EPOCH - int(_time())
         meta = _tuple_new(RecordMetadata, (gen, ttl if ttl > 0 else 1))
     else:
         meta = _tuple_new(RecordMetadata, (gen, NEVER_EXPIRES))
-    return _tuple_new(Record, (_tuple_new(AerospikeKey, (space.namespace, space.set_name, k[1], k[2])), meta, bins))
+    return _tuple_new(Record, (cmd.key[5], meta, bins))
 
 
 def _parse_exists(cmd: Command, body: Any, node: str) -> ExistsResult:
@@ -229,47 +223,18 @@ def _write_command(key: RequestKey, policy: Any, attrs: tuple, ops: list[bytes],
     return Command(key, req, True, parse, policy, extra)
 
 
-def _bin_ops(bins: Any) -> list[bytes]:
-    """One write op per bin (a None value deletes the bin); bad names or values raise before sending."""
-    if not isinstance(bins, dict):
-        raise TypeError(f"bins must be a dict of bin name -> value, not {type(bins).__name__}")
-    if not bins:
-        raise InvalidArgError("bins must not be empty")
-    ops = []
-    append = ops.append
-    names = _WRITE_NAME_CACHE
-    for name, value in bins.items():
-        # Validated bin-name bytes, cached per name.
-        nb = names.get(name) if type(name) is str else None
-        if nb is None:
-            nb = check_bin_name(name)
-            if len(names) < 4096:
-                names[name] = nb
-        t = type(value)
-        if t is str:
-            pt, v = 3, value.encode()
-        elif t is int and -0x8000000000000000 <= value <= 0x7FFFFFFFFFFFFFFF:
-            pt, v = 1, _pack_int64(value)
-        else:
-            try:
-                pt, v = encode_particle(value)
-            except (ValueTypeError, OverflowError, ValueError) as e:
-                raise InvalidArgError(f"bin {name!r}: {e}") from None
-        append(_pack_op_header(4 + len(nb) + len(v), 2, pt, 0, len(nb)) + nb + v)
-    return ops
-
-
 def put(key: Any, bins: Any, meta: Any, policy: Any) -> Command:
     """Write bins (the hottest write path: the request is assembled here, without helper layers)."""
     k = parse_key(key)
-    ops = b"".join(_bin_ops(bins))
+    ops = encode_bins(bins)
     info2, info3, generation, ttl, key_policy, _ = write_attrs(policy, meta)
     space = k[0]
     if key_policy != 1 and policy["filter_expression"] is None:
-        fields = space.prefix + k[2]
-        nf = space.n_fields
-    else:
-        nf, fields = _fields(k, policy, key_policy == 1)
+        return Command(k, _pack_request_header(
+            _PROTO_MSG | (42 + len(space.prefix) + len(ops)), 22, 0, info2, info3, 0, 0, generation, ttl,
+            policy["total_timeout"], space.n_fields, len(bins),
+        ) + space.prefix + k[2] + ops, True, _parse_write, policy)
+    nf, fields = _fields(k, policy, key_policy == 1)
     req = _pack_request_header(
         _PROTO_MSG | (22 + len(fields) + len(ops)), 22, 0, info2, info3, 0, 0, generation, ttl,
         policy["total_timeout"], nf, len(bins),
