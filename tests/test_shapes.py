@@ -33,10 +33,10 @@ def general(body: bytes) -> tuple[int, int, dict]:
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    shapes._SHAPES.clear()
+    shapes.SHAPES.clear()
     shapes._SEEN.clear()
     yield
-    shapes._SHAPES.clear()
+    shapes.SHAPES.clear()
     shapes._SEEN.clear()
 
 
@@ -44,7 +44,7 @@ def fresh_cache():
 @given(st.lists(st.tuples(names, scalars), min_size=1, max_size=8), st.integers(0, 2**32 - 1),
        st.integers(0, 2**32 - 1))
 def test_agrees_with_general_parser(bins, gen, void_time):
-    shapes._SHAPES.clear()
+    shapes.SHAPES.clear()
     shapes._SEEN.clear()
     body = reply(bins, gen=gen, void_time=void_time)
     assert shapes.decode_record(body) is None  # first sighting of this length: general parser
@@ -52,7 +52,7 @@ def test_agrees_with_general_parser(bins, gen, void_time):
     assert got == general(body)
     assert shapes.decode_record(body) == general(body)  # and from the cache
     assert shapes.decode_record(memoryview(body)) == general(body)  # frames read in parts
-    assert len(shapes._SHAPES) == 1
+    assert len(shapes.SHAPES) == 1
 
 
 def test_same_length_other_shape_goes_to_general_parser():
@@ -81,7 +81,7 @@ def test_fields_and_no_ops_are_not_compiled():
     empty = reply([])
     for _ in range(3):
         assert shapes.decode_record(empty) is None
-    assert shapes._SHAPES == {}
+    assert shapes.SHAPES == {}
 
 
 def test_repeated_bin_keeps_last_value():

@@ -101,11 +101,13 @@ class Policy(dict):
     ``cacheable`` marks long-lived policies (defaults) whose derived values may be cached.
     """
 
-    __slots__ = ("cacheable",)
+    __slots__ = ("cacheable", "attrs")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cacheable = False
+        #: write_attrs(self, None), remembered for cacheable policies.
+        self.attrs: tuple | None = None
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -207,10 +209,8 @@ def write_attrs(policy: Policy, meta: dict[str, Any] | None) -> tuple[int, int, 
 
     Fields set in ``meta`` (WriteMeta) win over the policy's.
     """
-    if not meta:
-        cached = _ATTRS_CACHE.get(id(policy))
-        if cached is not None and cached[0] is policy:
-            return cached[1]
+    if not meta and policy.attrs is not None:
+        return policy.attrs
     exists = policy["exists"]
     gen_policy = policy["gen"]
     ttl = policy["ttl"]
@@ -262,14 +262,8 @@ def write_attrs(policy: Policy, meta: dict[str, Any] | None) -> tuple[int, int, 
         info2 |= W.INFO2_DURABLE_DELETE
     out = (info2, info3, generation, ttl_to_wire(ttl), key_policy, durable)
     if not meta and policy.cacheable:
-        if len(_ATTRS_CACHE) > 64:
-            _ATTRS_CACHE.clear()
-        _ATTRS_CACHE[id(policy)] = (policy, out)
+        policy.attrs = out
     return out
-
-
-#: write_attrs results for long-lived resolved policies (defaults) without meta: id -> (policy, attrs).
-_ATTRS_CACHE: dict[int, tuple[Any, tuple]] = {}
 
 
 def ttl_to_wire(ttl: int) -> int:

@@ -20,7 +20,7 @@ from .._wire.message import (
     parse_ops,
     skip_fields,
 )
-from .._wire.shapes import decode_record
+from .._wire.shapes import SHAPES, decode_record
 from .._wire.values import encode_particle
 from ..exception import InvalidArgError
 from ..types import BinTuple, ExistsResult, OperateOrderedResult, Record, RecordMetadata
@@ -30,6 +30,7 @@ from .keys import RequestKey, check_bin_name, parse_key
 from .ops import encode_ops, is_basic_write, summarize_ops
 
 _unpack_header = MSG_HEADER.unpack_from
+_known_shape = SHAPES.get
 _tuple_new = tuple.__new__
 _time = time.time
 _pack_request_header = REQUEST_HEADER.pack
@@ -76,7 +77,8 @@ def _read_ttl(policy: Any) -> int:
 
 
 def _parse_record(cmd: Command, body: Any, node: str) -> Record:
-    r = decode_record(body)
+    decode = _known_shape(len(body))
+    r = decode_record(body) if decode is None else decode(body)
     if r is None:
         _, _, _, _, _, rc, gen, void_time, _, nfields, nops = _unpack_header(body, 0)
         if rc:
@@ -227,7 +229,8 @@ def put(key: Any, bins: Any, meta: Any, policy: Any) -> Command:
     """Write bins (the hottest write path: the request is assembled here, without helper layers)."""
     k = parse_key(key)
     ops = encode_bins(bins)
-    info2, info3, generation, ttl, key_policy, _ = write_attrs(policy, meta)
+    attrs = None if meta else policy.attrs
+    info2, info3, generation, ttl, key_policy, _ = write_attrs(policy, meta) if attrs is None else attrs
     space = k[0]
     if key_policy != 1 and policy["filter_expression"] is None:
         return Command(k, _pack_request_header(

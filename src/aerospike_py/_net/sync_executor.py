@@ -51,7 +51,14 @@ class SyncExecutor:
         except IndexError:
             return self._run_loop(cmd, target, start, None, None)
         idle_timeout = self._idle_timeout
-        if (idle_timeout and start - conn.last_used > idle_timeout) or conn.is_stale():
+        poller = conn.poller
+        # Connection.is_stale() inlined: leftover bytes, idle too long, or readable (closed/reset).
+        try:
+            stale = (conn.rest or (idle_timeout and start - conn.last_used > idle_timeout)
+                     or (conn.is_stale() if poller is None else poller.poll(0)))
+        except (OSError, ValueError):
+            stale = True
+        if stale:
             node.close_connection(conn)
             return self._run_loop(cmd, target, start, None, None)
         policy = cmd.policy

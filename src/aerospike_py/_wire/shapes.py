@@ -21,10 +21,10 @@ _unpack_counts = struct.Struct(">BxxxxBIIIHH").unpack_from
 
 #: Message length -> its shape's decode (one per length: a length shared by two shapes keeps the
 #: first; the other is parsed by the general parser).
-_SHAPES: dict[int, Callable[[Any], tuple[int, int, dict[str, Any]] | None]] = {}
+SHAPES: dict[int, Callable[[Any], tuple[int, int, dict[str, Any]] | None]] = {}
 #: Lengths seen once (a shape is compiled the second time: one-off lengths cost no compile).
 _SEEN: set[int] = set()
-_MAX_SHAPES = 1024
+_MAXSHAPES = 1024
 _MAX_OPS = 64
 
 
@@ -106,21 +106,21 @@ def decode_record(body: Any) -> tuple[int, int, dict[str, Any]] | None:
     Bins are as the general parser gives them: a later op on the same bin replaces an earlier one.
     """
     n = len(body)
-    decode = _SHAPES.get(n)
+    decode = SHAPES.get(n)
     if decode is not None:
         return decode(body)
     if n not in _SEEN:
-        if len(_SEEN) >= 4 * _MAX_SHAPES:
+        if len(_SEEN) >= 4 * _MAXSHAPES:
             _SEEN.clear()
         _SEEN.add(n)
         return None
     shape = _compile(body, n)
     if shape is None:
         return None
-    if len(_SHAPES) >= _MAX_SHAPES:
-        _SHAPES.clear()
-    _SHAPES[n] = shape.decode
+    if len(SHAPES) >= _MAXSHAPES:
+        SHAPES.clear()
+    SHAPES[n] = shape.decode
     return shape.decode(body)
 
 
-__all__ = ["RecordShape", "decode_record"]
+__all__ = ["SHAPES", "RecordShape", "decode_record"]
