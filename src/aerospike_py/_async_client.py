@@ -91,6 +91,7 @@ class AsyncClient(ClientBase):
     """
 
     _BATCH_READ_HANDLE = True  # batch_read resolves to a lazy BatchReadHandle, as the original's does
+    _ASYNC = True
 
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__(config)

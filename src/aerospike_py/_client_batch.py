@@ -9,9 +9,9 @@ Each method validates its input and hands the call to ``_drive`` as a generator 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import time
 from collections.abc import Generator
+from operator import itemgetter
 from typing import Any
 
 from . import _constants as C
@@ -33,6 +33,8 @@ class BatchMixin:
 
     #: Async facades set this: ``batch_read`` then returns a lazy :class:`BatchReadHandle`.
     _BATCH_READ_HANDLE = False
+    #: Whether ``_run_many`` returns awaitables (the async facade).
+    _ASYNC = False
 
     # Provided by ClientBase / the facades: _defaults, _cluster_view(), _run_many().
     _defaults: dict[str, Any]
@@ -67,7 +69,7 @@ class BatchMixin:
         except StopIteration as e:
             return e.value
         out = self._run_many(cmds, parallel, combine)
-        if inspect.isawaitable(out):
+        if self._ASYNC:
             return _drive_async(self, steps, out)
         while True:
             try:
@@ -100,15 +102,13 @@ class BatchMixin:
             info1 |= W.INFO1_READ_MODE_AP_ALL
         numpy_dtype = None
         if _dtype is not None:
-            from .numpy_batch import check_dtype
-
-            numpy_dtype = check_dtype(_dtype)
+            numpy_dtype = _numpy_batch().check_dtype(_dtype)
         ttl = p["read_touch_ttl_percent"] & 0xFFFFFFFF
         heads = _shared_heads(rkeys, lambda k: B.read_head(k, info1, 0, ttl, ops))
         if numpy_dtype is not None:
-            from .numpy_batch import NumpySink, numpy_result
-
-            return self._submit(B.BatchState(rkeys, sink=NumpySink()), heads, p, False, numpy_result(numpy_dtype))
+            nb = _numpy_batch()
+            return self._submit(B.BatchState(rkeys, sink=nb.NumpySink()), heads, p, False,
+                                nb.numpy_result(numpy_dtype))
         state = B.BatchState(rkeys)
         if self._BATCH_READ_HANDLE:
             return self._submit(state, heads, p, False, B.handle_result)
@@ -232,10 +232,28 @@ async def _drive_async(client: Any, steps: Generator[B.Step, Any, Any], first: A
         out = await client._run_many(cmds, parallel, combine)
 
 
+_space_of = itemgetter(0)  # RequestKey -> its KeySpace
+_NUMPY_BATCH: Any = None
+
+
+def _numpy_batch() -> Any:
+    """The numpy_batch module, imported on first use (it imports numpy only when its calls run)."""
+    global _NUMPY_BATCH
+    if _NUMPY_BATCH is None:
+        from . import numpy_batch
+
+        _NUMPY_BATCH = numpy_batch
+    return _NUMPY_BATCH
+
+
 def _shared_heads(rkeys: list[Any], build: Any, per_key: bool = False) -> list[bytes]:
     """One entry body per (namespace, set), the same object for every key (so it repeats)."""
     if per_key:
         return [build(k) for k in rkeys]
+    if rkeys:
+        spaces = list(map(_space_of, rkeys))
+        if spaces.count(spaces[0]) == len(spaces):  # one (namespace, set): no loop
+            return [build(rkeys[0])] * len(rkeys)
     cache: dict[Any, bytes] = {}
     out = []
     append = out.append

@@ -79,14 +79,20 @@ class NumpyBatchRecords:
 
 
 def _np() -> Any:
+    """numpy, imported on first use."""
+    global _META_NP, _NUMPY
+    if _NUMPY is not None:
+        return _NUMPY
     try:
         import numpy
     except ImportError:  # pragma: no cover - depends on the environment
         raise ImportError("numpy is required for _dtype batches: pip install 'aerospike-purepy[numpy]'") from None
-    global _META_NP
-    if _META_NP is None:
-        _META_NP = numpy.dtype(_META_DTYPE)
+    _META_NP = numpy.dtype(_META_DTYPE)
+    _NUMPY = numpy
     return numpy
+
+
+_NUMPY: Any = None
 
 
 def check_dtype(dtype: Any) -> np.dtype:

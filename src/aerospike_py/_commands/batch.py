@@ -68,12 +68,23 @@ Slot = tuple[int, int, int, "dict[str, Any] | None"]
 def parse_keys(keys: Any, what: str = "keys") -> list[RequestKey]:
     """Validate a list of keys; a malformed key names its index.
 
-    Keys in the memo of recently parsed keys are taken from it in this loop (no call, no hashing):
-    a batch of hot keys costs little more than a copy.
+    When every key is in the memo of recently parsed keys, the list is made by C-level maps (no
+    Python loop): a batch of hot keys costs little more than a copy. The memo's entries are only
+    taken when each user key has the type its entry was made with (1, True and 1.0 are equal).
     """
     if not isinstance(keys, (list, tuple)):
         raise InvalidArgError(f"{what} must be a list of keys, not {type(keys).__name__}")
-    out: list[RequestKey] = []
+    try:
+        out = list(map(_RECENT.get, keys))
+    except TypeError:  # an unhashable key (a list, a list user key): the loop below
+        out = [None]
+    if None not in out:
+        try:
+            if list(map(type, map(_rk_user_key, out))) == list(map(type, map(_tuple_user_key, keys))):
+                return out
+        except (TypeError, IndexError):  # a key that is not a sequence of 3: the loop names it
+            pass
+    out = []
     append = out.append
     recent = _RECENT
     try:
@@ -93,6 +104,10 @@ def parse_keys(keys: Any, what: str = "keys") -> list[RequestKey]:
             except InvalidArgError as e:
                 raise InvalidArgError(f"{what}[{len(out)}]: {e.msg}") from None
     return out
+
+
+_rk_user_key = itemgetter(1)  # RequestKey -> user key
+_tuple_user_key = itemgetter(2)  # (namespace, set, user key) -> user key
 
 
 def _ns_set_fields(k: RequestKey) -> bytes:
