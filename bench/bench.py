@@ -14,8 +14,9 @@ Sections (``--only``):
 
 Each figure is the median of ``--repeat`` runs. Client CPU is measured with ``time.process_time``
 in this process (the server runs in another process), so it is the client's own CPU, tend threads
-included. In ``kv`` the clients of this process take turns every ``--chunk`` ops, so load changes
-during a run fall on both alike. A section whose feature does not exist yet (no AsyncClient, no batch_read) is skipped
+included. In ``kv`` the clients of this process take turns every ``--chunk`` ops, and in ``batch`` the
+sync, numpy and official runs take turns in ``--turns`` rounds, so load changes during a run fall
+on all alike. A section whose feature does not exist yet (no AsyncClient, no batch_read) is skipped
 with a message. ``--rust-python`` runs this same script under another interpreter in which
 ``aerospike_py`` is the Rust-based package (same API) and merges its figures as client ``rust``.
 """
@@ -437,11 +438,11 @@ def run_batch(clients: list[SyncClient], label: str, bkeys: list, args: argparse
             for size in BATCH_SIZES:
                 keys = bkeys[:size]
                 calls = _batch_calls(size, args)
-                for name, suffix, fn in runners:
+                for _name, _suffix, fn in runners:
                     with suppress(Exception):
                         fn(keys)  # warm-up at this size
-                    measure(res, "batch", f"{size} {suffix}", name, calls * size, _repeat, fn, keys, calls,
-                            unit="record")
+                measure_turns(res, "batch", [(f"{size} {suffix}", name, fn) for name, suffix, fn in runners],
+                              keys, calls, args.turns)
                 if ac is not None:
                     with suppress(Exception):
                         loop.run_until_complete(_async_batch(ac, keys, 1))
@@ -452,6 +453,40 @@ def run_batch(clients: list[SyncClient], label: str, bkeys: list, args: argparse
             with suppress(Exception):
                 loop.run_until_complete(ac.close())
         loop.close()
+
+
+def measure_turns(res: Results, section: str, lanes: list[tuple[str, str, Callable[[list], Any]]], keys: list,
+                  calls: int, turns: int) -> None:
+    """``calls`` batch calls on ``keys`` for every lane (case, client, fn), split into ``turns``
+    rounds in which the lanes take turns (order reversed every round), so that load changes fall
+    on all alike. Each lane's rounds add up to one sample, per record."""
+    turns = max(1, min(turns, calls))
+    totals = {(case, name): [0.0, 0.0, 0] for case, name, _ in lanes}
+    gc.collect()
+    for i in range(turns):
+        per = calls // turns + (1 if i < calls % turns else 0)
+        for case, name, fn in lanes if i % 2 == 0 else lanes[::-1]:
+            key = (section, case, name)
+            if key in res.failed:
+                continue
+            c0 = time.process_time()
+            w0 = time.perf_counter()
+            try:
+                _repeat(fn, keys, per)
+            except Exception as e:  # noqa: BLE001 - reported, the other cases go on
+                res.failed.add(key)
+                res.note(f"{section} {case}: {name} failed ({type(e).__name__}: {e})")
+                continue
+            w1 = time.perf_counter()
+            c1 = time.process_time()
+            t = totals[(case, name)]
+            t[0] += c1 - c0
+            t[1] += w1 - w0
+            t[2] += per * len(keys)
+    for case, name, _ in lanes:
+        cpu, wall, n = totals[(case, name)]
+        if (section, case, name) not in res.failed and n:
+            res.get(section, case, name, "record").add(cpu, wall, n)
 
 
 def _repeat(fn: Callable[[list], Any], keys: list, calls: int) -> None:
@@ -592,6 +627,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is reported")
     ap.add_argument("--chunk", type=int, default=1000,
                     help="kv: the clients take turns every this many ops (steadier ratios)")
+    ap.add_argument("--turns", type=int, default=10,
+                    help="batch: rounds in which the sync/numpy/official runs take turns (steadier ratios)")
     ap.add_argument("--only", default=",".join(SECTIONS), help="sections: kv,async,batch")
     ap.add_argument("--widths", default=",".join(map(str, WIDTHS)), help="async commands in flight")
     ap.add_argument("--clients", default="ours,official", help="ours,official")

@@ -251,7 +251,8 @@ class NumpySink:
     def __init__(self) -> None:
         self.np = _np()
         self.lay: _Layout | None = None
-        self.runs: list[tuple[_Layout, Any]] = []
+        #: (layout, structured view of the run, frame bytes, offset of its first record).
+        self.runs: list[tuple[_Layout, Any, bytes, int]] = []
         #: Records parsed one by one: (index, result code, generation, void time, bins or None).
         self.generic: list[tuple[int, int, int, int, dict[str, Any] | None]] = []
 
@@ -273,7 +274,7 @@ class NumpySink:
                     ok = (rows[:, lay.cols] == lay.template).all(1)
                     m = n if ok.all() else int(ok.argmin())
                 if m:
-                    self.runs.append((lay, np.frombuffer(buf, lay.dtype, count=m, offset=off)))
+                    self.runs.append((lay, np.frombuffer(buf, lay.dtype, count=m, offset=off), buf, off))
                     off += m * lay.size
                     if off >= end:
                         break
@@ -396,7 +397,7 @@ def to_numpy(state: BatchState, sink: NumpySink, dtype: Any) -> NumpyBatchRecord
     names = set(dtype.names)
     chunks: dict[str, list[tuple[Any, Any, int | None]]] = {nm: [] for nm in dtype.names}
     ok_rows, ok_gen, ok_vt = [], [], []
-    for lay, view in sink.runs:
+    for lay, view, _, _ in sink.runs:
         rows = view["_i"].astype(np.intp)
         ok_rows.append(rows)
         ok_gen.append(view["_g"])
@@ -445,18 +446,19 @@ def _one_run(np: Any, keys: list[Any], run: tuple[_Layout, Any], dtype: Any) -> 
     """The usual reply, one run of same-shape records: a cached plan fills the run's rows with one
     structured cast (plus the checked fill for the fields it cannot cast exactly); when the run is
     every row in request order (one node), those are the results, else they are scattered."""
-    lay, view = run
+    lay, view, buf, off = run
     n, m = len(keys), len(view)
     plan = _plan(np, lay, dtype)
     out = np.zeros(m, dtype)
+    # Typed views made with frombuffer (ndarray.view of structured dtypes runs Python-level checks).
     if plan.dst is not None:
-        out.view(plan.dst)[...] = view.view(plan.src)
+        np.frombuffer(out, plan.dst)[...] = np.frombuffer(buf, plan.src, count=m, offset=off)
     for j, bname in plan.rest:
         _fill_column(np, out, bname, [(np.arange(m), lay.values(np, view, j), lay.ptypes[j])])
     meta = np.empty(m, _META_NP)
-    meta[...] = view.view(lay.meta)
+    meta[...] = np.frombuffer(buf, lay.meta, count=m, offset=off)
     vt = meta["ttl"]
-    if vt.any():
+    if vt.tobytes() != _zeros(4 * m):
         meta["ttl"] = _ttls(np, vt)
     else:
         vt.fill(_NEVER)
@@ -475,6 +477,15 @@ def _one_run(np: Any, keys: list[Any], run: tuple[_Layout, Any], dtype: Any) -> 
 
 
 _ORDER: list[bytes] = [b""]
+_ZEROS: list[bytes] = [b""]
+
+
+def _zeros(n: int) -> bytes:
+    """``n`` zero bytes (kept between calls)."""
+    z = _ZEROS[0]
+    if len(z) < n:
+        z = _ZEROS[0] = bytes(max(n, 4096))
+    return z if len(z) == n else z[:n]
 
 
 def _in_order(np: Any, n: int) -> bytes:
