@@ -79,11 +79,10 @@ def parse_keys(keys: Any, what: str = "keys") -> list[RequestKey]:
     except TypeError:  # an unhashable key (a list, a list user key): the loop below
         out = [None]
     if None not in out:
-        try:
-            if list(map(type, map(_rk_user_key, out))) == list(map(type, map(_tuple_user_key, keys))):
-                return out
-        except (TypeError, IndexError):  # a key that is not a sequence of 3: the loop names it
-            pass
+        # The memo holds only str and int user keys, so when every user key given is exactly a str
+        # or an int, each entry found was made for that very key (an int never equals a str).
+        if set(map(type, map(_tuple_user_key, keys))) <= _MEMO_TYPES:
+            return out
     out = []
     append = out.append
     recent = _RECENT
@@ -106,8 +105,8 @@ def parse_keys(keys: Any, what: str = "keys") -> list[RequestKey]:
     return out
 
 
-_rk_user_key = itemgetter(1)  # RequestKey -> user key
 _tuple_user_key = itemgetter(2)  # (namespace, set, user key) -> user key
+_MEMO_TYPES = frozenset((str, int))
 
 
 def _ns_set_fields(k: RequestKey) -> bytes:

@@ -1,0 +1,36 @@
+"""The memo of recently parsed keys never hands a key's entry to an equal key of another type."""
+
+from __future__ import annotations
+
+import pytest
+
+from aerospike_py._commands.batch import parse_keys
+from aerospike_py._commands.keys import parse_key
+from aerospike_py.exception import InvalidArgError
+
+
+@pytest.mark.parametrize("other", [True, 1.0])
+def test_equal_keys_of_other_types_are_refused(other):
+    one = ("test", "memo", 1)
+    assert parse_key(one)[1] == 1
+    assert parse_key(one) is parse_key(("test", "memo", 1))  # from the memo
+    with pytest.raises(InvalidArgError):
+        parse_key(("test", "memo", other))
+    parse_keys([one, one])  # all in the memo
+    with pytest.raises(InvalidArgError, match=r"keys\[1\]"):
+        parse_keys([one, ("test", "memo", other)])
+
+
+def test_batch_keys_from_memo_match_fresh_parse():
+    keys = [("test", "memo", i) for i in range(50)] + [("test", "memo", f"s{i}") for i in range(50)]
+    fresh = [parse_key(k) for k in keys]
+    again = parse_keys(keys)
+    assert again == fresh
+    assert [k[5] for k in again] == [(k[0], k[1], k[2], f[2]) for k, f in zip(keys, fresh, strict=True)]
+
+
+def test_unhashable_and_short_keys_still_named():
+    with pytest.raises(InvalidArgError, match=r"keys\[1\]"):
+        parse_keys([("test", "memo", 1), ("test", "memo", [1])])
+    with pytest.raises(InvalidArgError, match=r"keys\[0\]"):
+        parse_keys([("test", "memo")])
