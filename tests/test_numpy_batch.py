@@ -246,3 +246,24 @@ def test_write_numpy_bad_input(offline):
         offline.batch_write_numpy(np.array([(1, 2)], dtype=dt), NS, SET, dt, key_field="id")
     with pytest.raises(ex.InvalidArgError):
         offline.batch_write_numpy([1, 2], NS, SET, dt)
+
+
+def test_layout_guess_from_previous_call_is_checked(client):
+    """Each call starts from the layout the last one learned; a wrong guess is caught exactly."""
+    from aerospike_py import numpy_batch as nb
+
+    a = [k(f"ga{i}") for i in range(40)]
+    b = [k(f"gb{i}") for i in range(40)]
+    for i, key in enumerate(a):
+        client.put(key, {"x": i, "y": 1.5})
+    for i, key in enumerate(b):
+        client.put(key, {"y": float(i), "x": -i, "z": b"abcd"})  # other order, other bins
+    dt = np.dtype([("x", "i8"), ("y", "f8"), ("z", "S4")])
+    for keys in (a, b, a, b):
+        res = client.batch_read(keys, _dtype=dt)
+        ref = client.batch_read(keys)
+        assert res.result_codes.tolist() == [0] * 40
+        got = [(int(r["x"]), float(r["y"]), bytes(r["z"])) for r in res.batch_records]
+        want = [(br.record[2]["x"], br.record[2]["y"], br.record[2].get("z", b"")) for br in ref.batch_records]
+        assert got == want
+        assert nb._LAST_LAYOUT[0] is not None and set(nb._LAST_LAYOUT[0].names) == set(ref.batch_records[0].record[2])

@@ -240,6 +240,8 @@ def _plan(np: Any, lay: _Layout, dtype: Any) -> _Plan:
     return p
 
 
+#: The layout learned last, by any call: the next call's first guess (see NumpySink).
+_LAST_LAYOUT: list[Any] = [None]
 #: Layouts by signature (op headers and bin names of a record), shared by all calls.
 _LAYOUTS: dict[bytes, _Layout] = {}
 
@@ -250,7 +252,10 @@ class NumpySink:
 
     def __init__(self) -> None:
         self.np = _np()
-        self.lay: _Layout | None = None
+        #: The layout of the run being read; at first, a guess: the last layout any call learned
+        #: (checked exactly like any other; a wrong guess only costs that check).
+        self.lay: _Layout | None = _LAST_LAYOUT[0]
+        self.guess = self.lay is not None
         #: (layout, structured view of the run, frame bytes, offset of its first record).
         self.runs: list[tuple[_Layout, Any, bytes, int]] = []
         #: Records parsed one by one: (index, result code, generation, void time, bins or None).
@@ -278,12 +283,15 @@ class NumpySink:
                     off += m * lay.size
                     if off >= end:
                         break
-                if m < _MIN_RUN:
+                elif self.guess:  # the guessed layout does not fit: learn the record's own
+                    lay = self.lay = None
+                if m < _MIN_RUN and lay is not None:
                     python_until = off + _PY_STRETCH * lay.size
+                self.guess = False
             if off >= python_until:
                 new = self._layout_at(buf, off)
                 if new is not None and new is not lay:
-                    lay = self.lay = new
+                    lay = self.lay = _LAST_LAYOUT[0] = new
                     continue  # the record at off has this layout: the next pass takes it
             off, done = self._one(cmd, buf, off, node)
             if done:
