@@ -24,3 +24,19 @@ def client(server):
     c = aerospike_py.client(server.config).connect()
     yield c
     c.close()
+
+
+@pytest.fixture(scope="session")
+def real_server():
+    """A real single-node Aerospike server (see tests/_real.py); skips when none is available."""
+    from _real import real_server_fixture
+
+    yield from real_server_fixture(1, "AEROSPIKE_REAL")
+
+
+@pytest.fixture(scope="session")
+def real_cluster():
+    """A real 3-node Aerospike cluster (replication factor 2); skips when none is available."""
+    from _real import real_server_fixture
+
+    yield from real_server_fixture(3, "AEROSPIKE_REAL_CLUSTER")
