@@ -1,7 +1,6 @@
-"""Runs commands on asyncio: node choice, connection checkout, deadlines, retries, in_doubt.
+"""Runs commands on asyncio: the async loop of the retry engine (:mod:`.retry`).
 
-The rules are the sync executor's (same node choice, same errors, see :mod:`.common`); only the
-waiting differs. The common case costs no coroutine and no timer of its own: :meth:`submit` finds
+The rules are the engine's, as for the sync executor; only the waiting differs. The common case costs no coroutine and no timer of its own: :meth:`submit` finds
 an idle connection, sends the request and returns the connection's future, which
 ``buffer_updated`` resolves. Everything else (no idle connection, a retry after a network failure)
 runs in the :meth:`run` coroutine.
@@ -13,11 +12,12 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
-from ..exception import BackpressureError, ClientError
+from ..exception import AerospikeError, BackpressureError, ClientError
 from .async_pool import AsyncPool
 from .cluster import Cluster, Node
-from .common import NET_ERRORS, choose_node, describe, failure
+from .common import NET_ERRORS, choose_node, describe
 from .connection import ConnectionTimeout
+from .retry import Attempts, closed_error, server_error
 
 _get_running_loop = asyncio.get_running_loop
 
@@ -92,25 +92,26 @@ class AsyncExecutor:
             return
         if not isinstance(error, NET_ERRORS):
             fut.set_exception(error)
-        elif self.closed:
-            err = ClientError(f"{describe(cmd, node)}: the client was closed", node=node.name,
-                              in_doubt=bool(cmd.is_write))
-            err.__cause__ = error
-            fut.set_exception(err)
-        elif attempt >= cmd.policy["max_retries"]:
-            fut.set_exception(failure(cmd, node, attempt + 1, error, True))
-        else:
-            task = fut.get_loop().create_task(self._resume(fut, cmd, attempt + 1, deadline, error))
-            fut.add_done_callback(lambda f: _cancel_with(task, f))
+            return
+        if self.closed:
+            fut.set_exception(closed_error(cmd, node, True, error))
+            return
+        state = Attempts(self.cluster, cmd, None, 0.0)
+        state.deadline = deadline
+        try:
+            pause = state.first_failed(node, error, True)
+        except AerospikeError as e:
+            fut.set_exception(e)
+            return
+        task = fut.get_loop().create_task(self._resume(fut, state, pause))
+        fut.add_done_callback(lambda f: _cancel_with(task, f))
 
-    async def _resume(self, fut: asyncio.Future[Any], cmd: Any, attempt: int, deadline: float,
-                      error: BaseException) -> None:
+    async def _resume(self, fut: asyncio.Future[Any], state: Attempts, pause: float) -> None:
         """Run the remaining attempts of a command started by :meth:`submit`; resolve ``fut``."""
         try:
-            sleep_ms = cmd.policy["sleep_between_retries"]
-            if sleep_ms:
-                await asyncio.sleep(sleep_ms / 1000)
-            result = await self.run(cmd, None, attempt, error, deadline)
+            if pause:
+                await asyncio.sleep(pause)
+            result = await self._attempts(state, _get_running_loop())
         except asyncio.CancelledError:
             if not fut.done():
                 fut.cancel()
@@ -121,36 +122,18 @@ class AsyncExecutor:
             if not fut.done():
                 fut.set_result(result)
 
-    async def run(self, cmd: Any, target: Node | None = None, attempt: int = 0,
-                  last_error: BaseException | None = None, deadline: float | None = None) -> Any:
-        """Run ``cmd`` on ``target`` (else routed by its key) with deadlines and retries.
-
-        ``attempt``, ``last_error`` and ``deadline`` continue a command whose earlier attempts
-        (which sent their request) failed.
-        """
+    async def run(self, cmd: Any, target: Node | None = None) -> Any:
+        """Run ``cmd`` on ``target`` (else routed by its key) with deadlines and retries."""
         loop = _get_running_loop()
-        policy = cmd.policy
-        total_ms = policy["total_timeout"]
-        socket_s = policy["socket_timeout"] / 1000
-        max_retries = policy["max_retries"]
-        if deadline is None:
-            deadline = loop.time() + total_ms / 1000 if total_ms else 0.0
-        cluster = self.cluster
-        sent_any = attempt > 0
-        node = None
+        return await self._attempts(Attempts(self.cluster, cmd, target, loop.time()), loop)
+
+    async def _attempts(self, state: Attempts, loop: asyncio.AbstractEventLoop) -> Any:
+        """The async loop of the retry engine: run attempts until one is answered."""
+        cmd = state.cmd
         while True:
             if self.closed:
                 raise _not_connected()
-            node = choose_node(cluster, cmd, target, attempt)
-            if deadline:
-                now = loop.time()
-                if now >= deadline:
-                    break
-                attempt_deadline = now + socket_s if socket_s and now + socket_s < deadline else deadline
-            elif socket_s:
-                attempt_deadline = loop.time() + socket_s
-            else:
-                attempt_deadline = 0.0
+            node, attempt_deadline = state.next(loop.time())
             pool = node.async_pool
             if pool is None or pool.loop is not loop:
                 pool = self.pool(node, loop)
@@ -158,19 +141,14 @@ class AsyncExecutor:
             sent = False
             try:
                 if conn is None:
-                    if attempt == 0 and not sent_any:
+                    if state.attempt == 1:
                         # Waiting for a free connection is queueing, not the command: its deadlines
                         # start once it has a connection. operation_queue_timeout_ms bounds the wait.
                         conn = await self._queue(pool, cmd, node, loop)
-                        now = loop.time()
-                        if total_ms:
-                            deadline = now + total_ms / 1000
-                            attempt_deadline = now + socket_s if socket_s and socket_s < total_ms / 1000 else deadline
-                        else:
-                            attempt_deadline = now + socket_s if socket_s else 0.0
+                        attempt_deadline = state.restart(loop.time())
                     else:
                         left = attempt_deadline - loop.time() if attempt_deadline else 0.0
-                        conn, _ = await pool.acquire(deadline, max(left, 0.001) if attempt_deadline else 0.0)
+                        conn, _ = await pool.acquire(state.deadline, max(left, 0.001) if attempt_deadline else 0.0)
                 fut = conn.request(cmd, attempt_deadline)
                 sent = True
                 try:
@@ -180,18 +158,14 @@ class AsyncExecutor:
                         conn.abort()
                     raise
             except NET_ERRORS as e:
-                sent_any = sent_any or sent
-                last_error = e
                 if self.closed:
-                    raise ClientError(f"{describe(cmd, node)}: the client was closed", node=node.name,
-                                      in_doubt=bool(cmd.is_write and sent_any)) from e
-                if attempt >= max_retries:
-                    break
-                attempt += 1
-                sleep_ms = policy["sleep_between_retries"]
-                if sleep_ms:
-                    await asyncio.sleep(sleep_ms / 1000)
-        raise failure(cmd, node, attempt + 1, last_error, sent_any)
+                    raise closed_error(cmd, node, sent or state.sent_any, e) from e
+                pause = state.failed(e, sent)
+                if pause:
+                    await asyncio.sleep(pause)
+            except AerospikeError as e:
+                server_error(cmd, e)
+                raise
 
     async def _queue(self, pool: AsyncPool, cmd: Any, node: Node, loop: asyncio.AbstractEventLoop) -> Any:
         """A connection for a command's first attempt, waiting in line for one if all are busy."""

@@ -25,11 +25,13 @@ from .._commands.base import MORE
 from .._wire.constants import PROTO_TYPE_COMPRESSED, PROTO_TYPE_MESSAGE, PROTO_VERSION
 from .._wire.proto import ProtocolError, check_proto_header, decompress_body
 from ..exception import AerospikeError
-from .connection import ConnectionClosed, ConnectionTimeout
+from .connection import MAX_REPLY_BODY, ConnectionClosed, ConnectionTimeout
+from .retry import MALFORMED, drain_ms, malformed
 
 #: Read buffer of a connection; grown to fit a larger frame, shrunk back after it.
 BUFFER_SIZE = 16 * 1024
 _KEEP_LIMIT = 256 * 1024
+_PREALLOC = 1 << 20
 _INF = float("inf")
 _SIZE_MASK = (1 << 48) - 1
 _MESSAGE_TOP = (PROTO_VERSION << 8) | PROTO_TYPE_MESSAGE  # the top 16 bits of a message header
@@ -38,6 +40,20 @@ _unpack_q = struct.Struct(">Q").unpack_from
 #: ``retry(future, cmd, node, attempt, total_deadline, error)``: what a connection calls when the
 #: request it carries for the executor's fast path fails on the network (see ``AsyncExecutor``).
 RetryHook = Callable[[asyncio.Future, Any, Any, int, float, BaseException], None]
+
+
+class _Drain:
+    """Stands for the command of a connection that reads and drops a late reply (timeout_delay)."""
+
+    stream = False
+    is_write = False
+
+    @staticmethod
+    def parse(cmd: Any, body: Any, node: Any) -> None:
+        return None
+
+
+_DRAIN = _Drain()
 
 
 class AsyncConnection(asyncio.BufferedProtocol):
@@ -107,6 +123,8 @@ class AsyncConnection(asyncio.BufferedProtocol):
         """Drop the connection; the request it carried fails with ``exc`` (or is retried)."""
         w, cmd, retry = self.waiter, self.cmd, self.retry
         self.abort()
+        if cmd is _DRAIN:
+            return
         if w is not None and not w.done():
             if retry is not None:
                 retry(w, cmd, self.pool.node, self.attempt, self.total_deadline, exc)
@@ -114,7 +132,26 @@ class AsyncConnection(asyncio.BufferedProtocol):
                 w.set_exception(exc)
 
     def _timed_out(self) -> None:
-        self._fail(ConnectionTimeout("read timed out"))
+        cmd = self.cmd
+        exc = ConnectionTimeout("read timed out")
+        ms = drain_ms(cmd, exc, True, self.have > 0) if cmd is not None and cmd is not _DRAIN else 0
+        if not ms:
+            self._fail(exc)
+            return
+        # timeout_delay: keep reading for the late reply (then pool the connection); the command
+        # itself fails (or is retried) now.
+        w, retry = self.waiter, self.retry
+        self.cmd = _DRAIN
+        self.retry = None
+        self.waiter = self.loop.create_future()
+        self.deadline = deadline = self.loop.time() + ms / 1000
+        if deadline < self.pool.sweep_at:
+            self.pool.watch(deadline)
+        if w is not None and not w.done():
+            if retry is not None:
+                retry(w, cmd, self.pool.node, self.attempt, self.total_deadline, exc)
+            else:
+                w.set_exception(exc)
 
     # -- asyncio.BufferedProtocol ---------------------------------------------------------
 
@@ -142,12 +179,12 @@ class AsyncConnection(asyncio.BufferedProtocol):
                 self._keep(pos, 8)
                 return
             (v,) = _unpack_q(self.buf, pos)
-            if v >> 48 == _MESSAGE_TOP:
+            if v >> 48 == _MESSAGE_TOP and (v & _SIZE_MASK) <= MAX_REPLY_BODY:
                 ptype = PROTO_TYPE_MESSAGE
                 end = pos + 8 + (v & _SIZE_MASK)
             else:
                 try:
-                    ptype, length = check_proto_header(self.view[pos:pos + 8])
+                    ptype, length = check_proto_header(self.view[pos:pos + 8], MAX_REPLY_BODY)
                 except ProtocolError as e:
                     self._fail(e)
                     return
@@ -160,12 +197,15 @@ class AsyncConnection(asyncio.BufferedProtocol):
             pos = end
             try:
                 if ptype == PROTO_TYPE_COMPRESSED:
-                    body = memoryview(decompress_body(body)[1])
+                    body = memoryview(decompress_body(body, MAX_REPLY_BODY)[1])
                 result = cmd.parse(cmd, body, self.node_name)
             except AerospikeError as e:
                 # A server answer: the frame was read whole, so the socket is still in step
                 # unless more bytes (or frames of a stream) are pending.
                 self._done(e, pos == have and not cmd.stream, True)
+                return
+            except MALFORMED as e:  # a reply the parser cannot read: typed, socket dropped
+                self._fail(malformed(e))
                 return
             except BaseException as e:  # noqa: BLE001 - reported to the caller, socket dropped
                 self._fail(e)
@@ -183,7 +223,9 @@ class AsyncConnection(asyncio.BufferedProtocol):
                 self.buf[:rest] = self.buf[pos:self.have]
             self.have = rest
         if need > len(self.buf):
-            self._grow(need)
+            # Room for the frame, but never more than _PREALLOC up front on a header's word:
+            # past that the buffer grows (doubling) as the bytes really arrive.
+            self._grow(min(need, max(_PREALLOC, len(self.buf))))
 
     def _grow(self, size: int) -> None:
         new = bytearray(max(size, BUFFER_SIZE))

@@ -16,7 +16,8 @@ import time
 from .._wire.proto import ProtocolError, check_proto_header, decompress_body
 
 _RECV_SIZE = 1 << 16
-_MAX_FRAME = 1 << 31
+#: The largest reply frame accepted (as the C client: 128 MiB); a larger header is a protocol error.
+MAX_REPLY_BODY = 128 * 1024 * 1024
 _unpack_q = struct.Struct(">Q").unpack_from
 _HAS_SO_TIMEO = sys.platform.startswith(("linux", "darwin", "freebsd"))
 _TIMEVAL = struct.Struct("@ll")
@@ -102,7 +103,16 @@ class Connection:
         except (BlockingIOError, TimeoutError):
             raise ConnectionTimeout("send timed out") from None
 
-    def _recv(self) -> bytes:
+    def _recv(self, deadline: float = 0.0) -> bytes:
+        """One ``recv``; with a ``deadline`` (monotonic s), never blocking past it."""
+        if deadline:
+            left_ms = int((deadline - _monotonic()) * 1000)
+            if left_ms <= 0:
+                raise ConnectionTimeout("read timed out")
+            ms = self.timeout_ms
+            # Shrink the socket's bound as the deadline nears (in steps: few setsockopt calls).
+            if not ms or left_ms < ms - (ms >> 3):
+                self.set_timeout(max(left_ms, 1))
         try:
             data = self.sock.recv(_RECV_SIZE)
         except (BlockingIOError, TimeoutError):
@@ -112,35 +122,38 @@ class Connection:
         return data
 
     def read_frame(self, deadline: float = 0.0) -> tuple[int, memoryview]:
-        """Read one whole frame; return ``(proto_type, body)`` (compressed frames inflated)."""
+        """Read one whole frame by ``deadline`` (monotonic s, 0: none); return ``(proto_type, body)``
+        (compressed frames inflated). On failure the bytes read so far stay in :attr:`rest`."""
         data = self.rest
         if len(data) < 8:
-            data = data + self._recv() if data else self._recv()
-            while len(data) < 8:
-                data += self._recv()
+            try:
+                while len(data) < 8:
+                    data += self._recv(deadline)
+            finally:
+                self.rest = data
         v = _unpack_q(data, 0)[0]
         ptype = (v >> 48) & 0xFF
         length = v & 0xFFFFFFFFFFFF
-        if v >> 56 != 2 or not 1 <= ptype <= 4 or length > _MAX_FRAME:
-            check_proto_header(data[:8], _MAX_FRAME)  # raises the precise ProtocolError
+        if v >> 56 != 2 or not 1 <= ptype <= 4 or length > MAX_REPLY_BODY:
+            check_proto_header(data[:8], MAX_REPLY_BODY)  # raises the precise ProtocolError
         total = 8 + length
         if len(data) < total:
             parts = [data]
             have = len(data)
-            while have < total:
-                if deadline and _monotonic() > deadline:
-                    raise ConnectionTimeout("read timed out")
-                chunk = self._recv()
-                parts.append(chunk)
-                have += len(chunk)
-            data = b"".join(parts)
+            try:
+                while have < total:
+                    chunk = self._recv(deadline)
+                    parts.append(chunk)
+                    have += len(chunk)
+            finally:
+                data = self.rest = b"".join(parts)
         if len(data) > total:
             self.rest = data[total:]
         else:
             self.rest = b""
         body = memoryview(data)[8:total]
         if ptype == 4:
-            ptype, inner = decompress_body(body)
+            ptype, inner = decompress_body(body, MAX_REPLY_BODY)
             body = memoryview(inner)
         return ptype, body
 

@@ -1,4 +1,8 @@
-"""Runs commands on blocking sockets: node choice, connection checkout, deadlines, retries, in_doubt."""
+"""Runs commands on blocking sockets: the sync loop of the retry engine (:mod:`.retry`).
+
+:meth:`SyncExecutor.run` handles the first attempt on a pooled connection inline; any failure,
+and every command without an idle connection, goes through :class:`~.retry.Attempts`.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,9 @@ from .._commands.base import MORE
 from ..exception import AerospikeError
 from .cluster import Cluster, Node
 from .common import NET_ERRORS as _NET_ERRORS
-from .common import choose_node, describe, failure  # noqa: F401 - describe is re-exported
-from .connection import ConnectionClosed, ConnectionTimeout
+from .common import choose_node, describe  # noqa: F401 - describe is re-exported
+from .connection import Connection, ConnectionClosed, ConnectionTimeout
+from .retry import MALFORMED, Attempts, drain_ms, malformed, server_error
 
 _monotonic = time.monotonic
 _unpack_q = struct.Struct(">Q").unpack_from
@@ -30,7 +35,7 @@ class SyncExecutor:
         """Run a command; the first attempt on a pooled connection takes a short, inlined path."""
         start = _monotonic()
         if cmd.stream:
-            return self._run_loop(cmd, target, start, None, None)
+            return self._run_loop(Attempts(self.cluster, cmd, target, start))
         key = cmd.key
         node = None
         if target is not None:
@@ -45,11 +50,11 @@ class SyncExecutor:
             node = choose_node(self.cluster, cmd, target, 0)
         idle = node.idle
         if not idle:
-            return self._run_loop(cmd, target, start, None, None)
+            return self._run_loop(Attempts(self.cluster, cmd, target, start))
         try:
             conn = idle.pop()
         except IndexError:
-            return self._run_loop(cmd, target, start, None, None)
+            return self._run_loop(Attempts(self.cluster, cmd, target, start))
         idle_timeout = self._idle_timeout
         poller = conn.poller
         # Connection.is_stale() inlined: leftover bytes, idle too long, or readable (closed/reset).
@@ -60,7 +65,7 @@ class SyncExecutor:
             stale = True
         if stale:
             node.close_connection(conn)
-            return self._run_loop(cmd, target, start, None, None)
+            return self._run_loop(Attempts(self.cluster, cmd, target, start))
         policy = cmd.policy
         total_ms = policy["total_timeout"]
         socket_ms = policy["socket_timeout"]
@@ -90,17 +95,15 @@ class SyncExecutor:
             result = cmd.parse(cmd, body, node.name)
         except _NET_ERRORS as e:
             if isinstance(e, (BlockingIOError, TimeoutError)):
-                # Nothing of the reply was read: with timeout_delay the late reply is drained and the
-                # connection reused, instead of closing it (the next request would get that reply).
-                node.drain_or_close(conn, policy["timeout_delay"] if sent else 0)
                 e = ConnectionTimeout("timed out")
-            else:
-                node.close_connection(conn)
-            return self._run_loop(cmd, target, start, e, node, sent)
-        except AerospikeError:
+            return self._retry(cmd, target, start, node, conn, e, sent)
+        except AerospikeError as e:
             conn.last_used = start
             idle.append(conn)
+            server_error(cmd, e)
             raise
+        except MALFORMED as e:
+            return self._retry(cmd, target, start, node, conn, malformed(e), sent)
         except BaseException:
             node.close_connection(conn)
             raise
@@ -111,66 +114,52 @@ class SyncExecutor:
             node.close_connection(conn)
         return result
 
-    def _run_loop(self, cmd: Any, target: Node | None, start: float, first_error: BaseException | None,
-                  first_node: Node | None, first_sent: bool = True) -> Any:
+    def _retry(self, cmd: Any, target: Node | None, start: float, node: Node, conn: Connection,
+               error: BaseException, sent: bool) -> Any:
+        """The fast path's attempt failed on ``conn``: dispose of it, then run the general path."""
+        node.drain_or_close(conn, drain_ms(cmd, error, sent, bool(conn.rest)))
+        # Pooled connections are checked before use (Connection.is_stale), so this failure counts
+        # as an attempt: the request may have been applied and is not re-sent for free.
+        state = Attempts(self.cluster, cmd, target, start)
+        pause = state.first_failed(node, error, sent)
+        if pause:
+            time.sleep(pause)
+        return self._run_loop(state)
+
+    def _run_loop(self, state: Attempts) -> Any:
         """The general path: new connections, retries, deadlines, in_doubt, streaming replies."""
-        policy = cmd.policy
-        total_ms = policy["total_timeout"]
-        socket_ms = policy["socket_timeout"]
-        max_retries = policy["max_retries"]
-        deadline = start + total_ms / 1000 if total_ms else 0.0
-        cluster = self.cluster
-        attempt = 0
-        sent_any = False
-        last_error: BaseException | None = None
-        node = first_node
-        if first_error is not None:
-            # The short path's pooled connection failed (``first_sent``: after the request was sent).
-            sent_any = first_sent
-            last_error = first_error
-            # Pooled connections are checked before use (Connection.is_stale), so this failure
-            # counts as an attempt: the request may have been applied and is not re-sent for free.
-            if max_retries == 0:
-                raise failure(cmd, node, 1, last_error, sent_any)
-            attempt = 1
-            if policy["sleep_between_retries"]:
-                time.sleep(policy["sleep_between_retries"] / 1000)
+        cmd = state.cmd
         while True:
-            node = choose_node(cluster, cmd, target, attempt)
-            timeout_ms = socket_ms
-            if deadline:
-                left = int((deadline - _monotonic()) * 1000)
-                if left <= 0:
-                    break
-                if not timeout_ms or left < timeout_ms:
-                    timeout_ms = left
+            node, deadline = state.next(_monotonic())
+            timeout_ms = max(1, int((deadline - _monotonic()) * 1000)) if deadline else 0
             sent = False
             conn = None
             try:
-                conn, pooled = node.get_connection(timeout_ms / 1000 if timeout_ms else 0)
+                conn, _pooled = node.get_connection(timeout_ms / 1000)
                 conn.set_timeout(timeout_ms)
                 conn.send(cmd.request)
                 sent = True
-                ptype, body = conn.read_frame(deadline)
+                _, body = conn.read_frame(deadline)
                 result = cmd.parse(cmd, body, node.name)
                 if cmd.stream:
                     while result is MORE:
-                        ptype, body = conn.read_frame(deadline)
+                        _, body = conn.read_frame(deadline)
                         result = cmd.parse(cmd, body, node.name)
-            except _NET_ERRORS as e:
+            except (*_NET_ERRORS, *MALFORMED) as e:
+                if not isinstance(e, _NET_ERRORS):
+                    e = malformed(e)
+                elif isinstance(e, (BlockingIOError, TimeoutError)):
+                    e = ConnectionTimeout("timed out")
                 if conn is not None:
-                    node.close_connection(conn)
-                sent_any = sent_any or sent
-                last_error = e
-                if attempt >= max_retries:
-                    break
-                attempt += 1
-                sleep_ms = policy["sleep_between_retries"]
-                if sleep_ms:
-                    time.sleep(sleep_ms / 1000)
+                    node.drain_or_close(conn, drain_ms(cmd, e, sent, bool(conn.rest)))
+                pause = state.failed(e, sent)
+                if pause:
+                    time.sleep(pause)
                 continue
-            except AerospikeError:
-                node.put_connection(conn)
+            except AerospikeError as e:
+                if conn is not None:
+                    node.put_connection(conn)
+                server_error(cmd, e)
                 raise
             except BaseException:
                 if conn is not None:
@@ -178,4 +167,3 @@ class SyncExecutor:
                 raise
             node.put_connection(conn)
             return result
-        raise failure(cmd, node, attempt + 1, last_error, sent_any)

@@ -43,20 +43,27 @@ def check_proto_header(header: bytes | memoryview, max_body: int = 1 << 31) -> t
     return ptype, length
 
 
-def decompress_body(body: bytes | memoryview) -> tuple[int, bytes]:
-    """Inflate a compressed (type 4) body; return the inner ``(type, body)``."""
+def decompress_body(body: bytes | memoryview, limit: int = 128 * 1024 * 1024) -> tuple[int, bytes]:
+    """Inflate a compressed (type 4) body; return the inner ``(type, body)``.
+
+    Inflates at most ``limit`` bytes of inner frame: a body announcing or inflating to more is a
+    :class:`ProtocolError` (no more than the limit is ever allocated).
+    """
     if len(body) < 8:
         raise ProtocolError("compressed frame too short")
     expected = int.from_bytes(body[:8], "big")
+    if expected > limit + 8:
+        raise ProtocolError(f"compressed frame announces {expected} bytes (limit {limit})")
+    inflater = zlib.decompressobj()
     try:
-        inner = zlib.decompress(bytes(body[8:]))
+        inner = inflater.decompress(body[8:], expected + 1)
     except zlib.error as e:
         raise ProtocolError(f"bad compressed frame: {e}") from None
-    if len(inner) != expected:
-        raise ProtocolError(f"compressed frame inflated to {len(inner)} bytes, expected {expected}")
+    if len(inner) != expected or not inflater.eof:
+        raise ProtocolError(f"compressed frame does not inflate to the {expected} bytes it announces")
     if len(inner) < 8:
         raise ProtocolError("compressed frame holds no header")
-    ptype, length = check_proto_header(inner[:8])
+    ptype, length = check_proto_header(inner[:8], limit)
     if ptype == PROTO_TYPE_COMPRESSED or length != len(inner) - 8:
         raise ProtocolError("bad frame inside compressed frame")
     return ptype, inner[8:]
