@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 import aerospike_py
+from _clients import Blocking
 from aerospike_py import AsyncClient, Client
 from aerospike_py._async_client import NOT_AWAITABLE
 from aerospike_py.exception import (
@@ -33,32 +34,6 @@ NS, SET = "test", "async"
 
 def key(k: Any) -> tuple:
     return (NS, SET, k)
-
-
-class Blocking:
-    """An AsyncClient seen through the sync Client's interface (for running sync test bodies)."""
-
-    def __init__(self, client: AsyncClient, loop: asyncio.AbstractEventLoop) -> None:
-        self.aclient = client
-        self.loop = loop
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self.aclient, name)
-        if not inspect.iscoroutinefunction(attr):
-            return attr
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            out = self.loop.run_until_complete(attr(*args, **kwargs))
-            return self if out is self.aclient else out
-
-        return call
-
-    def __enter__(self) -> Blocking:
-        assert self.loop.run_until_complete(self.aclient.__aenter__()) is self.aclient
-        return self
-
-    def __exit__(self, *exc: Any) -> bool:
-        return self.loop.run_until_complete(self.aclient.__aexit__(*exc))
 
 
 @pytest.fixture

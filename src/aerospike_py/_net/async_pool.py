@@ -15,6 +15,7 @@ the protocol is aborted and never reused: its reply may still be on the way.
 from __future__ import annotations
 
 import asyncio
+import select
 import struct
 from collections import deque
 from collections.abc import Callable
@@ -36,6 +37,8 @@ _INF = float("inf")
 _SIZE_MASK = (1 << 48) - 1
 _MESSAGE_TOP = (PROTO_VERSION << 8) | PROTO_TYPE_MESSAGE  # the top 16 bits of a message header
 _unpack_q = struct.Struct(">Q").unpack_from
+_poll = getattr(select, "poll", None)
+_POLLIN = getattr(select, "POLLIN", 1)
 
 #: ``retry(future, cmd, node, attempt, total_deadline, error)``: what a connection calls when the
 #: request it carries for the executor's fast path fails on the network (see ``AsyncExecutor``).
@@ -60,7 +63,7 @@ class AsyncConnection(asyncio.BufferedProtocol):
     """One socket to one node; at most one request in flight (``waiter``)."""
 
     __slots__ = ("pool", "loop", "transport", "waiter", "cmd", "node_name", "deadline", "attempt",
-                 "total_deadline", "retry", "buf", "view", "have", "last_used", "dead", "adopted")
+                 "total_deadline", "retry", "buf", "view", "have", "last_used", "dead", "adopted", "poller")
 
     def __init__(self, pool: AsyncPool) -> None:
         self.pool = pool
@@ -79,6 +82,7 @@ class AsyncConnection(asyncio.BufferedProtocol):
         self.last_used = 0.0
         self.dead = False
         self.adopted = False  # counted by the pool (a connect abandoned half-way is not)
+        self.poller: Any = None
 
     # -- requests -------------------------------------------------------------------------
 
@@ -157,6 +161,10 @@ class AsyncConnection(asyncio.BufferedProtocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None and _poll is not None:
+            self.poller = _poll()
+            self.poller.register(sock.fileno(), _POLLIN)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.dead:
@@ -328,6 +336,17 @@ class AsyncPool:
             if self.idle_timeout and self.loop.time() - conn.last_used > self.idle_timeout:
                 conn.abort()
                 continue
+            # Readable while idle: closed or reset by the server, and the loop has not seen it yet.
+            # Replaced now, instead of sending a request that would be lost (and be in doubt).
+            poller = conn.poller
+            if poller is not None:
+                try:
+                    stale = poller.poll(0)
+                except (OSError, ValueError):
+                    stale = True
+                if stale:
+                    conn.abort()
+                    continue
             return conn
         return None
 

@@ -32,6 +32,8 @@ class Fault:
     STALL = "stall"  # never answer (the connection stays open)
     BAD_VERSION = "bad_version"  # a frame with a wrong proto version
     DELAY = "delay:"  # "delay:<ms>": answer correctly, but only after <ms> milliseconds
+    TRICKLE = "trickle:"  # "trickle:<ms>": answer correctly, one byte every <ms> milliseconds
+    HALF_CLOSE = "half_close"  # shut the sending side (the client reads end-of-stream), no answer
 
 
 _unpack_proto = PROTO_HEADER.unpack_from
@@ -131,6 +133,11 @@ class _Connection(asyncio.BufferedProtocol):
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(data)
 
+    def _trickle(self, data: bytes, every_s: float) -> None:
+        if data and self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data[:1])
+            asyncio.get_running_loop().call_later(every_s, self._trickle, data[1:], every_s)
+
     def _apply_fault(self, fault: str, ptype: int, body: bytes) -> bool:
         t = self.transport
         if fault == Fault.DROP:
@@ -149,6 +156,15 @@ class _Connection(asyncio.BufferedProtocol):
             data = b"".join(self.node.process(ptype, body, self))
             asyncio.get_running_loop().call_later(int(fault[len(Fault.DELAY):]) / 1000, self._late_write, data)
             return True
+        if fault.startswith(Fault.TRICKLE):
+            data = b"".join(self.node.process(ptype, body, self))
+            self._trickle(data, int(fault[len(Fault.TRICKLE):]) / 1000)
+            return True
+        if fault == Fault.HALF_CLOSE:
+            if t.can_write_eof():
+                t.write_eof()
+            self.stalled = True
+            return False
         if fault == Fault.HALF:
             frames = self.node.process(ptype, body, self)
             data = b"".join(frames)
