@@ -191,14 +191,23 @@ def test_read_raises_when_connection_drops(client, server):
     assert not e.value.in_doubt
 
 
-def test_respond_all_keys_off_stops_at_first_error(client):
+def test_respond_all_keys_off_does_not_stop_writes(client):
+    # As the real server: a failed write entry does not end the batch (reads do, see below).
     client.put(k(1), {"i": 0})
     res = client.batch_write(
         [(k(0), {"i": 1}), (k(1), {"i": 1}), (k(2), {"i": 1})],
         policy={"respond_all_keys": False, "exists": aerospike_py.POLICY_EXISTS_CREATE_ONLY},
     )
-    assert [br.result for br in res.batch_records] == [0, 5, 5]
-    assert client.exists(k(2)).meta is None
+    assert [br.result for br in res.batch_records] == [0, 5, 0]
+    assert client.exists(k(2)).meta is not None
+
+
+def test_respond_all_keys_off_stops_reads_at_first_error(client):
+    client.put(k(0), {"l": 1})
+    client.put(k(1), {"l": [1]})
+    with pytest.raises(ex.BinTypeError):
+        client.batch_operate([k(0), k(1)], [aerospike_py.list_operations.list_size("l")],
+                             policy={"respond_all_keys": False})
 
 
 # --------------------------------------------------------------------------- batch_operate / remove

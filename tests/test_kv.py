@@ -155,7 +155,8 @@ def test_bytearray_value_reads_back_as_bytes(client: Any) -> None:
 
 def test_none_bin_value_alone_on_missing_record(client: Any) -> None:
     k = key("nothing")
-    client.put(k, {"a": None})
+    with pytest.raises(RecordNotFound):  # as the real server: a write leaving no bins creates nothing
+        client.put(k, {"a": None})
     assert client.exists(k).meta is None
 
 
@@ -598,9 +599,12 @@ def test_gen_ignore_with_policy(client: Any) -> None:
     assert client.get(k).meta.gen == 2
 
 
-def test_gen_on_missing_record_creates(client: Any) -> None:
+def test_gen_on_missing_record_is_zero(client: Any) -> None:
+    # As the real server: a record about to be created has generation 0.
     k = key("gmiss")
-    client.put(k, {"a": 1}, meta={"gen": 5}, policy={"gen": aerospike_py.POLICY_GEN_EQ})
+    with pytest.raises(RecordGenerationError):
+        client.put(k, {"a": 1}, meta={"gen": 5}, policy={"gen": aerospike_py.POLICY_GEN_EQ})
+    client.put(k, {"a": 1}, meta={"gen": 0}, policy={"gen": aerospike_py.POLICY_GEN_EQ})
     assert client.get(k).meta.gen == 1
 
 

@@ -19,7 +19,7 @@ from . import _policy as P
 from ._commands import batch as B
 from ._commands.bins import encode_bins
 from ._commands.keys import check_bin_name, parse_key
-from ._commands.ops import encode_ops, is_basic_write, summarize_ops
+from ._commands.ops import encode_ops, reply_keep, summarize_ops
 from ._commands.record import filter_field
 from ._wire import constants as W
 from ._wire.message import pack_op
@@ -161,7 +161,7 @@ class BatchMixin:
             attrs = P.write_attrs(self._write_view(p, policy), None)
             if info1 and p["read_mode_ap"]:
                 info1 |= W.INFO1_READ_MODE_AP_ALL
-            keep = [not is_basic_write(e) for e in encoded]
+            keep = reply_keep(encoded)
             heads = _shared_heads(rkeys, lambda k: B.write_head(k, info1, attrs, data), attrs[4] == 1)
         else:
             if p["read_mode_ap"]:

@@ -144,6 +144,14 @@ def is_basic_write(e: EncodedOp) -> bool:
     return e.wire_op in _BASIC_WRITES
 
 
+def reply_keep(encoded: list[EncodedOp]) -> list[bool]:
+    """For a RESPOND_ALL_OPS command: per reply entry, whether it carries a result for the caller.
+
+    Servers answer one entry per op except touch ops, which answer none.
+    """
+    return [not is_basic_write(e) for e in encoded if e.wire_op != W.OP_TOUCH]
+
+
 def summarize_ops(encoded: list[EncodedOp]) -> tuple[int, bool, bool]:
     """``(info1 read bits, any write, respond-all needed)`` of a list of encoded ops."""
     info1 = 0

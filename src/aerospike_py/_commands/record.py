@@ -27,7 +27,7 @@ from ..types import BinTuple, ExistsResult, OperateOrderedResult, Record, Record
 from .base import CITRUS_EPOCH, NEVER_EXPIRES, Command, meta_of, raise_for
 from .bins import encode_bins
 from .keys import RequestKey, check_bin_name, parse_key
-from .ops import encode_ops, is_basic_write, summarize_ops
+from .ops import encode_ops, reply_keep, summarize_ops
 
 _unpack_header = MSG_HEADER.unpack_from
 _known_shape = SHAPES.get
@@ -293,7 +293,7 @@ def operate(key: Any, ops: Any, meta: Any, policy: Any, ordered: bool = False) -
     keep = None
     if respond_all:
         # One reply entry per op: keep those that carry a result for the caller.
-        keep = [not is_basic_write(e) for e in encoded]
+        keep = reply_keep(encoded)
     parse = _parse_operate_ordered if ordered else _parse_operate
     data = [e.data for e in encoded]
     if any_write:

@@ -3,8 +3,8 @@
 Each entry runs as the single-record command it describes (read, write, delete, or UDF call,
 through :data:`MESSAGE_HANDLERS` ``"udf"``), with the batch-level filter expression. Answers are
 messages whose transaction-ttl slot holds the entry's index, packed into frames, then a frame with
-one ``LAST`` message. With ``respond_all_keys`` off, the first error other than not-found or
-filtered-out ends the batch; the last message then carries that error.
+one ``LAST`` message. With ``respond_all_keys`` off, the first error of a read entry other than
+not-found or filtered-out ends the batch; the last message then carries that error.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ _PROTO_MSG = (2 << 56) | (3 << 48)
 _FRAME_LIMIT = 128 * 1024
 _UDF_FIELDS = (W.FIELD_UDF_PACKAGE_NAME, W.FIELD_UDF_FUNCTION, W.FIELD_UDF_ARGLIST, W.FIELD_UDF_OP)
 _SOFT_ERRORS = (E.OK, E.KEY_NOT_FOUND, E.FILTERED_OUT)
+_WRITES = W.INFO2_WRITE | W.INFO2_DELETE
 
 
 class Entry:
@@ -226,7 +227,8 @@ def handle_batch(server: Any, h: Any, fields: dict[int, bytes], offset: int, bod
             frames.append(PROTO_HEADER.pack(_PROTO_MSG | size) + b"".join(chunk))
             chunk, size = [], 0
         rc = msg[5]
-        if not respond_all and rc not in _SOFT_ERRORS:
+        if not respond_all and rc not in _SOFT_ERRORS and not entry.header.info2 & _WRITES:
+            # (as on the real server, a failed write entry does not end the batch)
             final = rc
             break
     if chunk:

@@ -362,10 +362,10 @@ def bits_read(ctx: OpContext, op: WireOp) -> tuple[int, bytes] | None:
         args = msgpack.unpackb(op.value, raw=True, strict_map_key=False)
     except Exception:
         raise ResultError(PARAMETER) from None
-    parsed = _parse_args(args, True)
     cur = ctx.bins.get(op.name)
-    if cur is None:
+    if cur is None:  # the real server answers nil before it checks the arguments
         return None
+    parsed = _parse_args(args, True)
     if cur[0] != W.PT_BLOB:
         raise ResultError(INCOMPATIBLE_TYPE)
     return _read(parsed, cur[1])

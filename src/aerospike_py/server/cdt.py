@@ -24,7 +24,7 @@ from .errors import (
     PARAMETER,
     ResultError,
 )
-from .ops import OP_HANDLERS, OpContext
+from .ops import NO_RESULT, OP_HANDLERS, OpContext
 
 INVERTED = 0x10000
 RT_NONE, RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK, RT_COUNT, RT_KEY, RT_VALUE, RT_KEY_VALUE = range(9)
@@ -364,6 +364,8 @@ def _select(values: list, code_kind: str, args: list, rt: int, *, first_arg: int
 
 
 def _invert(sel: Selection, n: int) -> Selection:
+    if sel.single:  # the real server: INVERTED only goes with selections of several elements
+        raise ResultError(OP_NOT_APPLICABLE, "inverted single-element selection")
     chosen = set(sel.positions)
     return Selection([i for i in range(n) if i not in chosen])
 
@@ -423,6 +425,7 @@ _LIST_SELECT = {19: "index", 21: "rank", 22: "value", 23: "value_list", 24: "ind
                 26: "rank_range", 27: "rel_rank", 32: "index", 34: "rank", 35: "value", 36: "value_list",
                 37: "index_range", 38: "interval", 39: "rank_range", 40: "rel_rank"}
 _LIST_CREATES = {0, 1, 2, 3, 4, 9, 12}
+_LIST_SORT = 13
 _MAP_CREATES = {64, 65, 66, 67, 68, 69, 70, 73, 74}
 
 
@@ -439,6 +442,8 @@ def _list_add_items(lst: CList, items: list, flags: int, index: int | None) -> i
                 continue
             keep.append(v)
         items = keep
+    if not items:  # nothing to add: the real server checks neither index nor order
+        return len(lst)
     if lst.flags & 1:
         if index is not None:
             raise ResultError(OP_NOT_APPLICABLE, "insert into an ordered list")
@@ -775,7 +780,11 @@ def _maker(path: list, nxt: int, is_list: bool) -> Any:
     return CList if is_list else CMap
 
 
-def _step(cur: Any, ctype: int, value: Any, modify: bool, make: Any = None) -> Any:
+class _NothingToDo(Exception):
+    """A create context made missing levels, but the op does not create: a no-op (nil)."""
+
+
+def _step(cur: Any, ctype: int, value: Any, modify: bool, make: Any = None, made: list | None = None) -> Any:
     """Return the element ``(ctype, value)`` selects in ``cur``, creating it with ``make()`` when asked.
 
     As on the real server, a context item's create flags describe the collection that *holds* the
@@ -786,7 +795,7 @@ def _step(cur: Any, ctype: int, value: Any, modify: bool, make: Any = None) -> A
     create = ctype & 0xC0 and modify
     if base in (0x10, 0x11, 0x13):
         if not isinstance(cur, CList):
-            raise ResultError(INCOMPATIBLE_TYPE, "context expects a list")
+            raise ResultError(OP_NOT_APPLICABLE, "context expects a list")
         n = len(cur)
         if base == 0x10:
             if type(value) is not int:
@@ -794,13 +803,21 @@ def _step(cur: Any, ctype: int, value: Any, modify: bool, make: Any = None) -> A
             i = value + n if value < 0 else value
             if 0 <= i < n:
                 return cur[i]
+            if create and n == 0 and value == -1:
+                i = 0  # the real server creates at -1 of an empty list (the end)
             if not create or i < 0:
                 raise ResultError(OP_NOT_APPLICABLE, "context index not found")
-            if i > n and (ctype & 0xC0) != 0x80:
+            if made is not None:
+                made[0] = True
+            flags = ctype & 0xC0
+            if i > n and flags == 0x40:
                 raise ResultError(OP_NOT_APPLICABLE, "context index out of bounds")
             new = make() if make is not None else CList()
-            cur.extend([None] * (i - n))
-            cur.append(new)
+            if flags == 0x80:
+                cur.extend([None] * (i - n))
+            cur.append(new)  # an ordered list (0xC0) ignores the index
+            if cur.flags & 1:
+                _resort(cur)
             return new
         if base == 0x11:
             return cur[_rank_order(cur)[_norm_index(value, n)]]
@@ -809,13 +826,17 @@ def _step(cur: Any, ctype: int, value: Any, modify: bool, make: Any = None) -> A
                 return x
         raise ResultError(OP_NOT_APPLICABLE, "context value not found")
     if not isinstance(cur, CMap):
-        raise ResultError(INCOMPATIBLE_TYPE, "context expects a map")
+        raise ResultError(OP_NOT_APPLICABLE, "context expects a map")
     if base == 0x22:
         i = cur.find(value)
         if i >= 0:
             return cur.items[i][1]
         if not create:
+            if made is not None and made[0]:  # a key looked up in a level just created
+                raise _NothingToDo
             raise ResultError(OP_NOT_APPLICABLE, "context key not found")
+        if made is not None:
+            made[0] = True
         new = make() if make is not None else CMap()
         cur.items.insert(insert_pos(cur, value), [value, new])
         if cur.flags & 1:
@@ -886,27 +907,40 @@ def _cdt(ctx: OpContext, op: WireOp) -> tuple[int, bytes] | None:
         raise ResultError(PARAMETER, f"CDT op {code} sent as wire op {op.op}")
     stored = ctx.bins.get(op.name)
     if stored is None:
-        if not modify:
-            return None
+        # As the real server: a list read of a missing bin answers nothing (nil when every op
+        # must answer), a map read nil; a modify op that does not create is a no-op (a list sort
+        # fails), whatever the context says.
+        if not modify:  # (a map read after a touch op in the same command: nothing either)
+            return NO_RESULT if is_list or ctx.touched else None
+        creates = code in (_LIST_CREATES if is_list else _MAP_CREATES)
         if path:
             if not path[0] & 0xC0:
                 raise ResultError(OP_NOT_APPLICABLE, "bin not found")
-            root = _new_container(path[0] & 0x3F | (0x40 if path[0] & 0x30 == 0x10 else path[0] & 0xC0))
-        elif code in (_LIST_CREATES if is_list else _MAP_CREATES):
-            root = CList() if is_list else CMap()
-        else:
+            root = _new_container(path[0])
+        elif not creates:
+            if is_list and code == _LIST_SORT:
+                raise ResultError(INCOMPATIBLE_TYPE, "sort of a missing bin")
             return None
+        else:
+            root = CList() if is_list else CMap()
     elif stored[0] in (W.PT_LIST, W.PT_MAP):
         root = unpack(stored[1])
+    elif path:
+        raise ResultError(PARAMETER, "context in a bin that is not a collection")
     else:
         raise ResultError(INCOMPATIBLE_TYPE, "bin is not a collection")
-    result = apply(root, path, code, args, modify)
+    try:
+        result = apply(root, path, code, args, modify, stored is None)
+    except _NothingToDo:
+        return None
     if modify:
         ctx.bins[op.name] = (W.PT_LIST if isinstance(root, CList) else W.PT_MAP, pack(root))
+    elif result is None:  # a read returning nothing (RETURN_NONE): no bin in the reply
+        return NO_RESULT
     return to_particle(result)
 
 
-def apply(root: Any, path: list, code: int, args: list, modify: bool = False) -> Any:
+def apply(root: Any, path: list, code: int, args: list, modify: bool = False, created: bool = False) -> Any:
     """Apply CDT op ``code`` to the element of ``root`` that context ``path`` selects; its result.
 
     The one place a CDT op's semantics are computed: used by the op handler (reads and writes)
@@ -916,11 +950,18 @@ def apply(root: Any, path: list, code: int, args: list, modify: bool = False) ->
     if _is_modify(code) != modify:
         raise ResultError(PARAMETER, f"CDT op {code} is not a {'modify' if modify else 'read'} op")
     target = root
+    made = [created]
     for i in range(0, len(path), 2):
         ctype = path[i]
         if type(ctype) is not int:
             raise ResultError(PARAMETER, "bad context type")
-        target = _step(target, ctype, path[i + 1], modify, _maker(path, i + 2, is_list))
+        target = _step(target, ctype, path[i + 1], modify, _maker(path, i + 2, is_list), made)
+    if made[0] and code not in (_LIST_CREATES if is_list else _MAP_CREATES):
+        if is_list and code == _LIST_SORT:
+            raise ResultError(INCOMPATIBLE_TYPE, "sort of a missing list")
+        # The context had to create levels (it could: every missing level has create flags), but
+        # the op does not create: the real server does nothing and answers nil.
+        raise _NothingToDo
     if is_list and not isinstance(target, CList) or not is_list and not isinstance(target, CMap):
         raise ResultError(INCOMPATIBLE_TYPE, "collection type mismatch")
     return list_op(target, code, args) if is_list else map_op(target, code, args)

@@ -32,7 +32,7 @@ from .._wire.values import HLL, GeoJSON, cdt_sort_key, decode_particle, encode_p
 from . import bits, cdt, hll
 from .errors import BIN_EXISTS, BIN_NOT_FOUND, OP_NOT_APPLICABLE, PARAMETER, ResultError
 from .ops import FILTER_EVALUATOR, OP_HANDLERS, OpContext
-from .storage import CITRUS_EPOCH, StoredRecord
+from .storage import CITRUS_EPOCH, StoredRecord, delete_bin
 
 
 class _Unknown:
@@ -695,8 +695,10 @@ def _build_let(args: list, env: dict[str, str]) -> Compiled:
         name = args[i]
         if type(name) is not bytes:
             raise _err("let: variable name must be a string")
-        t, f = _compile(args[i + 1], inner)
         sname = name.decode("utf-8", "replace")
+        if sname in inner:  # the real server rejects a variable defined again (PARAMETER),
+            raise _err(f"let: variable {sname!r} defined twice")  # even inside its own value
+        t, f = _compile(args[i + 1], {**inner, sname: ANY})
         inner[sname] = t
         defs.append((sname, f))
     typ, scope = _compile(args[-1], inner)
@@ -852,7 +854,11 @@ def _build_call(args: list, env: dict[str, str]) -> Compiled:
                 particle = hll.read_result([code, *op_args], hll.Sketch.decode(target))
         except (ResultError, ValueError, TypeError, IndexError, struct.error):
             return UNKNOWN
-        return None if particle is None else decode_particle(*particle)
+        if particle is None:
+            # A collection read that selects nothing (a missing map key, say) has no value on the
+            # real server: the expression is unknown (a filter fails, an exp op errors).
+            return UNKNOWN if module == 0 else None
+        return decode_particle(*particle)
 
     return typ, fn
 
@@ -1025,7 +1031,7 @@ def _exp_write(ctx: OpContext, op: WireOp) -> None:
             if no_fail:
                 return None
             raise ResultError(OP_NOT_APPLICABLE)
-        bins.pop(op.name, None)
+        delete_bin(bins, op.name)
         return None
     bins[op.name] = _to_particle(v)  # type: ignore[assignment]
     return None

@@ -24,8 +24,8 @@ from .._wire.message import (
 )
 from . import errors as E
 from .errors import ResultError
-from .ops import FILTER_EVALUATOR, OP_HANDLERS, READ_OPS, OpContext, op_write
-from .storage import StoredRecord
+from .ops import FILTER_EVALUATOR, NO_RESULT, OP_HANDLERS, READ_OPS, OpContext, op_write
+from .storage import StoredRecord, delete_bin
 
 #: Handlers for whole messages that are not single-record commands: key -> handler(server, header,
 #: fields, ops_bytes_offset, body) -> list of frames. Keys: "batch", "scan", "udf".
@@ -227,10 +227,62 @@ def _run_op(ctx: OpContext, op: Any, results: list[bytes], respond_all: bool) ->
             results.append(pack_op(W.OP_READ, n.encode(), pt, v))
         return
     res = handler(ctx, op)
+    if res is NO_RESULT:
+        if respond_all:
+            results.append(pack_op(op.op, op.name.encode(), W.PT_NULL, b""))
+        return
     if res is not None:
         results.append(pack_op(op.op, op.name.encode(), res[0], res[1]))  # real servers echo the op type
-    elif respond_all or (op.op in READ_OPS and op.op != W.OP_READ):
+    elif (respond_all and op.op != W.OP_TOUCH) or (op.op in READ_OPS and op.op != W.OP_READ):
         results.append(pack_op(op.op, op.name.encode(), W.PT_NULL, b""))
+
+
+_REPLACE = W.INFO3_CREATE_OR_REPLACE | W.INFO3_REPLACE_ONLY
+#: Ops that change a bin from its current value: a record-level replace cannot carry them.
+_MODIFY_OPS = frozenset({W.OP_INCR, W.OP_APPEND, W.OP_PREPEND, W.OP_DELETE, W.OP_CDT_MODIFY, W.OP_BIT_MODIFY,
+                         W.OP_HLL_MODIFY})
+
+
+def _check_write_ops(ops: list, info3: int, plain: bool) -> bool:
+    """Reject op/policy combinations the real server rejects (PARAMETER, BIN_NAME) before it
+    looks the record up; return whether the command must not create the record."""
+    replace = bool(info3 & _REPLACE)
+    must_not_create = bool(info3 & (W.INFO3_UPDATE_ONLY | W.INFO3_REPLACE_ONLY))
+    if plain:
+        for name, ptype, _ in ops:
+            if len(name) > 15:
+                raise ResultError(E.BIN_NAME)
+            if replace and ptype == W.PT_NULL:
+                raise ResultError(E.PARAMETER, "bin delete with a record-level replace")
+        return must_not_create
+    for op in ops:
+        code = op.op
+        if code == W.OP_TOUCH:
+            if replace:
+                raise ResultError(E.PARAMETER, "touch with a record-level replace")
+            must_not_create = True
+            continue
+        if len(op.name) > 15:
+            raise ResultError(E.BIN_NAME)
+        if replace and (code in _MODIFY_OPS or (code == W.OP_WRITE and op.ptype == W.PT_NULL)):
+            raise ResultError(E.PARAMETER, "op cannot go with a record-level replace")
+    return must_not_create
+
+
+def delete_record(server: Any, ns: Any, digest: bytes, h: Any, fields: dict[int, bytes],
+                  rec: StoredRecord | None) -> bytes:
+    """A delete command's reply frame: not found, then generation, then filter (the real order)."""
+    if rec is None:
+        raise ResultError(E.KEY_NOT_FOUND)
+    if h.info2 & W.INFO2_GENERATION and h.generation != rec.generation:
+        raise ResultError(E.GENERATION)
+    if h.info2 & W.INFO2_GENERATION_GT and h.generation <= rec.generation:
+        raise ResultError(E.GENERATION)
+    if W.FIELD_FILTER_EXP in fields:
+        check_filter(server, fields, rec, ns)
+    ns.delete(digest)
+    server.on_write(ns, digest, None)
+    return ok_reply(0, 0, None)
 
 
 def write_record(server: Any, ns: Any, digest: bytes, h: Any, fields: dict[int, bytes], ops: list,
@@ -240,31 +292,32 @@ def write_record(server: Any, ns: Any, digest: bytes, h: Any, fields: dict[int, 
     rec = ns.get(digest, clock)
     exists = rec is not None
     info2, info3 = h.info2, h.info3
-    if exists:
-        if W.FIELD_FILTER_EXP in fields:
-            check_filter(server, fields, rec, ns)
-        if info2 & W.INFO2_GENERATION and h.generation != rec.generation:
-            raise ResultError(E.GENERATION)
-        if info2 & W.INFO2_GENERATION_GT and h.generation <= rec.generation:
-            raise ResultError(E.GENERATION)
     if info2 & W.INFO2_DELETE and not ops:
-        if not exists:
+        return delete_record(server, ns, digest, h, fields, rec)
+    # The real server's order of checks: the ops against the policies, existence policies,
+    # generation (a record about to be created has generation 0), set name, filter, stored key;
+    # then the ops.
+    must_not_create = _check_write_ops(ops, info3, plain)
+    if not exists:
+        if must_not_create:
             raise ResultError(E.KEY_NOT_FOUND)
-        ns.delete(digest)
-        server.on_write(ns, digest, None)
-        return ok_reply(0, 0, None)
-    if exists:
-        if info2 & W.INFO2_CREATE_ONLY:
-            raise ResultError(E.KEY_EXISTS)
-    elif info3 & (W.INFO3_UPDATE_ONLY | W.INFO3_REPLACE_ONLY):
-        raise ResultError(E.KEY_NOT_FOUND)
+    elif info2 & W.INFO2_CREATE_ONLY:
+        raise ResultError(E.KEY_EXISTS)
+    gen = rec.generation if exists else 0
+    if info2 & W.INFO2_GENERATION and h.generation != gen:
+        raise ResultError(E.GENERATION)
+    if info2 & W.INFO2_GENERATION_GT and h.generation <= gen:
+        raise ResultError(E.GENERATION)
     set_name = (fields.get(W.FIELD_SET) or b"").decode()
     if exists:
-        work = rec.copy()
-        if set_name and work.set_name != set_name and not work.set_name:
-            work.set_name = set_name
-    else:
-        work = StoredRecord(digest, set_name)
+        if set_name and rec.set_name != set_name:
+            raise ResultError(E.PARAMETER, "set name differs from the record's")
+        if W.FIELD_FILTER_EXP in fields:
+            check_filter(server, fields, rec, ns)
+    key = fields.get(W.FIELD_KEY)
+    if key is not None and exists and rec.key is not None and rec.key != key:
+        raise ResultError(E.KEY_MISMATCH)
+    work = rec.copy() if exists else StoredRecord(digest, set_name)
     if info3 & (W.INFO3_CREATE_OR_REPLACE | W.INFO3_REPLACE_ONLY):
         work.bins = {}
     respond_all = bool(info2 & W.INFO2_RESPOND_ALL_OPS)
@@ -275,7 +328,7 @@ def write_record(server: Any, ns: Any, digest: bytes, h: Any, fields: dict[int, 
             if len(name) > 15:
                 raise ResultError(E.BIN_NAME)
             if ptype == W.PT_NULL:
-                bins.pop(name, None)
+                delete_bin(bins, name)
             else:
                 bins[name] = (ptype, value)
             if respond_all:
@@ -287,14 +340,12 @@ def write_record(server: Any, ns: Any, digest: bytes, h: Any, fields: dict[int, 
                 raise ResultError(E.BIN_NAME)
             _run_op(ctx, op, results, respond_all)
     if not work.bins:  # every bin removed (or a delete op): the record goes
-        if exists:
-            ns.delete(digest)
-            server.on_write(ns, digest, None)
+        if not exists:
+            raise ResultError(E.KEY_NOT_FOUND)
+        ns.delete(digest)
+        server.on_write(ns, digest, None)
         return ok_reply(0, 0, results)
-    key = fields.get(W.FIELD_KEY)
     if key is not None:
-        if work.key is not None and exists and work.key != key:
-            raise ResultError(E.KEY_MISMATCH)
         work.key = key
     if work.size() > ns.max_record_size:
         raise ResultError(E.RECORD_TOO_BIG)

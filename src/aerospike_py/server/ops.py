@@ -14,7 +14,7 @@ from typing import Any
 from .._wire import constants as W
 from .._wire.message import WireOp
 from .errors import INCOMPATIBLE_TYPE, KEY_NOT_FOUND, PARAMETER, ResultError
-from .storage import StoredRecord
+from .storage import StoredRecord, delete_bin
 
 _INT64 = struct.Struct(">q")
 _DOUBLE = struct.Struct(">d")
@@ -42,6 +42,9 @@ class OpContext:
         return self.record.bins
 
 
+#: What a handler returns for an op that puts no bin at all in the reply (not even a nil one).
+NO_RESULT: Any = ("no result",)
+
 OpHandler = Callable[[OpContext, WireOp], "tuple[int, bytes] | None"]
 #: Handlers by wire op type (read ops and modify ops alike).
 OP_HANDLERS: dict[int, OpHandler] = {}
@@ -55,7 +58,7 @@ def _op_read(ctx: OpContext, op: WireOp) -> tuple[int, bytes] | None:
 
 def op_write(ctx: OpContext, op: WireOp) -> None:
     if op.ptype == W.PT_NULL:
-        ctx.record.bins.pop(op.name, None)
+        delete_bin(ctx.record.bins, op.name)
     else:
         ctx.record.bins[op.name] = (op.ptype, op.value)
     return None

@@ -35,6 +35,23 @@ class Clock:
         self.offset += seconds
 
 
+def delete_bin(bins: dict[str, Any], name: str) -> None:
+    """Remove bin ``name`` as the real server does: the last bin takes its place (bin order is
+    visible to clients reading all bins)."""
+    if name not in bins:
+        return
+    last, value = bins.popitem()
+    if last == name:
+        return
+    items = list(bins.items())
+    for i, (n, _) in enumerate(items):
+        if n == name:
+            items[i] = (last, value)
+            break
+    bins.clear()
+    bins.update(items)
+
+
 class StoredRecord:
     """A record: bins as raw particles ``{name: (particle_type, bytes)}``, plus metadata.
 

@@ -1,0 +1,30 @@
+"""A short seeded slice of the differential harness (tests/_diffharness.py): the same random
+programs on a real server and on the embedded one must answer alike. Skipped without a real
+server (the ``real_server`` fixture starts one from ../shared when it can)."""
+
+from __future__ import annotations
+
+import aerospike_py
+from _diffharness import Gen, Runner, compare, describe, hll_consts
+from aerospike_py.server import EmbeddedServer
+
+SEEDS = range(0, 150)  # a few seconds; the long runs use the command line (see the module)
+
+
+def test_seeded_programs_agree(real_server) -> None:
+    set_name = "diffharness_ci"
+    with EmbeddedServer() as srv:
+        real = aerospike_py.client(real_server.config).connect()
+        emb = aerospike_py.client(srv.config).connect()
+        try:
+            hll_consts(real, set_name)
+            rr, er = Runner(real, set_name), Runner(emb, set_name)
+            for seed in SEEDS:
+                prog = Gen(seed).program()
+                x, y = rr.run(prog), er.run(prog)
+                i = compare(x, y)
+                assert i is None, f"seed {seed}\n{describe(prog, i, x, y)}"
+            rr.reset()
+        finally:
+            real.close()
+            emb.close()

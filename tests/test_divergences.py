@@ -1,0 +1,176 @@
+"""Regression tests for divergences the differential harness found (tests/_diffharness.py).
+
+Each test pins what a real Aerospike 8.1 server answers; they run against the embedded server
+only, so CI keeps them without a real server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import aerospike_py
+from aerospike_py import cdt_ctx as X
+from aerospike_py import exp as E
+from aerospike_py import list_operations as L
+from aerospike_py import map_operations as M
+from aerospike_py.exception import (
+    BinTypeError,
+    RecordGenerationError,
+    RecordNotFound,
+    ServerError,
+)
+
+INV = L.LIST_RETURN_INVERTED
+
+
+def key(k: Any) -> tuple:
+    return ("test", "divergences", k)
+
+
+def code(exc: pytest.ExceptionInfo) -> int:
+    return exc.value.code
+
+
+# --------------------------------------------------------------------------- records
+
+
+def test_write_leaving_no_bins_on_missing_record_is_not_found(client: Any) -> None:
+    with pytest.raises(RecordNotFound):
+        client.remove_bin(key("nb"), ["a"])
+    with pytest.raises(RecordNotFound):
+        client.operate(key("nb"), [L.list_pop_range("l", 0, 1)])
+    assert client.exists(key("nb")).meta is None
+
+
+def test_generation_of_a_missing_record_is_zero(client: Any) -> None:
+    with pytest.raises(RecordGenerationError):
+        client.operate(key("g"), [L.list_append("l", 1)], meta={"gen": 2})
+
+
+def test_replace_with_modify_op_or_bin_delete_is_parameter_error(client: Any) -> None:
+    replace = {"exists": aerospike_py.POLICY_EXISTS_REPLACE_ONLY}
+    with pytest.raises(ServerError) as e:  # before the record is looked up (it does not exist)
+        client.increment(key("r"), "i", 1, policy=replace)
+    assert code(e) == 4
+    with pytest.raises(ServerError) as e:
+        client.put(key("r"), {"i": None}, policy={"exists": aerospike_py.POLICY_EXISTS_REPLACE})
+    assert code(e) == 4
+
+
+def test_create_only_is_checked_before_the_filter(client: Any) -> None:
+    client.put(key("c"), {"a": 1})
+    with pytest.raises(aerospike_py.exception.RecordExistsError):
+        client.put(key("c"), {"a": 2}, policy={"exists": aerospike_py.POLICY_EXISTS_CREATE_ONLY,
+                                               "filter_expression": E.eq(E.int_bin("a"), E.int_val(9))})
+
+
+def test_deleted_bin_takes_the_last_bins_place(client: Any) -> None:
+    client.put(key("o"), {"a": 1, "b": 2, "c": 3, "d": 4, "e": 5})
+    client.put(key("o"), {"b": None, "a": None})
+    assert list(client.get(key("o")).bins) == ["d", "e", "c"]
+
+
+def test_touch_answers_no_entry_in_respond_all_replies(client: Any) -> None:
+    client.put(key("t"), {"m": {1: 2}})
+    res = client.operate_ordered(key("t"), [{"op": aerospike_py.OPERATOR_TOUCH}, M.map_get_by_key("m", 1, 7),
+                                            {"op": aerospike_py.OPERATOR_WRITE, "bin": "z", "val": 1}, M.map_size("m")])
+    assert [tuple(b) for b in res.ordered_bins] == [("m", 2), ("m", 1)]
+
+
+def test_batch_write_errors_do_not_end_the_batch(client: Any) -> None:
+    res = client.batch_write([(key("b1"), {"i": 1}, {"gen": 9}), (key("b2"), {"i": 1})],
+                             policy={"respond_all_keys": False})
+    assert [r.result for r in res.batch_records] == [3, 0]
+
+
+# --------------------------------------------------------------------------- collections
+
+
+def test_list_read_of_missing_bin_answers_nothing_map_read_nil(client: Any) -> None:
+    client.put(key("m"), {"a": 1})
+    assert client.operate(key("m"), [L.list_get_by_value("x", 1, aerospike_py.LIST_RETURN_VALUE)]).bins == {}
+    assert client.operate(key("m"), [M.map_get_by_key("x", 1, aerospike_py.MAP_RETURN_VALUE)]).bins == {"x": None}
+
+
+def test_list_read_returning_none_answers_nothing(client: Any) -> None:
+    client.put(key("n"), {"l": [1, 2]})
+    assert client.operate(key("n"), [L.list_get_by_index_range("l", 1, aerospike_py.LIST_RETURN_NONE, 1)]).bins == {}
+
+
+def test_sort_of_missing_bin_is_incompatible(client: Any) -> None:
+    client.put(key("s"), {"a": 1})
+    with pytest.raises(BinTypeError):
+        client.operate(key("s"), [L.list_sort("l")])
+
+
+def test_context_of_the_wrong_collection_type_is_not_applicable(client: Any) -> None:
+    client.put(key("x"), {"l": [1, 2], "m": {1: 2}, "b": b"ab"})
+    for ops in ([L.list_size("l", ctx=[X.cdt_ctx_map_key(1)])], [M.map_size("m", ctx=[X.cdt_ctx_list_index(0)])]):
+        with pytest.raises(ServerError) as e:
+            client.operate(key("x"), ops)
+        assert code(e) == 26
+    with pytest.raises(ServerError) as e:  # a context into a bin that is not a collection
+        client.operate(key("x"), [L.list_size("b", ctx=[X.cdt_ctx_list_index(0)])])
+    assert code(e) == 4
+
+
+def test_non_creating_op_with_create_context_on_missing_bin_is_a_no_op(client: Any) -> None:
+    with pytest.raises(RecordNotFound):
+        client.operate(key("nc"), [L.list_clear("l", ctx=[X.cdt_ctx_map_key_create("a", 1)])])
+    with pytest.raises(ServerError) as e:  # no create flag: the context cannot be followed
+        client.operate(key("nc"), [L.list_clear("l", ctx=[X.cdt_ctx_map_key("a")])])
+    assert code(e) == 26
+
+
+def test_ordered_list_create_context_ignores_the_index(client: Any) -> None:
+    client.put(key("oc"), {"a": 1})
+    ctx = [X.cdt_ctx_list_index_create(2, aerospike_py.LIST_ORDERED)]
+    assert client.operate(key("oc"), [M.map_increment("l", "k", 3, ctx=ctx)]).bins == {"l": 3}
+    assert client.get(key("oc")).bins["l"] == [{"k": 3}]
+    with pytest.raises(ServerError) as e:  # unordered, no pad: out of bounds
+        client.operate(key("oc"), [M.map_increment("u", "k", 3, ctx=[X.cdt_ctx_list_index_create(2)])])
+    assert code(e) == 26
+
+
+def test_inverted_single_element_selection_is_not_applicable(client: Any) -> None:
+    client.put(key("i"), {"l": [1, 2, 3], "m": {1: 2, 3: 4}})
+    for op in (L.list_get_by_index("l", 1, 7 | INV), M.map_get_by_key("m", 1, 7 | INV),
+               M.map_remove_by_index("m", 0, 7 | INV)):
+        with pytest.raises(ServerError) as e:
+            client.operate(key("i"), [op])
+        assert code(e) == 26
+    assert client.operate(key("i"), [L.list_get_by_value("l", 1, 7 | INV)]).bins == {"l": [2, 3]}
+
+
+def test_insert_of_no_items_checks_no_index(client: Any) -> None:
+    assert client.operate(key("e"), [L.list_insert_items("l", -2, [])]).bins == {"l": 0}
+
+
+# --------------------------------------------------------------------------- expressions and bits
+
+
+def test_expression_collection_read_selecting_nothing_is_unknown(client: Any) -> None:
+    client.put(key("u"), {"m": {5: 1}})
+    missing = E.map_get_by_key(aerospike_py.MAP_RETURN_VALUE, E.EXP_TYPE_INT, 3, E.map_bin("m"))
+    with pytest.raises(ServerError) as e:
+        client.operate(key("u"), [E.exp_write("e", missing, E.EXP_WRITE_ALLOW_DELETE)])
+    assert code(e) == 26
+    with pytest.raises(aerospike_py.exception.FilteredOut):
+        client.get(key("u"), policy={"filter_expression": E.le(missing, missing)})
+
+
+def test_variable_defined_twice_is_parameter_error(client: Any) -> None:
+    client.put(key("v"), {"i": 2})
+    inner = E.let_(E.def_("x", E.int_bin("i")), E.var("x"))
+    with pytest.raises(ServerError) as e:
+        client.operate(key("v"), [E.exp_read("r", E.let_(E.def_("x", inner), E.var("x")))])
+    assert code(e) == 4
+
+
+def test_bit_read_of_missing_bin_is_nil_whatever_the_arguments(client: Any) -> None:
+    client.put(key("bt"), {"a": 1})
+    from aerospike_py import bit_operations as B
+
+    assert client.operate(key("bt"), [B.bit_get_int("x", 0, 65, False)]).bins == {"x": None}
