@@ -116,7 +116,12 @@ class AsyncClient(ClientBase):
             raise ClientError("client is already connecting")
         self._connecting = True
         epoch = self._epoch
-        cluster = Cluster(self._config)
+        try:
+            # Off the loop: the config's password is hashed (bcrypt) when the cluster is made.
+            cluster = await asyncio.to_thread(Cluster, self._connect_config(username, password))
+        except BaseException:
+            self._connecting = False
+            raise
         try:
             job = asyncio.ensure_future(asyncio.to_thread(cluster.connect))
             try:

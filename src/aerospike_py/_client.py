@@ -34,7 +34,7 @@ class Client(ClientBase):
         with self._state_lock:
             if self._cluster is not None:
                 raise ClientError("client is already connected")
-            cluster = Cluster(self._config)
+            cluster = Cluster(self._connect_config(username, password))
             cluster.connect()
             self._cluster = cluster
             self._executor = SyncExecutor(cluster)

@@ -12,6 +12,7 @@ from typing import Any
 
 from . import _policy as P
 from ._client_batch import BatchMixin
+from ._commands import admin as admin_cmds
 from ._commands import info as info_cmds
 from ._commands import record
 from ._wire import constants as W
@@ -167,6 +168,86 @@ class ClientBase(BatchMixin):
                  policy: dict[str, Any] | None = None) -> Any:
         """Delete every record of a set (or namespace) last updated before ``nanos`` (0: now)."""
         return self._run(info_cmds.truncate(namespace, set_name, nanos, self._admin_policy(policy)))
+
+    # ------------------------------------------------------------------ security (admin_*)
+
+    def _connect_config(self, username: str | None, password: str | None) -> dict[str, Any]:
+        """The config a connection is made with: ``connect(username, password)`` wins."""
+        if username is None:
+            return self._config
+        return {**self._config, "user": username, "password": password}
+
+    def admin_create_user(self, username: str, password: str, roles: list[str],
+                          policy: dict[str, Any] | None = None) -> Any:
+        """Create a user with a password and roles."""
+        return self._run(admin_cmds.create_user(username, password, roles, self._admin_policy(policy)))
+
+    def admin_drop_user(self, username: str, policy: dict[str, Any] | None = None) -> Any:
+        """Delete a user."""
+        return self._run(admin_cmds.drop_user(username, self._admin_policy(policy)))
+
+    def admin_change_password(self, username: str, password: str, policy: dict[str, Any] | None = None) -> Any:
+        """Set a user's password; for the client's own user, a change checked against the old
+        password (and later logins use the new one)."""
+        p = self._admin_policy(policy)
+        cluster = getattr(self, "_cluster", None)
+        auth = cluster.auth if cluster is not None else None
+        if auth is not None and auth.credential is not None and username == auth.user:
+            cmd = admin_cmds.change_password(username, auth.credential, password, p)
+            return self._then(self._run(cmd), lambda _: auth.set_password(password))
+        return self._run(admin_cmds.set_password(username, password, p))
+
+    def admin_grant_roles(self, username: str, roles: list[str], policy: dict[str, Any] | None = None) -> Any:
+        """Add roles to a user."""
+        return self._run(admin_cmds.grant_roles(username, roles, self._admin_policy(policy)))
+
+    def admin_revoke_roles(self, username: str, roles: list[str], policy: dict[str, Any] | None = None) -> Any:
+        """Remove roles from a user."""
+        return self._run(admin_cmds.revoke_roles(username, roles, self._admin_policy(policy)))
+
+    def admin_query_user_info(self, username: str, policy: dict[str, Any] | None = None) -> Any:
+        """``{"user", "roles", "conns_in_use"}`` (+ ``read_info``/``write_info`` when the server
+        sends them); ``AdminError`` for an unknown user."""
+        return self._run(admin_cmds.query_user(username, self._admin_policy(policy)))
+
+    def admin_query_users_info(self, policy: dict[str, Any] | None = None) -> Any:
+        """Every user, as :meth:`admin_query_user_info` describes one."""
+        return self._run(admin_cmds.query_users(self._admin_policy(policy)))
+
+    def admin_create_role(self, role: str, privileges: list[Any], policy: dict[str, Any] | None = None,
+                          whitelist: list[str] | None = None, read_quota: int = 0, write_quota: int = 0) -> Any:
+        """Create a role with privileges, an optional allowlist and read/write quotas (records/s)."""
+        return self._run(admin_cmds.create_role(role, privileges, whitelist, read_quota, write_quota,
+                                                self._admin_policy(policy)))
+
+    def admin_drop_role(self, role: str, policy: dict[str, Any] | None = None) -> Any:
+        """Delete a role (users lose it)."""
+        return self._run(admin_cmds.drop_role(role, self._admin_policy(policy)))
+
+    def admin_grant_privileges(self, role: str, privileges: list[Any], policy: dict[str, Any] | None = None) -> Any:
+        """Add privileges to a role."""
+        return self._run(admin_cmds.grant_privileges(role, privileges, self._admin_policy(policy)))
+
+    def admin_revoke_privileges(self, role: str, privileges: list[Any], policy: dict[str, Any] | None = None) -> Any:
+        """Remove privileges from a role."""
+        return self._run(admin_cmds.revoke_privileges(role, privileges, self._admin_policy(policy)))
+
+    def admin_query_role(self, role: str, policy: dict[str, Any] | None = None) -> Any:
+        """``{"name", "privileges": [{"code", "ns", "set"}], "allowlist", "read_quota", "write_quota"}``."""
+        return self._run(admin_cmds.query_role(role, self._admin_policy(policy)))
+
+    def admin_query_roles(self, policy: dict[str, Any] | None = None) -> Any:
+        """Every role, as :meth:`admin_query_role` describes one."""
+        return self._run(admin_cmds.query_roles(self._admin_policy(policy)))
+
+    def admin_set_whitelist(self, role: str, whitelist: list[str], policy: dict[str, Any] | None = None) -> Any:
+        """Replace a role's allowlist of client addresses (empty: no restriction)."""
+        return self._run(admin_cmds.set_whitelist(role, whitelist, self._admin_policy(policy)))
+
+    def admin_set_quotas(self, role: str, read_quota: int = 0, write_quota: int = 0,
+                         policy: dict[str, Any] | None = None) -> Any:
+        """Set a role's read and write quotas (records per second; 0: none)."""
+        return self._run(admin_cmds.set_quotas(role, read_quota, write_quota, self._admin_policy(policy)))
 
     def _run_all(self, cmd: Any) -> Any:  # pragma: no cover - abstract
         """Run an info command on every node: list of InfoNodeResult."""

@@ -63,7 +63,8 @@ class AsyncConnection(asyncio.BufferedProtocol):
     """One socket to one node; at most one request in flight (``waiter``)."""
 
     __slots__ = ("pool", "loop", "transport", "waiter", "cmd", "node_name", "deadline", "attempt",
-                 "total_deadline", "retry", "buf", "view", "have", "last_used", "dead", "adopted", "poller")
+                 "total_deadline", "retry", "buf", "view", "have", "last_used", "dead", "adopted", "poller",
+                 "handshake")
 
     def __init__(self, pool: AsyncPool) -> None:
         self.pool = pool
@@ -83,6 +84,7 @@ class AsyncConnection(asyncio.BufferedProtocol):
         self.dead = False
         self.adopted = False  # counted by the pool (a connect abandoned half-way is not)
         self.poller: Any = None
+        self.handshake = False  # a login exchange: its answer does not return the connection to the pool
 
     # -- requests -------------------------------------------------------------------------
 
@@ -253,7 +255,10 @@ class AsyncConnection(asyncio.BufferedProtocol):
             if len(self.buf) > _KEEP_LIMIT:
                 self.buf = bytearray(BUFFER_SIZE)
                 self.view = memoryview(self.buf)
-            self.pool.release(self)
+            if self.handshake:
+                self.handshake = False
+            else:
+                self.pool.release(self)
         if w is not None and not w.done():
             if error:
                 w.set_exception(result)
@@ -278,7 +283,7 @@ class AsyncPool:
         self.idle_timeout = cluster.idle_timeout_s
         self.connect_timeout = cluster.connect_timeout_s
         self.tls = cluster.tls
-        self.tls_name = cluster.tls_name
+        self.tls_name = getattr(node, "tls_name", None) or cluster.tls_name
         self.idle: deque[AsyncConnection] = deque()
         self.conns: set[AsyncConnection] = set()
         self.count = 0
@@ -408,6 +413,13 @@ class AsyncPool:
         if self.closed:
             conn.abort()
             raise ConnectionClosed("connection pool is closed")
+        auth = node.cluster.auth
+        if auth is not None:
+            try:
+                await _login(auth, conn, node.address, self.loop.time() + (timeout or self.connect_timeout or 1.0))
+            except BaseException:
+                conn.abort()
+                raise
         return conn
 
     async def warm(self) -> None:
@@ -491,6 +503,34 @@ class AsyncPool:
             self.sweep_timer.cancel()
             self.sweep_timer = None
             self.sweep_at = _INF
+
+
+class _Handshake:
+    """A login exchange on a new connection: its parser returns the reply body."""
+
+    __slots__ = ("request",)
+    stream = False
+
+    def __init__(self, request: bytes) -> None:
+        self.request = request
+
+    @staticmethod
+    def parse(cmd: Any, body: Any, node: str) -> bytes:
+        return bytes(body)
+
+
+async def _login(auth: Any, conn: AsyncConnection, address: str, deadline: float) -> None:
+    """Authenticate a new connection (the steps are :class:`~aerospike_py._net.auth.Auth`'s)."""
+    first = auth.first_request(address)
+    if first is None:
+        return
+    was_login, request = first
+    while True:
+        conn.handshake = True
+        body = await conn.request(_Handshake(request), deadline)
+        if auth.on_reply(address, was_login, body):
+            return
+        was_login, request = True, auth.login_request()
 
 
 def _expire(w: asyncio.Future[Any]) -> None:

@@ -15,9 +15,12 @@ from collections import deque
 from typing import Any
 
 from .._wire.info import info_error, pack_info_request, parse_info_response
-from ..exception import ClusterError, InvalidArgError
+from .._wire.proto import ProtocolError
+from ..exception import AerospikeError, ClusterError, InvalidArgError, error_from_result_code
+from .auth import Auth, login_sync, relogin_sync
 from .connection import Connection, ConnectionClosed, ConnectionTimeout
 from .partitions import PartitionTable, parse_replicas
+from .tls import tls_context
 
 log = logging.getLogger("aerospike_py")
 _monotonic = time.monotonic
@@ -32,6 +35,7 @@ class Node:
         self.port = port
         self.address = f"{host}:{port}"
         self.cluster = cluster
+        self.tls_name: str | None = None  # the name its TLS certificate must carry
         self.idle: deque[Connection] = deque()
         self.conn_count = 0
         self.lock = threading.Lock()
@@ -79,7 +83,7 @@ class Node:
                 )
             self.conn_count += 1
         try:
-            conn = self.cluster.open_connection(self.host, self.port, timeout_s)
+            conn = self.cluster.open_connection(self.host, self.port, timeout_s, self.tls_name)
         except BaseException:
             with self.lock:
                 self.conn_count -= 1
@@ -138,11 +142,32 @@ class Node:
 
     # -- info on the tend connection --------------------------------------------------------
 
+    def relogin(self, timeout_s: float) -> None:
+        """A fresh session token from a LOGIN on the tend connection (opened, and so logged in,
+        when there is none)."""
+        auth = self.cluster.auth
+        if auth is None:
+            return
+        conn = self.tend_conn
+        if conn is None:
+            self.tend_conn = self.cluster.open_connection(self.host, self.port, timeout_s, self.tls_name)
+            return
+        try:
+            relogin_sync(auth, conn, self.address, timeout_s)
+        except (OSError, ConnectionClosed, ConnectionTimeout, ProtocolError):
+            conn.close()  # a dead tend connection: a new one logs in as it opens
+            self.tend_conn = None
+            self.tend_conn = self.cluster.open_connection(self.host, self.port, timeout_s, self.tls_name)
+        except BaseException:
+            conn.close()
+            self.tend_conn = None
+            raise
+
     def info(self, *commands: str, timeout_s: float = 1.0) -> dict[str, str]:
         """Blocking info request on this node's tend connection."""
         conn = self.tend_conn
         if conn is None:
-            conn = self.tend_conn = self.cluster.open_connection(self.host, self.port, timeout_s)
+            conn = self.tend_conn = self.cluster.open_connection(self.host, self.port, timeout_s, self.tls_name)
         conn.set_timeout(max(1, int(timeout_s * 1000)))
         try:
             ptype, body = conn.request(pack_info_request(*commands), _monotonic() + timeout_s)
@@ -155,6 +180,12 @@ class Node:
 
 def parse_peers(value: str, default_port: int = 3000) -> tuple[int, list[tuple[str, list[tuple[str, int]]]]]:
     """``peers-clear-std`` -> ``(generation, [(node_name, [(host, port), ...]), ...])``."""
+    gen, peers = parse_peers_tls(value, default_port)
+    return gen, [(name, hosts) for name, _, hosts in peers]
+
+
+def parse_peers_tls(value: str, default_port: int = 3000) -> tuple[int, list[tuple[str, str, list[tuple[str, int]]]]]:
+    """``peers-*`` -> ``(generation, [(node_name, tls_name, [(host, port), ...]), ...])``."""
     value = value.strip()
     m = re.match(r"^(\d+),(\d*),\[(.*)\]$", value)
     if not m:
@@ -178,7 +209,7 @@ def parse_peers(value: str, default_port: int = 3000) -> tuple[int, list[tuple[s
             else:
                 addr, p = h, port
             hosts.append((addr, p))
-        peers.append((name, hosts))
+        peers.append((name, pm.group(2), hosts))
     return gen, peers
 
 
@@ -217,6 +248,20 @@ def rack_config(config: dict[str, Any]) -> tuple[bool, tuple[int, ...]]:
     return aware, (tuple(ids) or (0,)) if aware else ()
 
 
+def parse_seed(h: Any) -> tuple[str, int, str | None]:
+    """A seed as ``(host, port, tls_name)``: a ``(host, port[, tls_name])`` tuple, or a
+    ``"host:port"`` / ``"host:tls_name:port"`` string."""
+    if isinstance(h, (tuple, list)):
+        if len(h) == 3:
+            if h[2] is not None and not isinstance(h[2], str):
+                raise ValueError(f"bad host {h!r}: the TLS name must be a str")
+            return h[0], int(h[1]), h[2] or None
+    elif isinstance(h, str) and not h.startswith("[") and h.count(":") == 2:
+        addr, name, p = h.split(":")
+        return addr, int(p), name or None
+    return (*parse_host(h), None)
+
+
 def parse_host(h: Any) -> tuple[str, int]:
     """A seed as ``(host, port)`` from a tuple or a ``"host:port"`` string (port 3000 by default)."""
     if isinstance(h, (tuple, list)):
@@ -242,7 +287,9 @@ class Cluster:
         hosts = config.get("hosts")
         if not hosts or not isinstance(hosts, (list, tuple)):
             raise ValueError("config 'hosts' must be a non-empty list of (host, port)")
-        self.seeds = [parse_host(h) for h in hosts]
+        seeds = [parse_seed(h) for h in hosts]
+        self.seeds = [(h, p) for h, p, _ in seeds]
+        self.seed_tls_names = {(h, p): n for h, p, n in seeds if n}
         self.cluster_name = config.get("cluster_name") or None
         self.connect_timeout_s = config.get("timeout", 1000) / 1000
         idle = config.get("idle_timeout", 55000)
@@ -252,11 +299,14 @@ class Cluster:
         self.min_conns_per_node = int(config.get("min_conns_per_node", 0))
         self.tend_interval_s = max(0.01, config.get("tend_interval", 1000) / 1000)
         self.use_alternate = bool(config.get("use_services_alternate", False))
-        self.tls = config.get("_tls_context")
+        self.tls = config.get("_tls_context") or tls_context(config.get("tls"))
         self.tls_name = config.get("_tls_name")
+        self.auth: Auth | None = Auth.from_config(config)
         self.rack_aware, self.rack_ids = rack_config(config)
         #: Why each seed failed on the last attempt to (re)connect through the seeds.
         self.seed_errors: list[str] = []
+        #: A server's own refusal (e.g. a login refused) met while seeding.
+        self.seed_refusal: AerospikeError | None = None
         self.nodes: dict[str, Node] = {}
         self.node_list: list[Node] = []
         self.tables: dict[str, PartitionTable] = {}
@@ -269,8 +319,17 @@ class Cluster:
 
     # ------------------------------------------------------------------ connections
 
-    def open_connection(self, host: str, port: int, timeout_s: float) -> Connection:
-        return Connection.open(host, port, timeout_s or self.connect_timeout_s, self.tls, self.tls_name)
+    def open_connection(self, host: str, port: int, timeout_s: float, tls_name: str | None = None) -> Connection:
+        """A new connection, TLS-wrapped when configured, and authenticated when the client logs in."""
+        timeout_s = timeout_s or self.connect_timeout_s
+        conn = Connection.open(host, port, timeout_s, self.tls, tls_name or self.tls_name)
+        if self.auth is not None:
+            try:
+                login_sync(self.auth, conn, conn.address, timeout_s)
+            except BaseException:
+                conn.close()
+                raise
+        return conn
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -278,6 +337,8 @@ class Cluster:
         """Find the nodes behind the seeds and load the partition map; start tending."""
         self._seed()
         if not self.nodes:
+            if self.seed_refusal is not None:
+                raise self.seed_refusal  # the servers refused the login: say so, not "no seed"
             raise ClusterError("could not connect to any seed: " + "; ".join(self.seed_errors), code=-11)
         self.tend()
         self._warm()
@@ -287,9 +348,14 @@ class Cluster:
     def _seed(self) -> None:
         """Probe every seed, adding the nodes that answer; failures go to :attr:`seed_errors`."""
         errors = []
+        self.seed_refusal = None
         for host, port in self.seeds:
             try:
                 self._add_seed(host, port)
+            except AerospikeError as e:
+                if not isinstance(e, ClusterError) and self.seed_refusal is None:
+                    self.seed_refusal = e
+                errors.append(f"{host}:{port}: {e or type(e).__name__}")
             except Exception as e:  # noqa: BLE001 - every seed failure is reported together
                 errors.append(f"{host}:{port}: {e or type(e).__name__}")
         self.seed_errors = errors
@@ -304,7 +370,7 @@ class Cluster:
             with node.lock:  # a new connection each time (get_connection would reuse the idle one)
                 node.conn_count += 1
             try:
-                conn = self.open_connection(node.host, node.port, self.connect_timeout_s)
+                conn = self.open_connection(node.host, node.port, self.connect_timeout_s, node.tls_name)
             except BaseException:
                 with node.lock:
                     node.conn_count -= 1
@@ -324,8 +390,9 @@ class Cluster:
 
     # ------------------------------------------------------------------ discovery
 
-    def _probe(self, host: str, port: int) -> tuple[Node, dict[str, str]]:
+    def _probe(self, host: str, port: int, tls_name: str | None = None) -> tuple[Node, dict[str, str]]:
         node = Node("", host, port, self)
+        node.tls_name = tls_name or self.seed_tls_names.get((host, port))
         try:
             info = node.info("node", "features", "cluster-name", "partition-generation",
                              timeout_s=self.connect_timeout_s)
@@ -333,7 +400,12 @@ class Cluster:
             node.close()
             raise
         name = info.get("node", "")
-        if not name or info_error(name):
+        err = info_error(name) if name else None
+        if err is not None and err[0] == 80:
+            node.close()
+            raise error_from_result_code(80, f"{host}:{port} requires authentication: set config 'user' and "
+                                             "'password' (or auth_mode AUTH_PKI)")
+        if not name or err:
             node.close()
             raise ClusterError(f"{host}:{port} did not report a node name", code=-11)
         cname = info.get("cluster-name", "")
@@ -384,7 +456,7 @@ class Cluster:
 
     def _tend_once(self) -> None:
         peers_cmd = self._peers_command()
-        new_peers: list[tuple[str, list[tuple[str, int]]]] = []
+        new_peers: list[tuple[str, str, list[tuple[str, int]]]] = []
         refresh: list[Node] = []
         rack_refresh: list[Node] = []
         commands = ("node", "peers-generation", "partition-generation")
@@ -392,6 +464,8 @@ class Cluster:
             commands += ("rebalance-generation",)
         for node in list(self.node_list):
             try:
+                if self.auth is not None and self.auth.expiring(node.address):
+                    node.relogin(self.connect_timeout_s)  # a fresh token before this one expires
                 info = node.info(*commands, timeout_s=self.connect_timeout_s)
                 if info.get("node") != node.name:
                     raise ClusterError(f"node at {node.address} now reports name {info.get('node')!r}")
@@ -399,9 +473,9 @@ class Cluster:
                 pg = int(info.get("peers-generation", "-1") or -1)
                 if pg != node.peers_generation:
                     pinfo = node.info(peers_cmd, timeout_s=self.connect_timeout_s)
-                    _, peers = parse_peers(pinfo.get(peers_cmd, ""))
+                    _, peers = parse_peers_tls(pinfo.get(peers_cmd, ""))
                     new_peers.extend(peers)
-                    node.peer_names = {name for name, _ in peers}
+                    node.peer_names = {name for name, _, _ in peers}
                     node.peers_generation = pg
                 gen = int(info.get("partition-generation", "-1") or -1)
                 if gen != node.partition_generation:
@@ -409,7 +483,7 @@ class Cluster:
                     node.partition_generation = gen
                 if self.rack_aware and info.get("rebalance-generation") != str(node.rebalance_generation):
                     rack_refresh.append(node)
-            except (OSError, ConnectionClosed, ConnectionTimeout, ClusterError, ValueError) as e:
+            except (OSError, ConnectionClosed, ConnectionTimeout, AerospikeError, ValueError) as e:
                 node.failures += 1
                 log.debug("tend of node %s failed (%d): %s", node.name, node.failures, e)
                 if isinstance(e, ClusterError) and "name" in str(e):
@@ -422,12 +496,12 @@ class Cluster:
             if node.failures and (node.failures >= self.fail_limit
                                   or (answering and node.name not in referenced)):
                 self._remove_node(node)
-        for name, hosts in new_peers:
+        for name, tls_name, hosts in new_peers:
             if name in self.nodes:
                 continue
             for host, port in hosts:
                 try:
-                    node, _ = self._probe(host, port)
+                    node, _ = self._probe(host, port, tls_name or None)
                 except Exception as e:  # noqa: BLE001
                     log.debug("peer %s at %s:%d unreachable: %s", name, host, port, e)
                     continue

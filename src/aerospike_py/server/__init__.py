@@ -73,10 +73,17 @@ class EmbeddedServer:
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, namespaces: Any = None,
-                 cluster_name: str = "embedded", node_id: str | None = None) -> None:
+                 cluster_name: str = "embedded", node_id: str | None = None, security: Any = False,
+                 tls: Any = None, tls_name: str | None = None, session_ttl: int = 86400) -> None:
+        from .security import make_security, server_tls
+
         _load_extensions()
         self.clock = Clock()
-        self.node = ServerNode(host, port, namespaces, node_id, cluster_name, self.clock)
+        #: The user database when ``security`` is on (``security.add_user(...)`` for fixtures).
+        self.security = make_security(security, self.clock, session_ttl)
+        self._tls = tls
+        self.node = ServerNode(host, port, namespaces, node_id, cluster_name, self.clock, self.security,
+                               server_tls(tls), tls_name)
         self._loop: LoopThread | None = None
 
     @property
@@ -93,8 +100,11 @@ class EmbeddedServer:
 
     @property
     def config(self) -> dict[str, Any]:
-        """A client config pointing at this server."""
-        return {"hosts": [(self.host, self.port)]}
+        """A client config pointing at this server (with TLS name and CA, and admin/admin, when
+        TLS and security are on)."""
+        from .security import client_config
+
+        return client_config([(self.host, self.port)], self.security, self._tls, self.node.tls_name)
 
     def start(self) -> EmbeddedServer:
         if self._loop is None:

@@ -108,7 +108,8 @@ class EmbeddedClusterCore:
 
     def __init__(self, nodes: int = 3, replication_factor: int = 2, namespaces: Any = None,
                  host: str = "127.0.0.1", base_port: int = 0, cluster_name: str = "embedded",
-                 default_ttl: int = 0, clock: Clock | None = None, racks: Any = None) -> None:
+                 default_ttl: int = 0, clock: Clock | None = None, racks: Any = None,
+                 security: Any = None, tls: Any = None, tls_name: str | None = None) -> None:
         if nodes < 1:
             raise ValueError("a cluster needs at least one node")
         racks = list(racks) if racks is not None else [0] * nodes
@@ -128,7 +129,7 @@ class EmbeddedClusterCore:
         for i in range(nodes):
             spaces = {name: Namespace(name, ttl, replication_factor, size) for name, ttl, size in templates}
             node = ServerNode(host, base_port + i if base_port else 0, spaces, f"BB9{i + 1:012X}",
-                              cluster_name, self.clock)
+                              cluster_name, self.clock, security, tls, tls_name)
             node.cluster = self
             node.rack_id = racks[i]  # type: ignore[attr-defined]
             self.nodes.append(node)
@@ -302,13 +303,19 @@ class EmbeddedCluster:
 
     def __init__(self, nodes: int = 3, replication_factor: int = 2, namespaces: Any = None,
                  host: str = "127.0.0.1", base_port: int = 0, cluster_name: str = "embedded",
-                 default_ttl: int = 0, racks: Any = None) -> None:
+                 default_ttl: int = 0, racks: Any = None, security: Any = False, tls: Any = None,
+                 tls_name: str | None = None, session_ttl: int = 86400) -> None:
         from . import _load_extensions
+        from .security import make_security, server_tls
 
         _load_extensions()
         self.clock = Clock()
+        #: The user database shared by every node when ``security`` is on.
+        self.security = make_security(security, self.clock, session_ttl)
+        self._tls = tls
+        self._tls_name = tls_name
         self.core = EmbeddedClusterCore(nodes, replication_factor, namespaces, host, base_port, cluster_name,
-                                        default_ttl, self.clock, racks)
+                                        default_ttl, self.clock, racks, self.security, server_tls(tls), tls_name)
         self.cluster_name = cluster_name
         self._loop: Any = None
 
@@ -342,8 +349,10 @@ class EmbeddedCluster:
 
     @property
     def config(self) -> dict[str, Any]:
-        """A client config listing every node as a seed."""
-        return {"hosts": [(n.host, n.port) for n in self.core.nodes]}
+        """A client config listing every node as a seed (TLS and admin/admin when they are on)."""
+        from .security import client_config
+
+        return client_config([(n.host, n.port) for n in self.core.nodes], self.security, self._tls, self._tls_name)
 
     def call(self, fn: Any, *args: Any) -> Any:
         """Run ``fn(*args)`` on the cluster's loop thread (safe access to server state)."""

@@ -57,9 +57,10 @@ def answer(server: Any, command: str) -> str:
     if name == "peers-generation":
         return str(node.peers_generation)
     if name in ("peers-clear-std", "peers-clear-alt", "peers-tls-std", "peers-tls-alt"):
-        if "tls" in name:
-            return f"{node.peers_generation},{node.port},[]"
-        peers = ",".join(f"[{p.node_id},,[{p.host}:{p.port}]]" for p in node.peers())
+        if ("tls" in name) != (node.tls is not None):
+            return f"{node.peers_generation},{node.port},[]"  # the listener speaks one of the two
+        peers = ",".join(f"[{p.node_id},{p.tls_name or '' if p.tls else ''},[{p.host}:{p.port}]]"
+                         for p in node.peers())
         return f"{node.peers_generation},{node.port},[{peers}]"
     if name in ("service", "service-clear-std", "service-clear-alt", "services", "services-alumni",
                 "services-alternate"):

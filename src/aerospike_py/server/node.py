@@ -4,24 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from .._wire.admin import pack_admin
 from .._wire.constants import N_PARTITIONS, PROTO_TYPE_ADMIN, PROTO_TYPE_INFO, PROTO_TYPE_MESSAGE
 from .._wire.info import pack_info_response
 from .._wire.proto import PROTO_HEADER, ProtocolError, check_proto_header, decompress_body
 from . import errors as E
 from .handler import handle_message, reply
 from .info import _ALL_BITMAP, answer
+from .security import info_frames
 from .storage import Clock, Namespace
 
 log = logging.getLogger("aerospike_py.server")
-
-#: Handler for admin (security) frames, set by the security module: ``(node, conn_state, body) -> bytes``.
-ADMIN_HANDLER: list[Callable[..., bytes]] = []
-
 
 class Fault:
     """What the server does instead of answering normally (fault injection for tests)."""
@@ -43,6 +42,7 @@ _MAX_BODY = 128 * 1024 * 1024
 _GOOD_HEADS = frozenset((2 << 8) | t for t in (1, 2, 3, 4))
 #: Receive buffer of a connection (grown for a larger frame, shrunk back once it is handled).
 _BUF_SIZE = 64 * 1024
+SECURITY_NOT_SUPPORTED = 51
 
 
 class _Connection(asyncio.BufferedProtocol):
@@ -58,7 +58,7 @@ class _Connection(asyncio.BufferedProtocol):
         self.need = 8  # size of the incomplete frame at ``start`` (8: its header is incomplete)
         self.transport: asyncio.Transport | None = None
         self.stalled = False
-        self.user: str | None = None
+        self.user: str | None = None  # the authenticated user (security on)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -185,6 +185,9 @@ class ServerNode:
         node_id: str | None = None,
         cluster_name: str = "embedded",
         clock: Clock | None = None,
+        security: Any = None,
+        tls: ssl.SSLContext | None = None,
+        tls_name: str | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -207,13 +210,19 @@ class ServerNode:
         self._faults: list[tuple[Callable[[int, bytes], bool], str, int]] = []
         self._server: asyncio.base_events.Server | None = None
         self.udfs: dict[str, bytes] = {}
+        #: A :class:`~aerospike_py.server.security.Security` when security is on.
+        self.security = security
+        #: Server-side SSL context: the listener speaks TLS only (``tls_name``: the certificate's name).
+        self.tls = tls
+        self.tls_name = tls_name
         self.extensions: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ network
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: _Connection(self), self.host, self.port, reuse_address=True)
+        self._server = await loop.create_server(lambda: _Connection(self), self.host, self.port, reuse_address=True,
+                                                ssl=self.tls)
         self.port = self._server.sockets[0].getsockname()[1]
         if not self.node_id:
             self.node_id = f"BB9{self.port:05X}{id(self) & 0xFFFFFF:06X}"[:15].upper()
@@ -257,7 +266,16 @@ class ServerNode:
 
     def process(self, ptype: int, body: bytes, conn: Any) -> list[bytes]:
         self.requests += 1
+        sec = self.security
         if ptype == PROTO_TYPE_MESSAGE:
+            if sec is not None:
+                try:
+                    code = sec.check_message(conn, body)
+                except Exception as e:  # noqa: BLE001 - a malformed request is a parameter error
+                    log.debug("bad request: %r", e, exc_info=True)
+                    code = E.PARAMETER
+                if code:
+                    return [reply(code, info3=1)]
             try:
                 return handle_message(self, body)
             except Exception as e:  # noqa: BLE001 - a bad request must not kill the server
@@ -267,11 +285,13 @@ class ServerNode:
             commands = [c for c in body.decode(errors="replace").split("\n") if c]
             if not commands:
                 commands = ["node", "build", "edition", "version"]
+            if sec is not None:
+                return [info_frames(sec, conn, commands, lambda c: answer(self, c))]
             return [pack_info_response([(c, answer(self, c)) for c in commands])]
         if ptype == PROTO_TYPE_ADMIN:
-            if ADMIN_HANDLER:
-                return [ADMIN_HANDLER[0](self, conn, body)]
-            return [_admin_error(E.UNSUPPORTED_FEATURE if False else 52)]
+            if sec is not None:
+                return sec.handle_admin(self, conn, body)
+            return [pack_admin(0, (), SECURITY_NOT_SUPPORTED)]  # as Community Edition answers
         if ptype == 4:
             # CE rejects compressed requests (observed: result 25).
             try:
@@ -310,13 +330,6 @@ class ServerNode:
 
     def uptime(self) -> int:
         return int(time.monotonic() - self.started)
-
-
-def _admin_error(code: int) -> bytes:
-    from .._wire.proto import pack_proto_header
-
-    body = bytes([0, 0, code, 0]) + b"\x00" * 12
-    return pack_proto_header(PROTO_TYPE_ADMIN, len(body)) + body
 
 
 assert N_PARTITIONS == 4096

@@ -1,0 +1,158 @@
+"""Authentication of new connections: login, session tokens per node, re-login.
+
+Every new connection to a node (command pools, sync and async, and the tend connection) is
+authenticated before its first request: with the node's session token when one is held and not
+about to expire (AUTHENTICATE), else by a LOGIN that yields a new token. A token the node refuses
+(expired, unknown) is dropped and the connection logs in again; the tend thread renews tokens
+before they expire. Neither the password nor its hash appears in any log line or error text.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from .._wire import admin as A
+from ..exception import InvalidArgError, error_from_result_code
+
+log = logging.getLogger("aerospike_py")
+_monotonic = time.monotonic
+
+AUTH_INTERNAL, AUTH_EXTERNAL, AUTH_PKI = 0, 1, 2
+#: Codes that make a client drop its session token and log in again.
+RELOGIN_CODES = frozenset({65, 66, 80})
+_SECURITY_NOT_ENABLED = 52
+
+
+class Auth:
+    """Credentials of one client and its session token per node address."""
+
+    __slots__ = ("mode", "user", "_credential", "_clear", "_sessions", "_open", "_lock")
+
+    def __init__(self, mode: int, user: str | None, password: str | None) -> None:
+        if mode not in (AUTH_INTERNAL, AUTH_EXTERNAL, AUTH_PKI):
+            raise InvalidArgError(f"config 'auth_mode' must be AUTH_INTERNAL, AUTH_EXTERNAL or AUTH_PKI, got {mode!r}")
+        if mode != AUTH_PKI:
+            if not isinstance(user, str) or not user:
+                raise InvalidArgError("config 'user' must be a non-empty str")
+            if not isinstance(password, str):
+                raise InvalidArgError("config 'password' must be a str")
+        self.mode = mode
+        self.user = user
+        self._credential = A.hash_password(password) if mode != AUTH_PKI and password is not None else None
+        self._clear = password if mode == AUTH_EXTERNAL else None
+        self._sessions: dict[str, tuple[bytes, float]] = {}
+        self._open: set[str] = set()  # nodes that answered "security not enabled"
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:  # never the credentials
+        return f"Auth(mode={self.mode}, user={self.user!r})"
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], user: str | None = None, password: str | None = None) -> Auth | None:
+        """The client's authentication (``connect(user, password)`` wins over the config), or None."""
+        mode = config.get("auth_mode", AUTH_INTERNAL)
+        if isinstance(mode, bool) or not isinstance(mode, int):
+            raise InvalidArgError("config 'auth_mode' must be an int")
+        if user is None:
+            user, password = config.get("user"), config.get("password")
+        if mode == AUTH_PKI:
+            return cls(mode, user, None)
+        if user is None:
+            return None
+        return cls(mode, user, password if password is not None else "")
+
+    @property
+    def credential(self) -> bytes | None:
+        """The password hash, for a change of one's own password (never printed)."""
+        return self._credential
+
+    def set_password(self, password: str) -> None:
+        """After a change of one's own password: log in with the new one from now on."""
+        self._credential = A.hash_password(password)
+        if self.mode == AUTH_EXTERNAL:
+            self._clear = password
+
+    # -- sans-IO steps ----------------------------------------------------------------------
+
+    def first_request(self, address: str) -> tuple[bool, bytes] | None:
+        """``(is_login, request)``: AUTHENTICATE with a live token, else LOGIN; ``None`` for a
+        node without security (nothing to send)."""
+        with self._lock:
+            if address in self._open:
+                return None
+            session = self._sessions.get(address)
+        if session is not None and (session[1] == 0 or _monotonic() < session[1]):
+            return False, A.authenticate_request(self.mode, self.user, session[0])
+        return True, self.login_request()
+
+    def login_request(self) -> bytes:
+        return A.login_request(self.mode, self.user, self._credential, self._clear)
+
+    def on_reply(self, address: str, was_login: bool, body: Any) -> bool:
+        """Read a reply; True when the connection is authenticated, False when it must LOGIN now.
+
+        Raises the server's error (``AdminError``) when the login itself is refused.
+        """
+        if not was_login:
+            code = A.reply_result(body)
+            if code == 0:
+                return True
+            if code in RELOGIN_CODES:
+                with self._lock:
+                    self._sessions.pop(address, None)
+                log.debug("session token refused by %s (code %d): logging in again", address, code)
+                return False
+            raise error_from_result_code(code, f"authentication of user {self.user!r} failed on {address}")
+        code, token, ttl = A.parse_login_reply(body)
+        if code == _SECURITY_NOT_ENABLED:
+            with self._lock:
+                self._open.add(address)  # the server does not require authentication
+            return True
+        if code:
+            raise error_from_result_code(code, f"login of user {self.user!r} failed on {address}")
+        if token:
+            # Renew a minute before the server's expiry (or half-way for short sessions).
+            expires = 0.0 if ttl <= 0 else _monotonic() + (ttl - 60 if ttl > 120 else ttl / 2)
+            with self._lock:
+                self._sessions[address] = (token, expires)
+        return True
+
+    def forget(self, address: str) -> None:
+        with self._lock:
+            self._sessions.pop(address, None)
+
+    def expiring(self, address: str) -> bool:
+        """Whether the node's token is missing or due for renewal (the tend thread logs in again)."""
+        with self._lock:
+            if address in self._open:
+                return False
+            session = self._sessions.get(address)
+        return session is None or (session[1] != 0 and _monotonic() >= session[1])
+
+
+def relogin_sync(auth: Auth, conn: Any, address: str, timeout_s: float) -> None:
+    """LOGIN again on an authenticated connection (the tend connection) for a fresh token."""
+    conn.set_timeout(max(1, int(timeout_s * 1000)))
+    _, body = conn.request(auth.login_request(), _monotonic() + timeout_s)
+    auth.on_reply(address, True, body)
+
+
+def login_sync(auth: Auth, conn: Any, address: str, timeout_s: float) -> None:
+    """Authenticate a new blocking :class:`Connection` (at most one AUTHENTICATE and one LOGIN)."""
+    deadline = _monotonic() + timeout_s
+    first = auth.first_request(address)
+    if first is None:
+        return
+    conn.set_timeout(max(1, int(timeout_s * 1000)))
+    was_login, request = first
+    while True:
+        _, body = conn.request(request, deadline)
+        if auth.on_reply(address, was_login, body):
+            return
+        was_login, request = True, auth.login_request()
+
+
+__all__ = ["AUTH_EXTERNAL", "AUTH_INTERNAL", "AUTH_PKI", "Auth", "RELOGIN_CODES", "login_sync", "relogin_sync"]

@@ -1,0 +1,600 @@
+"""Security of the embedded server: users, roles, privileges, sessions, allowlists, quotas.
+
+On when a node is made with ``security=True`` (shared by every node of an embedded cluster, as
+the real cluster shares its user database). Like the real server:
+
+* a connection must LOGIN (user + bcrypt hash; external mode: clear password; PKI: the name in
+  its TLS client certificate) or AUTHENTICATE with a session token before any other request;
+  otherwise commands answer NOT_AUTHENTICATED (80) and info commands ``ERROR:80``;
+* a session token expires after ``session_ttl`` seconds of server time (``clock.advance``);
+  AUTHENTICATE with an expired one answers EXPIRED_SESSION (66), with an unknown one
+  INVALID_CREDENTIAL (65); dropping a user or changing its password ends its sessions;
+* every command is checked against the privileges of the user's roles (global, namespace or
+  namespace + set scope): reads, writes, UDF calls, batches (every entry), scans/queries,
+  truncate, index and UDF management, config changes and the admin commands themselves, with
+  ROLE_VIOLATION (81) on refusal;
+* a role's allowlist restricts the client addresses its users may log in from (82); a role's
+  read/write quota (records per second of server time) is enforced per user (83);
+* predefined roles (one per privilege, global scope) and the default user ``admin``/``admin``
+  with the ``user-admin`` role exist from the start.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._wire import admin as A
+from .._wire import constants as W
+from .._wire.info import pack_info_response
+from .._wire.message import MSG_HEADER
+
+# Permission bits.
+READ, WRITE, UDF, TRUNCATE, SINDEX, UDF_ADMIN, SYS_ADMIN, USER_ADMIN = (1 << i for i in range(8))
+PERMS: dict[int, int] = {
+    0: USER_ADMIN, 1: SYS_ADMIN, 2: SINDEX | UDF_ADMIN | TRUNCATE, 3: UDF_ADMIN, 4: SINDEX,
+    10: READ, 11: READ | WRITE, 12: READ | WRITE | UDF, 13: WRITE, 14: TRUNCATE,
+}
+PREDEFINED = tuple(A.PRIVILEGE_CODES)
+
+# Result codes.
+OK, INVALID_COMMAND, INVALID_FIELD = 0, 54, 55
+INVALID_USER, USER_ALREADY_EXISTS, INVALID_PASSWORD, INVALID_CREDENTIAL, EXPIRED_SESSION = 60, 61, 62, 65, 66
+INVALID_ROLE, ROLE_ALREADY_EXISTS, INVALID_PRIVILEGE, INVALID_WHITELIST = 70, 71, 72, 73
+QUOTAS_NOT_ENABLED, INVALID_QUOTA = 74, 75
+NOT_AUTHENTICATED, ROLE_VIOLATION, NOT_WHITELISTED, QUOTA_EXCEEDED = 80, 81, 82, 83
+
+MAX_NAME = 63  # user and role names (the server's 64-byte buffers hold a NUL)
+#: The hash of "admin" with the clients' salt: the default admin's password.
+_ADMIN_HASH = b"$2a$10$7EqJtq98hPqEX7fNZaFWoO1mVO/4MLpGzsqojz6E9Gef6iXDjXdDa"
+
+#: Info commands that need a permission (else authentication is enough).
+_INFO_PERMS = {
+    "truncate": TRUNCATE, "truncate-namespace": TRUNCATE, "truncate-undo": TRUNCATE,
+    "truncate-namespace-undo": TRUNCATE, "sindex-create": SINDEX, "sindex-delete": SINDEX,
+    "udf-put": UDF_ADMIN, "udf-remove": UDF_ADMIN, "set-config": SYS_ADMIN, "config-set": SYS_ADMIN,
+    "log-set": SYS_ADMIN, "recluster": SYS_ADMIN, "quiesce": SYS_ADMIN, "quiesce-undo": SYS_ADMIN,
+}
+
+
+class Refused(Exception):
+    """A request refused with a result code."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass
+class User:
+    name: str
+    credential: bytes
+    roles: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Role:
+    name: str
+    privileges: list[A.PrivilegeTuple] = field(default_factory=list)
+    whitelist: list[str] = field(default_factory=list)
+    read_quota: int = 0
+    write_quota: int = 0
+
+
+def _valid_name(data: bytes | None) -> str | None:
+    if not data or len(data) > MAX_NAME:
+        return None
+    try:
+        name = data.decode()
+    except UnicodeDecodeError:
+        return None
+    return None if any(c in name for c in ";:\x00") else name
+
+
+def _valid_address(a: str) -> bool:
+    try:
+        ipaddress.ip_network(a, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+class Security:
+    """The user database, sessions and permission checks (one per embedded server or cluster)."""
+
+    def __init__(self, clock: Any, session_ttl: int = 86400, quotas: bool = True,
+                 pki_users: Callable[[Any], str | None] | None = None) -> None:
+        self.clock = clock
+        self.session_ttl = session_ttl
+        self.quotas_enabled = quotas
+        self.users: dict[str, User] = {"admin": User("admin", _ADMIN_HASH, ["user-admin"])}
+        self.roles: dict[str, Role] = {n: Role(n, [(c, "", "")]) for n, c in A.PRIVILEGE_CODES.items()}
+        self.sessions: dict[bytes, tuple[str, float]] = {}
+        #: (user, second) -> [reads, writes] in that second of server time.
+        self.usage: dict[str, tuple[int, list[int]]] = {}
+        self.pki_user = pki_users or _cert_common_name
+        #: Successful LOGINs and AUTHENTICATEs (with a session token), for tests and tools.
+        self.logins = 0
+        self.authentications = 0
+
+    # ------------------------------------------------------------------ users, test helpers
+
+    def add_user(self, name: str, password: str, roles: list[str]) -> None:
+        """Create a user directly (tests, fixtures)."""
+        self.users[name] = User(name, A.hash_password(password), list(roles))
+
+    def add_role(self, name: str, privileges: list[A.PrivilegeTuple], whitelist: list[str] | None = None,
+                 read_quota: int = 0, write_quota: int = 0) -> None:
+        self.roles[name] = Role(name, list(privileges), list(whitelist or []), read_quota, write_quota)
+
+    def _end_sessions(self, user: str) -> None:
+        for token in [t for t, (u, _) in self.sessions.items() if u == user]:
+            del self.sessions[token]
+
+    # ------------------------------------------------------------------ permissions
+
+    def _roles_of(self, user: User) -> list[Role]:
+        return [self.roles[r] for r in user.roles if r in self.roles]
+
+    def allowed(self, user: User, perm: int, ns: str = "", set_name: str = "") -> bool:
+        for role in self._roles_of(user):
+            for code, pns, pset in role.privileges:
+                if PERMS.get(code, 0) & perm and (not pns or (pns == ns and (not pset or pset == set_name))):
+                    return True
+        return False
+
+    def _whitelisted(self, user: User, address: str) -> bool:
+        lists = [a for r in self._roles_of(user) for a in r.whitelist]
+        if not lists:
+            return True
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in ipaddress.ip_network(a, strict=False) for a in lists if _valid_address(a))
+
+    def _quota(self, user: User, write: bool) -> int:
+        quotas = [(r.write_quota if write else r.read_quota) for r in self._roles_of(user)]
+        quotas = [q for q in quotas if q]
+        return max(quotas) if quotas else 0
+
+    def _charge(self, user: User, reads: int, writes: int) -> None:
+        """Count records against the user's quotas for this second; QUOTA_EXCEEDED past them."""
+        if not self.quotas_enabled:
+            return
+        second = int(self.clock.time())
+        sec, counts = self.usage.get(user.name, (second, [0, 0]))
+        if sec != second:
+            counts = [0, 0]
+        rq, wq = self._quota(user, False), self._quota(user, True)
+        if (reads and rq and counts[0] + reads > rq) or (writes and wq and counts[1] + writes > wq):
+            raise Refused(QUOTA_EXCEEDED)
+        counts[0] += reads
+        counts[1] += writes
+        self.usage[user.name] = (second, counts)
+
+    def user_of(self, conn: Any) -> User:
+        """The connection's user, or NOT_AUTHENTICATED (also when the user was dropped)."""
+        name = getattr(conn, "user", None)
+        user = self.users.get(name) if name is not None else None
+        if user is None:
+            raise Refused(NOT_AUTHENTICATED)
+        return user
+
+    def check_message(self, conn: Any, body: bytes) -> int:
+        """0, or the result code refusing this type-3 request."""
+        try:
+            user = self.user_of(conn)
+            needs = _message_needs(body)
+            for perm, ns, set_name, _ in needs:
+                if not self.allowed(user, perm, ns, set_name):
+                    return ROLE_VIOLATION
+            self._charge(user, sum(1 for n in needs if not n[3]), sum(1 for n in needs if n[3]))
+        except Refused as e:
+            return e.code
+        return OK
+
+    def check_info(self, conn: Any, command: str) -> str | None:
+        """``None`` when allowed, else the info error text to answer instead."""
+        try:
+            user = self.user_of(conn)
+        except Refused:
+            return "ERROR:80:not authenticated"
+        name, _, params = command.partition(":")
+        perm = _INFO_PERMS.get(name)
+        if perm is None:
+            return None
+        kv = dict(p.partition("=")[::2] for p in params.split(";") if p)
+        if not self.allowed(user, perm, kv.get("namespace", kv.get("ns", "")), kv.get("set", "")):
+            return "ERROR:81:role violation"
+        return None
+
+    # ------------------------------------------------------------------ admin frames
+
+    def handle_admin(self, node: Any, conn: Any, body: bytes) -> list[bytes]:
+        """Answer one admin frame (login, authenticate, user and role management, queries)."""
+        try:
+            records = list(A.iter_records(body))
+        except ValueError:
+            return [A.pack_admin(0, (), INVALID_COMMAND)]
+        if not records:
+            return [A.pack_admin(0, (), INVALID_COMMAND)]
+        _, command, fields = records[0]
+        try:
+            if command == A.LOGIN:
+                return [self._login(conn, fields)]
+            if command == A.AUTHENTICATE:
+                self._authenticate(conn, fields)
+                return [A.pack_admin(0, ())]
+            user = self.user_of(conn)
+            if command == A.QUERY_USERS:
+                return [self._query_users(node, user, fields)]
+            if command == A.QUERY_ROLES:
+                return [self._query_roles(user, fields)]
+            handler = _ADMIN_COMMANDS.get(command)
+            if handler is None:
+                raise Refused(INVALID_COMMAND)
+            own = command == A.CHANGE_PASSWORD and fields.get(A.USER, b"").decode(errors="replace") == user.name
+            if not own and not self.allowed(user, USER_ADMIN):
+                raise Refused(ROLE_VIOLATION)
+            if command == A.CHANGE_PASSWORD:
+                self.change_password(fields, user)
+            else:
+                handler(self, fields)
+        except Refused as e:
+            return [A.pack_admin(0, (), e.code)]
+        return [A.pack_admin(0, ())]
+
+    def _login(self, conn: Any, fields: dict[int, bytes]) -> bytes:
+        if not fields:  # PKI: the user named by the client certificate
+            name = self.pki_user(conn)
+            user = self.users.get(name) if name else None
+            if user is None:
+                raise Refused(INVALID_CREDENTIAL if name is None else INVALID_USER)
+        else:
+            name = fields.get(A.USER, b"").decode(errors="replace")
+            user = self.users.get(name)
+            if user is None:
+                raise Refused(INVALID_USER)
+            if A.CLEAR_PASSWORD in fields:  # external: the clear password stands for LDAP's check
+                ok = A.hash_password(fields[A.CLEAR_PASSWORD].decode(errors="replace")) == user.credential
+            else:
+                ok = secrets.compare_digest(fields.get(A.CREDENTIAL, b""), user.credential)
+            if not ok:
+                raise Refused(INVALID_CREDENTIAL)
+        if not self._whitelisted(user, _peer_ip(conn)):
+            raise Refused(NOT_WHITELISTED)
+        token = secrets.token_bytes(32)
+        self.sessions[token] = (user.name, self.clock.time() + self.session_ttl)
+        conn.user = user.name
+        self.logins += 1
+        return A.pack_admin(0, [(A.SESSION_TOKEN, token), (A.SESSION_TTL, A.u32(self.session_ttl))])
+
+    def _authenticate(self, conn: Any, fields: dict[int, bytes]) -> None:
+        session = self.sessions.get(fields.get(A.SESSION_TOKEN, b""))
+        if session is None:
+            raise Refused(INVALID_CREDENTIAL)
+        name, expires = session
+        if A.USER in fields and fields[A.USER].decode(errors="replace") != name:
+            raise Refused(INVALID_CREDENTIAL)
+        if self.clock.time() >= expires:
+            del self.sessions[fields[A.SESSION_TOKEN]]
+            raise Refused(EXPIRED_SESSION)
+        user = self.users.get(name)
+        if user is None:
+            raise Refused(INVALID_USER)
+        if not self._whitelisted(user, _peer_ip(conn)):
+            raise Refused(NOT_WHITELISTED)
+        conn.user = name
+        self.authentications += 1
+
+    def _user_record(self, node: Any, user: User) -> bytes:
+        fields: list[A.Field] = [(A.USER, user.name.encode()), (A.ROLES, A.pack_roles(user.roles))]
+        if self.quotas_enabled:
+            fields.append((A.READ_INFO, A.pack_info([self._quota(user, False), 0, 0, 0])))
+            fields.append((A.WRITE_INFO, A.pack_info([self._quota(user, True), 0, 0, 0])))
+        conns = sum(1 for n in _nodes(node) for c in n.connections if getattr(c, "user", None) == user.name)
+        fields.append((A.CONNECTIONS, A.u32(conns)))
+        return A.pack_record(0, fields)
+
+    def _query_users(self, node: Any, me: User, fields: dict[int, bytes]) -> bytes:
+        if A.USER in fields:
+            name = fields[A.USER].decode(errors="replace")
+            if name != me.name and not self.allowed(me, USER_ADMIN):
+                raise Refused(ROLE_VIOLATION)
+            user = self.users.get(name)
+            if user is None:
+                raise Refused(INVALID_USER)
+            return A.pack_stream([self._user_record(node, user)])
+        if not self.allowed(me, USER_ADMIN):
+            raise Refused(ROLE_VIOLATION)
+        return A.pack_stream([self._user_record(node, u) for u in sorted(self.users.values(), key=lambda u: u.name)])
+
+    def _role_record(self, role: Role) -> bytes:
+        fields: list[A.Field] = [(A.ROLE, role.name.encode()), (A.PRIVILEGES, A.pack_privileges(role.privileges))]
+        if role.whitelist:
+            fields.append((A.WHITELIST, A.pack_whitelist(role.whitelist)))
+        if self.quotas_enabled:
+            fields.append((A.READ_QUOTA, A.u32(role.read_quota)))
+            fields.append((A.WRITE_QUOTA, A.u32(role.write_quota)))
+        return A.pack_record(0, fields)
+
+    def _query_roles(self, me: User, fields: dict[int, bytes]) -> bytes:
+        if A.ROLE in fields:
+            name = fields[A.ROLE].decode(errors="replace")
+            if name not in me.roles and not self.allowed(me, USER_ADMIN):
+                raise Refused(ROLE_VIOLATION)
+            role = self.roles.get(name)
+            if role is None:
+                raise Refused(INVALID_ROLE)
+            return A.pack_stream([self._role_record(role)])
+        if not self.allowed(me, USER_ADMIN):
+            raise Refused(ROLE_VIOLATION)
+        return A.pack_stream([self._role_record(r) for r in sorted(self.roles.values(), key=lambda r: r.name)])
+
+    # -- user management --------------------------------------------------------------------
+
+    def _existing_user(self, fields: dict[int, bytes]) -> User:
+        user = self.users.get(fields.get(A.USER, b"").decode(errors="replace"))
+        if user is None:
+            raise Refused(INVALID_USER)
+        return user
+
+    def _role_names(self, fields: dict[int, bytes]) -> list[str]:
+        try:
+            names = A.parse_roles(fields.get(A.ROLES, b""))
+        except (IndexError, UnicodeDecodeError):
+            raise Refused(INVALID_FIELD) from None
+        for n in names:
+            if n not in self.roles:
+                raise Refused(INVALID_ROLE)
+        return names
+
+    @staticmethod
+    def _credential(data: bytes | None) -> bytes:
+        if not data or len(data) != 60 or not data.startswith((b"$2a$", b"$2b$", b"$2y$")):
+            raise Refused(INVALID_PASSWORD)
+        return data
+
+    def create_user(self, fields: dict[int, bytes]) -> None:
+        name = _valid_name(fields.get(A.USER))
+        if name is None:
+            raise Refused(INVALID_USER)
+        if name in self.users:
+            raise Refused(USER_ALREADY_EXISTS)
+        credential = self._credential(fields.get(A.PASSWORD))
+        self.users[name] = User(name, credential, self._role_names(fields))
+
+    def drop_user(self, fields: dict[int, bytes]) -> None:
+        user = self._existing_user(fields)
+        del self.users[user.name]
+        self._end_sessions(user.name)
+
+    def set_password(self, fields: dict[int, bytes]) -> None:
+        user = self._existing_user(fields)
+        user.credential = self._credential(fields.get(A.PASSWORD))
+        self._end_sessions(user.name)
+
+    def change_password(self, fields: dict[int, bytes], caller: User | None = None) -> None:
+        """The old password is checked against the caller's own (the C client changes another
+        user's password this way, sending its own hash as the old one)."""
+        user = self._existing_user(fields)
+        check = caller if caller is not None else user
+        if not secrets.compare_digest(fields.get(A.OLD_PASSWORD, b""), check.credential):
+            raise Refused(INVALID_CREDENTIAL)
+        user.credential = self._credential(fields.get(A.PASSWORD))
+        self._end_sessions(user.name)
+
+    def grant_roles(self, fields: dict[int, bytes]) -> None:
+        user = self._existing_user(fields)
+        for r in self._role_names(fields):
+            if r not in user.roles:
+                user.roles.append(r)
+
+    def revoke_roles(self, fields: dict[int, bytes]) -> None:
+        user = self._existing_user(fields)
+        drop = set(self._role_names(fields))
+        user.roles = [r for r in user.roles if r not in drop]
+
+    # -- role management --------------------------------------------------------------------
+
+    def _existing_role(self, fields: dict[int, bytes], user_defined: bool = True) -> Role:
+        name = fields.get(A.ROLE, b"").decode(errors="replace")
+        role = self.roles.get(name)
+        if role is None or (user_defined and name in PREDEFINED):
+            raise Refused(INVALID_ROLE)
+        return role
+
+    @staticmethod
+    def _privileges(fields: dict[int, bytes]) -> list[A.PrivilegeTuple]:
+        try:
+            privs = A.parse_privileges(fields.get(A.PRIVILEGES, b""))
+        except (IndexError, UnicodeDecodeError):
+            raise Refused(INVALID_PRIVILEGE) from None
+        for code, ns, set_name in privs:
+            if code not in A.PRIVILEGE_NAMES or (set_name and not ns):
+                raise Refused(INVALID_PRIVILEGE)
+        return privs
+
+    @staticmethod
+    def _whitelist(fields: dict[int, bytes]) -> list[str]:
+        try:
+            wl = A.parse_whitelist(fields.get(A.WHITELIST, b""))
+        except UnicodeDecodeError:
+            raise Refused(INVALID_WHITELIST) from None
+        if not all(_valid_address(a) for a in wl):
+            raise Refused(INVALID_WHITELIST)
+        return wl
+
+    def _quotas(self, fields: dict[int, bytes]) -> tuple[int, int]:
+        rq, wq = A.read_u32(fields.get(A.READ_QUOTA, b"")), A.read_u32(fields.get(A.WRITE_QUOTA, b""))
+        if (rq or wq) and not self.quotas_enabled:
+            raise Refused(QUOTAS_NOT_ENABLED)
+        return rq, wq
+
+    def create_role(self, fields: dict[int, bytes]) -> None:
+        name = _valid_name(fields.get(A.ROLE))
+        if name is None:
+            raise Refused(INVALID_ROLE)
+        if name in self.roles:
+            raise Refused(ROLE_ALREADY_EXISTS)
+        privs, wl = self._privileges(fields), self._whitelist(fields)
+        rq, wq = self._quotas(fields)
+        self.roles[name] = Role(name, privs, wl, rq, wq)
+
+    def drop_role(self, fields: dict[int, bytes]) -> None:
+        role = self._existing_role(fields)
+        del self.roles[role.name]
+        for u in self.users.values():
+            if role.name in u.roles:
+                u.roles.remove(role.name)
+
+    def grant_privileges(self, fields: dict[int, bytes]) -> None:
+        role = self._existing_role(fields)
+        for p in self._privileges(fields):
+            if p not in role.privileges:
+                role.privileges.append(p)
+
+    def revoke_privileges(self, fields: dict[int, bytes]) -> None:
+        role = self._existing_role(fields)
+        drop = set(self._privileges(fields))
+        role.privileges = [p for p in role.privileges if p not in drop]
+
+    def set_whitelist(self, fields: dict[int, bytes]) -> None:
+        self._existing_role(fields).whitelist = self._whitelist(fields)
+
+    def set_quotas(self, fields: dict[int, bytes]) -> None:
+        role = self._existing_role(fields)
+        if not self.quotas_enabled:
+            raise Refused(QUOTAS_NOT_ENABLED)
+        role.read_quota, role.write_quota = self._quotas(fields)
+
+
+_ADMIN_COMMANDS: dict[int, Callable[[Security, dict[int, bytes]], None]] = {
+    A.CREATE_USER: Security.create_user, A.DROP_USER: Security.drop_user,
+    A.SET_PASSWORD: Security.set_password, A.CHANGE_PASSWORD: Security.change_password,
+    A.GRANT_ROLES: Security.grant_roles, A.REVOKE_ROLES: Security.revoke_roles,
+    A.CREATE_ROLE: Security.create_role, A.DROP_ROLE: Security.drop_role,
+    A.GRANT_PRIVILEGES: Security.grant_privileges, A.REVOKE_PRIVILEGES: Security.revoke_privileges,
+    A.SET_WHITELIST: Security.set_whitelist, A.SET_QUOTAS: Security.set_quotas,
+}
+
+
+# -- what a request needs ---------------------------------------------------------------------
+
+_unpack_header = MSG_HEADER.unpack_from
+
+
+def _fields(body: bytes, offset: int, n: int) -> tuple[dict[int, bytes], int]:
+    out: dict[int, bytes] = {}
+    for _ in range(n):
+        size = int.from_bytes(body[offset:offset + 4], "big")
+        out[body[offset + 4]] = body[offset + 5:offset + 4 + size]
+        offset += 4 + size
+    return out, offset
+
+
+def _need(info2: int, fields: dict[int, bytes], ns: str, set_name: str) -> tuple[int, str, str, bool]:
+    if W.FIELD_UDF_PACKAGE_NAME in fields:
+        return UDF, ns, set_name, True
+    if info2 & (W.INFO2_WRITE | W.INFO2_DELETE):
+        return WRITE, ns, set_name, True
+    return READ, ns, set_name, False
+
+
+def _message_needs(body: bytes) -> list[tuple[int, str, str, bool]]:
+    """``(permission, namespace, set, is_write)`` for each record a type-3 request touches."""
+    head = _unpack_header(body, 0)
+    fields, _ = _fields(body, 22, head[9])
+    batch = fields.get(W.FIELD_BATCH_INDEX_WITH_SET, fields.get(W.FIELD_BATCH_INDEX))
+    if batch is not None:
+        from .batch import parse_entries
+
+        _, entries = parse_entries(batch, {})
+        out = []
+        for _, _, entry in entries:
+            f = entry.fields
+            out.append(_need(entry.header.info2, f, f.get(W.FIELD_NAMESPACE, b"").decode(errors="replace"),
+                             f.get(W.FIELD_SET, b"").decode(errors="replace")))
+        return out
+    ns = fields.get(W.FIELD_NAMESPACE, b"").decode(errors="replace")
+    set_name = fields.get(W.FIELD_SET, b"").decode(errors="replace")
+    return [_need(head[2], fields, ns, set_name)]
+
+
+def _peer_ip(conn: Any) -> str:
+    t = getattr(conn, "transport", None)
+    peer = t.get_extra_info("peername") if t is not None else None
+    return peer[0] if peer else ""
+
+
+def _cert_common_name(conn: Any) -> str | None:
+    """PKI: the common name of the connection's verified TLS client certificate."""
+    t = getattr(conn, "transport", None)
+    cert = t.get_extra_info("peercert") if t is not None else None
+    if not cert:
+        return None
+    for rdn in cert.get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                return value
+    return None
+
+
+def _nodes(node: Any) -> list[Any]:
+    cluster = getattr(node, "cluster", None)
+    return [node, *node.peers()] if cluster is not None else [node]
+
+
+def info_frames(security: Security, conn: Any, commands: list[str], answer: Callable[[str], str]) -> bytes:
+    """An info reply where each command the connection may not run answers its error."""
+    out = []
+    for c in commands:
+        refused = security.check_info(conn, c)
+        out.append((c, refused if refused is not None else answer(c)))
+    return pack_info_response(out)
+
+
+# -- configuration helpers shared by EmbeddedServer / EmbeddedCluster / the CLI -------------------
+
+def make_security(security: Any, clock: Any, session_ttl: int = 86400) -> Security | None:
+    """``True``: a fresh :class:`Security` (admin/admin); a Security: itself; false: None."""
+    if isinstance(security, Security):
+        return security
+    return Security(clock, session_ttl) if security else None
+
+
+def server_tls(tls: Any) -> ssl.SSLContext | None:
+    """The listener's SSL context from an ``ssl.SSLContext`` or a dict: ``certfile``, ``keyfile``
+    (server certificate), ``cafile`` (CA of client certificates), ``verify_client`` (require a
+    client certificate signed by ``cafile``: mutual TLS, PKI login)."""
+    if tls is None or isinstance(tls, ssl.SSLContext):
+        return tls
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(tls["certfile"], tls.get("keyfile"))
+    if tls.get("cafile"):
+        ctx.load_verify_locations(cafile=tls["cafile"])
+    if tls.get("verify_client"):
+        ctx.verify_mode = ssl.CERT_REQUIRED
+    elif tls.get("cafile"):
+        ctx.verify_mode = ssl.CERT_OPTIONAL
+    return ctx
+
+
+def client_config(hosts: list[tuple[str, int]], security: Security | None, tls: Any,
+                  tls_name: str | None) -> dict[str, Any]:
+    """A client config for these nodes: TLS names and the CA when TLS is on, admin/admin when
+    security is on."""
+    config: dict[str, Any] = {"hosts": [(h, p, tls_name) if tls is not None and tls_name else (h, p)
+                                        for h, p in hosts]}
+    if tls is not None:
+        config["tls"] = {"enable": True}
+        if isinstance(tls, dict) and tls.get("cafile"):
+            config["tls"]["cafile"] = tls["cafile"]
+    if security is not None and "admin" in security.users:
+        config["user"], config["password"] = "admin", "admin"
+    return config

@@ -1,0 +1,444 @@
+"""Authentication, the admin API and permission checks, end to end against the embedded server
+with security on (the official client and the real Community Edition server where available)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+import aerospike_py
+from aerospike_py import exception as ex
+from aerospike_py._wire import admin as A
+from aerospike_py.server import EmbeddedServer
+
+pytest.importorskip("bcrypt")
+
+KEY = ("test", "sec", "k1")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _memo_hash():
+    """bcrypt (cost 10) takes ~0.1 s a call: hash each test password once (same function)."""
+    import functools
+
+    real = A.hash_password
+    A.hash_password = functools.lru_cache(maxsize=None)(real)
+    yield
+    A.hash_password = real
+
+
+@pytest.fixture(scope="module")
+def secure():
+    with EmbeddedServer(security=True) as srv:
+        yield srv
+
+
+@pytest.fixture
+def srv(secure):
+    """The secure server, with only admin/admin and the predefined roles, data wiped."""
+    sec = secure.security
+    secure.clear()
+    secure.clock.offset = 0.0
+
+    def reset():
+        for name in [u for u in sec.users if u != "admin"]:
+            del sec.users[name]
+        for name in [r for r in sec.roles if r not in A.PRIVILEGE_CODES]:
+            del sec.roles[name]
+        sec.users["admin"].roles = ["user-admin"]
+        sec.usage.clear()
+
+    secure.call(reset)
+    yield secure
+    secure.call(reset)
+
+
+@pytest.fixture(scope="module")
+def _admin(secure):
+    c = aerospike_py.client(secure.config).connect()
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def admin(srv, _admin):
+    return _admin
+
+
+def _as(srv, user, password, **extra):
+    return aerospike_py.client({"hosts": srv.config["hosts"], "user": user, "password": password, **extra}).connect()
+
+
+def _code(fn, *args, **kwargs):
+    try:
+        fn(*args, **kwargs)
+    except aerospike_py.AerospikeError as e:
+        return e.code
+    return 0
+
+
+# -- login ---------------------------------------------------------------------------------------
+
+def test_without_credentials_the_server_says_not_authenticated(srv):
+    with pytest.raises(ex.AdminError) as ei:
+        aerospike_py.client({"hosts": srv.config["hosts"]}).connect()
+    assert ei.value.code == 80
+
+
+def test_wrong_password_and_unknown_user(srv):
+    with pytest.raises(ex.AdminError) as ei:
+        _as(srv, "admin", "nope")
+    assert ei.value.code == 65
+    with pytest.raises(ex.AdminError) as ei:
+        _as(srv, "ghost", "x")
+    assert ei.value.code == 60
+
+
+def test_connect_arguments_win_over_config(srv):
+    c = aerospike_py.client({"hosts": srv.config["hosts"], "user": "admin", "password": "bad"})
+    c.connect("admin", "admin")
+    assert c.admin_query_user_info("admin")["roles"] == ["user-admin"]
+    c.close()
+
+
+def test_password_never_in_errors_or_logs(srv, caplog):
+    secret = "s3cr3t-Passw0rd"
+    caplog.set_level(logging.DEBUG, logger="aerospike_py")
+    with pytest.raises(ex.AdminError) as ei:
+        _as(srv, "admin", secret)
+    hashed = A.hash_password(secret).decode()
+    for text in (str(ei.value), repr(ei.value), caplog.text):
+        assert secret not in text and hashed not in text
+    admin = aerospike_py.client(srv.config).connect()
+    try:
+        assert secret not in repr(admin._cluster.auth)
+        with pytest.raises(ex.AdminError) as ei:
+            admin.admin_create_user("", secret, [])
+        assert secret not in str(ei.value) and hashed not in str(ei.value)
+    finally:
+        admin.close()
+
+
+def test_every_new_connection_authenticates_with_the_session_token(srv, admin):
+    sec = srv.security
+    logins, auths = sec.logins, sec.authentications
+    c = _as(srv, "admin", "admin", min_conns_per_node=3)
+    try:
+        # One LOGIN (tend connection), then the token for each pooled connection.
+        assert sec.logins == logins + 1
+        assert sec.authentications == auths + 3
+    finally:
+        c.close()
+
+
+def test_expired_session_logs_in_again(srv, admin):
+    admin.admin_create_user("sess", "pw", ["read-write"])
+    c = _as(srv, "sess", "pw")
+    try:
+        c.put(KEY, {"a": 1})
+        sec = srv.security
+        logins = sec.logins
+        srv.clock.advance(86400 + 1)  # the token expires on the server
+        srv.call(srv.node.close_client_connections)  # new connections must authenticate again
+        assert c.get(KEY).bins == {"a": 1}
+        assert sec.logins > logins  # AUTHENTICATE was refused (expired), LOGIN gave a new token
+    finally:
+        c.close()
+
+
+def test_tend_renews_a_token_due_for_renewal(srv, admin):
+    cluster = admin._cluster
+    auth = cluster.auth
+    node = cluster.node_list[0]
+    logins = srv.security.logins
+    token, _ = auth._sessions[node.address]
+    auth._sessions[node.address] = (token, 1.0)  # due long ago (monotonic)
+    cluster.tend()  # (or the background tend, if it came first) logs in again on the tend connection
+    assert srv.security.logins >= logins + 1
+    assert auth._sessions[node.address][0] != token
+
+
+def test_dropped_user_is_not_authenticated_any_more(srv, admin):
+    admin.admin_create_user("gone", "pw", ["read-write"])
+    c = _as(srv, "gone", "pw")
+    try:
+        c.put(KEY, {"a": 1})
+        admin.admin_drop_user("gone")
+        assert _code(c.get, KEY) == 80
+    finally:
+        c.close()
+
+
+def test_change_own_password_keeps_working(srv, admin):
+    admin.admin_create_user("self", "old", ["read-write"])
+    c = _as(srv, "self", "old")
+    try:
+        c.admin_change_password("self", "new")
+        srv.call(srv.node.close_client_connections)
+        c.put(KEY, {"a": 2})  # new connections log in with the new password
+        assert c.get(KEY).bins == {"a": 2}
+    finally:
+        c.close()
+    with pytest.raises(ex.AdminError):
+        _as(srv, "self", "old")
+    _as(srv, "self", "new").close()
+
+
+def test_allowlist_refuses_other_addresses(srv, admin):
+    admin.admin_create_role("far", [{"code": "read"}], whitelist=["10.1.2.3"])
+    admin.admin_create_user("faruser", "pw", ["far"])
+    with pytest.raises(ex.AdminError) as ei:
+        _as(srv, "faruser", "pw")
+    assert ei.value.code == 82
+    admin.admin_set_whitelist("far", ["127.0.0.0/8"])
+    _as(srv, "faruser", "pw").close()
+
+
+def test_quotas_are_enforced_per_second(srv, admin):
+    srv.clock.offset = 0.0
+    now = 2_000_000_000.0
+    srv.clock._now = lambda: now  # frozen server time: the quota window cannot roll over
+    try:
+        admin.admin_create_role("limited", [{"code": "read-write"}], read_quota=2, write_quota=1)
+        admin.admin_create_user("q", "pw", ["limited"])
+        c = _as(srv, "q", "pw")
+        try:
+            c.put(KEY, {"a": 1})
+            assert _code(c.put, KEY, {"a": 2}) == 83
+            c.get(KEY)
+            c.get(KEY)
+            assert _code(c.get, KEY) == 83
+            srv.clock.advance(1)
+            assert c.get(KEY).bins == {"a": 1}
+        finally:
+            c.close()
+    finally:
+        import time
+
+        srv.clock._now = time.time
+
+
+# -- the admin API -------------------------------------------------------------------------------
+
+def test_users_roles_round_trip(srv, admin):
+    admin.admin_create_role("r1", [{"code": aerospike_py.PRIV_READ, "ns": "test", "set": "s"},
+                                   {"code": "read_write", "ns": "bar"}],
+                            whitelist=["127.0.0.1"], read_quota=10, write_quota=20)
+    assert admin.admin_query_role("r1") == {
+        "name": "r1",
+        "privileges": [{"code": 10, "ns": "test", "set": "s"}, {"code": 11, "ns": "bar", "set": ""}],
+        "allowlist": ["127.0.0.1"], "read_quota": 10, "write_quota": 20,
+    }
+    admin.admin_grant_privileges("r1", [{"code": aerospike_py.PRIV_TRUNCATE}])
+    admin.admin_revoke_privileges("r1", [{"code": aerospike_py.PRIV_READ, "ns": "test", "set": "s"}])
+    admin.admin_set_quotas("r1", 5, 6)
+    admin.admin_set_whitelist("r1", [])
+    role = admin.admin_query_role("r1")
+    assert role["privileges"] == [{"code": 11, "ns": "bar", "set": ""}, {"code": 14, "ns": "", "set": ""}]
+    assert (role["allowlist"], role["read_quota"], role["write_quota"]) == ([], 5, 6)
+
+    admin.admin_create_user("u1", "pw", ["r1"])
+    admin.admin_grant_roles("u1", ["read"])
+    admin.admin_revoke_roles("u1", ["r1"])
+    info = admin.admin_query_user_info("u1")
+    assert info["user"] == "u1" and info["roles"] == ["read"] and info["conns_in_use"] == 0
+    assert {u["user"] for u in admin.admin_query_users_info()} == {"admin", "u1"}
+    names = {r["name"] for r in admin.admin_query_roles()}
+    assert names == set(A.PRIVILEGE_CODES) | {"r1"}
+    admin.admin_drop_role("r1")
+    admin.admin_drop_user("u1")
+    assert {u["user"] for u in admin.admin_query_users_info()} == {"admin"}
+
+
+@pytest.mark.parametrize("call, code", [
+    (lambda c: c.admin_query_user_info("nobody"), 60),
+    (lambda c: c.admin_drop_user("nobody"), 60),
+    (lambda c: c.admin_create_user("", "pw", []), 60),
+    (lambda c: c.admin_create_user("x" * 64, "pw", []), 60),
+    (lambda c: c.admin_create_user("admin", "pw", []), 61),
+    (lambda c: c.admin_create_user("u", "pw", ["no-such-role"]), 70),
+    (lambda c: c.admin_query_role("nobody"), 70),
+    (lambda c: c.admin_drop_role("read"), 70),
+    (lambda c: c.admin_create_role("read", []), 71),
+    (lambda c: c.admin_create_role("r", [], whitelist=["not-an-address"]), 73),
+])
+def test_server_refusals(srv, admin, call, code):
+    with pytest.raises(ex.AdminError) as ei:
+        call(admin)
+    assert ei.value.code == code
+
+
+def test_empty_password_is_accepted_as_the_server_only_sees_its_hash(srv, admin):
+    admin.admin_create_user("nopw", "", ["read"])
+    _as(srv, "nopw", "").close()
+
+
+@pytest.mark.parametrize("call, exc", [
+    (lambda c: c.admin_create_user(1, "pw", []), ex.InvalidArgError),
+    (lambda c: c.admin_create_user("u", None, []), ex.InvalidArgError),
+    (lambda c: c.admin_create_user("u", "pw", "read"), ex.InvalidArgError),
+    (lambda c: c.admin_create_user("u", "pw", ["r" * 256]), ex.InvalidArgError),
+    (lambda c: c.admin_create_role("r", [{"code": 99}]), ex.InvalidArgError),
+    (lambda c: c.admin_create_role("r", [{"code": "superuser"}]), ex.InvalidArgError),
+    (lambda c: c.admin_create_role("r", [{"code": 10, "bogus": 1}]), ex.InvalidArgError),
+    (lambda c: c.admin_create_role("r", [{"code": aerospike_py.PRIV_SYS_ADMIN, "ns": "test"}]), ex.ClientError),
+    (lambda c: c.admin_create_role("r", [{"code": aerospike_py.PRIV_READ, "set": "s"}]), ex.ClientError),
+    (lambda c: c.admin_create_role("r", [], read_quota=-1), ex.InvalidArgError),
+    (lambda c: c.admin_set_quotas("r", write_quota=True), ex.InvalidArgError),
+    (lambda c: c.admin_set_whitelist("r", "127.0.0.1"), ex.InvalidArgError),
+])
+def test_bad_input_raises_before_sending(srv, admin, call, exc):
+    requests = srv.node.requests
+    with pytest.raises(exc):
+        call(admin)
+    assert srv.node.requests == requests
+
+
+# -- permissions: every privilege x every command class --------------------------------------------
+
+COMMANDS = ("read", "write", "batch_read", "batch_write", "truncate", "udf_admin", "sindex", "sys_admin",
+            "user_admin", "info")
+ALLOWED = {
+    "read": {"read", "batch_read"},
+    "read-write": {"read", "write", "batch_read", "batch_write"},
+    "read-write-udf": {"read", "write", "batch_read", "batch_write"},
+    "write": {"write", "batch_write"},
+    "truncate": {"truncate"},
+    "sindex-admin": {"sindex"},
+    "udf-admin": {"udf_admin"},
+    "data-admin": {"truncate", "udf_admin", "sindex"},
+    "sys-admin": {"sys_admin"},
+    "user-admin": {"user_admin"},
+}
+
+
+def _run_command(c, what):
+    """0 when allowed (whatever else happens), else the refusal's result code."""
+    try:
+        if what == "read":
+            c.get(KEY)
+        elif what == "write":
+            c.put(KEY, {"a": 1})
+        elif what == "batch_read":
+            c.batch_read([KEY, ("test", "sec", "k2")])
+        elif what == "batch_write":
+            res = c.batch_write([(KEY, {"a": 1})])
+            codes = {r.result for r in res.batch_records}
+            return 81 if 81 in codes else 0
+        elif what == "truncate":
+            c.truncate("test", "sec")
+        elif what in ("udf_admin", "sindex", "sys_admin", "info"):
+            command = {"udf_admin": "udf-remove:filename=nothing.lua",
+                       "sindex": "sindex-delete:namespace=test;indexname=none",
+                       "sys_admin": "set-config:context=service;proto-fd-max=20000",
+                       "info": "build"}[what]
+            value = c.info_random_node(command)
+            return 81 if value.startswith("ERROR:81") else 0
+        elif what == "user_admin":
+            c.admin_query_users_info()
+    except aerospike_py.AerospikeError as e:
+        return e.code if e.code in (80, 81) else 0
+    return 0
+
+
+@pytest.mark.parametrize("privilege", sorted(ALLOWED))
+def test_permission_matrix(srv, admin, privilege):
+    admin.admin_create_user("m", "pw", [privilege])
+    c = _as(srv, "m", "pw")
+    try:
+        got = {what: _run_command(c, what) for what in COMMANDS}
+    finally:
+        c.close()
+    want = {what: 0 if what in ALLOWED[privilege] | {"info"} else 81 for what in COMMANDS}
+    assert got == want
+
+
+def test_scoped_privileges(srv, admin):
+    admin.admin_create_role("scoped", [{"code": "read-write", "ns": "test", "set": "s1"},
+                                       {"code": "read", "ns": "bar"}])
+    admin.admin_create_user("sc", "pw", ["scoped"])
+    c = _as(srv, "sc", "pw")
+    try:
+        assert _code(c.put, ("test", "s1", 1), {"a": 1}) == 0
+        assert _code(c.put, ("test", "s2", 1), {"a": 1}) == 81
+        assert _code(c.put, ("bar", "s1", 1), {"a": 1}) == 81
+        assert _code(c.get, ("bar", "any", 1)) == 2  # allowed: the record just does not exist
+        assert _code(c.get, ("test", "s2", 1)) == 81
+        assert _code(c.batch_read, [("test", "s1", 1), ("test", "s2", 1)]) == 81
+    finally:
+        c.close()
+
+
+def test_own_user_and_roles_are_readable_without_user_admin(srv, admin):
+    admin.admin_create_user("me", "pw", ["read"])
+    c = _as(srv, "me", "pw")
+    try:
+        assert c.admin_query_user_info("me")["roles"] == ["read"]
+        assert c.admin_query_role("read")["privileges"] == [{"code": 10, "ns": "", "set": ""}]
+        assert _code(c.admin_query_user_info, "admin") == 81
+        assert _code(c.admin_query_role, "write") == 81
+    finally:
+        c.close()
+
+
+# -- async -----------------------------------------------------------------------------------------
+
+def test_async_client_logs_in_and_manages_users(srv, admin):
+    async def main():
+        a = await aerospike_py.AsyncClient({**srv.config, "min_conns_per_node": 2}).connect()
+        try:
+            await a.admin_create_user("au", "pw", ["read-write"])
+            assert (await a.admin_query_user_info("au"))["roles"] == ["read-write"]
+            await a.admin_change_password("au", "pw2")
+        finally:
+            await a.close()
+        u = await aerospike_py.AsyncClient({"hosts": srv.config["hosts"], "user": "au", "password": "pw2"}).connect()
+        try:
+            await asyncio.gather(*(u.put(("test", "sec", i), {"i": i}) for i in range(20)))
+            assert (await u.get(("test", "sec", 3))).bins == {"i": 3}
+            with pytest.raises(ex.AdminError) as ei:
+                await u.admin_query_users_info()
+            assert ei.value.code == 81
+        finally:
+            await u.close()
+        with pytest.raises(ex.AdminError) as ei:
+            await aerospike_py.AsyncClient({"hosts": srv.config["hosts"], "user": "au", "password": "bad"}).connect()
+        assert ei.value.code == 65
+
+    asyncio.run(main())
+
+
+# -- the real server (Community Edition: no security) -----------------------------------------------
+
+def test_real_ce_answers_security_not_supported(real_server):
+    c = aerospike_py.client(real_server.config).connect()
+    try:
+        for call in (c.admin_query_users_info, lambda: c.admin_create_user("security_x", "pw", ["read"]),
+                     lambda: c.admin_query_role("read")):
+            with pytest.raises(ex.AdminError) as ei:
+                call()
+            assert ei.value.code == 51
+    finally:
+        c.close()
+    with pytest.raises(ex.AdminError) as ei:
+        aerospike_py.client({**real_server.config, "user": "admin", "password": "admin"}).connect()
+    assert ei.value.code == 51
+
+
+def test_real_ce_official_client_gets_the_same_code(real_server):
+    aerospike = pytest.importorskip("aerospike")
+    o = aerospike.client({"hosts": real_server.config["hosts"]}).connect()
+    try:
+        with pytest.raises(aerospike.exception.AerospikeError) as ei:
+            o.admin_query_users_info()
+        assert ei.value.code == 51
+    finally:
+        o.close()
+
+
+def test_embedded_without_security_answers_like_ce(server, client):
+    with pytest.raises(ex.AdminError) as ei:
+        client.admin_query_users_info()
+    assert ei.value.code == 51
