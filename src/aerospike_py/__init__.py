@@ -15,6 +15,22 @@ from ._async_client import AsyncClient
 from ._client import Client
 from ._constants import *  # noqa: F403
 from ._constants import __all__ as _constant_names
+from ._observability import (
+    dropped_log_count,
+    get_metrics,
+    init_tracing,
+    internal_stage_profiling,
+    is_internal_stage_metrics_enabled,
+    is_metrics_enabled,
+    metrics_server_port,
+    register_prometheus_collector,
+    set_internal_stage_metrics_enabled,
+    set_log_level,
+    set_metrics_enabled,
+    shutdown_tracing,
+    start_metrics_server,
+    stop_metrics_server,
+)
 from ._wire.values import HLL, INFINITY, WILDCARD, GeoJSON, KeyOrderedDict
 from .exception import (
     AdminError,
@@ -104,6 +120,20 @@ __all__ = [
     "Client",
     "async_client",
     "AsyncClient",
+    "set_log_level",
+    "dropped_log_count",
+    "get_metrics",
+    "start_metrics_server",
+    "stop_metrics_server",
+    "set_metrics_enabled",
+    "is_metrics_enabled",
+    "set_internal_stage_metrics_enabled",
+    "is_internal_stage_metrics_enabled",
+    "internal_stage_profiling",
+    "init_tracing",
+    "shutdown_tracing",
+    "register_prometheus_collector",
+    "metrics_server_port",
     "exception",
     "GeoJSON",
     "HLL",

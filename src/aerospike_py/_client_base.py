@@ -267,6 +267,16 @@ class ClientBase(BatchMixin):
         cluster = getattr(self, "_cluster", None)
         return [n.name for n in cluster.node_list] if cluster is not None else []
 
+    def stats(self) -> dict[str, Any]:
+        """Cluster and pool statistics (no I/O): ``{"cluster_name", "tend_count", "nodes": [...]}``
+        with per node ``name``, ``address``, ``active``, ``connections`` (``open``, ``in_use``,
+        ``in_pool``, ``created``, ``closed``; sync and async pools together), ``errors``,
+        ``timeouts``, ``retries`` and ``queue_waits``. Not connected: no nodes."""
+        cluster = getattr(self, "_cluster", None)
+        if cluster is None:
+            return {"cluster_name": self._config.get("cluster_name"), "tend_count": 0, "nodes": []}
+        return cluster.stats()
+
     def _cluster_view(self) -> Any:
         """The connected cluster (nodes, partition tables), for commands that split by node."""
         cluster = getattr(self, "_cluster", None)

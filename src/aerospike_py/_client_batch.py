@@ -15,6 +15,7 @@ from operator import itemgetter
 from typing import Any
 
 from . import _constants as C
+from . import _observe
 from . import _policy as P
 from ._commands import batch as B
 from ._commands.bins import encode_bins
@@ -54,11 +55,19 @@ class BatchMixin:
             return p
         return P.Policy(p, exists=C.POLICY_EXISTS_IGNORE)
 
-    def _submit(self, state: B.BatchState, heads: list[bytes], p: P.Policy, is_write: bool, finish: Any,
+    def _submit(self, op: str, state: B.BatchState, heads: list[bytes], p: P.Policy, is_write: bool, finish: Any,
                 retry: int = 0) -> Any:
+        """Run a batch call (``op``: its operation name for metrics and spans, see ``_observe``)."""
         parallel = p["concurrency"] == C.BATCH_CONCURRENCY_PARALLEL
-        return self._drive(B.batch_steps(self._cluster_view, state, heads, p, is_write, filter_field(p), parallel,
-                                         finish, retry))
+        observer = _observe.ACTIVE
+        if observer is None:
+            return self._drive(B.batch_steps(self._cluster_view, state, heads, p, is_write, filter_field(p),
+                                             parallel, finish, retry))
+        return observer.run_batch(
+            self._ASYNC, op, state.keys[0] if state.keys else None, self._cluster_view(),
+            lambda: self._drive(B.batch_steps(self._cluster_view, state, heads, p, is_write, filter_field(p),
+                                              parallel, finish, retry)),
+        )
 
     def _drive(self, steps: Generator[B.Step, Any, Any]) -> Any:
         """Run a call made of steps (see :func:`B.batch_steps`): each step's commands go through
@@ -89,6 +98,8 @@ class BatchMixin:
         Missing records come back with their result code. Sync: :class:`BatchRecords` (or
         ``NumpyBatchRecords`` with ``_dtype``); async: a :class:`BatchReadHandle`.
         """
+        clock = _observe.stage_timer()
+        t0 = clock() if clock is not None else 0.0
         rkeys = B.parse_keys(keys)
         if bins is None:
             info1, ops = W.INFO1_READ | W.INFO1_GET_ALL, []
@@ -105,14 +116,16 @@ class BatchMixin:
             numpy_dtype = _numpy_batch().check_dtype(_dtype)
         ttl = p["read_touch_ttl_percent"] & 0xFFFFFFFF
         heads = _shared_heads(rkeys, lambda k: B.read_head(k, info1, 0, ttl, ops))
+        if clock is not None:
+            _observe.record_stage("key_parse", "batch_read", clock() - t0)
         if numpy_dtype is not None:
             nb = _numpy_batch()
-            return self._submit(B.BatchState(rkeys, sink=nb.NumpySink()), heads, p, False,
+            return self._submit("batch_read", B.BatchState(rkeys, sink=nb.NumpySink()), heads, p, False,
                                 nb.numpy_result(numpy_dtype))
         state = B.BatchState(rkeys)
         if self._BATCH_READ_HANDLE:
-            return self._submit(state, heads, p, False, B.handle_result)
-        return self._submit(state, heads, p, False, B.records_result)
+            return self._submit("batch_read", state, heads, p, False, B.handle_result)
+        return self._submit("batch_read", state, heads, p, False, B.records_result)
 
     # ------------------------------------------------------------------ writes
 
@@ -125,6 +138,9 @@ class BatchMixin:
         key busy, device overload), after a full-jitter exponential backoff capped at 500 ms; it
         stops early rather than overrun ``total_timeout``. Records still failing keep their code.
         """
+        return self._batch_write(records, policy, retry, "batch_write")
+
+    def _batch_write(self, records: list[Any], policy: dict[str, Any] | None, retry: int, op: str) -> Any:
         if not isinstance(records, (list, tuple)):
             raise InvalidArgError(f"records must be a list of (key, bins[, meta]) tuples, not {type(records).__name__}")
         _check_retry(retry)
@@ -146,7 +162,7 @@ class BatchMixin:
                 raise type(e)(f"records[{i}]: {getattr(e, 'msg', e)}") from None
             rkeys.append(k)
             heads.append(B.write_head(k, 0, attrs, (ops,), n_ops=len(rec[1])))
-        return self._submit(B.BatchState(rkeys), heads, p, True, B.write_result, retry)
+        return self._submit(op, B.BatchState(rkeys), heads, p, True, B.write_result, retry)
 
     def batch_operate(self, keys: list[Any], ops: list[dict[str, Any]], policy: dict[str, Any] | None = None) -> Any:
         """Apply the same operations to many records; each record's bins hold the last result per
@@ -171,7 +187,7 @@ class BatchMixin:
                 keep = [True] * len(encoded)
             ttl = p["read_touch_ttl_percent"] & 0xFFFFFFFF
             heads = _shared_heads(rkeys, lambda k: B.read_head(k, info1, info2, ttl, data))
-        return self._submit(B.BatchState(rkeys, keep=keep), heads, p, any_write, B.records_result)
+        return self._submit("batch_operate", B.BatchState(rkeys, keep=keep), heads, p, any_write, B.records_result)
 
     def batch_remove(self, keys: list[Any], policy: dict[str, Any] | None = None) -> Any:
         """Delete many records: bare keys or ``(key, BatchDeleteMeta)``; ``gen`` in a meta makes
@@ -209,14 +225,15 @@ class BatchMixin:
                     h = shared[sk] = B.write_head(k, 0, attrs, (),
                                                   extra_info2=W.INFO2_DELETE | W.INFO2_RESPOND_ALL_OPS)
                 heads.append(h)
-        return self._submit(B.BatchState(rkeys), heads, p, True, B.records_result)
+        return self._submit("batch_remove", B.BatchState(rkeys), heads, p, True, B.records_result)
 
     def batch_write_numpy(self, data: Any, namespace: str, set_name: str, _dtype: Any, key_field: str = "_key",
                           policy: dict[str, Any] | None = None, retry: int = 0) -> Any:
         """Write one record per row of a structured array (fields not starting with ``_`` are bins)."""
         from .numpy_batch import records_from_array
 
-        return self.batch_write(records_from_array(data, namespace, set_name, _dtype, key_field), policy, retry)
+        return self._batch_write(records_from_array(data, namespace, set_name, _dtype, key_field), policy, retry,
+                                 "batch_write_numpy")
 
 
 async def _drive_async(client: Any, steps: Generator[B.Step, Any, Any], first: Any) -> Any:

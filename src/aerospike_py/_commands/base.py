@@ -28,9 +28,11 @@ class Command:
     ``key`` routes the command (``None``: any node). ``parse(cmd, body, node_name)`` turns the
     reply body into the result. Multi-frame commands (batch, scan/query) set ``stream = True``:
     their parser is called with each frame body in turn and returns :data:`MORE` until the last.
+    ``op`` names a public single-record operation (``"get"``, ``"delete"``...): the executors
+    record metrics and spans of commands that have one (see :mod:`aerospike_py._observe`).
     """
 
-    __slots__ = ("key", "request", "is_write", "parse", "policy", "extra", "stream")
+    __slots__ = ("key", "request", "is_write", "parse", "policy", "extra", "stream", "op")
 
     def __init__(
         self,
@@ -40,6 +42,7 @@ class Command:
         parse: Callable[[Command, Any, str], Any],
         policy: Any,
         extra: Any = None,
+        op: str | None = None,
     ) -> None:
         self.key = key
         self.request = request
@@ -48,6 +51,7 @@ class Command:
         self.policy = policy
         self.extra = extra
         self.stream = False
+        self.op = op
 
 
 def ttl_from_void_time(void_time: int) -> int:

@@ -22,7 +22,7 @@ _DIGEST_FIELD_HEAD = _pack_field_header(21, W.FIELD_DIGEST)
 class KeySpace:
     """What all keys of one (namespace, set) share: encoded names, field prefix, set hasher."""
 
-    __slots__ = ("namespace", "set_name", "ns_b", "set_b", "prefix", "hasher", "n_fields", "templates")
+    __slots__ = ("namespace", "set_name", "ns_b", "set_b", "prefix", "hasher", "n_fields", "templates", "series")
 
     def __init__(self, namespace: str, set_name: str) -> None:
         self.namespace = namespace
@@ -40,6 +40,8 @@ class KeySpace:
         #: ``id(policy) -> (policy, get, exists)`` request bytes up to the digest, for reads with
         #: long-lived policies (see ``record._read_templates``).
         self.templates: dict[int, tuple[Any, bytes, bytes]] = {}
+        #: ``op -> series`` of successful operations on this space (see ``aerospike_py._observe``).
+        self.series: dict[str, list[Any]] = {}
 
 
 _SPACES: dict[tuple[str, str], KeySpace] = {}

@@ -37,6 +37,7 @@ _pack_request_header = REQUEST_HEADER.pack
 _PROTO_MSG = (W.PROTO_VERSION << 56) | (W.PROTO_TYPE_MESSAGE << 48)
 _pack_field_header = FIELD_HEADER.pack
 _READ_OP_CACHE: dict[str, bytes] = {}
+_SINGLE_BIN_OPS = {W.OP_APPEND: "append", W.OP_PREPEND: "prepend", W.OP_INCR: "increment"}
 
 
 def filter_field(policy: Any) -> bytes | None:
@@ -178,10 +179,10 @@ def get(key: Any, policy: Any) -> Command:
     k = parse_key(key)
     t = k[0].templates.get(id(policy))
     if t is not None and t[0] is policy:
-        return Command(k, t[1] + k[2], False, _parse_record, policy)
+        return Command(k, t[1] + k[2], False, _parse_record, policy, None, "get")
     _cache_read_templates(k, policy)
     return Command(k, _read_request(k, policy, W.INFO1_READ | W.INFO1_GET_ALL, 0, b""), False,
-                   _parse_record, policy)
+                   _parse_record, policy, None, "get")
 
 
 def select(key: Any, bins: Any, policy: Any) -> Command:
@@ -198,31 +199,31 @@ def select(key: Any, bins: Any, policy: Any) -> Command:
         ops.append(op)
     info1 = W.INFO1_READ if ops else W.INFO1_READ | W.INFO1_NOBINDATA
     req = _read_request(k, policy, info1, len(ops), b"".join(ops))
-    return Command(k, req, False, _parse_record, policy)
+    return Command(k, req, False, _parse_record, policy, None, "select")
 
 
 def exists(key: Any, policy: Any) -> Command:
     k = parse_key(key)
     t = k[0].templates.get(id(policy))
     if t is not None and t[0] is policy:
-        return Command(k, t[2] + k[2], False, _parse_exists, policy)
+        return Command(k, t[2] + k[2], False, _parse_exists, policy, None, "exists")
     _cache_read_templates(k, policy)
     req = _read_request(k, policy, W.INFO1_READ | W.INFO1_NOBINDATA, 0, b"")
-    return Command(k, req, False, _parse_exists, policy)
+    return Command(k, req, False, _parse_exists, policy, None, "exists")
 
 
 # --------------------------------------------------------------------------- writes
 
 
 def _write_command(key: RequestKey, policy: Any, attrs: tuple, ops: list[bytes], info1: int = 0,
-                   extra_info2: int = 0, parse=_parse_write, extra: Any = None) -> Command:
+                   extra_info2: int = 0, parse=_parse_write, extra: Any = None, op: str | None = None) -> Command:
     info2, info3, generation, ttl, key_policy, _ = attrs
     nf, fields = _fields(key, policy, key_policy == 1)
     req = pack_message_raw(
         info1, info2 | extra_info2, info3, generation, ttl, policy["total_timeout"],
         nf, fields, len(ops), b"".join(ops),
     )
-    return Command(key, req, True, parse, policy, extra)
+    return Command(key, req, True, parse, policy, extra, op)
 
 
 def put(key: Any, bins: Any, meta: Any, policy: Any) -> Command:
@@ -236,18 +237,18 @@ def put(key: Any, bins: Any, meta: Any, policy: Any) -> Command:
         return Command(k, _pack_request_header(
             _PROTO_MSG | (42 + len(space.prefix) + len(ops)), 22, 0, info2, info3, 0, 0, generation, ttl,
             policy["total_timeout"], space.n_fields, len(bins),
-        ) + space.prefix + k[2] + ops, True, _parse_write, policy)
+        ) + space.prefix + k[2] + ops, True, _parse_write, policy, None, "put")
     nf, fields = _fields(k, policy, key_policy == 1)
     req = _pack_request_header(
         _PROTO_MSG | (22 + len(fields) + len(ops)), 22, 0, info2, info3, 0, 0, generation, ttl,
         policy["total_timeout"], nf, len(bins),
     ) + fields + ops
-    return Command(k, req, True, _parse_write, policy)
+    return Command(k, req, True, _parse_write, policy, None, "put")
 
 
 def remove(key: Any, meta: Any, policy: Any) -> Command:
     k = parse_key(key)
-    return _write_command(k, policy, write_attrs(policy, meta), [], extra_info2=W.INFO2_DELETE)
+    return _write_command(k, policy, write_attrs(policy, meta), [], extra_info2=W.INFO2_DELETE, op="delete")
 
 
 def touch(key: Any, val: Any, meta: Any, policy: Any) -> Command:
@@ -256,7 +257,7 @@ def touch(key: Any, val: Any, meta: Any, policy: Any) -> Command:
         raise InvalidArgError(f"touch ttl must be an int, not {type(val).__name__}")
     if val:
         meta = dict(meta or {}, ttl=val)
-    return _write_command(k, policy, write_attrs(policy, meta), [pack_op(W.OP_TOUCH, b"")])
+    return _write_command(k, policy, write_attrs(policy, meta), [pack_op(W.OP_TOUCH, b"")], op="touch")
 
 
 def single_bin_op(key: Any, wire_op: int, bin_name: Any, val: Any, meta: Any, policy: Any) -> Command:
@@ -272,7 +273,8 @@ def single_bin_op(key: Any, wire_op: int, bin_name: Any, val: Any, meta: Any, po
         pt, v = encode_particle(val)
     except OverflowError as e:
         raise InvalidArgError(str(e)) from None
-    return _write_command(k, policy, write_attrs(policy, meta), [pack_op(wire_op, nb, pt, v)])
+    return _write_command(k, policy, write_attrs(policy, meta), [pack_op(wire_op, nb, pt, v)],
+                          op=_SINGLE_BIN_OPS[wire_op])
 
 
 def remove_bin(key: Any, bin_names: Any, meta: Any, policy: Any) -> Command:
@@ -280,7 +282,7 @@ def remove_bin(key: Any, bin_names: Any, meta: Any, policy: Any) -> Command:
     if isinstance(bin_names, str) or not isinstance(bin_names, (list, tuple)) or not bin_names:
         raise InvalidArgError("bin_names must be a non-empty list of bin names")
     ops = [pack_op(W.OP_WRITE, check_bin_name(b)) for b in bin_names]
-    return _write_command(k, policy, write_attrs(policy, meta), ops)
+    return _write_command(k, policy, write_attrs(policy, meta), ops, op="remove_bin")
 
 
 # --------------------------------------------------------------------------- operate
@@ -302,11 +304,12 @@ def operate(key: Any, ops: Any, meta: Any, policy: Any, ordered: bool = False) -
         return _write_command(
             k, policy, attrs, data, info1=info1,
             extra_info2=W.INFO2_RESPOND_ALL_OPS if respond_all else 0, parse=parse, extra=keep,
+            op="operate_ordered" if ordered else "operate",
         )
     nf, fields = _fields(k, policy, False)
     req = pack_message_raw(
         _read_info1(policy, info1), W.INFO2_RESPOND_ALL_OPS if respond_all else 0, 0, 0,
         _read_ttl(policy), policy["total_timeout"], nf, fields, len(data), b"".join(data),
     )
-    return Command(k, req, False, parse, policy, keep)
+    return Command(k, req, False, parse, policy, keep, "operate_ordered" if ordered else "operate")
 

@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
+from .. import _observe
 from ..exception import AerospikeError, BackpressureError, ClientError
 from .async_pool import AsyncPool
 from .cluster import Cluster, Node
@@ -57,13 +58,17 @@ class AsyncExecutor:
         loop = _get_running_loop()
         await asyncio.gather(*(self.pool(n, loop).warm() for n in list(self.cluster.node_list)))
 
-    def submit(self, cmd: Any) -> Awaitable[Any]:
+    def submit(self, cmd: Any, observed: bool = False) -> Awaitable[Any]:
         """Start ``cmd`` (routed by its key) and return what to await for its result.
 
         Call it from a coroutine on the loop. With an idle connection to the right node the request
         is sent at once and the connection's future is returned; otherwise the :meth:`run`
-        coroutine. A network failure of that first attempt is retried by :meth:`_retry`.
+        coroutine. A network failure of that first attempt is retried by :meth:`_retry`. A public
+        operation's command (``cmd.op``) is timed/traced once by the observer in force
+        (:mod:`aerospike_py._observe`), which calls back with ``observed=True``.
         """
+        if _observe.ACTIVE is not None and not observed and cmd.op is not None:
+            return _observe.ACTIVE.run_async(self, cmd)
         if self.closed:
             raise _not_connected()
         loop = _get_running_loop()

@@ -369,6 +369,7 @@ class AsyncPool:
                 return await self._open(timeout), False
             w = loop.create_future()
             self.waiters.append(w)
+            self.node.queue_waits += 1
             timer = loop.call_at(deadline, _expire, w) if deadline else None
             try:
                 got = await w
@@ -410,6 +411,7 @@ class AsyncPool:
             raise ConnectionClosed("connection closed by peer")
         conn.adopted = True
         self.conns.add(conn)
+        node.conns_created += 1
         if self.closed:
             conn.abort()
             raise ConnectionClosed("connection pool is closed")
@@ -458,6 +460,7 @@ class AsyncPool:
     def _forget(self, conn: AsyncConnection) -> None:
         """Called once by each connection that closes: frees its slot."""
         self.count -= 1
+        self.node.conns_closed += 1
         self.conns.discard(conn)
         try:
             self.idle.remove(conn)

@@ -22,7 +22,7 @@ from .connection import Connection, ConnectionClosed, ConnectionTimeout
 from .partitions import PartitionTable, parse_replicas
 from .tls import tls_context
 
-log = logging.getLogger("aerospike_py")
+log = logging.getLogger(__name__)
 _monotonic = time.monotonic
 
 
@@ -52,6 +52,14 @@ class Node:
         self.peer_names: set[str] = set()  # names of the nodes this node lists as its peers
         self.racks: dict[str, int] = {}  # rack id per namespace (``rack-ids``), when rack aware
         self.rebalance_generation = -1
+        # Statistics (client.stats()): command connections opened and closed (sync and async
+        # pools), network failures (timeouts apart), retried attempts, commands that waited in line.
+        self.conns_created = 0
+        self.conns_closed = 0
+        self.errors = 0
+        self.timeouts = 0
+        self.retries = 0
+        self.queue_waits = 0
 
     def __repr__(self) -> str:
         return f"Node({self.name} {self.address})"
@@ -84,10 +92,13 @@ class Node:
             self.conn_count += 1
         try:
             conn = self.cluster.open_connection(self.host, self.port, timeout_s, self.tls_name)
-        except BaseException:
+        except BaseException as e:
             with self.lock:
                 self.conn_count -= 1
+            log.debug("node %s: connection to %s failed: %s", self.name, self.address, e)
             raise
+        self.conns_created += 1
+        log.debug("node %s: connection %d opened to %s", self.name, self.conn_count, self.address)
         return conn, False
 
     def put_connection(self, conn: Connection) -> None:
@@ -126,6 +137,26 @@ class Node:
         conn.close()
         with self.lock:
             self.conn_count -= 1
+            self.conns_closed += 1
+        log.debug("node %s: connection closed (%d open)", self.name, self.conn_count)
+
+    def stats(self) -> dict[str, Any]:
+        """This node's connection and failure counters (sync and async pools together)."""
+        pool = self.async_pool
+        a_open, a_idle = (pool.count, len(pool.idle)) if pool is not None and not pool.closed else (0, 0)
+        open_ = self.conn_count + a_open
+        idle = len(self.idle) + a_idle
+        return {
+            "name": self.name,
+            "address": self.address,
+            "active": self.active,
+            "connections": {"open": open_, "in_use": max(0, open_ - idle), "in_pool": idle,
+                            "created": self.conns_created, "closed": self.conns_closed},
+            "errors": self.errors,
+            "timeouts": self.timeouts,
+            "retries": self.retries,
+            "queue_waits": self.queue_waits,
+        }
 
     def close(self) -> None:
         self.active = False
@@ -344,6 +375,12 @@ class Cluster:
         self._warm()
         self._thread = threading.Thread(target=self._tend_loop, name="aerospike_py-tend", daemon=True)
         self._thread.start()
+        log.debug("connected: %d node(s) %s", len(self.node_list), [n.name for n in self.node_list])
+
+    def stats(self) -> dict[str, Any]:
+        """Cluster statistics: tend cycles and each node's :meth:`Node.stats`."""
+        return {"cluster_name": self.cluster_name, "tend_count": self.tend_count,
+                "nodes": [n.stats() for n in list(self.node_list)]}
 
     def _seed(self) -> None:
         """Probe every seed, adding the nodes that answer; failures go to :attr:`seed_errors`."""
@@ -353,10 +390,12 @@ class Cluster:
             try:
                 self._add_seed(host, port)
             except AerospikeError as e:
+                log.debug("seed %s:%d failed: %s", host, port, e)
                 if not isinstance(e, ClusterError) and self.seed_refusal is None:
                     self.seed_refusal = e
                 errors.append(f"{host}:{port}: {e or type(e).__name__}")
             except Exception as e:  # noqa: BLE001 - every seed failure is reported together
+                log.debug("seed %s:%d failed: %s", host, port, e)
                 errors.append(f"{host}:{port}: {e or type(e).__name__}")
         self.seed_errors = errors
 
@@ -375,6 +414,7 @@ class Cluster:
                 with node.lock:
                     node.conn_count -= 1
                 raise
+            node.conns_created += 1
             node.put_connection(conn)
 
     def close(self) -> None:
@@ -479,6 +519,7 @@ class Cluster:
                     node.peers_generation = pg
                 gen = int(info.get("partition-generation", "-1") or -1)
                 if gen != node.partition_generation:
+                    log.debug("tend: node %s partition generation %d -> %d", node.name, node.partition_generation, gen)
                     refresh.append(node)
                     node.partition_generation = gen
                 if self.rack_aware and info.get("rebalance-generation") != str(node.rebalance_generation):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from .._wire.proto import ProtocolError
@@ -11,6 +12,21 @@ from .connection import ConnectionClosed, ConnectionTimeout
 
 #: Transport failures that make a connection unusable (the command may be retried).
 NET_ERRORS = (OSError, ConnectionClosed, ConnectionTimeout, ProtocolError)
+
+log = logging.getLogger(__name__)
+
+
+def note_failure(cmd: Any, node: Node | None, error: BaseException, attempt: int, retrying: bool) -> None:
+    """Count attempt ``attempt`` (1-based) failing on ``node`` (a timeout or an error) and log it
+    at debug level; ``retrying``: another attempt may follow (the deadline permitting)."""
+    if node is not None:
+        if isinstance(error, (ConnectionTimeout, TimeoutError)):
+            node.timeouts += 1
+        else:
+            node.errors += 1
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("%s: attempt %d failed (%s: %s)%s", describe(cmd, node), attempt, type(error).__name__, error,
+                  "; retrying" if retrying else "")
 
 
 def describe(cmd: Any, node: Node | None) -> str:
@@ -50,4 +66,4 @@ def failure(cmd: Any, node: Node | None, attempts: int, last_error: BaseExceptio
                         key=key)
 
 
-__all__ = ["NET_ERRORS", "choose_node", "describe", "failure"]
+__all__ = ["NET_ERRORS", "choose_node", "describe", "failure", "note_failure"]

@@ -38,7 +38,7 @@ from typing import Any
 from .._wire.proto import ProtocolError
 from ..exception import AerospikeError, ClientError
 from .cluster import Cluster, Node
-from .common import NET_ERRORS, choose_node, describe, failure
+from .common import NET_ERRORS, choose_node, describe, failure, note_failure
 from .connection import ConnectionTimeout
 
 #: Server result code TIMEOUT: the server gave up, but a write may have been applied.
@@ -127,6 +127,8 @@ class Attempts:
         if self.deadline and now >= self.deadline:
             raise self.final()
         node = self.node = choose_node(self.cluster, self.cmd, self.target, self.attempt)
+        if self.attempt:
+            node.retries += 1  # statistics (client.stats())
         self.attempt += 1
         return node, self._attempt_deadline(now)
 
@@ -151,6 +153,7 @@ class Attempts:
         """
         self.sent_any = self.sent_any or sent
         self.last_error = error
+        note_failure(self.cmd, self.node, error, self.attempt, self.attempt <= self.max_retries)
         if self.attempt > self.max_retries:
             raise self.final()
         return self.sleep_s

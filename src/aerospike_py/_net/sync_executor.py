@@ -10,6 +10,7 @@ import struct
 import time
 from typing import Any
 
+from .. import _observe
 from .._commands.base import MORE
 from ..exception import AerospikeError
 from .cluster import Cluster, Node
@@ -31,9 +32,18 @@ class SyncExecutor:
         self._idle_timeout = cluster.idle_timeout_s
         self._rack_aware = cluster.rack_aware
 
-    def run(self, cmd: Any, target: Node | None = None) -> Any:
-        """Run a command; the first attempt on a pooled connection takes a short, inlined path."""
-        start = _monotonic()
+    def run(self, cmd: Any, target: Node | None = None, observed: float = 0.0) -> Any:
+        """Run a command; the first attempt on a pooled connection takes a short, inlined path.
+
+        A public operation's command (``cmd.op``) is timed/traced once by the observer in force
+        (:mod:`aerospike_py._observe`), which calls back with ``observed`` = its start time
+        (``time.monotonic``), used as ours."""
+        if observed:
+            start = observed
+        elif _observe.ACTIVE is not None and cmd.op is not None:
+            return _observe.ACTIVE.run_sync(self, cmd, target)
+        else:
+            start = _monotonic()
         if cmd.stream:
             return self._run_loop(Attempts(self.cluster, cmd, target, start))
         key = cmd.key
