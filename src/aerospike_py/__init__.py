@@ -10,9 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import exception
+from . import exception, predicates
 from ._async_client import AsyncClient
 from ._client import Client
+from ._client_query import JOB_STATUS_COMPLETED, JOB_STATUS_INPROGRESS, JOB_STATUS_UNDEF
+from ._commands.query import (
+    PartitionFilter,
+    partition_filter_all,
+    partition_filter_by_digest,
+    partition_filter_by_id,
+    partition_filter_by_range,
+)
 from ._constants import *  # noqa: F403
 from ._constants import __all__ as _constant_names
 from ._observability import (
@@ -31,6 +39,7 @@ from ._observability import (
     start_metrics_server,
     stop_metrics_server,
 )
+from ._query import AsyncQuery, AsyncScan, Query, Scan
 from ._wire.values import HLL, INFINITY, WILDCARD, GeoJSON, KeyOrderedDict
 from .exception import (
     AdminError,
@@ -134,7 +143,20 @@ __all__ = [
     "shutdown_tracing",
     "register_prometheus_collector",
     "metrics_server_port",
+    "Query",
+    "AsyncQuery",
+    "Scan",
+    "AsyncScan",
+    "PartitionFilter",
+    "partition_filter_all",
+    "partition_filter_by_id",
+    "partition_filter_by_range",
+    "partition_filter_by_digest",
+    "JOB_STATUS_UNDEF",
+    "JOB_STATUS_INPROGRESS",
+    "JOB_STATUS_COMPLETED",
     "exception",
+    "predicates",
     "GeoJSON",
     "HLL",
     "KeyOrderedDict",

@@ -22,7 +22,7 @@ from .exception import AerospikeError, ClientError
 from .types import InfoNodeResult
 
 #: Public methods of ``ClientBase`` that stay plain functions on the async client.
-NOT_AWAITABLE = frozenset({"is_connected", "get_node_names", "query", "stats"})
+NOT_AWAITABLE = frozenset({"is_connected", "get_node_names", "query", "scan", "stats"})
 
 
 def _coroutine_op(fn: Any) -> Any:

@@ -12,6 +12,7 @@ from typing import Any
 
 from . import _policy as P
 from ._client_batch import BatchMixin
+from ._client_query import QueryMixin
 from ._commands import admin as admin_cmds
 from ._commands import info as info_cmds
 from ._commands import record
@@ -37,7 +38,7 @@ def _policy_defaults(config: dict[str, Any]) -> dict[str, P.Policy | None]:
     return out
 
 
-class ClientBase(BatchMixin):
+class ClientBase(BatchMixin, QueryMixin):
     """Argument checking and command building for every data operation."""
 
     def __init__(self, config: dict[str, Any]) -> None:

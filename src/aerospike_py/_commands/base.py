@@ -27,12 +27,13 @@ class Command:
 
     ``key`` routes the command (``None``: any node). ``parse(cmd, body, node_name)`` turns the
     reply body into the result. Multi-frame commands (batch, scan/query) set ``stream = True``:
-    their parser is called with each frame body in turn and returns :data:`MORE` until the last.
+    their parser is called with each frame body in turn and returns :data:`MORE` until the last;
+    the async connection carrying a stream sets ``conn`` to itself (for flow control).
     ``op`` names a public single-record operation (``"get"``, ``"delete"``...): the executors
     record metrics and spans of commands that have one (see :mod:`aerospike_py._observe`).
     """
 
-    __slots__ = ("key", "request", "is_write", "parse", "policy", "extra", "stream", "op")
+    __slots__ = ("key", "request", "is_write", "parse", "policy", "extra", "stream", "op", "conn")
 
     def __init__(
         self,

@@ -101,6 +101,8 @@ class AsyncConnection(asyncio.BufferedProtocol):
         fut = self.loop.create_future()
         self.waiter = fut
         self.cmd = cmd
+        if cmd.stream:
+            cmd.conn = self
         self.attempt = attempt
         self.total_deadline = total_deadline
         self.retry = retry
