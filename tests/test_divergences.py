@@ -174,3 +174,61 @@ def test_bit_read_of_missing_bin_is_nil_whatever_the_arguments(client: Any) -> N
     from aerospike_py import bit_operations as B
 
     assert client.operate(key("bt"), [B.bit_get_int("x", 0, 65, False)]).bins == {"x": None}
+
+
+# --------------------------------------------------------------------------- second round
+
+
+def test_not_found_single_index_or_rank_is_minus_one(client: Any) -> None:
+    client.put(key("nf"), {"m": {"a": 1}})
+    assert client.operate(key("nf"), [M.map_remove_by_key("m", "c", aerospike_py.MAP_RETURN_REVERSE_RANK)]).bins \
+        == {"m": -1}
+
+
+def test_order_of_multi_element_index_and_rank_results(client: Any) -> None:
+    client.put(key("or"), {"m": {1: "a", 2: "b", 3: "c"}, "l": [3, 1, 2]})
+    ops = [L.list_get_by_value_list("l", [1, 3], aerospike_py.LIST_RETURN_RANK),
+           M.map_get_by_key_range("m", 1, 3, aerospike_py.MAP_RETURN_REVERSE_INDEX)]
+    assert client.operate_ordered(key("or"), ops).ordered_bins == [("l", [0, 2]), ("m", [1, 2])]
+    client.put(key("rr"), {"l": [7, 1e10, "b", [1], 1e10]})
+    assert client.operate(key("rr"), [L.list_remove_by_rank_range("l", -4, aerospike_py.LIST_RETURN_REVERSE_RANK, 3)]
+                          ).bins == {"l": [1, 2, 3]}
+
+
+def test_increment_of_a_non_number_is_parameter_error(client: Any) -> None:
+    client.put(key("in"), {"l": [{"a": 1}], "m": {1: "a"}})
+    for op in (L.list_increment("l", 0, 1), M.map_increment("m", 1, 5)):
+        with pytest.raises(ServerError) as e:
+            client.operate(key("in"), [op])
+        assert code(e) == 4
+
+
+def test_unique_items_that_repeat(client: Any) -> None:
+    with pytest.raises(ServerError) as e:
+        client.operate(key("uq"), [L.list_append_items("q", [1, 1], {"flags": aerospike_py.LIST_WRITE_ADD_UNIQUE})])
+    assert code(e) == 26
+    flags = aerospike_py.LIST_WRITE_ADD_UNIQUE | aerospike_py.LIST_WRITE_NO_FAIL
+    assert client.operate(key("uq"), [L.list_append_items("q", [1, 1], {"flags": flags})]).bins == {"q": 0}
+
+
+def test_rank_results_of_a_key_list_are_not_applicable(client: Any) -> None:
+    client.put(key("kl"), {"m": {1: "a"}})
+    with pytest.raises(ServerError) as e:
+        client.operate(key("kl"), [M.map_get_by_key_list("m", [1], aerospike_py.MAP_RETURN_RANK)])
+    assert code(e) == 26
+
+
+def test_expression_ops_see_the_new_ttl(client: Any) -> None:
+    # The write's TTL (here the namespace default: never) applies before its ops run.
+    client.put(key("tt"), {"l": []}, meta={"ttl": 86400})
+    expr = E.cond(E.gt(E.ttl(), E.int_val(100)), E.int_val(1), E.int_val(2))
+    client.operate(key("tt"), [E.exp_write("i", expr)])
+    assert client.get(key("tt")).bins["i"] == 2
+
+
+def test_no_fail_write_in_created_context_keeps_nothing(client: Any) -> None:
+    policy = {"order": aerospike_py.LIST_ORDERED, "flags": 6}
+    with pytest.raises(RecordNotFound):
+        client.operate(key("sf"), [L.list_insert("l", 3, "b", policy, ctx=[X.cdt_ctx_map_key_create(5, 1)])])
+    # without a context the bin itself is created
+    assert client.operate(key("sf"), [L.list_insert("l", 3, "b", policy)]).bins == {"l": 0}

@@ -319,9 +319,13 @@ def _value_rank_start(values: list, value: Any) -> int:
 class Selection:
     """Selected positions (in the order results are reported) plus whether one element was asked."""
 
-    def __init__(self, positions: list[int], single: bool = False) -> None:
+    def __init__(self, positions: list[int], single: bool = False, order: str | None = None) -> None:
         self.positions = positions
         self.single = single
+        #: How the real server orders index/rank results of this selection: "irange"/"rrange" (an
+        #: index/rank range: its reverse indexes/ranks ascend), "rank" (ranks by rank), "asc" (all
+        #: ascending), None (as selected).
+        self.order = order
 
 
 def _select(values: list, code_kind: str, args: list, rt: int, *, first_arg: int = 1) -> Selection:
@@ -335,11 +339,11 @@ def _select(values: list, code_kind: str, args: list, rt: int, *, first_arg: int
         return Selection([order[_norm_index(_int_arg(args, a), n)]], True)
     if code_kind == "index_range":
         count = args[a + 1] if len(args) > a + 1 else None
-        return Selection(list(_range(_int_arg(args, a), count, n)))
+        return Selection(list(_range(_int_arg(args, a), count, n)), order="irange")
     if code_kind == "rank_range":
         count = args[a + 1] if len(args) > a + 1 else None
         order = _rank_order(values)
-        return Selection([order[r] for r in _range(_int_arg(args, a), count, n)])
+        return Selection([order[r] for r in _range(_int_arg(args, a), count, n)], order="rrange")
     if code_kind == "value":
         val = _arg(args, a)
         return Selection([i for i, v in enumerate(values) if matches(val, v)])
@@ -347,7 +351,7 @@ def _select(values: list, code_kind: str, args: list, rt: int, *, first_arg: int
         vals = _arg(args, a)
         if not isinstance(vals, CList):
             raise ResultError(PARAMETER, "value list expected")
-        return Selection([i for i, v in enumerate(values) if any(matches(p, v) for p in vals)])
+        return Selection([i for i, v in enumerate(values) if any(matches(p, v) for p in vals)], order="rank")
     if code_kind == "interval":
         lo = sort_key(_arg(args, a))
         hi = sort_key(args[a + 1]) if len(args) > a + 1 else (10,)
@@ -359,7 +363,7 @@ def _select(values: list, code_kind: str, args: list, rt: int, *, first_arg: int
         end = n if count is None else start + count
         if count is not None and count < 0:
             raise ResultError(PARAMETER, "negative count")
-        return Selection([order[r] for r in range(max(start, 0), max(min(end, n), 0))])
+        return Selection([order[r] for r in range(max(start, 0), max(min(end, n), 0))], order="rrange")
     raise ResultError(PARAMETER, f"unknown selection {code_kind}")
 
 
@@ -367,7 +371,7 @@ def _invert(sel: Selection, n: int) -> Selection:
     if sel.single:  # the real server: INVERTED only goes with selections of several elements
         raise ResultError(OP_NOT_APPLICABLE, "inverted single-element selection")
     chosen = set(sel.positions)
-    return Selection([i for i in range(n) if i not in chosen])
+    return Selection([i for i in range(n) if i not in chosen], order="asc")
 
 
 def _ranks(values: list) -> list[int]:
@@ -409,7 +413,13 @@ def _result(values: list, sel: Selection, rt: int, keys: list | None = None, map
     else:
         raise ResultError(PARAMETER, f"unsupported return type {rt}")
     if single:
-        return out[0] if out else None
+        if not out:  # not found: -1 for index and rank types, as the real server
+            return -1 if rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK) else None
+        return out[0]
+    if sel.order is not None and rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK):
+        if sel.order == "asc" or (sel.order == "rank" and rt in (RT_RANK, RT_REV_RANK)) or (
+                sel.order == "irange" and rt == RT_REV_INDEX) or (sel.order == "rrange" and rt == RT_REV_RANK):
+            out.sort(reverse=sel.order == "rank" and rt == RT_REV_RANK)
     return CList(out)
 
 
@@ -432,13 +442,17 @@ _MAP_CREATES = {64, 65, 66, 67, 68, 69, 70, 73, 74}
 def _list_add_items(lst: CList, items: list, flags: int, index: int | None) -> int:
     """Append (index None) or insert ``items`` honouring ADD_UNIQUE / NO_FAIL / PARTIAL; return new size."""
     if flags & L_ADD_UNIQUE:
+        if any(matches(v, w) for i, v in enumerate(items) for w in items[:i]):
+            if flags & NO_FAIL:
+                raise _SoftFail(len(lst))
+            raise ResultError(OP_NOT_APPLICABLE, "unique items that repeat")
         keep = []
         for v in items:
             if any(matches(v, x) for x in lst) or any(matches(v, x) for x in keep):
                 if not flags & NO_FAIL:
                     raise ResultError(ELEMENT_EXISTS)
                 if not flags & PARTIAL:
-                    return len(lst)
+                    raise _SoftFail(len(lst))
                 continue
             keep.append(v)
         items = keep
@@ -462,7 +476,7 @@ def _list_add_items(lst: CList, items: list, flags: int, index: int | None) -> i
     if index > n:
         if flags & L_INSERT_BOUNDED:
             if flags & NO_FAIL:
-                return n
+                raise _SoftFail(n)
             raise ResultError(OP_NOT_APPLICABLE, "index out of bounds")
         lst.extend([None] * (index - n))
     lst[index:index] = items
@@ -520,14 +534,14 @@ def list_op(lst: CList, code: int, args: list) -> Any:
         index, val = _int_arg(args, 0), _arg(args, 1)
         if flags & L_ADD_UNIQUE and any(matches(val, x) for x in lst):
             if flags & NO_FAIL:
-                return None
+                raise _SoftFail(None)
             raise ResultError(ELEMENT_EXISTS)
         if index < 0:
             index = _norm_index(index, n)
         if index >= n:
             if flags & L_INSERT_BOUNDED:
                 if flags & NO_FAIL:
-                    return None
+                    raise _SoftFail(None)
                 raise ResultError(OP_NOT_APPLICABLE, "index out of bounds")
             lst.extend([None] * (index - n + 1))
         lst[index] = val
@@ -551,7 +565,7 @@ def list_op(lst: CList, code: int, args: list) -> Any:
         if i < 0:
             raise ResultError(OP_NOT_APPLICABLE, "index out of range")
         if i >= n:
-            if _int_arg(args, 3, 0) & L_INSERT_BOUNDED:
+            if i > n and (_int_arg(args, 3, 0) & L_INSERT_BOUNDED or lst.flags & 1):  # (n: an append)
                 raise ResultError(OP_NOT_APPLICABLE, "index out of bounds")
             lst.extend([None] * (i - n + 1))
             lst[i] = incr
@@ -588,7 +602,7 @@ def _add(cur: Any, incr: Any) -> Any:
         return cur + incr
     if type(cur) is int and type(incr) is float:
         return cur + int(incr)
-    raise ResultError(INCOMPATIBLE_TYPE, "increment of a non-number")
+    raise ResultError(PARAMETER, "increment of a non-number")  # (the real server's code)
 
 
 # --------------------------------------------------------------------------- maps
@@ -610,6 +624,8 @@ def _map_select(m: CMap, kind: str, args: list, rt: int) -> tuple[list, list, Se
         k = sort_key(_arg(args, 1))
         return keys, values, Selection([i for i in range(n) if sort_key(keys[i]) == k], True)
     if kind == "key_list":
+        if rt & ~INVERTED in (RT_RANK, RT_REV_RANK):
+            raise ResultError(OP_NOT_APPLICABLE, "rank results of a key list")
         ks = _arg(args, 1)
         if not isinstance(ks, CList):
             raise ResultError(PARAMETER, "key list expected")
@@ -619,14 +635,14 @@ def _map_select(m: CMap, kind: str, args: list, rt: int) -> tuple[list, list, Se
     if kind == "key_interval":
         lo = sort_key(_arg(args, 1))
         hi = sort_key(args[2]) if len(args) > 2 else (10,)
-        return keys, values, Selection([i for i in range(n) if lo <= sort_key(keys[i]) < hi])
+        return keys, values, Selection([i for i in range(n) if lo <= sort_key(keys[i]) < hi], order="irange")
     if kind == "key_rel":
         start = sum(1 for k in keys if sort_key(k) < sort_key(_arg(args, 1))) + _int_arg(args, 2)
         count = args[3] if len(args) > 3 else None
         if count is not None and count < 0:
             raise ResultError(PARAMETER, "negative count")
         end = n if count is None else start + count
-        return keys, values, Selection(list(range(max(start, 0), max(min(end, n), 0))))
+        return keys, values, Selection(list(range(max(start, 0), max(min(end, n), 0))), order="irange")
     return keys, values, _select(values, kind, args, rt)
 
 
@@ -780,6 +796,14 @@ def _maker(path: list, nxt: int, is_list: bool) -> Any:
     return CList if is_list else CMap
 
 
+class _SoftFail(Exception):
+    """A write skipped by NO_FAIL: the op's result is ``value``, nothing changed."""
+
+    def __init__(self, value: Any) -> None:
+        super().__init__()
+        self.value = value
+
+
 class _NothingToDo(Exception):
     """A create context made missing levels, but the op does not create: a no-op (nil)."""
 
@@ -809,13 +833,12 @@ def _step(cur: Any, ctype: int, value: Any, modify: bool, make: Any = None, made
                 raise ResultError(OP_NOT_APPLICABLE, "context index not found")
             if made is not None:
                 made[0] = True
-            flags = ctype & 0xC0
-            if i > n and flags == 0x40:
+            if i > n and not cur.flags & 1 and ctype & 0xC0 != 0x80:
                 raise ResultError(OP_NOT_APPLICABLE, "context index out of bounds")
             new = make() if make is not None else CList()
-            if flags == 0x80:
-                cur.extend([None] * (i - n))
-            cur.append(new)  # an ordered list (0xC0) ignores the index
+            if not cur.flags & 1:
+                cur.extend([None] * (i - n))  # pad (0x80); an ordered list ignores the index
+            cur.append(new)
             if cur.flags & 1:
                 _resort(cur)
             return new
@@ -935,8 +958,8 @@ def _cdt(ctx: OpContext, op: WireOp) -> tuple[int, bytes] | None:
         return None
     if modify:
         ctx.bins[op.name] = (W.PT_LIST if isinstance(root, CList) else W.PT_MAP, pack(root))
-    elif result is None:  # a read returning nothing (RETURN_NONE): no bin in the reply
-        return NO_RESULT
+    elif result is None and not ctx.flags & W.INFO2_WRITE:
+        return NO_RESULT  # a read command's read returning nothing (RETURN_NONE): no bin in the reply
     return to_particle(result)
 
 
@@ -950,21 +973,26 @@ def apply(root: Any, path: list, code: int, args: list, modify: bool = False, cr
     if _is_modify(code) != modify:
         raise ResultError(PARAMETER, f"CDT op {code} is not a {'modify' if modify else 'read'} op")
     target = root
-    made = [created]
+    made = [False]
     for i in range(0, len(path), 2):
         ctype = path[i]
         if type(ctype) is not int:
             raise ResultError(PARAMETER, "bad context type")
         target = _step(target, ctype, path[i + 1], modify, _maker(path, i + 2, is_list), made)
-    if made[0] and code not in (_LIST_CREATES if is_list else _MAP_CREATES):
-        if is_list and code == _LIST_SORT:
+    if (made[0] or created) and code not in (_LIST_CREATES if is_list else _MAP_CREATES):
+        if is_list and code == _LIST_SORT and created:
             raise ResultError(INCOMPATIBLE_TYPE, "sort of a missing list")
         # The context had to create levels (it could: every missing level has create flags), but
         # the op does not create: the real server does nothing and answers nil.
         raise _NothingToDo
     if is_list and not isinstance(target, CList) or not is_list and not isinstance(target, CMap):
         raise ResultError(INCOMPATIBLE_TYPE, "collection type mismatch")
-    return list_op(target, code, args) if is_list else map_op(target, code, args)
+    try:
+        return list_op(target, code, args) if is_list else map_op(target, code, args)
+    except _SoftFail as e:
+        if made[0]:  # levels created only for a write that did not happen are not kept
+            raise _NothingToDo from None
+        return e.value
 
 
 OP_HANDLERS[W.OP_CDT_READ] = _cdt

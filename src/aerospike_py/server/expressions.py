@@ -858,7 +858,10 @@ def _build_call(args: list, env: dict[str, str]) -> Compiled:
             # A collection read that selects nothing (a missing map key, say) has no value on the
             # real server: the expression is unknown (a filter fails, an exp op errors).
             return UNKNOWN if module == 0 else None
-        return decode_particle(*particle)
+        v = decode_particle(*particle)
+        if module == 0 and typ not in (ANY, NIL) and _runtime_type(v) != typ:
+            return UNKNOWN  # a value of another type than the call declares
+        return v
 
     return typ, fn
 
@@ -1010,6 +1013,7 @@ def _exp_read(ctx: OpContext, op: WireOp) -> tuple[int, bytes] | None:
 
 def _exp_write(ctx: OpContext, op: WireOp) -> None:
     body, flags = _op_args(op)
+    compile_expression(body)  # a malformed expression fails first (PARAMETER), as on the real server
     bins = ctx.record.bins
     no_fail = bool(flags & 8)
     exists = op.name in bins

@@ -318,6 +318,8 @@ def write_record(server: Any, ns: Any, digest: bytes, h: Any, fields: dict[int, 
     if key is not None and exists and rec.key is not None and rec.key != key:
         raise ResultError(E.KEY_MISMATCH)
     work = rec.copy() if exists else StoredRecord(digest, set_name)
+    # The new TTL applies before the ops run (expressions in ops see it, as on the real server).
+    work.void_time = void_time_for(h.record_ttl, ns, clock, rec.void_time if exists else 0, exists)
     if info3 & (W.INFO3_CREATE_OR_REPLACE | W.INFO3_REPLACE_ONLY):
         work.bins = {}
     respond_all = bool(info2 & W.INFO2_RESPOND_ALL_OPS)
@@ -349,7 +351,6 @@ def write_record(server: Any, ns: Any, digest: bytes, h: Any, fields: dict[int, 
         work.key = key
     if work.size() > ns.max_record_size:
         raise ResultError(E.RECORD_TOO_BIG)
-    work.void_time = void_time_for(h.record_ttl, ns, clock, rec.void_time if exists else 0, exists)
     work.generation = (rec.generation if exists else 0) % 0xFFFF + 1
     work.last_update_ns = clock.nanos()
     ns.put(work)
