@@ -232,3 +232,26 @@ def test_no_fail_write_in_created_context_keeps_nothing(client: Any) -> None:
         client.operate(key("sf"), [L.list_insert("l", 3, "b", policy, ctx=[X.cdt_ctx_map_key_create(5, 1)])])
     # without a context the bin itself is created
     assert client.operate(key("sf"), [L.list_insert("l", 3, "b", policy)]).bins == {"l": 0}
+
+
+def test_increment_out_of_bounds_with_no_fail_answers_the_increment(client: Any) -> None:
+    client.put(key("ib"), {"a": 1})
+    flags = aerospike_py.LIST_WRITE_INSERT_BOUNDED | aerospike_py.LIST_WRITE_NO_FAIL
+    assert client.operate(key("ib"), [L.list_increment("n", 1, 5, {"flags": flags})]).bins == {"n": 5}
+    assert client.get(key("ib")).bins["n"] == []
+
+
+def test_inverted_missing_key_of_key_ordered_map(client: Any) -> None:
+    client.put(key("ko"), {"u": {1: 2}})
+    client.operate(key("ko"), [M.map_put("k", 1, 2, {"order": aerospike_py.MAP_KEY_ORDERED})])
+    count_inv = aerospike_py.MAP_RETURN_COUNT | M.MAP_RETURN_INVERTED
+    assert client.operate(key("ko"), [M.map_remove_by_key("k", 9, count_inv)]).bins == {"k": 0}
+    with pytest.raises(ServerError) as e:  # an unordered map refuses it
+        client.operate(key("ko"), [M.map_remove_by_key("u", 9, count_inv)])
+    assert code(e) == 26
+
+
+def test_expression_map_results_keep_their_order(client: Any) -> None:
+    client.put(key("eo"), {"m": {4: {}, 0: [], "ab": 8, 6: "z"}})
+    expr = E.map_get_by_rank_range(aerospike_py.MAP_RETURN_KEY_VALUE, 0, 2, E.map_bin("m"))
+    assert list(client.operate(key("eo"), [E.exp_read("r", expr)]).bins["r"].items()) == [("ab", 8), (6, "z")]

@@ -323,12 +323,13 @@ class Selection:
         self.positions = positions
         self.single = single
         #: How the real server orders index/rank results of this selection: "irange"/"rrange" (an
-        #: index/rank range: its reverse indexes/ranks ascend), "rank" (ranks by rank), "asc" (all
-        #: ascending), None (as selected).
+        #: index/rank range: its reverse indexes/ranks ascend), "lrrange" (a list's rank range: in
+        #: index order, ranks ascending), "rank" (ranks by rank), "asc" (all ascending), None (as
+        #: selected).
         self.order = order
 
 
-def _select(values: list, code_kind: str, args: list, rt: int, *, first_arg: int = 1) -> Selection:
+def _select(values: list, code_kind: str, args: list, rt: int, *, first_arg: int = 1, is_map: bool = False) -> Selection:
     """Common selection by index/rank/value/value-list/interval/rel-rank over ``values``."""
     n = len(values)
     a = first_arg
@@ -343,7 +344,8 @@ def _select(values: list, code_kind: str, args: list, rt: int, *, first_arg: int
     if code_kind == "rank_range":
         count = args[a + 1] if len(args) > a + 1 else None
         order = _rank_order(values)
-        return Selection([order[r] for r in _range(_int_arg(args, a), count, n)], order="rrange")
+        return Selection([order[r] for r in _range(_int_arg(args, a), count, n)],
+                         order="rrange" if is_map else "lrrange")
     if code_kind == "value":
         val = _arg(args, a)
         return Selection([i for i, v in enumerate(values) if matches(val, v)])
@@ -363,7 +365,8 @@ def _select(values: list, code_kind: str, args: list, rt: int, *, first_arg: int
         end = n if count is None else start + count
         if count is not None and count < 0:
             raise ResultError(PARAMETER, "negative count")
-        return Selection([order[r] for r in range(max(start, 0), max(min(end, n), 0))], order="rrange")
+        return Selection([order[r] for r in range(max(start, 0), max(min(end, n), 0))],
+                         order="rrange" if is_map else "lrrange")
     raise ResultError(PARAMETER, f"unknown selection {code_kind}")
 
 
@@ -393,6 +396,8 @@ def _result(values: list, sel: Selection, rt: int, keys: list | None = None, map
         return len(pos)
     if rt == RT_EXISTS:
         return bool(pos)
+    if sel.order == "lrrange" and rt != RT_VALUE:  # a list's rank range reports in index order
+        pos = sorted(pos)
     if rt in (RT_INDEX, RT_REV_INDEX):
         out = [(i if rt == RT_INDEX else n - 1 - i) for i in pos]
     elif rt in (RT_RANK, RT_REV_RANK):
@@ -418,7 +423,8 @@ def _result(values: list, sel: Selection, rt: int, keys: list | None = None, map
         return out[0]
     if sel.order is not None and rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK):
         if sel.order == "asc" or (sel.order == "rank" and rt in (RT_RANK, RT_REV_RANK)) or (
-                sel.order == "irange" and rt == RT_REV_INDEX) or (sel.order == "rrange" and rt == RT_REV_RANK):
+                sel.order == "irange" and rt == RT_REV_INDEX) or (sel.order == "rrange" and rt == RT_REV_RANK) or (
+                sel.order == "lrrange" and rt in (RT_RANK, RT_REV_RANK)):
             out.sort(reverse=sel.order == "rank" and rt == RT_REV_RANK)
     return CList(out)
 
@@ -539,7 +545,7 @@ def list_op(lst: CList, code: int, args: list) -> Any:
         if index < 0:
             index = _norm_index(index, n)
         if index >= n:
-            if flags & L_INSERT_BOUNDED:
+            if index > n and flags & L_INSERT_BOUNDED:  # (n itself: an append)
                 if flags & NO_FAIL:
                     raise _SoftFail(None)
                 raise ResultError(OP_NOT_APPLICABLE, "index out of bounds")
@@ -565,7 +571,12 @@ def list_op(lst: CList, code: int, args: list) -> Any:
         if i < 0:
             raise ResultError(OP_NOT_APPLICABLE, "index out of range")
         if i >= n:
-            if i > n and (_int_arg(args, 3, 0) & L_INSERT_BOUNDED or lst.flags & 1):  # (n: an append)
+            flags = _int_arg(args, 3, 0)
+            if i > n and lst.flags & 1:
+                raise ResultError(OP_NOT_APPLICABLE, "index out of bounds of an ordered list")
+            if i > n and flags & L_INSERT_BOUNDED:  # (n: an append)
+                if flags & NO_FAIL:
+                    raise _SoftFail(incr)  # the real server answers the increment, changes nothing
                 raise ResultError(OP_NOT_APPLICABLE, "index out of bounds")
             lst.extend([None] * (i - n + 1))
             lst[i] = incr
@@ -643,7 +654,7 @@ def _map_select(m: CMap, kind: str, args: list, rt: int) -> tuple[list, list, Se
             raise ResultError(PARAMETER, "negative count")
         end = n if count is None else start + count
         return keys, values, Selection(list(range(max(start, 0), max(min(end, n), 0))), order="irange")
-    return keys, values, _select(values, kind, args, rt)
+    return keys, values, _select(values, kind, args, rt, is_map=True)
 
 
 def insert_pos(m: CMap, key: Any) -> int:
@@ -686,7 +697,8 @@ def map_op(m: CMap, code: int, args: list) -> Any:
     if code in _MAP_SELECT:
         rt, inverted = _split_rt(_arg(args, 0))
         keys, values, sel = _map_select(m, _MAP_SELECT[code], args, rt)
-        if inverted:
+        if inverted and not (sel.single and not sel.positions and m.flags & 1):
+            # (a key-ordered map answers a missing key as not found, inverted or not)
             sel = _invert(sel, len(keys))
         if sel.single and not sel.positions and rt in (RT_KEY_VALUE, RT_ORDERED_MAP, RT_UNORDERED_MAP):
             sel.single = False

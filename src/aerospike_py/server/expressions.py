@@ -998,7 +998,27 @@ def _to_particle(v: Any) -> tuple[int, bytes] | None:
         return None
     if type(v) is GeoJSON:
         return W.PT_GEOJSON, b"\x00\x00\x00" + v.encode()
+    if type(v) is dict:  # keep the order the value has (a rank-ordered result, say), as the real server
+        return W.PT_MAP, cdt.pack(_as_is(v))
     return encode_particle(v)
+
+
+def _as_is(v: Any) -> Any:
+    """A run-time (Python) value -> the CDT module's representation, map entries in their order."""
+    t = type(v)
+    if t is dict:
+        m = cdt.CMap()
+        m.items = [[_as_is(k), _as_is(x)] for k, x in v.items()]
+        return m
+    if t is list:
+        return cdt.CList(_as_is(x) for x in v)
+    if t is str:
+        return b"\x03" + v.encode()
+    if t is bytes or t is bytearray:
+        return b"\x04" + bytes(v)
+    if t is GeoJSON:
+        return b"\x17" + v.encode()
+    return v
 
 
 def _exp_read(ctx: OpContext, op: WireOp) -> tuple[int, bytes] | None:
