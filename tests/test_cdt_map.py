@@ -65,7 +65,9 @@ def test_map_ops_set_respond_all():
         (aerospike_py.MAP_RETURN_REVERSE_RANK, [1, 2, 3]),  # (a range: ascending, as a real server)
         (aerospike_py.MAP_RETURN_COUNT, 3),
         (aerospike_py.MAP_RETURN_EXISTS, True),
-        (aerospike_py.MAP_RETURN_KEY_VALUE, {"a": 1, "d": 1, "b": 2}),
+        (aerospike_py.MAP_RETURN_KEY_VALUE, [("a", 1), ("d", 1), ("b", 2)]),  # as the original
+        (mo.MAP_RETURN_UNORDERED_MAP, {"a": 1, "d": 1, "b": 2}),
+        (mo.MAP_RETURN_ORDERED_MAP, {"a": 1, "b": 2, "d": 1}),
         (aerospike_py.MAP_RETURN_KEY | INV, ["c"]),
     ],
 )

@@ -139,8 +139,8 @@ def test_regular_names_do_not_warn_and_unknown_names_raise():
 def test_result_code_names_agree_with_constants():
     for name, value in _reference_constants().items():
         if name.startswith("AEROSPIKE_"):
-            assert exception.RESULT_CODE_NAMES[value] == name
-    names = list(exception.RESULT_CODE_NAMES.values())
+            assert exception._RESULT_CODE_NAMES[value] == name
+    names = list(exception._RESULT_CODE_NAMES.values())
     assert len(names) == len(set(names))
     assert all(n.startswith("AEROSPIKE_") for n in names)
 
@@ -150,7 +150,7 @@ def test_result_code_table_covers_server_codes():
     expected += [*range(120, 128), 150, 151, 152, 160, *range(200, 207), *range(210, 214)]
     expected += [-1, -4, -7, -10, -11]
     for code in expected:
-        assert code in exception.RESULT_CODE_NAMES, code
+        assert code in exception._RESULT_CODE_NAMES, code
 
 
 CODE_TO_CLASS = {
@@ -202,7 +202,7 @@ CODE_TO_CLASS = {
 
 @pytest.mark.parametrize(("code", "cls_name"), sorted(CODE_TO_CLASS.items()))
 def test_error_from_result_code_class(code, cls_name):
-    err = exception.error_from_result_code(code, "boom", node="BB9", key=("test", "demo", 1))
+    err = exception._error_from_result_code(code, "boom", node="BB9", key=("test", "demo", 1))
     assert type(err) is getattr(exception, cls_name)
     assert err.code == code
     assert err.msg == "boom"
@@ -213,8 +213,8 @@ def test_error_from_result_code_class(code, cls_name):
 
 
 def test_every_known_code_round_trips():
-    for code, name in exception.RESULT_CODE_NAMES.items():
-        err = exception.error_from_result_code(code)
+    for code, name in exception._RESULT_CODE_NAMES.items():
+        err = exception._error_from_result_code(code)
         assert err.code == code
         assert str(err) == f"{name} ({code})"
         if code > 0:
@@ -227,7 +227,7 @@ def test_every_known_code_round_trips():
 
 def test_class_lookup_is_a_dict():
     assert isinstance(exception._CLASS_BY_CODE, dict)
-    assert exception.exception_class_for(2) is exception.RecordNotFound
+    assert exception._exception_class_for(2) is exception.RecordNotFound
 
 
 # --------------------------------------------------------------------------- attributes and format
@@ -290,10 +290,10 @@ def test_str_format():
 
 def test_raise_and_catch_by_base():
     with pytest.raises(exception.RecordError) as info:
-        raise exception.error_from_result_code(2, "gone")
+        raise exception._error_from_result_code(2, "gone")
     assert info.value.code == 2
     with pytest.raises(exception.ServerError):
-        raise exception.error_from_result_code(201)
+        raise exception._error_from_result_code(201)
     with pytest.raises(exception.AerospikeError):
         raise exception.BackpressureError("queue")
 
@@ -375,7 +375,7 @@ def test_aliases():
 def test_types_all():
     typed, named = _reference_types()
     expected = set(typed) | set(named) | {"UserKey", "AerospikeRecord", "Bins", "BatchRecords", "Key"}
-    expected |= {"ListPolicy", "MapPolicy", "HLLPolicy"}
+    expected |= {"ListPolicy", "MapPolicy", "HLLPolicy", "LazyBatchRecords", "Operation"}
     assert set(atypes.__all__) == expected
     for name in atypes.__all__:
         assert hasattr(atypes, name)

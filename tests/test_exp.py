@@ -60,7 +60,7 @@ TRACE = [
 
 @pytest.mark.parametrize("expr,hexed", TRACE)
 def test_pack_matches_trace(expr, hexed):
-    assert e.pack_filter(expr).hex() == hexed
+    assert e._pack_filter(expr).hex() == hexed
 
 
 def test_exp_ops_match_trace():
@@ -136,7 +136,7 @@ def test_golden_bytes_vs_official_client(server):
             for official, ours in pairs:
                 captured.clear()
                 c.get(("test", "g", "k"), policy={"expressions": official.compile()})
-                assert captured and captured[0] == e.pack_filter(ours), official
+                assert captured and captured[0] == e._pack_filter(ours), official
         finally:
             c.close()
     finally:
@@ -345,7 +345,7 @@ def test_bad_input_raises_before_sending(rec, server, bad):
     with pytest.raises(InvalidArgError):
         rec.get(KEY, policy={"filter_expression": bad})
     with pytest.raises(InvalidArgError):
-        e.pack_filter(bad)
+        e._pack_filter(bad)
 
 
 def test_bad_exp_op_arguments(rec):
@@ -354,7 +354,7 @@ def test_bad_exp_op_arguments(rec):
     with pytest.raises(InvalidArgError):
         rec.operate(KEY, [e.exp_write("v", I, flags=64)])
     with pytest.raises(InvalidArgError):
-        rec.operate(KEY, [{"op": e.OP_EXP_READ, "bin": "v"}])
+        rec.operate(KEY, [{"op": e._OP_EXP_READ, "bin": "v"}])
 
 
 def test_constants_and_node_shape():
@@ -369,7 +369,7 @@ def test_constants_and_node_shape():
 def value_of_pack(x):
     import msgpack
 
-    return msgpack.unpackb(e.pack_filter(x))
+    return msgpack.unpackb(e._pack_filter(x))
 
 
 def test_api_surface_matches_reference():

@@ -146,8 +146,8 @@ def test_one_shape_reply_out_of_order_or_short(client, monkeypatch):
     keys = [k(i) for i in range(6)]
     dt = np.dtype([("a", "i8"), ("s", "S2"), ("z", "i2")])
     frames = []
-    feed = nb.NumpySink.feed
-    monkeypatch.setattr(nb.NumpySink, "feed", lambda self, cmd, body, node: (frames.append(bytes(body)),
+    feed = nb._NumpySink.feed
+    monkeypatch.setattr(nb._NumpySink, "feed", lambda self, cmd, body, node: (frames.append(bytes(body)),
                                                                              feed(self, cmd, body, node))[1])
     want = client.batch_read(keys, _dtype=dt)
     monkeypatch.undo()
@@ -155,9 +155,9 @@ def test_one_shape_reply_out_of_order_or_short(client, monkeypatch):
     size = (len(body) - 22) // 6  # six records of one shape, then the LAST message
     recs = [body[i * size : (i + 1) * size] for i in range(6)]
     for order in ([5, 3, 1, 0, 2, 4], [4, 0, 2]):
-        state = BatchState(parse_keys(keys), sink=nb.NumpySink())
+        state = BatchState(parse_keys(keys), sink=nb._NumpySink())
         assert state.sink.feed(None, b"".join(recs[i] for i in order) + body[-22:], "n") is None
-        got = nb.to_numpy(state, state.sink, dt)
+        got = nb._to_numpy(state, state.sink, dt)
         found = sorted(order)
         assert got.result_codes.tolist() == [0 if i in found else -1 for i in range(6)]
         assert got.batch_records["a"].tolist() == [i if i in found else 0 for i in range(6)]

@@ -6,11 +6,23 @@
         record = c.get(("test", "demo", "k"))
 """
 
-from __future__ import annotations
+import logging
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
+from typing import Any as _Any
 
-from typing import Any
-
-from . import exception, predicates
+from . import (
+    bit_operations,
+    cdt_ctx,
+    exception,
+    exp,
+    hll_operations,
+    list_operations,
+    map_operations,
+    numpy_batch,
+    predicates,
+    types,
+)
 from ._async_client import AsyncClient
 from ._client import Client
 from ._client_query import JOB_STATUS_COMPLETED, JOB_STATUS_INPROGRESS, JOB_STATUS_UNDEF
@@ -70,9 +82,11 @@ from .exception import (
 )
 from .exception import _IndexError as IndexError  # noqa: A004
 from .exception import _TimeoutError as TimeoutError  # noqa: A004
+from .numpy_batch import NumpyBatchRecords
 from .types import (
     AdminPolicy,
     AerospikeKey,
+    AerospikeRecord,
     BatchDeleteMeta,
     BatchDeletePolicy,
     BatchPolicy,
@@ -83,14 +97,17 @@ from .types import (
     BatchUDFMeta,
     BatchUDFPolicy,
     BatchWriteResult,
+    Bins,
     BinTuple,
     ClientConfig,
     ExistsResult,
     HLLPolicy,
     InfoNodeResult,
+    LazyBatchRecords,
     ListPolicy,
     MapPolicy,
     OperateOrderedResult,
+    Operation,
     Privilege,
     QueryPolicy,
     ReadPolicy,
@@ -99,32 +116,58 @@ from .types import (
     RoleInfo,
     ScanPolicy,
     UserInfo,
+    UserKey,
     WriteMeta,
     WritePolicy,
 )
 
 try:
-    from importlib.metadata import PackageNotFoundError, version
-
-    __version__ = version("aerospike-purepy")
-except Exception:  # noqa: BLE001
-    from importlib.metadata import PackageNotFoundError  # noqa: F401
-
+    __version__ = _version("aerospike-purepy")
+except PackageNotFoundError:  # running from a source tree
     __version__ = "0.0.0"
 
+#: The package's logger (``logging.getLogger("aerospike_py")``), silent unless configured.
+logger = logging.getLogger("aerospike_py")
+logger.addHandler(logging.NullHandler())
 
-def client(config: dict[str, Any]) -> Client:
+
+def client(config: ClientConfig | dict[str, _Any]) -> Client:
     """A new, not yet connected :class:`Client`; call ``.connect()``."""
     return Client(config)
 
 
-def async_client(config: dict[str, Any]) -> AsyncClient:
+def async_client(config: ClientConfig | dict[str, _Any]) -> AsyncClient:
     """A new, not yet connected :class:`AsyncClient`; ``await c.connect()``."""
     return AsyncClient(config)
 
 
+def __getattr__(name: str) -> _Any:
+    # ``aerospike_py.server`` without importing the embedded server on every ``import aerospike_py``.
+    if name == "server":
+        import importlib
+
+        return importlib.import_module(".server", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
+    "__version__",
     *_constant_names,
+    "AerospikeRecord",
+    "Bins",
+    "LazyBatchRecords",
+    "NumpyBatchRecords",
+    "Operation",
+    "UserKey",
+    "bit_operations",
+    "cdt_ctx",
+    "exp",
+    "hll_operations",
+    "list_operations",
+    "map_operations",
+    "numpy_batch",
+    "server",  # noqa: F405 - a lazy attribute (see __getattr__)
+    "types",
     "client",
     "Client",
     "async_client",
@@ -220,3 +263,10 @@ __all__ = [
     "WriteMeta",
     "WritePolicy",
 ]
+
+#: Names the original also has at top level, kept for drop-in use but not part of ``__all__``.
+_COMPAT_NAMES = ("PackageNotFoundError", "logger", "logging")
+
+
+def __dir__() -> list[str]:
+    return sorted({*__all__, *_COMPAT_NAMES})

@@ -139,7 +139,8 @@ class ClientBase(BatchMixin, QueryMixin):
 
     def operate(self, key: Any, ops: list[dict[str, Any]], meta: dict[str, Any] | None = None,
                 policy: dict[str, Any] | None = None) -> Any:
-        """Apply several operations atomically; bins hold the last result per bin (:class:`Record`)."""
+        """Apply several operations atomically (:class:`Record`); a bin several operations answer
+        holds the list of their results in operation order."""
         p = P.WRITE.resolve(policy, self._write_default)
         return self._run(record.operate(key, ops, meta, p))
 

@@ -20,7 +20,7 @@ from . import _policy as P
 from ._commands import batch as B
 from ._commands.bins import encode_bins
 from ._commands.keys import check_bin_name, parse_key
-from ._commands.ops import encode_ops, reply_keep, summarize_ops
+from ._commands.ops import ResultPlan, encode_ops, reply_keep, summarize_ops
 from ._commands.record import filter_field
 from ._wire import constants as W
 from ._wire.message import pack_op
@@ -113,15 +113,15 @@ class BatchMixin:
             info1 |= W.INFO1_READ_MODE_AP_ALL
         numpy_dtype = None
         if _dtype is not None:
-            numpy_dtype = _numpy_batch().check_dtype(_dtype)
+            numpy_dtype = _numpy_batch()._check_dtype(_dtype)
         ttl = p["read_touch_ttl_percent"] & 0xFFFFFFFF
         heads = _shared_heads(rkeys, lambda k: B.read_head(k, info1, 0, ttl, ops))
         if clock is not None:
             _observe.record_stage("key_parse", "batch_read", clock() - t0)
         if numpy_dtype is not None:
             nb = _numpy_batch()
-            return self._submit("batch_read", B.BatchState(rkeys, sink=nb.NumpySink()), heads, p, False,
-                                nb.numpy_result(numpy_dtype))
+            return self._submit("batch_read", B.BatchState(rkeys, sink=nb._NumpySink()), heads, p, False,
+                                nb._numpy_result(numpy_dtype))
         state = B.BatchState(rkeys)
         if self._BATCH_READ_HANDLE:
             return self._submit("batch_read", state, heads, p, False, B.handle_result)
@@ -165,8 +165,8 @@ class BatchMixin:
         return self._submit(op, B.BatchState(rkeys), heads, p, True, B.write_result, retry)
 
     def batch_operate(self, keys: list[Any], ops: list[dict[str, Any]], policy: dict[str, Any] | None = None) -> Any:
-        """Apply the same operations to many records; each record's bins hold the last result per
-        bin, as in :meth:`operate`. Returns :class:`BatchRecords`."""
+        """Apply the same operations to many records; each record's bins are as in :meth:`operate`
+        (a bin several operations answer holds the list of their results). Returns :class:`BatchRecords`."""
         rkeys = B.parse_keys(keys)
         encoded = encode_ops(ops)
         p = self._batch_policy(policy)
@@ -187,7 +187,9 @@ class BatchMixin:
                 keep = [True] * len(encoded)
             ttl = p["read_touch_ttl_percent"] & 0xFFFFFFFF
             heads = _shared_heads(rkeys, lambda k: B.read_head(k, info1, info2, ttl, data))
-        return self._submit("batch_operate", B.BatchState(rkeys, keep=keep), heads, p, any_write, B.records_result)
+        plan = ResultPlan(encoded, keep, drop_none=False)
+        state = B.BatchState(rkeys, keep=keep, plan=None if plan.trivial else plan)
+        return self._submit("batch_operate", state, heads, p, any_write, B.records_result)
 
     def batch_remove(self, keys: list[Any], policy: dict[str, Any] | None = None) -> Any:
         """Delete many records: bare keys or ``(key, BatchDeleteMeta)``; ``gen`` in a meta makes
@@ -230,9 +232,9 @@ class BatchMixin:
     def batch_write_numpy(self, data: Any, namespace: str, set_name: str, _dtype: Any, key_field: str = "_key",
                           policy: dict[str, Any] | None = None, retry: int = 0) -> Any:
         """Write one record per row of a structured array (fields not starting with ``_`` are bins)."""
-        from .numpy_batch import records_from_array
+        from .numpy_batch import _records_from_array
 
-        return self._batch_write(records_from_array(data, namespace, set_name, _dtype, key_field), policy, retry,
+        return self._batch_write(_records_from_array(data, namespace, set_name, _dtype, key_field), policy, retry,
                                  "batch_write_numpy")
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any, Union
 
+from .types import Operation
+
 _RESIZE, _INSERT, _REMOVE, _SET, _OR, _XOR, _AND, _NOT = 4001, 4002, 4003, 4004, 4005, 4006, 4007, 4008
 _LSHIFT, _RSHIFT, _ADD, _SUBTRACT, _SET_INT = 4009, 4010, 4011, 4012, 4013
 _GET, _COUNT, _LSCAN, _RSCAN, _GET_INT = 4050, 4051, 4052, 4053, 4054
@@ -14,7 +16,7 @@ _GET, _COUNT, _LSCAN, _RSCAN, _GET_INT = 4050, 4051, 4052, 4053, 4054
 __all__ = [
     "bit_add", "bit_and", "bit_count", "bit_get", "bit_get_int", "bit_insert", "bit_lscan", "bit_lshift",
     "bit_not", "bit_or", "bit_remove", "bit_resize", "bit_rscan", "bit_rshift", "bit_set", "bit_set_int",
-    "bit_subtract", "bit_xor",
+    "bit_subtract", "bit_xor", "Operation",
 ]
 
 
@@ -119,3 +121,7 @@ def bit_rscan(bin: str, bit_offset: int, bit_size: int, value: bool) -> dict[str
 def bit_get_int(bin: str, bit_offset: int, bit_size: int, signed: bool = False) -> dict[str, Any]:
     """Read the ``bit_size``-bit integer at ``bit_offset``."""
     return _op(_GET_INT, bin, bit_offset=bit_offset, bit_size=bit_size, signed=signed)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

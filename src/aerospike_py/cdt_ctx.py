@@ -25,14 +25,14 @@ __all__ = [
 ]
 
 # Wire context types (the low 6 bits) and create flags (the high 2 bits).
-CTX_LIST_INDEX = 0x10
-CTX_LIST_RANK = 0x11
-CTX_LIST_VALUE = 0x13
-CTX_MAP_INDEX = 0x20
-CTX_MAP_RANK = 0x21
-CTX_MAP_KEY = 0x22
-CTX_MAP_VALUE = 0x23
-CTX_CREATE_MASK = 0xC0
+_CTX_LIST_INDEX = 0x10
+_CTX_LIST_RANK = 0x11
+_CTX_LIST_VALUE = 0x13
+_CTX_MAP_INDEX = 0x20
+_CTX_MAP_RANK = 0x21
+_CTX_MAP_KEY = 0x22
+_CTX_MAP_VALUE = 0x23
+_CTX_CREATE_MASK = 0xC0
 
 
 class CDTContext(NamedTuple):
@@ -50,38 +50,38 @@ def _int(name: str, v: Any) -> int:
 
 def cdt_ctx_list_index(index: int) -> CDTContext:
     """The list element at ``index`` (negative counts from the end)."""
-    return CDTContext(CTX_LIST_INDEX, _int("index", index))
+    return CDTContext(_CTX_LIST_INDEX, _int("index", index))
 
 
 def cdt_ctx_list_index_create(index: int, order: int = 0, pad: bool = False) -> CDTContext:
     """The list element at ``index``; create a list with ``order`` there if missing (``pad``: fill with nil)."""
     flag = 0xC0 if order == 1 else (0x80 if pad else 0x40)
-    return CDTContext(CTX_LIST_INDEX | flag, _int("index", index))
+    return CDTContext(_CTX_LIST_INDEX | flag, _int("index", index))
 
 
 def cdt_ctx_list_rank(rank: int) -> CDTContext:
     """The list element of ``rank`` (0 = smallest, -1 = largest)."""
-    return CDTContext(CTX_LIST_RANK, _int("rank", rank))
+    return CDTContext(_CTX_LIST_RANK, _int("rank", rank))
 
 
 def cdt_ctx_list_value(value: Any) -> CDTContext:
     """The first list element equal to ``value``."""
-    return CDTContext(CTX_LIST_VALUE, value)
+    return CDTContext(_CTX_LIST_VALUE, value)
 
 
 def cdt_ctx_map_index(index: int) -> CDTContext:
     """The map entry at ``index`` in key order."""
-    return CDTContext(CTX_MAP_INDEX, _int("index", index))
+    return CDTContext(_CTX_MAP_INDEX, _int("index", index))
 
 
 def cdt_ctx_map_rank(rank: int) -> CDTContext:
     """The map entry of value ``rank``."""
-    return CDTContext(CTX_MAP_RANK, _int("rank", rank))
+    return CDTContext(_CTX_MAP_RANK, _int("rank", rank))
 
 
 def cdt_ctx_map_key(key: Any) -> CDTContext:
     """The map value stored under ``key``."""
-    return CDTContext(CTX_MAP_KEY, key)
+    return CDTContext(_CTX_MAP_KEY, key)
 
 
 def cdt_ctx_map_key_create(key: Any, order: int = 0) -> CDTContext:
@@ -89,9 +89,13 @@ def cdt_ctx_map_key_create(key: Any, order: int = 0) -> CDTContext:
     flag = {0: 0x40, 1: 0x80, 3: 0xC0}.get(order)
     if flag is None:
         raise InvalidArgError(f"unknown map order {order!r}")
-    return CDTContext(CTX_MAP_KEY | flag, key)
+    return CDTContext(_CTX_MAP_KEY | flag, key)
 
 
 def cdt_ctx_map_value(value: Any) -> CDTContext:
     """The first map entry whose value equals ``value``."""
-    return CDTContext(CTX_MAP_VALUE, value)
+    return CDTContext(_CTX_MAP_VALUE, value)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

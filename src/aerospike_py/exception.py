@@ -13,7 +13,7 @@ from typing import Any
 # Names of Aerospike result codes. Names of the codes exported as ``aerospike_py.AEROSPIKE_*``
 # constants are exactly those constants; the others follow the C client's ``as_status.h`` with the
 # ``AEROSPIKE_ERR_`` prefix used by this API.
-RESULT_CODE_NAMES: dict[int, str] = {
+_RESULT_CODE_NAMES: dict[int, str] = {
     # Client-side (negative) codes.
     -16: "AEROSPIKE_ERR_BATCH_FAILED",
     -15: "AEROSPIKE_ERR_NO_RESPONSE",
@@ -112,9 +112,9 @@ RESULT_CODE_NAMES: dict[int, str] = {
 }
 
 
-def result_code_name(code: int) -> str:
+def _result_code_name(code: int) -> str:
     """Return the ``AEROSPIKE_*`` name of a result code, or ``"AEROSPIKE_ERR"`` when unknown."""
-    return RESULT_CODE_NAMES.get(code, "AEROSPIKE_ERR")
+    return _RESULT_CODE_NAMES.get(code, "AEROSPIKE_ERR")
 
 
 class AerospikeError(Exception):
@@ -144,7 +144,7 @@ class AerospikeError(Exception):
         self.key = key
 
     def __str__(self) -> str:
-        text = f"{result_code_name(self.code)} ({self.code})"
+        text = f"{_result_code_name(self.code)} ({self.code})"
         if self.msg:
             text = f"{text}: {self.msg}"
         if self.in_doubt:
@@ -373,7 +373,7 @@ _CLASS_BY_CODE: dict[int, type[AerospikeError]] = {
 }
 
 
-def exception_class_for(code: int) -> type[AerospikeError]:
+def _exception_class_for(code: int) -> type[AerospikeError]:
     """Return the exception class used for a result code."""
     cls = _CLASS_BY_CODE.get(code)
     if cls is not None:
@@ -385,7 +385,7 @@ def exception_class_for(code: int) -> type[AerospikeError]:
     return AerospikeError
 
 
-def error_from_result_code(
+def _error_from_result_code(
     code: int,
     msg: str = "",
     *,
@@ -394,7 +394,7 @@ def error_from_result_code(
     key: Any = None,
 ) -> AerospikeError:
     """Build (not raise) the exception matching an Aerospike result code."""
-    return exception_class_for(code)(msg, code, in_doubt=in_doubt, node=node, key=key)
+    return _exception_class_for(code)(msg, code, in_doubt=in_doubt, node=node, key=key)
 
 
 _DEPRECATED_ALIASES: dict[str, tuple[type[AerospikeError], str]] = {
@@ -443,3 +443,7 @@ __all__ = [
     "BinTypeError",
     "FilteredOut",
 ]
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

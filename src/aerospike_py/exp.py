@@ -2,7 +2,7 @@
 
 Every builder returns a plain dict node ``{"__expr__": kind, ...}``; pass the root as
 ``policy["filter_expression"]`` or to :func:`exp_read` / :func:`exp_write` in ``operate``.
-:func:`pack_filter` turns a tree into the msgpack wire form the server evaluates (field 43 of a
+:func:`_pack_filter` turns a tree into the msgpack wire form the server evaluates (field 43 of a
 command, or the value of an expression operation). Trees are checked when packed: malformed
 nodes raise :class:`~aerospike_py.exception.InvalidArgError` before anything is sent; type
 errors the server detects (an int compared with a string) come back as server errors.
@@ -45,11 +45,11 @@ EXP_WRITE_POLICY_NO_FAIL = 8
 EXP_WRITE_EVAL_NO_FAIL = 16
 
 #: Public op codes of expression operations in ``operate``.
-OP_EXP_READ = 5001
-OP_EXP_WRITE = 5002
+_OP_EXP_READ = 5001
+_OP_EXP_WRITE = 5002
 
 
-class Op:
+class _Op:
     """Wire op codes of the expression language."""
 
     UNKNOWN = 0
@@ -795,12 +795,12 @@ def hll_may_contain(values: Any, bin: Any) -> Expr:
 
 def exp_read(bin: str, expr: Expr, flags: int = EXP_READ_DEFAULT) -> dict[str, Any]:
     """An ``operate`` op returning the value of ``expr`` under the name ``bin``."""
-    return {"op": OP_EXP_READ, "bin": bin, "expr": expr, "flags": flags}
+    return {"op": _OP_EXP_READ, "bin": bin, "expr": expr, "flags": flags}
 
 
 def exp_write(bin: str, expr: Expr, flags: int = EXP_WRITE_DEFAULT) -> dict[str, Any]:
     """An ``operate`` op writing the value of ``expr`` to bin ``bin``."""
-    return {"op": OP_EXP_WRITE, "bin": bin, "expr": expr, "flags": flags}
+    return {"op": _OP_EXP_WRITE, "bin": bin, "expr": expr, "flags": flags}
 
 
 # --------------------------------------------------------------------------- packing
@@ -813,24 +813,24 @@ _BIN_TYPES = {
     "map_bin": EXP_TYPE_MAP, "geo_bin": EXP_TYPE_GEO, "hll_bin": EXP_TYPE_HLL,
 }  # fmt: skip
 _META = {
-    "key_exists": Op.KEY_EXISTS, "set_name": Op.SET_NAME, "record_size": Op.RECORD_SIZE,
-    "last_update": Op.LAST_UPDATE, "since_update": Op.SINCE_UPDATE, "void_time": Op.VOID_TIME,
-    "ttl": Op.TTL, "is_tombstone": Op.IS_TOMBSTONE,
+    "key_exists": _Op.KEY_EXISTS, "set_name": _Op.SET_NAME, "record_size": _Op.RECORD_SIZE,
+    "last_update": _Op.LAST_UPDATE, "since_update": _Op.SINCE_UPDATE, "void_time": _Op.VOID_TIME,
+    "ttl": _Op.TTL, "is_tombstone": _Op.IS_TOMBSTONE,
 }  # fmt: skip
-_BINARY = {"eq": Op.EQ, "ne": Op.NE, "gt": Op.GT, "ge": Op.GE, "lt": Op.LT, "le": Op.LE, "geo_compare": Op.GEO}
+_BINARY = {"eq": _Op.EQ, "ne": _Op.NE, "gt": _Op.GT, "ge": _Op.GE, "lt": _Op.LT, "le": _Op.LE, "geo_compare": _Op.GEO}
 #: kind -> (wire op, min args, max args or None)
 _VARARGS: dict[str, tuple[int, int, int | None]] = {
-    "and": (Op.AND, 2, None), "or": (Op.OR, 2, None), "xor": (Op.EXCLUSIVE, 2, None),
-    "num_add": (Op.ADD, 1, None), "num_sub": (Op.SUB, 1, None), "num_mul": (Op.MUL, 1, None),
-    "num_div": (Op.DIV, 1, None), "num_mod": (Op.MOD, 2, 2), "num_pow": (Op.POW, 2, 2),
-    "num_log": (Op.LOG, 2, 2), "num_abs": (Op.ABS, 1, 1), "num_floor": (Op.FLOOR, 1, 1),
-    "num_ceil": (Op.CEIL, 1, 1), "to_int": (Op.TO_INT, 1, 1), "to_float": (Op.TO_FLOAT, 1, 1),
-    "min": (Op.MIN, 1, None), "max": (Op.MAX, 1, None),
-    "int_and": (Op.INT_AND, 1, None), "int_or": (Op.INT_OR, 1, None), "int_xor": (Op.INT_XOR, 1, None),
-    "int_not": (Op.INT_NOT, 1, 1), "int_lshift": (Op.INT_LSHIFT, 2, 2), "int_rshift": (Op.INT_RSHIFT, 2, 2),
-    "int_arshift": (Op.INT_ARSHIFT, 2, 2), "int_count": (Op.INT_COUNT, 1, 1),
-    "int_lscan": (Op.INT_LSCAN, 2, 2), "int_rscan": (Op.INT_RSCAN, 2, 2),
-    "cond": (Op.COND, 3, None),
+    "and": (_Op.AND, 2, None), "or": (_Op.OR, 2, None), "xor": (_Op.EXCLUSIVE, 2, None),
+    "num_add": (_Op.ADD, 1, None), "num_sub": (_Op.SUB, 1, None), "num_mul": (_Op.MUL, 1, None),
+    "num_div": (_Op.DIV, 1, None), "num_mod": (_Op.MOD, 2, 2), "num_pow": (_Op.POW, 2, 2),
+    "num_log": (_Op.LOG, 2, 2), "num_abs": (_Op.ABS, 1, 1), "num_floor": (_Op.FLOOR, 1, 1),
+    "num_ceil": (_Op.CEIL, 1, 1), "to_int": (_Op.TO_INT, 1, 1), "to_float": (_Op.TO_FLOAT, 1, 1),
+    "min": (_Op.MIN, 1, None), "max": (_Op.MAX, 1, None),
+    "int_and": (_Op.INT_AND, 1, None), "int_or": (_Op.INT_OR, 1, None), "int_xor": (_Op.INT_XOR, 1, None),
+    "int_not": (_Op.INT_NOT, 1, 1), "int_lshift": (_Op.INT_LSHIFT, 2, 2), "int_rshift": (_Op.INT_RSHIFT, 2, 2),
+    "int_arshift": (_Op.INT_ARSHIFT, 2, 2), "int_count": (_Op.INT_COUNT, 1, 1),
+    "int_lscan": (_Op.INT_LSCAN, 2, 2), "int_rscan": (_Op.INT_RSCAN, 2, 2),
+    "cond": (_Op.COND, 3, None),
 }  # fmt: skip
 _MAX_DEPTH = 64
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
@@ -1025,16 +1025,48 @@ def _emit_call(node: Expr, out: list[bytes], depth: int) -> None:
     _emit(_get(node, "bin"), out, depth)
 
 
-def pack_expression(expr: Expr) -> bytes:
+def _pack_expression(expr: Expr) -> bytes:
     """The msgpack wire form of an expression tree (raises InvalidArgError when malformed)."""
     out: list[bytes] = []
     _emit(expr, out, 0)
     return b"".join(out)
 
 
-def pack_filter(expr: Expr) -> bytes:
+def _pack_filter(expr: Expr) -> bytes:
     """The body of a command's filter-expression field (43); reusable by batch/query commands."""
     if isinstance(expr, (bytes, bytearray)):
         return bytes(expr)  # already packed
-    return pack_expression(expr)
+    return _pack_expression(expr)
 
+
+
+__all__ = [
+    "Expr", "EXP_TYPE_NIL", "EXP_TYPE_BOOL", "EXP_TYPE_INT", "EXP_TYPE_STRING", "EXP_TYPE_LIST",
+    "EXP_TYPE_MAP", "EXP_TYPE_BLOB", "EXP_TYPE_FLOAT", "EXP_TYPE_GEO", "EXP_TYPE_HLL", "EXP_READ_DEFAULT",
+    "EXP_READ_EVAL_NO_FAIL", "EXP_WRITE_DEFAULT", "EXP_WRITE_CREATE_ONLY", "EXP_WRITE_UPDATE_ONLY",
+    "EXP_WRITE_ALLOW_DELETE", "EXP_WRITE_POLICY_NO_FAIL", "EXP_WRITE_EVAL_NO_FAIL", "int_val",
+    "float_val", "string_val", "bool_val", "blob_val", "list_val", "map_val", "geo_val", "nil",
+    "infinity", "wildcard", "int_bin", "float_bin", "string_bin", "bool_bin", "blob_bin", "list_bin",
+    "map_bin", "geo_bin", "hll_bin", "bin_exists", "bin_type", "key", "key_exists", "set_name",
+    "record_size", "last_update", "since_update", "void_time", "ttl", "is_tombstone", "digest_modulo",
+    "eq", "ne", "gt", "ge", "lt", "le", "and_", "or_", "not_", "xor_", "num_add", "num_sub", "num_mul",
+    "num_div", "num_mod", "num_pow", "num_log", "num_abs", "num_floor", "num_ceil", "to_int", "to_float",
+    "min_", "max_", "int_and", "int_or", "int_xor", "int_not", "int_lshift", "int_rshift", "int_arshift",
+    "int_count", "int_lscan", "int_rscan", "regex_compare", "geo_compare", "cond", "var", "def_", "let_",
+    "list_size", "list_get_by_value", "list_get_by_value_range", "list_get_by_value_list",
+    "list_get_by_value_rel_rank_range_to_end", "list_get_by_value_rel_rank_range", "list_get_by_index",
+    "list_get_by_index_range_to_end", "list_get_by_index_range", "list_get_by_rank",
+    "list_get_by_rank_range_to_end", "list_get_by_rank_range", "map_size", "map_get_by_key",
+    "map_get_by_key_range", "map_get_by_key_list", "map_get_by_key_rel_index_range_to_end",
+    "map_get_by_key_rel_index_range", "map_get_by_value", "map_get_by_value_range",
+    "map_get_by_value_list", "map_get_by_value_rel_rank_range_to_end", "map_get_by_value_rel_rank_range",
+    "map_get_by_index", "map_get_by_index_range_to_end", "map_get_by_index_range", "map_get_by_rank",
+    "map_get_by_rank_range_to_end", "map_get_by_rank_range", "bit_get", "bit_count", "bit_lscan",
+    "bit_rscan", "bit_get_int", "hll_get_count", "hll_get_union", "hll_get_union_count",
+    "hll_get_intersect_count", "hll_get_similarity", "hll_describe", "hll_may_contain", "exp_read",
+    "exp_write",
+]
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .types import HLLPolicy
+from .types import HLLPolicy, Operation
 
 _INIT, _ADD, _GET_COUNT, _GET_UNION, _GET_UNION_COUNT = 3001, 3002, 3003, 3004, 3005
 _GET_INTERSECT_COUNT, _GET_SIMILARITY, _DESCRIBE, _FOLD, _SET_UNION = 3006, 3007, 3008, 3009, 3010
 
 __all__ = [
     "hll_add", "hll_describe", "hll_fold", "hll_get_count", "hll_get_intersect_count", "hll_get_similarity",
-    "hll_get_union", "hll_get_union_count", "hll_init", "hll_set_union",
+    "hll_get_union", "hll_get_union_count", "hll_init", "hll_set_union", "HLLPolicy", "Operation",
 ]
 
 
@@ -77,3 +77,7 @@ def hll_fold(bin: str, index_bit_count: int) -> dict[str, Any]:
 def hll_set_union(bin: str, values: list[Any], *, policy: HLLPolicy | None = None) -> dict[str, Any]:
     """Store the union of the bin with the given HLL values."""
     return _op(_SET_UNION, bin, policy, val=values)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -95,7 +95,7 @@ def _np() -> Any:
 _NUMPY: Any = None
 
 
-def check_dtype(dtype: Any) -> np.dtype:
+def _check_dtype(dtype: Any) -> np.dtype:
     """A structured dtype whose fields are all numpy kinds we can fill (TypeError otherwise)."""
     np = _np()
     try:
@@ -120,7 +120,7 @@ def check_dtype(dtype: Any) -> np.dtype:
     return dt
 
 
-#: Dtypes check_dtype accepted (equal dtypes hash alike): later calls skip the field walk.
+#: Dtypes _check_dtype accepted (equal dtypes hash alike): later calls skip the field walk.
 _CHECKED: set[Any] = set()
 
 
@@ -240,13 +240,13 @@ def _plan(np: Any, lay: _Layout, dtype: Any) -> _Plan:
     return p
 
 
-#: The layout learned last, by any call: the next call's first guess (see NumpySink).
+#: The layout learned last, by any call: the next call's first guess (see _NumpySink).
 _LAST_LAYOUT: list[Any] = [None]
 #: Layouts by signature (op headers and bin names of a record), shared by all calls.
 _LAYOUTS: dict[bytes, _Layout] = {}
 
 
-class NumpySink:
+class _NumpySink:
     """Collects a numpy batch_read's reply: runs of same-shape records stay as structured views over
     the reply bytes (no per-record Python work); other records are parsed one by one."""
 
@@ -392,7 +392,7 @@ def _fill_column(np: Any, arr: Any, name: str, chunks: list[tuple[Any, Any, int 
         col[rows] = src if kind == "S" else src.view(field)
 
 
-def to_numpy(state: BatchState, sink: NumpySink, dtype: Any) -> NumpyBatchRecords:
+def _to_numpy(state: BatchState, sink: _NumpySink, dtype: Any) -> NumpyBatchRecords:
     """The collected reply -> NumpyBatchRecords (runs of same-shape records filled column-wise)."""
     np = sink.np
     keys = state.keys
@@ -506,16 +506,44 @@ def _in_order(np: Any, n: int) -> bytes:
     return b[: 4 * n]
 
 
-def numpy_result(dtype: Any) -> Any:
+def _from_batch_records(records: list[Any], dtype: Any) -> NumpyBatchRecords:
+    """``to_numpy(dtype)`` of a batch result already converted to :class:`BatchRecord` s (the
+    general path: one row per record, bins missing from a record or the dtype stay zero)."""
+    np = _np()
+    dt = _check_dtype(dtype)
+    n = len(records)
+    arr = np.zeros(n, dt)
+    meta = np.zeros(n, _META_NP)
+    codes = np.zeros(n, np.int32)
+    names = dt.names
+    for i, br in enumerate(records):
+        codes[i] = br.result
+        rec = br.record
+        if br.result != 0 or rec is None:
+            continue
+        if rec.meta is not None:
+            meta[i] = (rec.meta.gen, rec.meta.ttl)
+        bins = rec.bins or {}
+        row = arr[i]
+        for name in names:
+            v = bins.get(name)
+            if v is None:
+                continue
+            row[name] = v.encode() if isinstance(v, str) else v
+    keys = [br.key for br in records]
+    return NumpyBatchRecords(arr, meta, codes, None, keys)
+
+
+def _numpy_result(dtype: Any) -> Any:
     """The finish of a numpy batch_read (see ``batch_steps``)."""
 
     def finish(state: BatchState, info: Any) -> NumpyBatchRecords:
-        return to_numpy(state, state.sink, dtype)
+        return _to_numpy(state, state.sink, dtype)
 
     return finish
 
 
-def records_from_array(data: Any, namespace: str, set_name: str, dtype: Any, key_field: str = "_key") -> list:
+def _records_from_array(data: Any, namespace: str, set_name: str, dtype: Any, key_field: str = "_key") -> list:
     """Rows of a structured array -> ``[(key, bins)]`` for ``batch_write``.
 
     ``key_field`` holds the user key (int, or ``S`` bytes with trailing NULs removed, decoded as
@@ -573,3 +601,7 @@ def _user_key(k: Any) -> Any:
 
 def _text(v: Any) -> str:
     return v.rstrip(b"\x00").decode() if isinstance(v, bytes) else str(v)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,6 +1,7 @@
 """Public data types: NamedTuple return values and TypedDict inputs (policies, metas, config)."""
 
-from typing import Any, NamedTuple, TypedDict
+from collections.abc import ItemsView, Iterable, Iterator, KeysView, ValuesView
+from typing import Any, NamedTuple, Protocol, TypedDict, runtime_checkable
 
 # ---------------------------------------------------------------------------------------------
 # Aliases
@@ -17,6 +18,9 @@ Bins = dict[str, Any]
 
 Key = tuple
 """Request key: ``(namespace, set, user_key)`` or ``(namespace, set, None, digest)``."""
+
+Operation = dict[str, Any]
+"""An operation for ``operate`` / ``operate_ordered`` / ``batch_operate`` (what the builders return)."""
 
 # ---------------------------------------------------------------------------------------------
 # Return types (NamedTuple: attribute access and tuple unpacking)
@@ -86,10 +90,117 @@ class BatchRecord(NamedTuple):
     in_doubt: bool = False
 
 
-class BatchRecords(NamedTuple):
-    """Result of sync batch calls: the per-record results."""
-
+class _BatchRecordsFields(NamedTuple):
     batch_records: list[BatchRecord]
+
+
+class BatchRecords(_BatchRecordsFields):
+    """Result of sync batch calls: ``batch_records``, the per-record results in request order.
+
+    It also offers the dict-style API of aerospike-py's ``LazyBatchRecords`` over the records that
+    were read (result 0, with a user key): ``keys()``, ``values()``, ``items()``, ``get(key)``,
+    ``key in result``, ``len(result)`` (records found), ``to_dict()``, ``to_list()``, ... It stays a
+    one-field NamedTuple (``(records,) = result`` unpacks it; iteration yields that one field).
+    """
+
+    def to_dict(self) -> dict[UserKey, dict[str, Any]]:
+        """``{user_key: bins}`` of the records read (missing, failed and digest-only ones left out)."""
+        d: dict[UserKey, dict[str, Any]] | None = self.__dict__.get("_dict")
+        if d is None:
+            d = self.__dict__["_dict"] = _found_dict(self.batch_records)
+        return d
+
+    def to_list(self) -> list[dict[str, Any] | None]:
+        """Bins of every requested record in request order; ``None`` where it was not read."""
+        return [br.record.bins if br.result == 0 and br.record is not None else None
+                for br in self.batch_records]
+
+    def keys(self) -> KeysView[UserKey]:
+        """User keys of the records read (see :meth:`all_user_keys` for every requested key)."""
+        return self.to_dict().keys()
+
+    def values(self) -> ValuesView[dict[str, Any]]:
+        """Bins of the records read."""
+        return self.to_dict().values()
+
+    def items(self) -> ItemsView[UserKey, dict[str, Any]]:
+        """``(user_key, bins)`` of the records read."""
+        return self.to_dict().items()
+
+    def get(self, key: object, default: Any = None) -> Any:
+        """Bins of the record read for ``key``, else ``default``."""
+        return self.to_dict().get(key, default)  # type: ignore[call-overload]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.to_dict()
+
+    def __len__(self) -> int:
+        return len(self.to_dict())
+
+    def found_count(self) -> int:
+        """Number of records read successfully (result 0)."""
+        return sum(1 for br in self.batch_records if br.result == 0)
+
+    def iter_records(self) -> Iterator[BatchRecord]:
+        """Every :class:`BatchRecord` (missing and failed ones included), in request order."""
+        return iter(self.batch_records)
+
+    def all_user_keys(self) -> list[UserKey | bytes | None]:
+        """The user key of every requested record in request order (``None`` for digest-only keys)."""
+        return [br.key.user_key if br.key is not None else None for br in self.batch_records]
+
+    def to_numpy(self, dtype: Any) -> Any:
+        """The records as a :class:`~aerospike_py.numpy_batch.NumpyBatchRecords` of ``dtype``."""
+        from .numpy_batch import _from_batch_records
+
+        return _from_batch_records(self.batch_records, dtype)
+
+    def release_cache(self) -> None:
+        """Drop the cached ``to_dict()`` view (it is rebuilt on the next dict-style access)."""
+        self.__dict__.pop("_dict", None)
+
+    @staticmethod
+    def merge_to_dict(handles: Iterable[Any]) -> list[dict[Any, dict[str, Any]]]:
+        """``[h.to_dict() for h in handles]``: the dict view of each result, in order."""
+        return [h.to_dict() for h in handles]
+
+
+def _found_dict(records: list[BatchRecord]) -> dict[UserKey, dict[str, Any]]:
+    out: dict[UserKey, dict[str, Any]] = {}
+    for br in records:
+        if br.result == 0 and br.record is not None and br.key is not None:
+            uk = br.key.user_key
+            if uk is not None and br.record.bins is not None:
+                out[uk] = br.record.bins  # type: ignore[index]
+    return out
+
+
+@runtime_checkable
+class LazyBatchRecords(Protocol):
+    """What aerospike-py calls the result of ``batch_read``: the dict-style batch result API.
+
+    Both the sync :class:`BatchRecords` and the async ``BatchReadHandle`` provide it, so
+    ``isinstance(result, LazyBatchRecords)`` holds for both; ``LazyBatchRecords.merge_to_dict``
+    works on either.
+    """
+
+    @property
+    def batch_records(self) -> list[BatchRecord]: ...
+    def to_dict(self) -> dict[UserKey, dict[str, Any]]: ...
+    def to_list(self) -> list[dict[str, Any] | None]: ...
+    def get(self, key: object, default: Any = None) -> Any: ...
+    def found_count(self) -> int: ...
+    def iter_records(self) -> Iterator[BatchRecord]: ...
+    def all_user_keys(self) -> list[UserKey | bytes | None]: ...
+    def to_numpy(self, dtype: Any) -> Any: ...
+    def release_cache(self) -> None: ...
+    def __contains__(self, key: object) -> bool: ...
+    def __len__(self) -> int: ...
+
+    @staticmethod
+    def merge_to_dict(handles: Iterable[Any]) -> list[dict[Any, dict[str, Any]]]:
+        """``[h.to_dict() for h in handles]``: the dict view of each result, in order."""
+        return [h.to_dict() for h in handles]
 
 
 class BatchRetryInfo(NamedTuple):
@@ -360,9 +471,11 @@ __all__ = [
     "HLLPolicy",
     "InfoNodeResult",
     "Key",
+    "LazyBatchRecords",
     "ListPolicy",
     "MapPolicy",
     "OperateOrderedResult",
+    "Operation",
     "Privilege",
     "QueryPolicy",
     "ReadPolicy",
@@ -375,3 +488,7 @@ __all__ = [
     "WriteMeta",
     "WritePolicy",
 ]
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._wire.message import MSG_HEADER
-from ..exception import error_from_result_code
+from ..exception import _error_from_result_code
 from ..types import RecordMetadata
 
 CITRUS_EPOCH = 1262304000  # 2010-01-01T00:00:00Z, origin of server void times
@@ -74,6 +74,6 @@ def raise_for(cmd: Command, code: int, node: str) -> None:
     """Raise the exception mapped to a server result code for this command."""
     key = cmd.key
     what = f"key {key!r}" if key is not None else "command"
-    raise error_from_result_code(
+    raise _error_from_result_code(
         code, f"{what} on node {node}", node=node, key=None if key is None else key.to_public()
     )

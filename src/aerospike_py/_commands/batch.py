@@ -17,7 +17,7 @@ import gc
 import random
 import struct
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, ItemsView, Iterable, Iterator, Sequence, ValuesView
 from operator import itemgetter
 from typing import Any
 
@@ -209,9 +209,12 @@ def pack_batch(indices: Sequence[int], keys: Sequence[RequestKey], heads: Sequen
 class BatchState:
     """What the node commands of one call share: keys, result slots, per-record op filter."""
 
-    __slots__ = ("keys", "slots", "keep", "sink", "layout", "learned")
+    __slots__ = ("keys", "slots", "keep", "sink", "layout", "learned", "plan")
 
-    def __init__(self, keys: list[RequestKey], keep: list[bool] | None = None, sink: Any = None) -> None:
+    def __init__(self, keys: list[RequestKey], keep: list[bool] | None = None, sink: Any = None,
+                 plan: Any = None) -> None:
+        #: A ResultPlan when the ops' results need more than "one value per bin" (batch_operate).
+        self.plan = plan
         self.keys = keys
         self.slots: list[Any] = [None] * len(keys)
         #: For batch_operate with RESPOND_ALL_OPS: which reply ops carry a result for the caller.
@@ -374,8 +377,12 @@ def _parse_frame(cmd: Command, body: Any, node: str) -> Any:
     off = 0
     end = len(buf)
     names = _NAMES
-    layout = state.layout if keep is None else None
+    plan = state.plan
+    if plan is not None:
+        keep = None  # the plan filters the entries itself
+    layout = state.layout if keep is None and plan is None else None
     skip = 0
+    pairs: list[tuple[str, Any]] = []
     while off < end:
         if skip:
             skip -= 1
@@ -411,7 +418,7 @@ def _parse_frame(cmd: Command, body: Any, node: str) -> Any:
                 off += 4 + _unpack_op(buf, off)[0]
             slots[idx] = (rc, gen, vt, None)
             continue
-        if keep is None and n_ops and not n_fields and state.learned < _MAX_LEARNED:
+        if keep is None and plan is None and n_ops and not n_fields and state.learned < _MAX_LEARNED:
             state.learned += 1
             layout = state.layout = layout_at(buf, start, n_ops)
         bins: dict[str, Any] = {}
@@ -428,11 +435,18 @@ def _parse_frame(cmd: Command, body: Any, node: str) -> Any:
                 if len(names) < 8192:
                     names[nb] = name
             if pt == 1:
-                bins[name] = int.from_bytes(buf[vs:off], "big", signed=True)
+                v = int.from_bytes(buf[vs:off], "big", signed=True)
             elif pt == 3:
-                bins[name] = buf[vs:off].decode()
+                v = buf[vs:off].decode()
             else:
-                bins[name] = decode_particle(pt, buf[vs:off])
+                v = decode_particle(pt, buf[vs:off])
+            if plan is None:
+                bins[name] = v
+            else:
+                pairs.append((name, v))
+        if plan is not None:
+            bins = plan.bins(pairs)
+            pairs = []
         slots[idx] = (0, gen, vt, bins)
     return MORE
 
@@ -615,19 +629,33 @@ class BatchReadHandle:
     """Result of async ``batch_read``: records stay as parsed slots until asked for.
 
     ``as_dict()`` is the fast path (``{user_key: bins}`` of the records found); ``batch_records``
-    builds the :class:`BatchRecord` list once and caches it.
+    builds the :class:`BatchRecord` list once and caches it. ``len()``, indexing, iteration and
+    ``keys()`` follow the seed (every requested record); the rest of aerospike-py's
+    ``LazyBatchRecords`` API is there too (``to_dict``, ``get``, ``in``, ``values``, ``items``, ...).
     """
 
-    __slots__ = ("_state", "_records")
+    __slots__ = ("_state", "_records", "_dict")
 
     def __init__(self, state: BatchState) -> None:
         self._state = state
         self._records: list[BatchRecord] | None = None
+        self._dict: dict[Any, dict[str, Any]] | None = None
 
     def as_dict(self) -> dict[Any, dict[str, Any]]:
         """``{user_key: bins}`` of the found records (failed and digest-only records left out)."""
         return {k.user_key: s[3] for k, s in zip(self._state.keys, self._state.slots, strict=True)
                 if s is not None and s[0] == 0 and k.user_key is not None}
+
+    def to_dict(self) -> dict[Any, dict[str, Any]]:
+        """:meth:`as_dict`, cached (the dict-style methods share it; :meth:`release_cache` drops it)."""
+        d = self._dict
+        if d is None:
+            d = self._dict = self.as_dict()
+        return d
+
+    def to_list(self) -> list[dict[str, Any] | None]:
+        """Bins of every requested record in request order; ``None`` where it was not read."""
+        return [s[3] if s is not None and s[0] == 0 else None for s in self._state.slots]
 
     @property
     def batch_records(self) -> list[BatchRecord]:
@@ -644,13 +672,52 @@ class BatchReadHandle:
         """User keys of all requested records, in request order (no record conversion)."""
         return [k.user_key for k in self._state.keys]
 
+    def all_user_keys(self) -> list[Any]:
+        """User keys of all requested records, in request order (as :meth:`keys`)."""
+        return self.keys()
+
+    def values(self) -> ValuesView[dict[str, Any]]:
+        """Bins of the records read (``to_dict().values()``)."""
+        return self.to_dict().values()
+
+    def items(self) -> ItemsView[Any, dict[str, Any]]:
+        """``(user_key, bins)`` of the records read (``to_dict().items()``)."""
+        return self.to_dict().items()
+
+    def get(self, key: object, default: Any = None) -> Any:
+        """Bins of the record read for ``key``, else ``default``."""
+        return self.to_dict().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.to_dict()
+
+    def iter_records(self) -> Iterator[BatchRecord]:
+        """Every :class:`BatchRecord` (missing and failed ones included), in request order."""
+        return iter(self.batch_records)
+
+    def to_numpy(self, dtype: Any) -> Any:
+        """The records as a ``NumpyBatchRecords`` of ``dtype``."""
+        from ..numpy_batch import _from_batch_records
+
+        return _from_batch_records(self.batch_records, dtype)
+
+    def release_cache(self) -> None:
+        """Drop the cached :meth:`to_dict` view and record list (rebuilt when asked for again)."""
+        self._dict = None
+        self._records = None
+
+    @staticmethod
+    def merge_to_dict(handles: Iterable[Any]) -> list[dict[Any, dict[str, Any]]]:
+        """``[h.to_dict() for h in handles]``: the dict view of each result, in order."""
+        return [h.to_dict() for h in handles]
+
     def __len__(self) -> int:
         return len(self._state.keys)
 
     def __getitem__(self, i: int) -> BatchRecord:
         return self.batch_records[i]
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[BatchRecord]:
         return iter(self.batch_records)
 
     def __repr__(self) -> str:

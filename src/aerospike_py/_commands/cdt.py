@@ -12,7 +12,8 @@ from typing import Any
 from .._wire import constants as W
 from .._wire.message import pack_op
 from .._wire.values import ValueTypeError, pack_cdt
-from ..cdt_ctx import CTX_CREATE_MASK, CDTContext
+from ..cdt_ctx import _CTX_CREATE_MASK as CTX_CREATE_MASK
+from ..cdt_ctx import CDTContext
 from ..exception import InvalidArgError
 from .keys import check_bin_name
 from .ops import OP_ENCODERS, EncodedOp
@@ -151,7 +152,16 @@ def _encode(op: dict[str, Any], code: int, args: list, is_write: bool, has_resul
     except (ValueTypeError, OverflowError, ValueError) as e:
         raise InvalidArgError(f"operation {op.get('op')} on bin {name!r}: {e}") from None
     wire = W.OP_CDT_MODIFY if is_write else W.OP_CDT_READ
-    return EncodedOp(pack_op(wire, b, W.PT_BLOB, data), wire, name, is_write, has_result, is_map)
+    e = EncodedOp(pack_op(wire, b, W.PT_BLOB, data), wire, name, is_write, has_result, is_map)
+    rt = op.get("return_type")
+    if is_map and isinstance(rt, int) and (rt & ~INVERTED) == 8:  # MAP_RETURN_KEY_VALUE
+        e.post = _key_value_pairs
+    return e
+
+
+def _key_value_pairs(v: Any) -> Any:
+    """A ``MAP_RETURN_KEY_VALUE`` result as the original gives it: a list of ``(key, value)``."""
+    return list(v.items()) if isinstance(v, dict) else v
 
 
 def _register(public: int, code: int, args: Args, is_write: bool, is_map: bool,

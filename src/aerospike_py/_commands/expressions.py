@@ -10,7 +10,7 @@ from typing import Any
 from .._wire import constants as W
 from .._wire.message import pack_op
 from ..exception import InvalidArgError
-from ..exp import OP_EXP_READ, OP_EXP_WRITE, pack_expression
+from ..exp import _OP_EXP_READ, _OP_EXP_WRITE, _pack_expression
 from .keys import check_bin_name
 from .ops import OP_ENCODERS, EncodedOp
 
@@ -26,7 +26,7 @@ def _encoder(wire_op: int, valid_flags: int, is_write: bool):
         flags = op.get("flags", 0)
         if isinstance(flags, bool) or not isinstance(flags, int) or flags & ~valid_flags or flags < 0:
             raise InvalidArgError(f"expression operation: invalid flags {flags!r}")
-        body = pack_expression(op["expr"])
+        body = _pack_expression(op["expr"])
         value = b"\x92" + body + bytes([flags])
         return EncodedOp(pack_op(wire_op, b, W.PT_BLOB, value), wire_op, name, is_write, not is_write,
                          respond_all=True)
@@ -34,5 +34,5 @@ def _encoder(wire_op: int, valid_flags: int, is_write: bool):
     return enc
 
 
-OP_ENCODERS[OP_EXP_READ] = _encoder(W.OP_EXP_READ, 16, False)
-OP_ENCODERS[OP_EXP_WRITE] = _encoder(W.OP_EXP_MODIFY, 1 | 2 | 4 | 8 | 16, True)
+OP_ENCODERS[_OP_EXP_READ] = _encoder(W.OP_EXP_READ, 16, False)
+OP_ENCODERS[_OP_EXP_WRITE] = _encoder(W.OP_EXP_MODIFY, 1 | 2 | 4 | 8 | 16, True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._wire.info import info_error, pack_info_request, parse_info_response
-from ..exception import ClientError, InvalidArgError, error_from_result_code
+from ..exception import ClientError, InvalidArgError, _error_from_result_code
 from .base import Command
 
 
@@ -36,7 +36,7 @@ def _check_ok(cmd: Command, body: Any, node: str) -> None:
     err = info_error(value)
     if err is not None:
         code, text = err
-        raise error_from_result_code(code, f"{cmd.extra[0]!r} failed on node {node}: {text}", node=node)
+        raise _error_from_result_code(code, f"{cmd.extra[0]!r} failed on node {node}: {text}", node=node)
     if value.strip().lower() not in ("ok", ""):
         raise ClientError(f"{cmd.extra[0]!r} on node {node} answered {value!r}", node=node)
 

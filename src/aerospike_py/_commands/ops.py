@@ -20,7 +20,7 @@ from .keys import check_bin_name
 class EncodedOp:
     """A wire operation plus what the reply will carry for it."""
 
-    __slots__ = ("data", "wire_op", "bin", "is_write", "has_result", "respond_all")
+    __slots__ = ("data", "wire_op", "bin", "is_write", "has_result", "respond_all", "post")
 
     def __init__(self, data: bytes, wire_op: int, bin_name: str, is_write: bool, has_result: bool,
                  respond_all: bool = False) -> None:
@@ -32,6 +32,8 @@ class EncodedOp:
         self.has_result = has_result
         #: The op needs RESPOND_ALL_OPS (map, bit, HLL, expression ops as real clients send them).
         self.respond_all = respond_all
+        #: Turns this op's reply value into its public form (e.g. map key/value pairs), or None.
+        self.post: Callable[[Any], Any] | None = None
 
 
 OpEncoder = Callable[[dict[str, Any]], EncodedOp]
@@ -166,6 +168,69 @@ def summarize_ops(encoded: list[EncodedOp]) -> tuple[int, bool, bool]:
         if e.respond_all:
             respond_all = True
     return info1, any_write, respond_all
+
+
+class ResultPlan:
+    """How the reply entries of an operate become bins: ``keep`` (which entries carry a result for
+    the caller, when the server answers every op), ``multi`` (bins several ops answer: their
+    results form a list in op order, as the original and the Java, Go and Rust clients give them;
+    ``drop_none``: leave ``None`` results out of those lists, as the original's operate does, its
+    batch_operate does not) and ``post`` (per-entry value transforms)."""
+
+    __slots__ = ("keep", "multi", "post", "drop_none")
+
+    def __init__(self, encoded: list[EncodedOp], keep: list[bool] | None, drop_none: bool = True) -> None:
+        self.keep = keep
+        self.drop_none = drop_none
+        seen: set[str] = set()
+        rep: set[str] = set()
+        for e in encoded:
+            if e.bin:
+                (rep if e.bin in seen else seen).add(e.bin)
+        self.multi = frozenset(rep) if rep else None
+        # post only on respond-all ops: one reply entry per op (touch ops answer none)
+        posts = [e.post for e in encoded if e.wire_op != W.OP_TOUCH] if keep is not None else []
+        self.post = posts if any(p is not None for p in posts) else None
+
+    @property
+    def trivial(self) -> bool:
+        """Whether bins are just the kept entries (the fast paths apply)."""
+        return self.multi is None and self.post is None
+
+    def pairs(self, pairs: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+        """The kept ``(name, value)`` entries, transformed."""
+        keep, post = self.keep, self.post
+        if keep is not None:
+            if post is not None:
+                pairs = [(n, p(v) if p is not None else v)
+                         for (n, v), k, p in zip(pairs, keep, post, strict=False) if k]
+            else:
+                pairs = [nv for nv, k in zip(pairs, keep, strict=False) if k]
+        elif post is not None:
+            pairs = [(n, p(v) if p is not None else v) for (n, v), p in zip(pairs, post, strict=False)]
+        return pairs
+
+    def bins(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        """Bins of the reply entries: one value per bin, a list for the bins in ``multi``."""
+        multi = self.multi
+        if multi is None:
+            return dict(self.pairs(pairs))
+        bins: dict[str, Any] = {}
+        lists: dict[str, list[Any]] = {}
+        drop_none = self.drop_none
+        for n, v in self.pairs(pairs):
+            if n in multi:
+                if v is not None or not drop_none:
+                    got = lists.get(n)
+                    if got is None:
+                        lists[n] = [v]
+                        bins[n] = v
+                    else:
+                        got.append(v)
+                        bins[n] = got
+            else:
+                bins[n] = v
+        return bins
 
 
 def _load_encoders() -> None:

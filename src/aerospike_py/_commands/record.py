@@ -27,7 +27,7 @@ from ..types import BinTuple, ExistsResult, OperateOrderedResult, Record, Record
 from .base import CITRUS_EPOCH, NEVER_EXPIRES, Command, meta_of, raise_for
 from .bins import encode_bins
 from .keys import RequestKey, check_bin_name, parse_key
-from .ops import encode_ops, reply_keep, summarize_ops
+from .ops import ResultPlan, encode_ops, reply_keep, summarize_ops
 
 _unpack_header = MSG_HEADER.unpack_from
 _known_shape = SHAPES.get
@@ -45,9 +45,9 @@ def filter_field(policy: Any) -> bytes | None:
     exp = policy["filter_expression"]
     if exp is None:
         return None
-    from ..exp import pack_filter  # local: the expression module is optional at import time
+    from ..exp import _pack_filter  # local: the expression module is optional at import time
 
-    return pack_field(W.FIELD_FILTER_EXP, pack_filter(exp))
+    return pack_field(W.FIELD_FILTER_EXP, _pack_filter(exp))
 
 
 def _fields(key: RequestKey, policy: Any, send_key: bool) -> tuple[int, bytes]:
@@ -116,16 +116,12 @@ def _parse_operate(cmd: Command, body: Any, node: str) -> Record:
     if rc:
         raise_for(cmd, rc, node)
     offset = skip_fields(body, 22, nfields) if nfields else 22
-    keep = cmd.extra
-    if keep is None:
+    plan: ResultPlan | None = cmd.extra
+    if plan is None:
         r = decode_record(body)
         bins = parse_bins(body, offset, nops)[0] if r is None else r[2]
     else:
-        pairs, _ = parse_ops(body, offset, nops)
-        bins = {}
-        for (name, value), k in zip(pairs, keep, strict=False):
-            if k:
-                bins[name] = value
+        bins = plan.bins(parse_ops(body, offset, nops)[0])
     return Record(cmd.key.to_public(), meta_of(gen, void_time), bins)
 
 
@@ -135,11 +131,10 @@ def _parse_operate_ordered(cmd: Command, body: Any, node: str) -> OperateOrdered
         raise_for(cmd, rc, node)
     offset = skip_fields(body, 22, nfields) if nfields else 22
     pairs, _ = parse_ops(body, offset, nops)
-    keep = cmd.extra
-    if keep is None:
-        ordered = [BinTuple(n, v) for n, v in pairs]
-    else:
-        ordered = [BinTuple(n, v) for (n, v), k in zip(pairs, keep, strict=False) if k]
+    plan: ResultPlan | None = cmd.extra
+    if plan is not None:
+        pairs = plan.pairs(pairs)
+    ordered = [BinTuple(n, v) for n, v in pairs]
     return OperateOrderedResult(cmd.key.to_public(), meta_of(gen, void_time), ordered)
 
 
@@ -296,6 +291,9 @@ def operate(key: Any, ops: Any, meta: Any, policy: Any, ordered: bool = False) -
     if respond_all:
         # One reply entry per op: keep those that carry a result for the caller.
         keep = reply_keep(encoded)
+    plan: ResultPlan | None = ResultPlan(encoded, keep)
+    if plan.trivial and keep is None:  # type: ignore[union-attr]
+        plan = None
     parse = _parse_operate_ordered if ordered else _parse_operate
     data = [e.data for e in encoded]
     if any_write:
@@ -303,7 +301,7 @@ def operate(key: Any, ops: Any, meta: Any, policy: Any, ordered: bool = False) -
         info1 = _read_info1(policy, info1) if info1 else 0
         return _write_command(
             k, policy, attrs, data, info1=info1,
-            extra_info2=W.INFO2_RESPOND_ALL_OPS if respond_all else 0, parse=parse, extra=keep,
+            extra_info2=W.INFO2_RESPOND_ALL_OPS if respond_all else 0, parse=parse, extra=plan,
             op="operate_ordered" if ordered else "operate",
         )
     nf, fields = _fields(k, policy, False)
@@ -311,5 +309,5 @@ def operate(key: Any, ops: Any, meta: Any, policy: Any, ordered: bool = False) -
         _read_info1(policy, info1), W.INFO2_RESPOND_ALL_OPS if respond_all else 0, 0, 0,
         _read_ttl(policy), policy["total_timeout"], nf, fields, len(data), b"".join(data),
     )
-    return Command(k, req, False, parse, policy, keep, "operate_ordered" if ordered else "operate")
+    return Command(k, req, False, parse, policy, plan, "operate_ordered" if ordered else "operate")
 

@@ -32,7 +32,7 @@ def _load_extensions() -> None:
                 raise
 
 
-class LoopThread:
+class _LoopThread:
     """An asyncio event loop running on a daemon thread."""
 
     def __init__(self, name: str = "aerospike_py-server") -> None:
@@ -84,7 +84,7 @@ class EmbeddedServer:
         self._tls = tls
         self.node = ServerNode(host, port, namespaces, node_id, cluster_name, self.clock, self.security,
                                server_tls(tls), tls_name)
-        self._loop: LoopThread | None = None
+        self._loop: _LoopThread | None = None
 
     @property
     def host(self) -> str:
@@ -108,7 +108,7 @@ class EmbeddedServer:
 
     def start(self) -> EmbeddedServer:
         if self._loop is None:
-            self._loop = LoopThread()
+            self._loop = _LoopThread()
             self._loop.call(self.node.start())
         return self
 
@@ -142,3 +142,7 @@ class EmbeddedServer:
                     part.clear()
 
         self.call(_clear)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -323,9 +323,9 @@ class EmbeddedCluster:
 
     def start(self) -> EmbeddedCluster:
         if self._loop is None:
-            from . import LoopThread
+            from . import _LoopThread
 
-            self._loop = LoopThread("aerospike_py-cluster")
+            self._loop = _LoopThread("aerospike_py-cluster")
             self._loop.call(self.core.start())
         return self
 
