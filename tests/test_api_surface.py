@@ -227,12 +227,6 @@ PENDING: dict[str, frozenset[str]] = {
         "Client.apply", "Client.batch_apply", "Client.udf_put", "Client.udf_remove",
         "AsyncClient.apply", "AsyncClient.batch_apply", "AsyncClient.udf_put", "AsyncClient.udf_remove",
     }),
-    "security (admin)": frozenset(
-        f"{cls}.admin_{n}" for cls in ("Client", "AsyncClient") for n in (
-            "change_password", "create_role", "create_user", "drop_role", "drop_user", "grant_privileges",
-            "grant_roles", "query_role", "query_roles", "query_user_info", "query_users_info",
-            "revoke_privileges", "revoke_roles", "set_quotas", "set_whitelist")
-    ),
 }
 _PENDING = frozenset().union(*PENDING.values())
 

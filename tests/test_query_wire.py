@@ -11,7 +11,7 @@ from _paths import TRACES, require
 from aerospike_py import exp
 from aerospike_py._wire import constants as W
 from aerospike_py._wire import query as Q
-from aerospike_py.exp import pack_filter
+from aerospike_py.exp import _pack_filter
 
 TRACE = TRACES / "official-query.jsonl"
 STALE = TRACES / "official-2node-stale-map.jsonl"
@@ -116,7 +116,7 @@ IDX_N = ("n", W.PT_INTEGER)
       "ops": Q.read_ops(["n"])}),
     ("query(test, tvq).where(between('n', 0, 9)).results(filter",
      {"index_range": Q.pack_index_range("n", 1, Q.index_value(1, 0), Q.index_value(1, 9)),
-      "filter_exp": pack_filter(exp.eq(exp.int_bin("g"), exp.int_val(1)))}),
+      "filter_exp": _pack_filter(exp.eq(exp.int_bin("g"), exp.int_val(1)))}),
     ("query(test, tvq).results() (scan of the set", {}),
     ("query(test, tvq).results(partition_filter begin=0 count=2048)", {"pids": range(2048)}),
     ("query(test, tvq) max_records=5", {"max_records": 5}),

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._wire import admin as A
-from ..exception import ClientError, InvalidArgError, error_from_result_code
+from ..exception import ClientError, InvalidArgError, _error_from_result_code
 from .base import MORE, Command
 
 
@@ -100,7 +100,7 @@ def _quota(value: Any, what: str) -> int:
 # -- replies --------------------------------------------------------------------------------
 
 def _raise(code: int, cmd: Command, node: str) -> None:
-    raise error_from_result_code(code, f"{cmd.extra[0]} failed on node {node}", node=node)
+    raise _error_from_result_code(code, f"{cmd.extra[0]} failed on node {node}", node=node)
 
 
 def _check(cmd: Command, body: Any, node: str) -> None:
@@ -141,7 +141,7 @@ def _stream(cmd: Command, body: Any, node: str) -> Any:
             acc.clear()
             if single:
                 if not out:
-                    raise error_from_result_code(60 if what.startswith("admin_query_user") else 70,
+                    raise _error_from_result_code(60 if what.startswith("admin_query_user") else 70,
                                                  f"{what} failed on node {node}: not found", node=node)
                 return out[0]
             return out

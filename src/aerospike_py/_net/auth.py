@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from .._wire import admin as A
-from ..exception import InvalidArgError, error_from_result_code
+from ..exception import InvalidArgError, _error_from_result_code
 
 log = logging.getLogger("aerospike_py")
 _monotonic = time.monotonic
@@ -105,14 +105,14 @@ class Auth:
                     self._sessions.pop(address, None)
                 log.debug("session token refused by %s (code %d): logging in again", address, code)
                 return False
-            raise error_from_result_code(code, f"authentication of user {self.user!r} failed on {address}")
+            raise _error_from_result_code(code, f"authentication of user {self.user!r} failed on {address}")
         code, token, ttl = A.parse_login_reply(body)
         if code == _SECURITY_NOT_ENABLED:
             with self._lock:
                 self._open.add(address)  # the server does not require authentication
             return True
         if code:
-            raise error_from_result_code(code, f"login of user {self.user!r} failed on {address}")
+            raise _error_from_result_code(code, f"login of user {self.user!r} failed on {address}")
         if token:
             # Renew a minute before the server's expiry (or half-way for short sessions).
             expires = 0.0 if ttl <= 0 else _monotonic() + (ttl - 60 if ttl > 120 else ttl / 2)

@@ -16,7 +16,7 @@ from typing import Any
 
 from .._wire.info import info_error, pack_info_request, parse_info_response
 from .._wire.proto import ProtocolError
-from ..exception import AerospikeError, ClusterError, InvalidArgError, error_from_result_code
+from ..exception import AerospikeError, ClusterError, InvalidArgError, _error_from_result_code
 from .auth import Auth, login_sync, relogin_sync
 from .connection import Connection, ConnectionClosed, ConnectionTimeout
 from .partitions import PartitionTable, parse_replicas
@@ -443,7 +443,7 @@ class Cluster:
         err = info_error(name) if name else None
         if err is not None and err[0] == 80:
             node.close()
-            raise error_from_result_code(80, f"{host}:{port} requires authentication: set config 'user' and "
+            raise _error_from_result_code(80, f"{host}:{port} requires authentication: set config 'user' and "
                                              "'password' (or auth_mode AUTH_PKI)")
         if not name or err:
             node.close()
