@@ -217,12 +217,6 @@ PENDING: dict[str, frozenset[str]] = {
         "Client.index_remove", "AsyncClient.index_integer_create", "AsyncClient.index_string_create",
         "AsyncClient.index_geo2dsphere_create", "AsyncClient.index_remove", "module:predicates",
     }),
-    "observability (metrics, tracing, log level)": frozenset({
-        "dropped_log_count", "get_metrics", "init_tracing", "internal_stage_profiling",
-        "is_internal_stage_metrics_enabled", "is_metrics_enabled", "set_internal_stage_metrics_enabled",
-        "set_log_level", "set_metrics_enabled", "shutdown_tracing", "start_metrics_server",
-        "stop_metrics_server",
-    }),
     "udf": frozenset({
         "Client.apply", "Client.batch_apply", "Client.udf_put", "Client.udf_remove",
         "AsyncClient.apply", "AsyncClient.batch_apply", "AsyncClient.udf_put", "AsyncClient.udf_remove",
@@ -233,7 +227,8 @@ _PENDING = frozenset().union(*PENDING.values())
 #: Our additions at top level (documented in the README).
 OURS = frozenset({"cdt_ctx", "GeoJSON", "HLL", "KeyOrderedDict", "WILDCARD", "INFINITY", "server",
                   "numpy_batch", "types", "LIST_RETURN_INVERTED", "MAP_RETURN_INVERTED",
-                  "MAP_RETURN_ORDERED_MAP", "MAP_RETURN_UNORDERED_MAP"})
+                  "MAP_RETURN_ORDERED_MAP", "MAP_RETURN_UNORDERED_MAP",
+                  "metrics_server_port", "register_prometheus_collector"})
 
 PUBLIC_MODULES = ["aerospike_py", "aerospike_py.types", "aerospike_py.exception", "aerospike_py.exp",
                   "aerospike_py.list_operations", "aerospike_py.map_operations", "aerospike_py.bit_operations",
