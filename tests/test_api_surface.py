@@ -210,13 +210,6 @@ ASYNC_PLAIN = ('get_node_names', 'is_connected', 'query')
 
 #: Original names not here yet, by the issue that brings them. Shrink it as they land.
 PENDING: dict[str, frozenset[str]] = {
-    "query (Query, PartitionFilter, predicates, indexes)": frozenset({
-        "Query", "AsyncQuery", "PartitionFilter", "partition_filter_all", "partition_filter_by_id",
-        "partition_filter_by_range", "predicates", "Client.query", "AsyncClient.query",
-        "Client.index_integer_create", "Client.index_string_create", "Client.index_geo2dsphere_create",
-        "Client.index_remove", "AsyncClient.index_integer_create", "AsyncClient.index_string_create",
-        "AsyncClient.index_geo2dsphere_create", "AsyncClient.index_remove", "module:predicates",
-    }),
     "udf": frozenset({
         "Client.apply", "Client.batch_apply", "Client.udf_put", "Client.udf_remove",
         "AsyncClient.apply", "AsyncClient.batch_apply", "AsyncClient.udf_put", "AsyncClient.udf_remove",
@@ -228,11 +221,14 @@ _PENDING = frozenset().union(*PENDING.values())
 OURS = frozenset({"cdt_ctx", "GeoJSON", "HLL", "KeyOrderedDict", "WILDCARD", "INFINITY", "server",
                   "numpy_batch", "types", "LIST_RETURN_INVERTED", "MAP_RETURN_INVERTED",
                   "MAP_RETURN_ORDERED_MAP", "MAP_RETURN_UNORDERED_MAP",
-                  "metrics_server_port", "register_prometheus_collector"})
+                  "metrics_server_port", "register_prometheus_collector",
+                  "Scan", "AsyncScan", "partition_filter_by_digest", "JOB_STATUS_UNDEF",
+                  "JOB_STATUS_INPROGRESS", "JOB_STATUS_COMPLETED"})
 
 PUBLIC_MODULES = ["aerospike_py", "aerospike_py.types", "aerospike_py.exception", "aerospike_py.exp",
                   "aerospike_py.list_operations", "aerospike_py.map_operations", "aerospike_py.bit_operations",
                   "aerospike_py.hll_operations", "aerospike_py.numpy_batch", "aerospike_py.cdt_ctx",
+                  "aerospike_py.predicates",
                   "aerospike_py.server"]
 
 

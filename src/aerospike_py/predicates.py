@@ -69,3 +69,7 @@ def geo_contains_geojson_point(bin_name: str, geojson: str, ctx: list[Any] | Non
     """Records whose GeoJSON region ``bin_name`` contains the point ``geojson``."""
     return _with_ctx(("geo_contains_geojson_point", bin_name, geojson), ctx)
 
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

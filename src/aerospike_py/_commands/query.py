@@ -30,7 +30,7 @@ from ..exception import (
     AerospikeTimeoutError,
     ClusterError,
     InvalidArgError,
-    error_from_result_code,
+    _error_from_result_code,
 )
 from ..types import AerospikeKey, Record, RecordMetadata
 from .base import CITRUS_EPOCH, MORE, NEVER_EXPIRES, Command
@@ -383,9 +383,9 @@ class QueryRun:
         self.record_ttl = rt & 0xFFFFFFFF if rt else Q.QUERY_RECORD_TTL
         exp = policy.get("filter_expression")
         if exp is not None:
-            from ..exp import pack_filter
+            from ..exp import _pack_filter
 
-            self.filter_exp: bytes | None = pack_filter(exp)
+            self.filter_exp: bytes | None = _pack_filter(exp)
         else:
             self.filter_exp = None
 
@@ -395,7 +395,7 @@ class QueryRun:
         """The open partitions, split by the node that holds each now."""
         ns = self.stmt.namespace
         if ns not in cluster.tables:
-            raise error_from_result_code(20, f"namespace {ns!r} is not in the cluster's partition map")
+            raise _error_from_result_code(20, f"namespace {ns!r} is not in the cluster's partition map")
         replica = self.policy["replica"]
         node_for = cluster.node_for
         runs: dict[Any, NodeRun] = {}
@@ -469,7 +469,7 @@ class QueryRun:
                 elif not open_all:
                     p.done = True
             if unavailable:
-                retry.append(error_from_result_code(
+                retry.append(_error_from_result_code(
                     11, f"{len(unavailable)} partition(s) unavailable on node {nr.node.name}, e.g. "
                         f"{sorted(unavailable)[:5]}", node=nr.node.name))
         if fatal is not None:
@@ -580,7 +580,7 @@ def parse_answer(cmd: NodeCommand, body: Any, node: str) -> Any:
             off += 22
             if info3 & 1:  # the last message
                 if rc and rc != 2:
-                    raise error_from_result_code(rc, f"query on node {node}", node=node)
+                    raise _error_from_result_code(rc, f"query on node {node}", node=node)
                 result = None
                 break
             if info3 & 4:  # partition done
@@ -592,7 +592,7 @@ def parse_answer(cmd: NodeCommand, body: Any, node: str) -> Any:
                     off += 4 + _unpack_u32(buf, off)[0]
                 continue
             if rc:
-                raise error_from_result_code(rc, f"query on node {node}", node=node)
+                raise _error_from_result_code(rc, f"query on node {node}", node=node)
             digest = b""
             set_name = None
             user_key = None
