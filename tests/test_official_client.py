@@ -351,7 +351,7 @@ def test_official_tend_sequence(server):
     ]
     assert requests[1].startswith("user-agent-set:value=")
     assert replies[0].split("\n")[2] == "build\t8.1.2.0"
-    assert replies[2] == f"peers-clear-std\t{server.node.peers_generation},{server.port},[]\n"
+    assert replies[2] == f"peers-clear-std\t{server.node.peers_generation},3000,[]\n"
     assert "test:0,1," in replies[3] and "bar:0,1," in replies[3]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +25,13 @@ def parse_params(text: str) -> dict[str, str]:
         k, _, v = part.partition("=")
         out[k.strip()] = v
     return out
+
+
+def cluster_key(node: Any) -> str:
+    """A 12-hex-digit key of the cluster's current membership (changes when it changes)."""
+    members = sorted(p.node_id for p in (node, *node.peers()))
+    text = ",".join(members) + f"/{node.cluster.rebalances if node.cluster is not None else 0}"
+    return hashlib.blake2b(text.encode(), digest_size=6).hexdigest().upper()
 
 
 def answer(server: Any, command: str) -> str:
@@ -50,6 +58,15 @@ def answer(server: Any, command: str) -> str:
         return ("batch-any;batch-index;blob-bits;cdt-list;cdt-map;cluster-stable;float;geo;"
                 "sindex-exists;peers;pipelining;pquery;pscans;query-show;relaxed-sc;replicas;"
                 "replicas-all;replicas-master;truncate-namespace;udf")
+    if name == "partitions":
+        return str(N_PARTITIONS)
+    if name == "cluster-stable":  # the cluster key when the cluster has the asked size (no migrations here)
+        p = parse_params(arg)
+        if "size" in p and p["size"] != str(node.cluster_size()):
+            return "ERROR:7:cluster not specified size"
+        if "namespace" in p and p["namespace"] not in node.namespaces:
+            return "ERROR:20:namespace not found on node"
+        return cluster_key(node)
     if name == "namespaces":
         return ";".join(node.namespaces)
     if name == "partition-generation":
@@ -58,10 +75,10 @@ def answer(server: Any, command: str) -> str:
         return str(node.peers_generation)
     if name in ("peers-clear-std", "peers-clear-alt", "peers-tls-std", "peers-tls-alt"):
         if ("tls" in name) != (node.tls is not None):
-            return f"{node.peers_generation},{node.port},[]"  # the listener speaks one of the two
+            return f"{node.peers_generation},3000,[]"  # the listener speaks one of the two
         peers = ",".join(f"[{p.node_id},{p.tls_name or '' if p.tls else ''},[{p.host}:{p.port}]]"
                          for p in node.peers())
-        return f"{node.peers_generation},{node.port},[{peers}]"
+        return f"{node.peers_generation},3000,[{peers}]"  # (3000: the default port, as real servers say)
     if name in ("service", "service-clear-std", "service-clear-alt", "services", "services-alumni",
                 "services-alternate"):
         if name.startswith("service-") or name == "service":
