@@ -24,7 +24,7 @@ def _load_extensions() -> None:
     """Import the optional server modules (CDT, expressions, batch, query, UDF...) that exist."""
     import importlib
 
-    for mod in ("cdt", "bits", "hll", "expressions", "batch", "query", "udf", "security"):
+    for mod in ("cdt", "bits", "hll", "expressions", "batch", "sindex", "query", "udf", "security"):
         try:
             importlib.import_module(f"{__name__}.{mod}")
         except ModuleNotFoundError as e:
@@ -138,8 +138,7 @@ class EmbeddedServer:
 
         def _clear() -> None:
             for ns in self.node.namespaces.values():
-                for part in ns.partitions:
-                    part.clear()
+                ns.clear()
 
         self.call(_clear)
 

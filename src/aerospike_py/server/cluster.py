@@ -97,7 +97,7 @@ INFO_HANDLERS["rebalance-generation"] = _info_rebalance_generation
 def _forget(node: ServerNode) -> None:
     """Drop every record ``node`` holds."""
     for ns in node.namespaces.values():
-        ns.partitions = [{} for _ in range(N_PARTITIONS)]
+        ns.clear()
 
 
 class EmbeddedClusterCore:
@@ -219,17 +219,17 @@ class EmbeddedClusterCore:
                     if node in old:
                         continue
                     for name in names:
-                        parts = node.namespaces[name].partitions
+                        ns = node.namespaces[name]
                         if src is None:
-                            parts[pid] = {}
+                            ns.replace_partition(pid, {})
                         else:
                             source = src.namespaces[name].partitions[pid]
-                            parts[pid] = {d: r.copy() for d, r in source.items()}
+                            ns.replace_partition(pid, {d: r.copy() for d, r in source.items()})
                 else:
                     for name in names:
-                        parts = node.namespaces[name].partitions
-                        if parts[pid]:
-                            parts[pid] = {}
+                        ns = node.namespaces[name]
+                        if ns.partitions[pid]:
+                            ns.replace_partition(pid, {})
         self.owners = new_owners
         self.rebalances += 1
         ranks: dict[int, list[list[int]]] = {id(n): [[] for _ in range(rf)] for n in live}
@@ -407,8 +407,7 @@ class EmbeddedCluster:
         def _clear() -> None:
             for n in self.core.nodes:
                 for ns in n.namespaces.values():
-                    for part in ns.partitions:
-                        part.clear()
+                    ns.clear()
 
         self.call(_clear)
 

@@ -126,6 +126,13 @@ class _Connection(asyncio.BufferedProtocol):
                 return self._apply_fault(fault, ptype, body)
         frames = node.process(ptype, body, self)
         if frames:
+            interval = getattr(frames, "interval", 0.0)
+            if interval:  # paced (a query's records_per_second): frames go out one by one
+                self.transport.write(frames[0])
+                later = asyncio.get_running_loop().call_later
+                for i, frame in enumerate(frames[1:], 1):
+                    later(i * interval, self._late_write, frame)
+                return True
             self.transport.write(frames[0]) if len(frames) == 1 else self.transport.writelines(frames)
         return True
 
@@ -215,6 +222,7 @@ class ServerNode:
         #: Server-side SSL context: the listener speaks TLS only (``tls_name``: the certificate's name).
         self.tls = tls
         self.tls_name = tls_name
+        self.current_conn: Any = None  # the connection whose request is being handled
         self.extensions: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ network
@@ -276,6 +284,7 @@ class ServerNode:
                     code = E.PARAMETER
                 if code:
                     return [reply(code, info3=1)]
+            self.current_conn = conn
             try:
                 return handle_message(self, body)
             except Exception as e:  # noqa: BLE001 - a bad request must not kill the server

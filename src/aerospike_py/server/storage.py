@@ -100,6 +100,8 @@ class Namespace:
         self.partitions: list[dict[bytes, StoredRecord]] = [{} for _ in range(N_PARTITIONS)]
         #: set name -> truncate threshold (ns); "" means the whole namespace.
         self.truncated: dict[str, int] = {}
+        #: Secondary indexes by name (``server.sindex.SecondaryIndex``), kept up to date by every change here.
+        self.indexes: dict[str, Any] = {}
 
     def get(self, digest: bytes, clock: Clock) -> StoredRecord | None:
         """A live record (expired or truncated ones are removed and not returned)."""
@@ -109,14 +111,43 @@ class Namespace:
             return None
         if rec.void_time and rec.void_time <= clock.citrus_now():
             del part[digest]
+            if self.indexes:
+                self._unindex(digest)
             return None
         return rec
 
     def put(self, rec: StoredRecord) -> None:
         self.partitions[partition_id(rec.digest)][rec.digest] = rec
+        if self.indexes:
+            for ix in self.indexes.values():
+                ix.update(rec)
 
     def delete(self, digest: bytes) -> bool:
-        return self.partitions[partition_id(digest)].pop(digest, None) is not None
+        gone = self.partitions[partition_id(digest)].pop(digest, None) is not None
+        if gone and self.indexes:
+            self._unindex(digest)
+        return gone
+
+    def _unindex(self, digest: bytes) -> None:
+        for ix in self.indexes.values():
+            ix.remove(digest)
+
+    def replace_partition(self, pid: int, records: dict[bytes, StoredRecord]) -> None:
+        """Make ``records`` the content of partition ``pid`` (migrations), indexes included."""
+        if self.indexes:
+            for digest in self.partitions[pid]:
+                self._unindex(digest)
+        self.partitions[pid] = records
+        if self.indexes:
+            for rec in records.values():
+                for ix in self.indexes.values():
+                    ix.update(rec)
+
+    def clear(self) -> None:
+        """Delete every record (indexes stay, empty)."""
+        self.partitions = [{} for _ in range(N_PARTITIONS)]
+        for ix in self.indexes.values():
+            ix.clear()
 
     def records(self, pids: Any = None, clock: Clock | None = None):
         """Iterate ``(pid, record)`` over live records (optionally only some partitions)."""
@@ -126,6 +157,8 @@ class Namespace:
             for digest, rec in list(part.items()):
                 if now and rec.void_time and rec.void_time <= now:
                     part.pop(digest, None)
+                    if self.indexes:
+                        self._unindex(digest)
                     continue
                 yield pid, rec
 
@@ -136,6 +169,8 @@ class Namespace:
             for digest, rec in list(part.items()):
                 if (not set_name or rec.set_name == set_name) and rec.last_update_ns <= before_ns:
                     del part[digest]
+                    if self.indexes:
+                        self._unindex(digest)
                     n += 1
         return n
 

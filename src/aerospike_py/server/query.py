@@ -1,0 +1,607 @@
+"""Queries and scans on the embedded server: the partition-based protocol as CE 8.1.2 speaks it.
+
+A request (a message without key or digest) lists the partitions it wants (field 11, ids as
+little-endian u16) and partitions to resume (field 12, digests of the last record returned, with
+field 15 the bvals of a secondary-index query). The node answers for the partitions it is master
+of, in partition order: records in digest order (a scan) or in index order ``(bval, digest)`` (a
+query), each a message with namespace, digest, set, user key (when stored) and, for index
+queries, field 15 with the record's bval; the ops are its bins (none with ``no bin data``).
+Partitions it does not hold get a "partition done" message (info3 0x04, result 11, partition id
+in the generation slot). ``max_records`` (field 13) counts matching records across partitions;
+``records_per_second`` (field 10) paces the frames. Frames close at 1 MiB, then the last message
+(info3 0x01) comes in a frame of its own. An error before any record is one message with its code.
+
+With the write bit (info2 0x01) the request is a background job: its write ops (and expression
+writes) are applied to every matching record (update-only, the request's TTL and filter) and the
+answer is the last message at once; ``query-show`` reports the job. Facts from the real server's
+source (``as/src/query/query.c``) and traffic (``official-query.jsonl``).
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._wire import constants as W
+from .._wire.message import FIELD_HEADER, MessageHeader, parse_wire_ops, pack_op
+from .._wire.proto import PROTO_HEADER
+from . import errors as E
+from . import geo
+from .errors import ResultError
+from .handler import MESSAGE_HANDLERS, _run_op, check_filter, reply, write_record
+from .info import INFO_HANDLERS
+from .ops import OpContext
+from .sindex import ITYPE_DEFAULT, find_index
+
+log = logging.getLogger("aerospike_py.server")
+
+FIELD_BVAL = 15  # a record's bval in replies; the bval array (resume) in requests
+CHUNK_LIMIT = 1024 * 1024
+MAX_DONE_JOBS = 100  # query-max-done
+_MSG = struct.Struct(">BBBBBBIIIHH")
+_pack_msg = _MSG.pack
+_pack_field_header = FIELD_HEADER.pack
+_PROTO_MSG = (W.PROTO_VERSION << 56) | (W.PROTO_TYPE_MESSAGE << 48)
+_FIN = PROTO_HEADER.pack(_PROTO_MSG | 22) + _pack_msg(22, 0, 0, W.INFO3_LAST, 0, 0, 0, 0, 0, 0, 0)
+_u16le = struct.Struct("<H").unpack_from
+_i64le = struct.Struct("<q")
+_U64 = struct.Struct(">Q")
+_U32 = struct.Struct(">I")
+
+
+class Paced(list):
+    """Reply frames to be written ``interval`` seconds apart (``records_per_second``)."""
+
+    interval: float = 0.0
+
+
+# --------------------------------------------------------------------------- request
+
+
+@dataclass
+class Range:
+    """The where clause: one bin (or index name), a key type and its value(s)."""
+
+    bin: str
+    ktype: int
+    start: int = 0
+    end: int = 0
+    value: bytes = b""
+    shape: Any = None
+
+
+@dataclass
+class QueryRequest:
+    namespace: str
+    set_name: str
+    pids: dict[int, tuple[int, bytes] | None] | None  # pid -> resume (bval, digest); None: no pid fields
+    n_keyds: int = 0
+    where: Range | None = None
+    index_name: str | None = None
+    itype: int = ITYPE_DEFAULT
+    ctx: bytes | None = None
+    max_records: int = 0
+    rps: int = 0
+    trid: int = 0
+    socket_timeout: int = 0
+    filter_exp: bytes | None = None
+    no_bins: bool = False
+    bin_names: list[str] | None = None
+    read_ops: list = field(default_factory=list)
+
+
+def _bad(msg: str) -> ResultError:
+    return ResultError(E.PARAMETER, msg)
+
+
+def parse_range(data: bytes, named: bool) -> Range:
+    """Field 22: count (1), bin name (u8 length + name; empty with an index name), particle type,
+    then ``u32 size + value`` for the begin and end."""
+    if len(data) < 2 or data[0] != 1:
+        raise _bad("only one range supported")
+    n = data[1]
+    if n == 0 and not named:
+        raise _bad("missing expression and index name and bin name")
+    if n and named:
+        raise _bad("specified expression or index name with bin name")
+    if n >= 16:
+        raise _bad("bad bin name")
+    bin_name = data[2:2 + n].decode()
+    p = 2 + n
+    if p >= len(data):
+        raise _bad("cannot parse particle type")
+    ktype = data[p]
+    p += 1
+    rest = data[p:]
+    if ktype == W.PT_INTEGER:
+        if len(rest) < 24 or _U32.unpack_from(rest, 0)[0] != 8 or _U32.unpack_from(rest, 12)[0] != 8:
+            raise _bad("cannot parse integer range")
+        start = _U64.unpack_from(rest, 4)[0]
+        end = _U64.unpack_from(rest, 16)[0]
+        start -= (start >> 63) << 64
+        end -= (end >> 63) << 64
+        if start > end:
+            raise _bad("invalid range")
+        return Range(bin_name, ktype, start=start, end=end)
+    if ktype in (W.PT_STRING, W.PT_BLOB, W.PT_GEOJSON):
+        if len(rest) < 4:
+            raise _bad("cannot parse range")
+        size = _U32.unpack_from(rest, 0)[0]
+        if len(rest) < 4 + size or (ktype == W.PT_GEOJSON and size == 0):
+            raise _bad("cannot parse range")
+        value = bytes(rest[4:4 + size])
+        if ktype != W.PT_GEOJSON:
+            return Range(bin_name, ktype, value=value)
+        try:
+            shape = geo.parse(value)
+        except geo.GeoError as e:
+            log.warning("geo query: invalid GeoJSON: %s", e)
+            raise _bad(str(e)) from None
+        return Range(bin_name, ktype, value=value, shape=shape)
+    raise _bad(f"invalid particle type {ktype}")
+
+
+def _pids(fields: dict[int, bytes], has_where: bool) -> tuple[dict[int, tuple[int, bytes] | None] | None, int]:
+    raw_pids = fields.get(W.FIELD_PID_ARRAY)
+    raw_digests = fields.get(W.FIELD_DIGEST_ARRAY)
+    if raw_pids is None and raw_digests is None:
+        if fields.get(FIELD_BVAL) is not None:
+            raise _bad("got bval array but no digests")
+        return None, 0
+    out: dict[int, tuple[int, bytes] | None] = {}
+    if raw_pids is not None:
+        n = len(raw_pids) // 2
+        if n == 0 or n > W.N_PARTITIONS:
+            raise _bad("pid array empty or too big")
+        for i in range(n):
+            pid = _u16le(raw_pids, 2 * i)[0]
+            if pid >= W.N_PARTITIONS or pid in out:
+                raise _bad("bad or duplicate pid")
+            out[pid] = None
+    n_keyds = 0
+    if raw_digests is not None:
+        n = len(raw_digests) // 20
+        if n == 0 or n > W.N_PARTITIONS:
+            raise _bad("digest array empty or too big")
+        bvals = fields.get(FIELD_BVAL)
+        if has_where:
+            if bvals is None:
+                raise _bad("got digests but no bval array")
+            if len(bvals) // 8 != n:
+                raise _bad("n_bvals != n_digests")
+        for i in range(n):
+            d = bytes(raw_digests[20 * i:20 * i + 20])
+            pid = (d[0] | (d[1] << 8)) & 0xFFF
+            if pid in out:
+                raise _bad("bad or duplicate digest pid")
+            bval = _i64le.unpack_from(bvals, 8 * i)[0] if has_where and bvals is not None else 0
+            out[pid] = (bval, d)
+            n_keyds += 1
+    elif fields.get(FIELD_BVAL) is not None:
+        raise _bad("got bval array but no digests")
+    return out, n_keyds
+
+
+def parse_request(h: MessageHeader, fields: dict[int, bytes], ops: list) -> QueryRequest:
+    """The facts of a query/scan request (raises ``ResultError(PARAMETER)`` on malformed fields)."""
+    ns = fields.get(W.FIELD_NAMESPACE, b"").decode()
+    set_name = fields.get(W.FIELD_SET, b"").decode()
+    if len(set_name) >= 64:
+        raise _bad("set name too long")
+    index_name = fields.get(W.FIELD_INDEX_NAME)
+    raw_range = fields.get(W.FIELD_INDEX_RANGE)
+    req = QueryRequest(ns, set_name, None)
+    if raw_range is not None:
+        req.where = parse_range(raw_range, index_name is not None)
+        itype = fields.get(W.FIELD_INDEX_TYPE)
+        if itype is not None:
+            if not itype:
+                raise _bad("cannot parse itype")
+            req.itype = itype[0]
+        ctx = fields.get(W.FIELD_INDEX_CONTEXT)
+        if ctx is not None:
+            if index_name is not None or not ctx:
+                raise _bad("bad index context")
+            req.ctx = bytes(ctx)
+    if index_name is not None:
+        if not index_name or len(index_name) >= 64:
+            raise _bad("bad index name size")
+        req.index_name = index_name.decode()
+    req.pids, req.n_keyds = _pids(fields, raw_range is not None)
+    rps = fields.get(W.FIELD_RECORDS_PER_SECOND)
+    if rps is not None:
+        if len(rps) != 4:
+            raise _bad("rps field size not 4")
+        req.rps = _U32.unpack(rps)[0]
+    mx = fields.get(W.FIELD_MAX_RECORDS)
+    if mx is not None:
+        if len(mx) != 8:
+            raise _bad("sample-max field size not 8")
+        req.max_records = _U64.unpack(mx)[0]
+    trid = fields.get(W.FIELD_TRAN_ID)
+    if trid is not None and len(trid) == 8:
+        req.trid = _U64.unpack(trid)[0]
+    st = fields.get(W.FIELD_SOCKET_TIMEOUT)
+    if st is not None:
+        if len(st) != 4:
+            raise _bad("socket-timeout field size not 4")
+        req.socket_timeout = _U32.unpack(st)[0]
+    req.filter_exp = fields.get(W.FIELD_FILTER_EXP)
+    req.no_bins = bool(h.info1 & W.INFO1_NOBINDATA)
+    binlist = fields.get(W.FIELD_QUERY_BINLIST)
+    if binlist is not None and ops:
+        raise _bad("both binlist and ops cannot be specified")
+    if binlist is not None and binlist:
+        names, p = [], 1
+        for _ in range(binlist[0]):
+            n = binlist[p]
+            names.append(bytes(binlist[p + 1:p + 1 + n]).decode())
+            p += 1 + n
+        req.bin_names = names
+    elif ops and not req.no_bins:
+        if all(op.op == W.OP_READ and op.name for op in ops):
+            req.bin_names = [op.name for op in ops]
+        else:
+            req.read_ops = ops
+    return req
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+class Job:
+    """What ``query-show`` reports about one query or background job."""
+
+    def __init__(self, req: QueryRequest, kind: str, si_name: str, client: str, trid: int) -> None:
+        self.req = req
+        self.kind = kind
+        self.si_name = si_name
+        self.client = client
+        self.trid = trid
+        self.start = time.monotonic()
+        self.finish: float | None = None
+        self.filtered_meta = self.filtered_bins = self.succeeded = self.failed = 0
+        self.net_io_bytes = 0
+
+    def info(self) -> str:
+        now = time.monotonic()
+        end = self.finish if self.finish is not None else now
+        req = self.req
+        out = [f"trid={self.trid}:ns={req.namespace}"]
+        if req.set_name:
+            out.append(f":set={req.set_name}")
+        if self.si_name:
+            out.append(f":sindex-name={self.si_name}")
+        if req.pids is not None and self.kind == "basic":
+            out.append(f":n-pids-requested={len(req.pids)}:n-keyds-requested={req.n_keyds}")
+        status = "done(ok)" if self.finish is not None else "active(ok)"
+        out.append(f":rps={req.rps}:active-threads=0:status={status}:job-progress=100.00"
+                   f":run-time={int((end - self.start) * 1000)}"
+                   f":time-since-done={int((now - end) * 1000) if self.finish is not None else 0}"
+                   f":recs-throttled={self.succeeded if req.rps else 0}:recs-filtered-meta={self.filtered_meta}"
+                   f":recs-filtered-bins={self.filtered_bins}:recs-succeeded={self.succeeded}"
+                   f":recs-failed={self.failed}:from={self.client}:job-type={self.kind}")
+        if self.kind == "basic":
+            out.append(f":net-io-bytes={self.net_io_bytes}:net-io-time=0"
+                       f":socket-timeout={req.socket_timeout or 10000}")
+        else:
+            out.append(":net-io-bytes=30:socket-timeout=10000:ops-active=0")
+        return "".join(out)
+
+
+def _jobs(server: Any) -> list[Job]:
+    return server.extensions.setdefault("query_jobs", [])
+
+
+def _register(server: Any, job: Job) -> None:
+    jobs = _jobs(server)
+    jobs.append(job)
+    if len(jobs) > MAX_DONE_JOBS:
+        del jobs[: len(jobs) - MAX_DONE_JOBS]
+
+
+_trid_counter = [0]
+
+
+def _client_name(server: Any) -> str:
+    conn = getattr(server, "current_conn", None)
+    t = getattr(conn, "transport", None)
+    peer = t.get_extra_info("peername") if t is not None else None
+    return f"{peer[0]}+{peer[1]}" if peer else "127.0.0.1+0"
+
+
+def info_query_show(server: Any, params: dict[str, str]) -> str:
+    raw = params.get("id", params.get("trid"))
+    jobs = _jobs(server)
+    if raw is None:
+        return ";".join(j.info() for j in reversed(jobs))
+    try:
+        trid = int(raw, 0)
+    except ValueError:
+        trid = 0
+    if trid <= 0:
+        return "ERROR:4:bad id"
+    for j in reversed(jobs):
+        if j.trid == trid:
+            return j.info()
+    return "ERROR:2:job not found"
+
+
+def info_query_abort(server: Any, params: dict[str, str]) -> str:
+    raw = params.get("id", params.get("trid"))
+    try:
+        trid = int(raw or "", 0)
+    except ValueError:
+        return "ERROR:4:bad id"
+    if any(j.trid == trid and j.finish is None for j in _jobs(server)):
+        return "ok"
+    return "ERROR:2:job not active"
+
+
+INFO_HANDLERS["query-show"] = info_query_show
+INFO_HANDLERS["query-abort"] = info_query_abort
+INFO_HANDLERS["query-abort-all"] = lambda server, params: "OK - number of queries killed: 0"
+
+
+# --------------------------------------------------------------------------- answering
+
+
+def _owned(server: Any) -> set[int] | None:
+    """Partitions this node may answer for (None: all)."""
+    cluster = server.cluster
+    return None if cluster is None else set(cluster.master_partitions(server))
+
+
+def _set_known(ns: Any, set_name: str) -> bool:
+    for part in ns.partitions:
+        for rec in part.values():
+            if rec.set_name == set_name:
+                return True
+    return any(ix.d.set_name == set_name for ix in ns.indexes.values())
+
+
+def handle_query(server: Any, h: MessageHeader, fields: dict[int, bytes], offset: int, body: memoryview) -> list[bytes]:
+    """Answer a query/scan request (see the module docstring)."""
+    ns = server.namespaces.get(fields.get(W.FIELD_NAMESPACE, b"").decode())
+    if ns is None:
+        return [reply(E.NAMESPACE_NOT_FOUND)]
+    if W.FIELD_UDF_OP in fields or W.FIELD_UDF_PACKAGE_NAME in fields:
+        handler = MESSAGE_HANDLERS.get("query_udf")
+        if handler is None:
+            return [reply(E.UNSUPPORTED_FEATURE)]
+        return handler(server, h, fields, offset, body)
+    try:
+        ops, _ = parse_wire_ops(bytes(body), offset, h.n_ops)
+        if h.info2 & W.INFO2_WRITE:
+            return _background(server, ns, h, fields, ops)
+        return _basic(server, ns, h, fields, ops)
+    except ResultError as e:
+        return [reply(e.code)]
+    except geo.GeoUnavailable as e:
+        log.warning("%s", e)
+        return [reply(E.UNSUPPORTED_FEATURE)]
+
+
+def _index_for(server: Any, ns: Any, req: QueryRequest) -> Any:
+    where = req.where
+    if where is None:
+        return None
+    ix = find_index(server, ns, req.index_name, req.set_name or None, where.bin, where.ktype, req.itype, req.ctx)
+    if ix is None:
+        raise ResultError(E.INDEX_NOT_FOUND)
+    return ix
+
+
+def _basic(server: Any, ns: Any, h: MessageHeader, fields: dict[int, bytes], ops: list) -> list[bytes]:
+    if not h.info3 & W.INFO3_PARTITION_DONE:
+        return [reply(E.UNSUPPORTED_FEATURE)]
+    for op in ops:
+        if op.op not in (W.OP_READ, W.OP_CDT_READ, W.OP_BIT_READ, W.OP_HLL_READ, W.OP_EXP_READ):
+            raise _bad("queries should only provide read ops")
+    req = parse_request(h, fields, ops)
+    if req.pids is None:
+        return [reply(E.UNSUPPORTED_FEATURE)]
+    ix = _index_for(server, ns, req)
+    job = Job(req, "basic", ix.d.name if ix is not None and not h.info1 & W.INFO1_SHORT_QUERY else "",
+              _client_name(server), req.trid or _next_trid())
+    frames = _run_basic(server, ns, req, ix, job)
+    job.finish = time.monotonic()
+    job.net_io_bytes = sum(map(len, frames))
+    if not h.info1 & W.INFO1_SHORT_QUERY:
+        _register(server, job)
+    if req.rps and len(frames) > 1:
+        paced = Paced(frames)
+        per_frame = max(1, (job.succeeded + len(frames) - 1) // len(frames))
+        paced.interval = per_frame / req.rps
+        return paced
+    return frames
+
+
+def _next_trid() -> int:
+    _trid_counter[0] += 1
+    return _trid_counter[0]
+
+
+def _records(server: Any, ns: Any, req: QueryRequest, ix: Any, pids: list[int]):
+    """``(pid, bval, record)`` of the candidates in the partitions ``pids``, in answer order."""
+    clock = server.clock
+    now = clock.citrus_now()
+    set_name = req.set_name
+    parts = ns.partitions
+    if ix is None:
+        for pid in pids:
+            part = parts[pid]
+            resume = req.pids[pid] if req.pids else None
+            digests = sorted(part)
+            if resume is not None:
+                after = resume[1]
+                digests = [d for d in digests if d > after]
+            for d in digests:
+                rec = part.get(d)
+                if rec is None or set_name and rec.set_name != set_name:
+                    continue
+                if rec.void_time and rec.void_time <= now:
+                    ns.get(d, clock)  # expires it
+                    continue
+                yield pid, 0, rec
+        return
+    cands = ix.candidates(req.where)
+    for pid in pids:
+        lst = cands.get(pid)
+        if not lst:
+            continue
+        resume = req.pids[pid] if req.pids else None
+        part = parts[pid]
+        for bval, d in lst:
+            if resume is not None and (bval, d) <= resume:
+                continue
+            rec = part.get(d)
+            if rec is None or set_name and rec.set_name != set_name:
+                continue
+            if rec.void_time and rec.void_time <= now:
+                ns.get(d, clock)
+                continue
+            yield pid, bval, rec
+
+
+def _run_basic(server: Any, ns: Any, req: QueryRequest, ix: Any, job: Job) -> list[bytes]:
+    owned = _owned(server)
+    assert req.pids is not None
+    wanted = sorted(req.pids)
+    frames: list[bytes] = []
+    chunk: list[bytes] = []
+    size = 0
+    if owned is not None:
+        for pid in wanted:
+            if pid not in owned:
+                m = _pack_msg(22, 0, 0, W.INFO3_PARTITION_DONE, 0, E.PARTITION_UNAVAILABLE, pid, 0, 0, 0, 0)
+                chunk.append(m)
+                size += 22
+        wanted = [p for p in wanted if p in owned]
+    ns_field = _field(W.FIELD_NAMESPACE, ns.name.encode())
+    send_bval = ix is not None
+    no_bins = req.no_bins
+    filter_exp = req.filter_exp
+    count = 0
+    limit = req.max_records
+    set_fields: dict[str, bytes] = {}
+    for _pid, bval, rec in _records(server, ns, req, ix, wanted):
+        if filter_exp is not None:
+            try:
+                check_filter(server, {W.FIELD_FILTER_EXP: filter_exp}, rec, ns)
+            except ResultError as e:
+                if e.code == E.FILTERED_OUT:
+                    job.filtered_bins += 1
+                    continue
+                raise
+        if no_bins:
+            n_ops, ops = 0, b""
+        else:
+            try:
+                n_ops, ops = _record_ops(server, ns, rec, req)
+            except ResultError:
+                job.failed += 1
+                continue
+        count += 1
+        sf = set_fields.get(rec.set_name)
+        if sf is None:
+            sf = set_fields[rec.set_name] = _field(W.FIELD_SET, rec.set_name.encode()) if rec.set_name else b""
+        parts = [ns_field, _field(W.FIELD_DIGEST, rec.digest), sf]
+        n_fields = 3 if sf else 2
+        if rec.key is not None:
+            parts.append(_field(W.FIELD_KEY, rec.key))
+            n_fields += 1
+        if send_bval:
+            parts.append(_field(FIELD_BVAL, _i64le.pack(bval)))
+            n_fields += 1
+        body = b"".join(parts) + ops
+        msg = _pack_msg(22, W.INFO1_NOBINDATA if no_bins else 0, 0, 0, 0, 0, rec.generation, rec.void_time, 0,
+                        n_fields, n_ops) + body
+        chunk.append(msg)
+        size += len(msg)
+        if size > CHUNK_LIMIT:
+            frames.append(_frame(chunk, size))
+            chunk, size = [], 0
+        if limit and count >= limit:
+            break
+    job.succeeded = count
+    if chunk:
+        frames.append(_frame(chunk, size))
+    frames.append(_FIN)
+    return frames
+
+
+def _field(ftype: int, data: bytes) -> bytes:
+    return _pack_field_header(len(data) + 1, ftype) + data
+
+
+def _frame(chunk: list[bytes], size: int) -> bytes:
+    return PROTO_HEADER.pack(_PROTO_MSG | size) + b"".join(chunk)
+
+
+def _record_ops(server: Any, ns: Any, rec: Any, req: QueryRequest) -> tuple[int, bytes]:
+    """The bins a record message carries: all, the selected ones, or the results of read ops."""
+    if req.bin_names is not None:
+        out = []
+        bins = rec.bins
+        for name in req.bin_names:
+            b = bins.get(name)
+            if b is not None:
+                out.append(pack_op(W.OP_READ, name.encode(), b[0], b[1]))
+        return len(out), b"".join(out)
+    if req.read_ops:
+        ctx = OpContext(rec.copy(), True, ns, server.clock, server)
+        results: list[bytes] = []
+        for op in req.read_ops:
+            _run_op(ctx, op, results, False)
+        return len(results), b"".join(results)
+    packed = rec.packed
+    if packed is None:
+        packed = rec.packed = b"".join([pack_op(W.OP_READ, n.encode(), pt, v) for n, (pt, v) in rec.bins.items()])
+    return len(rec.bins), packed
+
+
+# --------------------------------------------------------------------------- background ops
+
+
+def _background(server: Any, ns: Any, h: MessageHeader, fields: dict[int, bytes], ops: list) -> list[bytes]:
+    if h.info1 & W.INFO1_SHORT_QUERY:
+        raise _bad("ops-bg queries can't be 'short' queries")
+    req = parse_request(h, fields, [])
+    if req.set_name and not _set_known(ns, req.set_name):
+        return [reply(E.KEY_NOT_FOUND)]
+    ix = _index_for(server, ns, req)
+    if h.info1 & W.INFO1_READ or not ops:
+        raise _bad("ops not write only")
+    if any(op.op in (W.OP_READ, W.OP_CDT_READ, W.OP_BIT_READ, W.OP_HLL_READ, W.OP_EXP_READ) for op in ops):
+        raise _bad("ops query has read op")
+    job = Job(req, "background-ops", ix.d.name if ix is not None else "", _client_name(server),
+              req.trid or _next_trid())
+    req.pids = None  # background jobs cover every partition the node holds
+    owned = _owned(server)
+    pids = sorted(owned) if owned is not None else list(range(W.N_PARTITIONS))
+    wh = MessageHeader(0, W.INFO2_WRITE | (h.info2 & W.INFO2_DURABLE_DELETE),
+                       W.INFO3_UPDATE_ONLY | (h.info3 & W.INFO3_REPLACE_ONLY), 0, 0, 0, h.record_ttl, 0, 0,
+                       len(ops))
+    wfields: dict[int, bytes] = {W.FIELD_NAMESPACE: ns.name.encode()}
+    if req.filter_exp is not None:
+        wfields[W.FIELD_FILTER_EXP] = req.filter_exp
+    targets = [rec.digest for _pid, _bval, rec in _records(server, ns, req, ix, pids)]
+    for digest in targets:
+        try:
+            write_record(server, ns, digest, wh, wfields, ops)
+            job.succeeded += 1
+        except ResultError as e:
+            if e.code == E.FILTERED_OUT:
+                job.filtered_bins += 1
+            elif e.code != E.KEY_NOT_FOUND:
+                job.failed += 1
+    job.finish = time.monotonic()
+    _register(server, job)
+    return [_FIN]
+
+
+MESSAGE_HANDLERS["scan"] = handle_query
