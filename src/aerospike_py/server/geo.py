@@ -231,6 +231,28 @@ def parse(text: str | bytes) -> Shape:
     return _geometry(obj, kind)
 
 
+_CHECKED: dict[bytes, bool] = {}
+
+
+def check_particle(value: bytes) -> None:
+    """Refuse a GeoJSON bin value that does not parse, as the real server does (result 160)."""
+    ok = _CHECKED.get(value)
+    if ok is None:
+        n = int.from_bytes(value[1:3], "big") if len(value) >= 3 else 0
+        try:
+            parse(value[3 + 8 * n:])
+            ok = True
+        except GeoError:
+            ok = False
+        if len(_CHECKED) > 10_000:
+            _CHECKED.clear()
+        _CHECKED[value] = ok
+    if not ok:
+        from .errors import GEO_INVALID_GEOJSON, ResultError
+
+        raise ResultError(GEO_INVALID_GEOJSON, "invalid GeoJSON")
+
+
 def matches(candidate: Shape, query: Shape) -> bool:
     """Whether a stored shape answers a geo query: a point inside the query region, or (for a query
     point) a stored region containing it."""

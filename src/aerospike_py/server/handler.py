@@ -24,6 +24,7 @@ from .._wire.message import (
 )
 from . import errors as E
 from .errors import ResultError
+from .geo import check_particle as check_geo
 from .ops import FILTER_EVALUATOR, NO_RESULT, OP_HANDLERS, READ_OPS, OpContext, op_write
 from .storage import StoredRecord, delete_bin
 
@@ -332,6 +333,8 @@ def write_record(server: Any, ns: Any, digest: bytes, h: Any, fields: dict[int, 
             if ptype == W.PT_NULL:
                 delete_bin(bins, name)
             else:
+                if ptype == W.PT_GEOJSON:
+                    check_geo(value)
                 bins[name] = (ptype, value)
             if respond_all:
                 results.append(pack_op(W.OP_WRITE, name.encode(), W.PT_NULL, b""))

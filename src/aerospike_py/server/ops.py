@@ -14,6 +14,7 @@ from typing import Any
 from .._wire import constants as W
 from .._wire.message import WireOp
 from .errors import INCOMPATIBLE_TYPE, KEY_NOT_FOUND, PARAMETER, ResultError
+from .geo import check_particle as check_geo
 from .storage import StoredRecord, delete_bin
 
 _INT64 = struct.Struct(">q")
@@ -60,6 +61,8 @@ def op_write(ctx: OpContext, op: WireOp) -> None:
     if op.ptype == W.PT_NULL:
         delete_bin(ctx.record.bins, op.name)
     else:
+        if op.ptype == W.PT_GEOJSON:
+            check_geo(op.value)
         ctx.record.bins[op.name] = (op.ptype, op.value)
     return None
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._wire import constants as W
-from .._wire.message import FIELD_HEADER, MessageHeader, parse_wire_ops, pack_op
+from .._wire.message import FIELD_HEADER, MessageHeader, pack_op, parse_wire_ops
 from .._wire.proto import PROTO_HEADER
 from . import errors as E
 from . import geo
