@@ -26,8 +26,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._wire import constants as W
-from .._wire.message import FIELD_HEADER, MessageHeader, pack_op, parse_wire_ops
+from .._wire.message import MessageHeader, pack_op, parse_wire_ops
 from .._wire.proto import PROTO_HEADER
+from .._wire.query import pack_last, pack_partition_done, pack_record, parse_index_range, parse_query
 from . import errors as E
 from . import geo
 from .errors import ResultError
@@ -38,18 +39,11 @@ from .sindex import ITYPE_DEFAULT, find_index
 
 log = logging.getLogger("aerospike_py.server")
 
-FIELD_BVAL = 15  # a record's bval in replies; the bval array (resume) in requests
 CHUNK_LIMIT = 1024 * 1024
 MAX_DONE_JOBS = 100  # query-max-done
-_MSG = struct.Struct(">BBBBBBIIIHH")
-_pack_msg = _MSG.pack
-_pack_field_header = FIELD_HEADER.pack
 _PROTO_MSG = (W.PROTO_VERSION << 56) | (W.PROTO_TYPE_MESSAGE << 48)
-_FIN = PROTO_HEADER.pack(_PROTO_MSG | 22) + _pack_msg(22, 0, 0, W.INFO3_LAST, 0, 0, 0, 0, 0, 0, 0)
-_u16le = struct.Struct("<H").unpack_from
-_i64le = struct.Struct("<q")
+_FIN = PROTO_HEADER.pack(_PROTO_MSG | 22) + pack_last(0)
 _U64 = struct.Struct(">Q")
-_U32 = struct.Struct(">I")
 
 
 class Paced(list):
@@ -98,8 +92,8 @@ def _bad(msg: str) -> ResultError:
 
 
 def parse_range(data: bytes, named: bool) -> Range:
-    """Field 22: count (1), bin name (u8 length + name; empty with an index name), particle type,
-    then ``u32 size + value`` for the begin and end."""
+    """Field 22 as the real server takes it: exactly one filter; a bin name unless the index is named;
+    8-byte integers (begin <= end), or a string, blob or GeoJSON value."""
     if len(data) < 2 or data[0] != 1:
         raise _bad("only one range supported")
     n = data[1]
@@ -109,132 +103,101 @@ def parse_range(data: bytes, named: bool) -> Range:
         raise _bad("specified expression or index name with bin name")
     if n >= 16:
         raise _bad("bad bin name")
-    bin_name = data[2:2 + n].decode()
-    p = 2 + n
-    if p >= len(data):
-        raise _bad("cannot parse particle type")
-    ktype = data[p]
-    p += 1
-    rest = data[p:]
-    if ktype == W.PT_INTEGER:
-        if len(rest) < 24 or _U32.unpack_from(rest, 0)[0] != 8 or _U32.unpack_from(rest, 12)[0] != 8:
-            raise _bad("cannot parse integer range")
-        start = _U64.unpack_from(rest, 4)[0]
-        end = _U64.unpack_from(rest, 16)[0]
-        start -= (start >> 63) << 64
-        end -= (end >> 63) << 64
+    try:
+        r = parse_index_range(data)
+    except (ValueError, IndexError, struct.error):
+        raise _bad("cannot parse index range") from None
+    if r.ptype == W.PT_INTEGER:
+        if len(r.begin) != 8 or len(r.end) != 8:
+            raise _bad("can only handle 8 byte integers")
+        start, end = int.from_bytes(r.begin, "big", signed=True), int.from_bytes(r.end, "big", signed=True)
         if start > end:
             raise _bad("invalid range")
-        return Range(bin_name, ktype, start=start, end=end)
-    if ktype in (W.PT_STRING, W.PT_BLOB, W.PT_GEOJSON):
-        if len(rest) < 4:
-            raise _bad("cannot parse range")
-        size = _U32.unpack_from(rest, 0)[0]
-        if len(rest) < 4 + size or (ktype == W.PT_GEOJSON and size == 0):
-            raise _bad("cannot parse range")
-        value = bytes(rest[4:4 + size])
-        if ktype != W.PT_GEOJSON:
-            return Range(bin_name, ktype, value=value)
+        return Range(r.bin_name, r.ptype, start=start, end=end)
+    if r.ptype in (W.PT_STRING, W.PT_BLOB):
+        return Range(r.bin_name, r.ptype, value=bytes(r.begin))
+    if r.ptype == W.PT_GEOJSON:
+        if not r.begin:
+            raise _bad("invalid query key size")
         try:
-            shape = geo.parse(value)
+            shape = geo.parse(r.begin)
         except geo.GeoError as e:
             log.warning("geo query: invalid GeoJSON: %s", e)
             raise _bad(str(e)) from None
-        return Range(bin_name, ktype, value=value, shape=shape)
-    raise _bad(f"invalid particle type {ktype}")
+        return Range(r.bin_name, r.ptype, value=bytes(r.begin), shape=shape)
+    raise _bad(f"invalid particle type {r.ptype}")
 
 
-def _pids(fields: dict[int, bytes], has_where: bool) -> tuple[dict[int, tuple[int, bytes] | None] | None, int]:
-    raw_pids = fields.get(W.FIELD_PID_ARRAY)
-    raw_digests = fields.get(W.FIELD_DIGEST_ARRAY)
-    if raw_pids is None and raw_digests is None:
-        if fields.get(FIELD_BVAL) is not None:
+def _pids(q: Any, fields: dict[int, bytes], has_where: bool) -> tuple[dict[int, tuple[int, bytes] | None] | None, int]:
+    """Partitions asked for, with their resume points, checked as the real server checks them."""
+    has_pids, has_digests = W.FIELD_PID_ARRAY in fields, W.FIELD_DIGEST_ARRAY in fields
+    if not has_pids and not has_digests:
+        if W.FIELD_BVAL_ARRAY in fields:
             raise _bad("got bval array but no digests")
         return None, 0
     out: dict[int, tuple[int, bytes] | None] = {}
-    if raw_pids is not None:
-        n = len(raw_pids) // 2
-        if n == 0 or n > W.N_PARTITIONS:
+    if has_pids:
+        if not q.pids or len(q.pids) > W.N_PARTITIONS:
             raise _bad("pid array empty or too big")
-        for i in range(n):
-            pid = _u16le(raw_pids, 2 * i)[0]
+        for pid in q.pids:
             if pid >= W.N_PARTITIONS or pid in out:
                 raise _bad("bad or duplicate pid")
             out[pid] = None
-    n_keyds = 0
-    if raw_digests is not None:
-        n = len(raw_digests) // 20
-        if n == 0 or n > W.N_PARTITIONS:
-            raise _bad("digest array empty or too big")
-        bvals = fields.get(FIELD_BVAL)
-        if has_where:
-            if bvals is None:
-                raise _bad("got digests but no bval array")
-            if len(bvals) // 8 != n:
-                raise _bad("n_bvals != n_digests")
-        for i in range(n):
-            d = bytes(raw_digests[20 * i:20 * i + 20])
-            pid = (d[0] | (d[1] << 8)) & 0xFFF
-            if pid in out:
-                raise _bad("bad or duplicate digest pid")
-            bval = _i64le.unpack_from(bvals, 8 * i)[0] if has_where and bvals is not None else 0
-            out[pid] = (bval, d)
-            n_keyds += 1
-    elif fields.get(FIELD_BVAL) is not None:
-        raise _bad("got bval array but no digests")
-    return out, n_keyds
+    if not has_digests:
+        if q.bvals is not None:
+            raise _bad("got bval array but no digests")
+        return out, 0
+    if not q.digests or len(q.digests) > W.N_PARTITIONS:
+        raise _bad("digest array empty or too big")
+    if has_where and (q.bvals is None or len(q.bvals) != len(q.digests)):
+        raise _bad("bval array missing or of another size than the digests")
+    for i, d in enumerate(q.digests):
+        d = bytes(d)
+        pid = (d[0] | (d[1] << 8)) & 0xFFF
+        if pid in out:
+            raise _bad("bad or duplicate digest pid")
+        out[pid] = (q.bvals[i] if has_where and q.bvals is not None else 0, d)
+    return out, len(q.digests)
 
 
-def parse_request(h: MessageHeader, fields: dict[int, bytes], ops: list) -> QueryRequest:
-    """The facts of a query/scan request (raises ``ResultError(PARAMETER)`` on malformed fields)."""
-    ns = fields.get(W.FIELD_NAMESPACE, b"").decode()
-    set_name = fields.get(W.FIELD_SET, b"").decode()
+def parse_request(h: MessageHeader, fields: dict[int, bytes], body: memoryview, ops: list) -> QueryRequest:
+    """The facts of a query/scan request, decoded by the shared codec (``_wire.query``) and checked
+    as the real server checks them (raises ``ResultError(PARAMETER)``)."""
+    try:
+        q = parse_query(body)
+    except (ValueError, KeyError, IndexError, TypeError, struct.error, UnicodeDecodeError):
+        raise _bad("cannot parse query request") from None
+    set_name = q.set_name or ""
     if len(set_name) >= 64:
         raise _bad("set name too long")
     index_name = fields.get(W.FIELD_INDEX_NAME)
     raw_range = fields.get(W.FIELD_INDEX_RANGE)
-    req = QueryRequest(ns, set_name, None)
+    req = QueryRequest(q.namespace, set_name, None)
     if raw_range is not None:
         req.where = parse_range(raw_range, index_name is not None)
-        itype = fields.get(W.FIELD_INDEX_TYPE)
-        if itype is not None:
-            if not itype:
-                raise _bad("cannot parse itype")
-            req.itype = itype[0]
-        ctx = fields.get(W.FIELD_INDEX_CONTEXT)
-        if ctx is not None:
-            if index_name is not None or not ctx:
+        if W.FIELD_INDEX_TYPE in fields and not fields[W.FIELD_INDEX_TYPE]:
+            raise _bad("cannot parse itype")
+        req.itype = q.index_type
+        if q.index_context is not None:
+            if index_name is not None or not q.index_context:
                 raise _bad("bad index context")
-            req.ctx = bytes(ctx)
+            req.ctx = bytes(q.index_context)
     if index_name is not None:
         if not index_name or len(index_name) >= 64:
             raise _bad("bad index name size")
         req.index_name = index_name.decode()
-    req.pids, req.n_keyds = _pids(fields, raw_range is not None)
-    rps = fields.get(W.FIELD_RECORDS_PER_SECOND)
-    if rps is not None:
-        if len(rps) != 4:
-            raise _bad("rps field size not 4")
-        req.rps = _U32.unpack(rps)[0]
-    mx = fields.get(W.FIELD_MAX_RECORDS)
-    if mx is not None:
-        if len(mx) != 8:
-            raise _bad("sample-max field size not 8")
-        req.max_records = _U64.unpack(mx)[0]
-    trid = fields.get(W.FIELD_TRAN_ID)
-    if trid is not None and len(trid) == 8:
-        req.trid = _U64.unpack(trid)[0]
-    st = fields.get(W.FIELD_SOCKET_TIMEOUT)
-    if st is not None:
-        if len(st) != 4:
-            raise _bad("socket-timeout field size not 4")
-        req.socket_timeout = _U32.unpack(st)[0]
-    req.filter_exp = fields.get(W.FIELD_FILTER_EXP)
+    req.pids, req.n_keyds = _pids(q, fields, raw_range is not None)
+    for ftype, size in ((W.FIELD_RECORDS_PER_SECOND, 4), (W.FIELD_MAX_RECORDS, 8), (W.FIELD_SOCKET_TIMEOUT, 4)):
+        if ftype in fields and len(fields[ftype]) != size:
+            raise _bad(f"field {ftype} of size {len(fields[ftype])}")
+    req.rps, req.max_records, req.trid = q.records_per_second, q.max_records, q.task_id
+    req.socket_timeout = q.socket_timeout
+    req.filter_exp = q.filter_exp
     req.no_bins = bool(h.info1 & W.INFO1_NOBINDATA)
     binlist = fields.get(W.FIELD_QUERY_BINLIST)
     if binlist is not None and ops:
         raise _bad("both binlist and ops cannot be specified")
-    if binlist is not None and binlist:
+    if binlist is not None and binlist:  # deprecated: count, then (length, name) per bin
         names, p = [], 1
         for _ in range(binlist[0]):
             n = binlist[p]
@@ -376,8 +339,8 @@ def handle_query(server: Any, h: MessageHeader, fields: dict[int, bytes], offset
     try:
         ops, _ = parse_wire_ops(bytes(body), offset, h.n_ops)
         if h.info2 & W.INFO2_WRITE:
-            return _background(server, ns, h, fields, ops)
-        return _basic(server, ns, h, fields, ops)
+            return _background(server, ns, h, fields, body, ops)
+        return _basic(server, ns, h, fields, body, ops)
     except ResultError as e:
         return [reply(e.code)]
     except geo.GeoUnavailable as e:
@@ -395,13 +358,14 @@ def _index_for(server: Any, ns: Any, req: QueryRequest) -> Any:
     return ix
 
 
-def _basic(server: Any, ns: Any, h: MessageHeader, fields: dict[int, bytes], ops: list) -> list[bytes]:
+def _basic(server: Any, ns: Any, h: MessageHeader, fields: dict[int, bytes], body: memoryview,
+           ops: list) -> list[bytes]:
     if not h.info3 & W.INFO3_PARTITION_DONE:
         return [reply(E.UNSUPPORTED_FEATURE)]
     for op in ops:
         if op.op not in (W.OP_READ, W.OP_CDT_READ, W.OP_BIT_READ, W.OP_HLL_READ, W.OP_EXP_READ):
             raise _bad("queries should only provide read ops")
-    req = parse_request(h, fields, ops)
+    req = parse_request(h, fields, body, ops)
     if req.pids is None:
         return [reply(E.UNSUPPORTED_FEATURE)]
     ix = _index_for(server, ns, req)
@@ -477,17 +441,16 @@ def _run_basic(server: Any, ns: Any, req: QueryRequest, ix: Any, job: Job) -> li
     if owned is not None:
         for pid in wanted:
             if pid not in owned:
-                m = _pack_msg(22, 0, 0, W.INFO3_PARTITION_DONE, 0, E.PARTITION_UNAVAILABLE, pid, 0, 0, 0, 0)
-                chunk.append(m)
+                chunk.append(pack_partition_done(pid, E.PARTITION_UNAVAILABLE))
                 size += 22
         wanted = [p for p in wanted if p in owned]
-    ns_field = _field(W.FIELD_NAMESPACE, ns.name.encode())
+    ns_name = ns.name.encode()
     send_bval = ix is not None
     no_bins = req.no_bins
+    info1 = W.INFO1_NOBINDATA if no_bins else 0
     filter_exp = req.filter_exp
     count = 0
     limit = req.max_records
-    set_fields: dict[str, bytes] = {}
     for _pid, bval, rec in _records(server, ns, req, ix, wanted):
         if filter_exp is not None:
             try:
@@ -498,28 +461,16 @@ def _run_basic(server: Any, ns: Any, req: QueryRequest, ix: Any, job: Job) -> li
                     continue
                 raise
         if no_bins:
-            n_ops, ops = 0, b""
+            ops: list[bytes] = []
         else:
             try:
-                n_ops, ops = _record_ops(server, ns, rec, req)
+                ops = _record_ops(server, ns, rec, req)
             except ResultError:
                 job.failed += 1
                 continue
         count += 1
-        sf = set_fields.get(rec.set_name)
-        if sf is None:
-            sf = set_fields[rec.set_name] = _field(W.FIELD_SET, rec.set_name.encode()) if rec.set_name else b""
-        parts = [ns_field, _field(W.FIELD_DIGEST, rec.digest), sf]
-        n_fields = 3 if sf else 2
-        if rec.key is not None:
-            parts.append(_field(W.FIELD_KEY, rec.key))
-            n_fields += 1
-        if send_bval:
-            parts.append(_field(FIELD_BVAL, _i64le.pack(bval)))
-            n_fields += 1
-        body = b"".join(parts) + ops
-        msg = _pack_msg(22, W.INFO1_NOBINDATA if no_bins else 0, 0, 0, 0, 0, rec.generation, rec.void_time, 0,
-                        n_fields, n_ops) + body
+        msg = pack_record(ns_name, rec.digest, rec.set_name.encode(), rec.key, bval if send_bval else None,
+                          rec.generation, rec.void_time, ops, info1)
         chunk.append(msg)
         size += len(msg)
         if size > CHUNK_LIMIT:
@@ -534,43 +485,32 @@ def _run_basic(server: Any, ns: Any, req: QueryRequest, ix: Any, job: Job) -> li
     return frames
 
 
-def _field(ftype: int, data: bytes) -> bytes:
-    return _pack_field_header(len(data) + 1, ftype) + data
-
-
 def _frame(chunk: list[bytes], size: int) -> bytes:
     return PROTO_HEADER.pack(_PROTO_MSG | size) + b"".join(chunk)
 
 
-def _record_ops(server: Any, ns: Any, rec: Any, req: QueryRequest) -> tuple[int, bytes]:
-    """The bins a record message carries: all, the selected ones, or the results of read ops."""
+def _record_ops(server: Any, ns: Any, rec: Any, req: QueryRequest) -> list[bytes]:
+    """The bins a record message carries (packed ops): all, the selected ones, or read-op results."""
+    bins = rec.bins
     if req.bin_names is not None:
-        out = []
-        bins = rec.bins
-        for name in req.bin_names:
-            b = bins.get(name)
-            if b is not None:
-                out.append(pack_op(W.OP_READ, name.encode(), b[0], b[1]))
-        return len(out), b"".join(out)
+        return [pack_op(W.OP_READ, name.encode(), *bins[name]) for name in req.bin_names if name in bins]
     if req.read_ops:
         ctx = OpContext(rec.copy(), True, ns, server.clock, server)
         results: list[bytes] = []
         for op in req.read_ops:
             _run_op(ctx, op, results, False)
-        return len(results), b"".join(results)
-    packed = rec.packed
-    if packed is None:
-        packed = rec.packed = b"".join([pack_op(W.OP_READ, n.encode(), pt, v) for n, (pt, v) in rec.bins.items()])
-    return len(rec.bins), packed
+        return results
+    return [pack_op(W.OP_READ, n.encode(), pt, v) for n, (pt, v) in bins.items()]
 
 
 # --------------------------------------------------------------------------- background ops
 
 
-def _background(server: Any, ns: Any, h: MessageHeader, fields: dict[int, bytes], ops: list) -> list[bytes]:
+def _background(server: Any, ns: Any, h: MessageHeader, fields: dict[int, bytes], body: memoryview,
+                ops: list) -> list[bytes]:
     if h.info1 & W.INFO1_SHORT_QUERY:
         raise _bad("ops-bg queries can't be 'short' queries")
-    req = parse_request(h, fields, [])
+    req = parse_request(h, fields, body, [])
     if req.set_name and not _set_known(ns, req.set_name):
         return [reply(E.KEY_NOT_FOUND)]
     ix = _index_for(server, ns, req)
