@@ -356,3 +356,29 @@ def test_sindex_info_answers_match_real_server(server, real_server):
     finally:
         for name in ("qs_n", "qs_mk", "qs_c2"):
             _raw_info(real_server.host, real_server.port, f"sindex-delete:namespace=test;indexname={name}")
+
+
+def test_cluster_queries_follow_partition_owners_through_a_node_stop():
+    from aerospike_py.server import EmbeddedCluster
+
+    with EmbeddedCluster(nodes=3, replication_factor=2) as cluster:
+        c = aerospike.client(cluster.config).connect()
+        try:
+            info = _info_fn(c)
+            for i in range(90):
+                c.put((NS, SET, i), {"n": i, "s": f"s{i % 3}"})
+            _create_indexes(info)
+            q = c.query(NS, SET)
+            q.where(p.between("n", 10, 69))
+            assert sorted(r[2]["n"] for r in q.results()) == list(range(10, 70))
+            assert len(c.query(NS, SET).results()) == 90
+            cluster.stop_node(1)  # survivors take over its partitions, indexes with them
+            for _ in range(100):  # until the client has the new partition map
+                if len(c.get_nodes()) == 2:
+                    break
+                c.is_connected()
+            q = c.query(NS, SET)
+            q.where(p.equals("s", "s1"))
+            assert sorted(r[2]["n"] for r in q.results()) == list(range(1, 90, 3))
+        finally:
+            c.close()

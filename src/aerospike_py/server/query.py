@@ -376,10 +376,9 @@ def _basic(server: Any, ns: Any, h: MessageHeader, fields: dict[int, bytes], bod
     job.net_io_bytes = sum(map(len, frames))
     if not h.info1 & W.INFO1_SHORT_QUERY:
         _register(server, job)
-    if req.rps and len(frames) > 1:
+    if req.rps and len(frames) > 2:
         paced = Paced(frames)
-        per_frame = max(1, (job.succeeded + len(frames) - 1) // len(frames))
-        paced.interval = per_frame / req.rps
+        paced.interval = max(1, req.rps // 10) / req.rps
         return paced
     return frames
 
@@ -451,6 +450,7 @@ def _run_basic(server: Any, ns: Any, req: QueryRequest, ix: Any, job: Job) -> li
     filter_exp = req.filter_exp
     count = 0
     limit = req.max_records
+    per_frame = max(1, req.rps // 10) if req.rps else 0  # paced answers: about ten frames a second
     for _pid, bval, rec in _records(server, ns, req, ix, wanted):
         if filter_exp is not None:
             try:
@@ -473,7 +473,7 @@ def _run_basic(server: Any, ns: Any, req: QueryRequest, ix: Any, job: Job) -> li
                           rec.generation, rec.void_time, ops, info1)
         chunk.append(msg)
         size += len(msg)
-        if size > CHUNK_LIMIT:
+        if size > CHUNK_LIMIT or per_frame and count % per_frame == 0:
             frames.append(_frame(chunk, size))
             chunk, size = [], 0
         if limit and count >= limit:
