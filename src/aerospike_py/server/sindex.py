@@ -112,10 +112,6 @@ class IndexDef:
         """Identity of the definition (what ``already exists with different definition`` compares)."""
         return self.set_name, self.bin, self.ktype, self.itype, self.ctx_b64
 
-    @property
-    def ctx_bytes(self) -> bytes | None:
-        return None if self.ctx_b64 is None else base64.b64decode(self.ctx_b64)
-
     def list_entry(self, b64: bool) -> str:
         if self.ctx_b64 is None:
             ctx = "null"
@@ -318,8 +314,6 @@ class SecondaryIndex:
                     del by_key[k]
                     self._sorted = None
         self.n_entries -= len(keys)
-        if self.by_digest.get(digest) is keys:
-            del self.by_digest[digest]
 
     def candidates(self, query: Any) -> dict[int, list[tuple[int, bytes]]]:
         """``{partition id: [(bval, digest), ...]}`` of the records the query range selects (a
