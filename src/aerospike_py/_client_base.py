@@ -16,6 +16,7 @@ from ._client_query import QueryMixin
 from ._commands import admin as admin_cmds
 from ._commands import info as info_cmds
 from ._commands import record
+from ._commands import udf as udf_cmds
 from ._wire import constants as W
 from .exception import ClientError, InvalidArgError
 from .types import ClientConfig
@@ -149,6 +150,36 @@ class ClientBase(BatchMixin, QueryMixin):
         """Like :meth:`operate`, with one :class:`BinTuple` per result in operation order."""
         p = P.WRITE.resolve(policy, self._write_default)
         return self._run(record.operate(key, ops, meta, p, ordered=True))
+
+    # ------------------------------------------------------------------ UDF
+
+    def apply(self, key: Any, module: str, function: str, args: list[Any] | None = None,
+              policy: dict[str, Any] | None = None) -> Any:
+        """Call the record UDF ``module.function(rec, *args)`` on the record at ``key``; return its
+        value. A failing UDF raises :class:`UDFError` with the server's ``file:line: message``."""
+        p = P.WRITE.resolve(policy, self._write_default)
+        return self._run(udf_cmds.apply(key, module, function, args, p))
+
+    def udf_put(self, filename: str, udf_type: int = 0, policy: dict[str, Any] | None = None) -> Any:
+        """Register the Lua module in file ``filename`` (its base name is the module's file name);
+        returns once every node of the cluster lists it."""
+        p = self._admin_policy(policy)
+        cmd, name = udf_cmds.udf_put(filename, udf_type, p)
+        return self._drive(udf_cmds.wait_steps(self._cluster_view, cmd, name, True, p))
+
+    def udf_remove(self, module: str, policy: dict[str, Any] | None = None) -> Any:
+        """Remove a registered module (``name`` or ``name.lua``); returns once no node lists it."""
+        p = self._admin_policy(policy)
+        cmd, name = udf_cmds.udf_remove(module, p)
+        return self._drive(udf_cmds.wait_steps(self._cluster_view, cmd, name, False, p))
+
+    def udf_list(self, policy: dict[str, Any] | None = None) -> Any:
+        """The registered modules: ``[{"name", "hash", "type", "content"}]`` (``content`` empty)."""
+        return self._run(udf_cmds.udf_list(self._admin_policy(policy)))
+
+    def udf_get(self, module: str, language: int = 0, policy: dict[str, Any] | None = None) -> Any:
+        """The source text of a registered module; :class:`UDFError` when it does not exist."""
+        return self._run(udf_cmds.udf_get(module, language, self._admin_policy(policy)))
 
     # ------------------------------------------------------------------ info / admin
 

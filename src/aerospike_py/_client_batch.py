@@ -18,6 +18,7 @@ from . import _constants as C
 from . import _observe
 from . import _policy as P
 from ._commands import batch as B
+from ._commands import udf as U
 from ._commands.bins import encode_bins
 from ._commands.keys import check_bin_name, parse_key
 from ._commands.ops import ResultPlan, encode_ops, reply_keep, summarize_ops
@@ -27,6 +28,7 @@ from ._wire.message import pack_op
 from .exception import InvalidArgError
 
 _DELETE_META_KEYS = frozenset(("gen", "key", "commit_level", "durable_delete"))
+_UDF_META_KEYS = frozenset(("module", "function", "args", "ttl", "commit_level", "key", "durable_delete"))
 
 
 class BatchMixin:
@@ -228,6 +230,55 @@ class BatchMixin:
                                                   extra_info2=W.INFO2_DELETE | W.INFO2_RESPOND_ALL_OPS)
                 heads.append(h)
         return self._submit("batch_remove", B.BatchState(rkeys), heads, p, True, B.records_result)
+
+    def batch_apply(self, keys: list[Any], module: str, function: str, args: list[Any] | None = None,
+                    policy: dict[str, Any] | None = None) -> Any:
+        """Call the record UDF ``module.function`` on many records: bare keys or ``(key,
+        BatchUDFMeta)`` (a meta may change the module, function, args, ttl, key policy...). Returns
+        :class:`BatchRecords` (with ``retry``): each record's bins are ``{"SUCCESS": value}``, or
+        ``{"FAILURE": message}`` with result 100 when its call failed."""
+        if not isinstance(keys, (list, tuple)):
+            raise InvalidArgError(f"keys must be a list of keys, not {type(keys).__name__}")
+        base_fields = U.udf_fields(U.check_name("UDF module", module), U.check_name("UDF function", function),
+                                   U.pack_args(args))
+        p = self._batch_policy(policy)
+        wp = P.Policy(self._write_view(p, policy), gen=C.POLICY_GEN_IGNORE)
+        base_attrs = P.write_attrs(wp, None)
+        send_key = base_attrs[4] == 1
+        rkeys = []
+        heads: list[bytes] = []
+        shared: dict[tuple[bytes, bytes], bytes] = {}
+        for i, item in enumerate(keys):
+            try:
+                meta = None
+                if isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], (tuple, list)):
+                    item, meta = item
+                    if meta is not None and not isinstance(meta, dict):
+                        raise InvalidArgError(f"UDF meta must be a dict, not {type(meta).__name__}")
+                    for mk in meta or ():
+                        if mk not in _UDF_META_KEYS:
+                            raise InvalidArgError(f"unknown BatchUDFMeta field {mk!r}")
+                k = parse_key(item)
+                if meta:
+                    wmeta = {mk: v for mk, v in meta.items() if mk in _DELETE_META_KEYS or mk == "ttl"}
+                    attrs = P.write_attrs(wp, wmeta) if wmeta else base_attrs
+                    fields = U.udf_fields(U.check_name("UDF module", meta.get("module", module)),
+                                          U.check_name("UDF function", meta.get("function", function)),
+                                          U.pack_args(meta.get("args", args)))
+                else:
+                    attrs, fields = base_attrs, base_fields
+            except InvalidArgError as e:
+                raise InvalidArgError(f"keys[{i}]: {e.msg}") from None
+            rkeys.append(k)
+            if meta or send_key:
+                heads.append(B.write_head(k, 0, attrs, (), extra_fields=fields, extra_info2=0))
+            else:
+                sk = (k.ns_b, k.set_b)
+                h = shared.get(sk)
+                if h is None:
+                    h = shared[sk] = B.write_head(k, 0, attrs, (), extra_fields=fields, extra_info2=0)
+                heads.append(h)
+        return self._submit(B.BatchState(rkeys, keep_failed=True), heads, p, True, B.write_result)
 
     def batch_write_numpy(self, data: Any, namespace: str, set_name: str, _dtype: Any, key_field: str = "_key",
                           policy: dict[str, Any] | None = None, retry: int = 0) -> Any:

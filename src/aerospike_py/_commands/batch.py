@@ -22,7 +22,7 @@ from operator import itemgetter
 from typing import Any
 
 from .._wire import constants as W
-from .._wire.message import FIELD_HEADER, MSG_HEADER, OP_HEADER, pack_message, skip_fields
+from .._wire.message import FIELD_HEADER, MSG_HEADER, OP_HEADER, pack_message, parse_bins, skip_fields
 from .._wire.values import decode_particle
 from ..exception import AerospikeError, AerospikeTimeoutError, ClusterError, InvalidArgError
 from ..types import BatchRecord, BatchRecords, BatchRetryInfo, Record, RecordMetadata
@@ -141,14 +141,6 @@ def write_head(k: RequestKey, info1: int, attrs: tuple, ops: Sequence[bytes], ex
     return b"".join((head, *fields, *ops))
 
 
-def udf_fields(module: str, function: str, arglist: bytes) -> list[bytes]:
-    """Fields 30-32 of a UDF entry (for ``batch_apply``)."""
-    m, f = module.encode(), function.encode()
-    return [_pack_field_header(len(m) + 1, W.FIELD_UDF_PACKAGE_NAME) + m,
-            _pack_field_header(len(f) + 1, W.FIELD_UDF_FUNCTION) + f,
-            _pack_field_header(len(arglist) + 1, W.FIELD_UDF_ARGLIST) + arglist]
-
-
 def flags_of(policy: Any) -> int:
     flags = FLAG_BATCH_V2
     if policy["allow_inline"]:
@@ -209,13 +201,15 @@ def pack_batch(indices: Sequence[int], keys: Sequence[RequestKey], heads: Sequen
 class BatchState:
     """What the node commands of one call share: keys, result slots, per-record op filter."""
 
-    __slots__ = ("keys", "slots", "keep", "sink", "layout", "learned", "plan")
+    __slots__ = ("keys", "slots", "keep", "sink", "layout", "learned", "plan", "keep_failed")
 
     def __init__(self, keys: list[RequestKey], keep: list[bool] | None = None, sink: Any = None,
-                 plan: Any = None) -> None:
+                 plan: Any = None, keep_failed: bool = False) -> None:
         #: A ResultPlan when the ops' results need more than "one value per bin" (batch_operate).
         self.plan = plan
         self.keys = keys
+        #: Keep the bins of failed records (batch_apply: the ``FAILURE`` bin of a UDF error).
+        self.keep_failed = keep_failed
         self.slots: list[Any] = [None] * len(keys)
         #: For batch_operate with RESPOND_ALL_OPS: which reply ops carry a result for the caller.
         self.keep = keep
@@ -414,6 +408,10 @@ def _parse_frame(cmd: Command, body: Any, node: str) -> Any:
         if n_fields:
             off = skip_fields(buf, off, n_fields)
         if rc:
+            if n_ops and state.keep_failed:
+                failed_bins, off = parse_bins(buf, off, n_ops)
+                slots[idx] = (rc, gen, vt, failed_bins)
+                continue
             for _ in range(n_ops):
                 off += 4 + _unpack_op(buf, off)[0]
             slots[idx] = (rc, gen, vt, None)
@@ -502,6 +500,10 @@ def _to_batch_records(state: BatchState) -> list[BatchRecord]:
             continue
         rc = s[0]
         if rc:
+            if s[3] is not None:  # a failed UDF call's FAILURE bin
+                meta = new(RecordMetadata, (s[1], _ttl(s[2], now)))
+                append(new(BatchRecord, (pk, rc, new(Record, (pk, meta, s[3])), False)))
+                continue
             append(new(BatchRecord, (pk, rc, None, len(s) > 4 and s[4])))
             continue
         if s[2] != last_vt or s[1] != last_gen:  # records written together share one metadata tuple

@@ -216,7 +216,8 @@ class ServerNode:
         self.cluster: Any = None  # set when part of an EmbeddedCluster
         self._faults: list[tuple[Callable[[int, bytes], bool], str, int]] = []
         self._server: asyncio.base_events.Server | None = None
-        self.udfs: dict[str, bytes] = {}
+        #: Registered UDF modules by file name (``server.udf.UdfModule``).
+        self.udfs: dict[str, Any] = {}
         #: A :class:`~aerospike_py.server.security.Security` when security is on.
         self.security = security
         #: Server-side SSL context: the listener speaks TLS only (``tls_name``: the certificate's name).
