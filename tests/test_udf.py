@@ -370,9 +370,10 @@ def server_process():
         proc.wait(10)
 
 
-def test_official_client_udf_put_and_apply(server_process):
+def test_official_client_udf_put_and_apply(server_process, tmp_path):
     aerospike = pytest.importorskip("aerospike")
-    c = aerospike.client({"hosts": [server_process]}).connect()
+    # The official client keeps copies of modules in its Lua user path: keep them out of the tree.
+    c = aerospike.client({"hosts": [server_process], "lua": {"user_path": str(tmp_path)}}).connect()
     try:
         assert c.udf_put(str(LIB)) == 0
         c.put(("test", SET, "o"), {"n": 1})

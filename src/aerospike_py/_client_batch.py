@@ -278,7 +278,7 @@ class BatchMixin:
                 if h is None:
                     h = shared[sk] = B.write_head(k, 0, attrs, (), extra_fields=fields, extra_info2=0)
                 heads.append(h)
-        return self._submit(B.BatchState(rkeys, keep_failed=True), heads, p, True, B.write_result)
+        return self._submit("batch_apply", B.BatchState(rkeys, keep_failed=True), heads, p, True, B.write_result)
 
     def batch_write_numpy(self, data: Any, namespace: str, set_name: str, _dtype: Any, key_field: str = "_key",
                           policy: dict[str, Any] | None = None, retry: int = 0) -> Any:
