@@ -209,13 +209,8 @@ ASYNC_PLAIN = ('get_node_names', 'is_connected', 'query')
 # --------------------------------------------------------------------------- pending other issues
 
 #: Original names not here yet, by the issue that brings them. Shrink it as they land.
-PENDING: dict[str, frozenset[str]] = {
-    "udf": frozenset({
-        "Client.apply", "Client.batch_apply", "Client.udf_put", "Client.udf_remove",
-        "AsyncClient.apply", "AsyncClient.batch_apply", "AsyncClient.udf_put", "AsyncClient.udf_remove",
-    }),
-}
-_PENDING = frozenset().union(*PENDING.values())
+PENDING: dict[str, frozenset[str]] = {}
+_PENDING: frozenset[str] = frozenset().union(*PENDING.values())
 
 #: Our additions at top level (documented in the README).
 OURS = frozenset({"cdt_ctx", "GeoJSON", "HLL", "KeyOrderedDict", "WILDCARD", "INFINITY", "server",

@@ -23,7 +23,7 @@ from .._wire import constants as W
 from .._wire.info import pack_info_request, parse_info_response
 from .._wire.message import MSG_HEADER, pack_field, pack_message_raw, parse_bins, skip_fields
 from .._wire.values import ValueTypeError, pack_cdt
-from ..exception import AerospikeTimeoutError, InvalidArgError, UDFError, error_from_result_code
+from ..exception import AerospikeTimeoutError, InvalidArgError, UDFError, _error_from_result_code
 from .base import Command, raise_for
 from .keys import parse_key
 from .record import _fields
@@ -75,7 +75,7 @@ def udf_result(bins: dict[str, Any] | None, rc: int, node: str, key: Any) -> Any
             return bins["SUCCESS"]
         failure = bins.get("FAILURE")
         if failure is not None:
-            raise error_from_result_code(rc or 100, failure if isinstance(failure, str) else repr(failure),
+            raise _error_from_result_code(rc or 100, failure if isinstance(failure, str) else repr(failure),
                                          node=node, key=key)
     return None
 
