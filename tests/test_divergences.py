@@ -255,3 +255,41 @@ def test_expression_map_results_keep_their_order(client: Any) -> None:
     client.put(key("eo"), {"m": {4: {}, 0: [], "ab": 8, 6: "z"}})
     expr = E.map_get_by_rank_range(aerospike_py.MAP_RETURN_KEY_VALUE, 0, 2, E.map_bin("m"))
     assert list(client.operate(key("eo"), [E.exp_read("r", expr)]).bins["r"].items()) == [("ab", 8), (6, "z")]
+
+
+def test_increment_to_an_existing_value_with_add_unique(client: Any) -> None:
+    client.put(key("au"), {"l": [8, 6, 7]})
+    with pytest.raises(aerospike_py.exception.RecordError) as e:
+        client.operate(key("au"), [L.list_increment("l", 1, 1, {"flags": aerospike_py.LIST_WRITE_ADD_UNIQUE})])
+    assert code(e) == 24
+
+
+def test_policy_order_applies_only_to_a_list_the_op_creates(client: Any) -> None:
+    client.put(key("po"), {"l": [], "i": 4})
+    policy = {"order": aerospike_py.LIST_ORDERED}
+    assert client.operate(key("po"), [L.list_append_items("l", ["ab"], policy), L.list_increment("l", 5, 5)]
+                          ).bins == {"l": [1, 5]}
+    assert client.get(key("po")).bins["l"] == ["ab", None, None, None, None, 5]
+
+
+def test_rest_of_a_map_rank_range_comes_by_rank(client: Any) -> None:
+    client.put(key("rk"), {"m": {"a": 8, 3: "", 0: 255, "": {3: "ba"}}})
+    op = M.map_get_by_value_rel_rank_range("m", "é", 1, aerospike_py.MAP_RETURN_VALUE | M.MAP_RETURN_INVERTED, 1)
+    assert client.operate(key("rk"), [op]).bins == {"m": [8, 255, "", {3: "ba"}]}
+
+
+def test_index_and_rank_results_of_a_whole_range_are_0_to_n(client: Any) -> None:
+    client.put(key("wr"), {"l": [5, 1, 3, 1]})
+    for rt in (aerospike_py.LIST_RETURN_RANK, aerospike_py.LIST_RETURN_REVERSE_RANK):
+        assert client.operate(key("wr"), [L.list_get_by_index_range("l", 0, rt, 10)]).bins == {"l": [0, 1, 2, 3]}
+    op = L.list_get_by_value_range("l", None, 2, aerospike_py.LIST_RETURN_REVERSE_RANK)  # [nil, 2): the ones
+    assert client.operate(key("wr"), [op]).bins == {"l": [2, 3]}
+
+
+def test_replace_writing_no_bins_is_not_found_and_keeps_the_record(client: Any) -> None:
+    client.put(key("rp"), {"i": 7})
+    expr = E.list_bin("l")  # no such bin: nothing is written (EVAL_NO_FAIL)
+    with pytest.raises(RecordNotFound):
+        client.operate(key("rp"), [E.exp_write("e", expr, E.EXP_WRITE_EVAL_NO_FAIL)],
+                       policy={"exists": aerospike_py.POLICY_EXISTS_REPLACE})
+    assert client.get(key("rp")).bins == {"i": 7}

@@ -46,11 +46,19 @@ class Ext(NamedTuple):
 class CList(list):
     """A list with its order flag (0 unordered, 1 ordered)."""
 
-    __slots__ = ("flags",)
+    __slots__ = ("flags", "fresh")
 
     def __init__(self, items: Any = (), flags: int = 0) -> None:
         super().__init__(items)
         self.flags = flags
+        #: Made by this op (a missing bin or context level): the op's policy may set its order.
+        self.fresh = False
+
+
+def _fresh_list(flags: int = 0) -> CList:
+    lst = CList(flags=flags)
+    lst.fresh = True
+    return lst
 
 
 class CMap:
@@ -357,7 +365,8 @@ def _select(values: list, code_kind: str, args: list, rt: int, *, first_arg: int
     if code_kind == "interval":
         lo = sort_key(_arg(args, a))
         hi = sort_key(args[a + 1]) if len(args) > a + 1 else (10,)
-        return Selection([i for i, v in enumerate(values) if lo <= sort_key(v) < hi])
+        return Selection([i for i, v in enumerate(values) if lo <= sort_key(v) < hi],
+                         order="rrange" if is_map else "lrrange")
     if code_kind == "rel_rank":
         start = _value_rank_start(values, _arg(args, a)) + _int_arg(args, a + 1)
         count = args[a + 2] if len(args) > a + 2 else None
@@ -421,6 +430,8 @@ def _result(values: list, sel: Selection, rt: int, keys: list | None = None, map
         if not out:  # not found: -1 for index and rank types, as the real server
             return -1 if rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK) else None
         return out[0]
+    if sel.order is not None and len(pos) == n and rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK):
+        return CList(range(n))  # a range (or an inversion) taking every element: 0..n-1, as the real server
     if sel.order is not None and rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK):
         if sel.order == "asc" or (sel.order == "rank" and rt in (RT_RANK, RT_REV_RANK)) or (
                 sel.order == "irange" and rt == RT_REV_INDEX) or (sel.order == "rrange" and rt == RT_REV_RANK) or (
@@ -514,7 +525,7 @@ def list_op(lst: CList, code: int, args: list) -> Any:
         items = [_arg(args, 0)] if code == 1 else _arg(args, 0)
         if not isinstance(items, list):
             raise ResultError(PARAMETER, "list expected")
-        if not lst and len(args) > 1 and not lst.flags:
+        if lst.fresh and not lst and len(args) > 1 and not lst.flags:
             lst.flags = _int_arg(args, 1, 0) & 1
         return _list_add_items(lst, list(items), _int_arg(args, 2, 0), None)
     if code in (3, 4):  # insert, insert_items
@@ -565,13 +576,13 @@ def list_op(lst: CList, code: int, args: list) -> Any:
         incr = args[1] if len(args) > 1 else 1
         if type(incr) not in (int, float):
             raise ResultError(PARAMETER, "number expected")
-        if not lst and len(args) > 2 and not lst.flags:
+        if lst.fresh and not lst and len(args) > 2 and not lst.flags:
             lst.flags = _int_arg(args, 2, 0) & 1
         i = index + n if index < 0 else index
         if i < 0:
             raise ResultError(OP_NOT_APPLICABLE, "index out of range")
+        flags = _int_arg(args, 3, 0)
         if i >= n:
-            flags = _int_arg(args, 3, 0)
             if i > n and lst.flags & 1:
                 raise ResultError(OP_NOT_APPLICABLE, "index out of bounds of an ordered list")
             if i > n and flags & L_INSERT_BOUNDED:  # (n: an append)
@@ -581,7 +592,12 @@ def list_op(lst: CList, code: int, args: list) -> Any:
             lst.extend([None] * (i - n + 1))
             lst[i] = incr
         else:
-            lst[i] = _add(lst[i], incr)
+            new = _add(lst[i], incr)
+            if flags & L_ADD_UNIQUE and any(matches(new, x) for j, x in enumerate(lst) if j != i):
+                if flags & NO_FAIL:
+                    raise _SoftFail(None)
+                raise ResultError(ELEMENT_EXISTS)
+            lst[i] = new
         v = lst[i]
         _resort(lst)
         return v
@@ -700,6 +716,9 @@ def map_op(m: CMap, code: int, args: list) -> Any:
         if inverted and not (sel.single and not sel.positions and m.flags & 1):
             # (a key-ordered map answers a missing key as not found, inverted or not)
             sel = _invert(sel, len(keys))
+            if _MAP_SELECT[code] in ("rank_range", "rel_rank"):  # the rest of a rank range: by rank
+                chosen = set(sel.positions)
+                sel.positions = [i for i in _rank_order(values) if i in chosen]
         if sel.single and not sel.positions and rt in (RT_KEY_VALUE, RT_ORDERED_MAP, RT_UNORDERED_MAP):
             sel.single = False
         res = _result(values, sel, rt, keys)
@@ -794,7 +813,7 @@ def is_modify_code(code: int) -> bool:
 def _new_container(ctype: int) -> Any:
     create = ctype & 0xC0
     if ctype & 0x30 == 0x10:
-        return CList(flags=1 if create == 0xC0 else 0)
+        return _fresh_list(1 if create == 0xC0 else 0)
     return CMap(flags={0x40: 0, 0x80: 1, 0xC0: 3}.get(create, 0))
 
 
@@ -805,7 +824,7 @@ def _maker(path: list, nxt: int, is_list: bool) -> Any:
         if type(ctype) is not int:
             raise ResultError(PARAMETER, "bad context type")
         return lambda: _new_container(ctype)
-    return CList if is_list else CMap
+    return _fresh_list if is_list else CMap
 
 
 class _SoftFail(Exception):
@@ -847,7 +866,7 @@ def _step(cur: Any, ctype: int, value: Any, modify: bool, make: Any = None, made
                 made[0] = True
             if i > n and not cur.flags & 1 and ctype & 0xC0 != 0x80:
                 raise ResultError(OP_NOT_APPLICABLE, "context index out of bounds")
-            new = make() if make is not None else CList()
+            new = make() if make is not None else _fresh_list()
             if not cur.flags & 1:
                 cur.extend([None] * (i - n))  # pad (0x80); an ordered list ignores the index
             cur.append(new)
@@ -957,7 +976,7 @@ def _cdt(ctx: OpContext, op: WireOp) -> tuple[int, bytes] | None:
                 raise ResultError(INCOMPATIBLE_TYPE, "sort of a missing bin")
             return None
         else:
-            root = CList() if is_list else CMap()
+            root = _fresh_list() if is_list else CMap()
     elif stored[0] in (W.PT_LIST, W.PT_MAP):
         root = unpack(stored[1])
     elif path:

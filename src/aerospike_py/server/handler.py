@@ -345,7 +345,8 @@ def write_record(server: Any, ns: Any, digest: bytes, h: Any, fields: dict[int, 
                 raise ResultError(E.BIN_NAME)
             _run_op(ctx, op, results, respond_all)
     if not work.bins:  # every bin removed (or a delete op): the record goes
-        if not exists:
+        if not exists or info3 & _REPLACE:
+            # (a replace does not read the old bins: with none written it deletes nothing)
             raise ResultError(E.KEY_NOT_FOUND)
         ns.delete(digest)
         server.on_write(ns, digest, None)
