@@ -164,7 +164,7 @@ def test_modify_ops_return_sizes_and_values(lst):
     [
         (aerospike_py.LIST_RETURN_INDEX, [0, 2]),
         (aerospike_py.LIST_RETURN_REVERSE_INDEX, [4, 2]),
-        (aerospike_py.LIST_RETURN_RANK, [2, 1]),
+        (aerospike_py.LIST_RETURN_RANK, [1, 2]),  # (ascending, as a real server)
         (aerospike_py.LIST_RETURN_REVERSE_RANK, [2, 3]),
         (aerospike_py.LIST_RETURN_COUNT, 2),
         (aerospike_py.LIST_RETURN_VALUE, [5, 4]),
