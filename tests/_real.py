@@ -14,6 +14,7 @@ own server) are not disturbed.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import random
 import socket
@@ -109,16 +110,43 @@ def stop_real(srv: RealServer) -> None:
         subprocess.run([str(REAL_DIR / "stop.sh"), "--dir", srv.workdir], capture_output=True, timeout=120)
 
 
+def _take_slot(nodes: int):
+    """An exclusive slot (an open, locked file) for one more private server of ``nodes`` nodes, or None.
+
+    A real node takes about 1 GB of memory: test sessions running side by side on one machine share
+    ``AEROSPIKE_REAL_SLOTS`` slots (default 2) per cluster size instead of each starting its own.
+    """
+    slots = int(os.environ.get("AEROSPIKE_REAL_SLOTS", "2"))
+    os.makedirs("/tmp/aerospike-real-slots", exist_ok=True)
+    for i in range(slots):
+        f = open(f"/tmp/aerospike-real-slots/{nodes}-{i}.lock", "w")  # noqa: SIM115 (held for the session)
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.close()
+            continue
+        return f
+    return None
+
+
 def real_server_fixture(nodes: int, env: str):
     """Body of a session fixture yielding a RealServer (or skipping)."""
     spec = os.environ.get(env)
     if spec:
         yield RealServer(_parse(spec))
         return
-    srv = start_real(nodes)
-    if srv is None:
+    if not (REAL_DIR / "start.sh").exists():
         pytest.skip("no real Aerospike server (set AEROSPIKE_REAL or provide ../shared/real-server)")
+    slot = _take_slot(nodes)
+    if slot is None:
+        pytest.skip(f"every private real-server slot for {nodes} node(s) is busy (AEROSPIKE_REAL_SLOTS)")
     try:
-        yield srv
+        srv = start_real(nodes)
+        if srv is None:
+            pytest.skip("the real server in ../shared/real-server did not start")
+        try:
+            yield srv
+        finally:
+            stop_real(srv)
     finally:
-        stop_real(srv)
+        slot.close()
