@@ -107,16 +107,17 @@ class Gen:
         return [self.value(1) for _ in range(self.r.randint(0, n))]
 
     # -- CDT pieces
-    # Not generated: INVERTED with index/rank return types. The real server orders those results
-    # by rules not pinned down yet (per range segment of the inverted selection, see the report).
+    # Not generated: INVERTED with index/rank return types (the real server orders those results
+    # by rules not pinned down yet: per range segment of the inverted selection) or with EXISTS
+    # (a real server answered False even where elements were left).
     def list_rt(self) -> int:
         rt = self.r.choice([0, 1, 2, 3, 4, 5, 7, 13])
-        inv = rt in (0, 5, 7, 13) and self.r.random() < 0.2
+        inv = rt in (0, 5, 7) and self.r.random() < 0.2
         return rt | (L.LIST_RETURN_INVERTED if inv else 0)
 
     def map_rt(self) -> int:
         rt = self.r.choice([0, 1, 2, 3, 4, 5, 6, 7, 8, 13])
-        inv = rt in (0, 5, 6, 7, 8, 13) and self.r.random() < 0.2
+        inv = rt in (0, 5, 6, 7, 8) and self.r.random() < 0.2
         return rt | (M.MAP_RETURN_INVERTED if inv else 0)
 
     def idx(self) -> int:
@@ -662,10 +663,13 @@ class Runner:
         server applies a truncate in the background after acknowledging it."""
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
-            info = self.c.info_random_node(f"sets/{NS}/{self.set}")
+            try:
+                info = self.c.info_random_node(f"sets/{NS}/{self.set}")
+            except AerospikeError:  # a busy server: ask again
+                continue
             if "objects=0:" in info and "truncating=true" not in info or "objects=" not in info:
                 return
-            time.sleep(0.001)
+            time.sleep(0.005)
 
     def readback(self) -> list[Any]:
         out = []

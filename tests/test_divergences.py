@@ -293,3 +293,49 @@ def test_replace_writing_no_bins_is_not_found_and_keeps_the_record(client: Any) 
         client.operate(key("rp"), [E.exp_write("e", expr, E.EXP_WRITE_EVAL_NO_FAIL)],
                        policy={"exists": aerospike_py.POLICY_EXISTS_REPLACE})
     assert client.get(key("rp")).bins == {"i": 7}
+
+
+def test_info_command_timing_out_raises_a_timeout() -> None:
+    # An info reply that does not come used to end in KeyError('timeout_delay') in the retry engine.
+    from aerospike_py.server import EmbeddedServer
+
+    with EmbeddedServer() as srv:
+        c = aerospike_py.client(srv.config).connect()
+        srv.inject_fault("stall", match=lambda ptype, body: ptype == 1)
+        with pytest.raises(aerospike_py.exception.AerospikeTimeoutError):
+            c.info_random_node("build", policy={"timeout": 200})
+        assert c.info_random_node("build")
+        c.close()
+
+
+def test_ranks_of_list_elements_found_by_index_and_by_value(client: Any) -> None:
+    client.put(key("lr"), {"l": [5, 1, 3, 1, 1]})
+    ops = [L.list_get_by_index("l", 3, aerospike_py.LIST_RETURN_RANK),  # ties share their lowest rank
+           L.list_get_by_index_range("l", 2, aerospike_py.LIST_RETURN_RANK, 3),
+           L.list_get_by_index_range("l", 1, aerospike_py.LIST_RETURN_REVERSE_INDEX, 2),
+           L.list_get_by_value("l", 1, aerospike_py.LIST_RETURN_REVERSE_RANK)]
+    assert client.operate_ordered(key("lr"), ops).ordered_bins == [("l", 0), ("l", [3, 0, 0]), ("l", [2, 3]),
+                                                                   ("l", [2, 3, 4])]
+
+
+def test_map_value_range_ranks_ascend(client: Any) -> None:
+    client.put(key("mr"), {"m": {"ab": 5, 1: 2, 0: "a", "c": None, -1: 0.0}})
+    op = M.map_get_by_value_range("m", True, None, aerospike_py.MAP_RETURN_RANK)
+    assert client.operate(key("mr"), [op]).bins == {"m": [1, 2, 3, 4]}
+
+
+def test_no_fail_write_in_created_context_still_answers(client: Any) -> None:
+    flags = aerospike_py.LIST_WRITE_INSERT_BOUNDED | aerospike_py.LIST_WRITE_NO_FAIL
+    ops = [{"op": aerospike_py.OPERATOR_INCR, "bin": "i", "val": 1},
+           L.list_insert("l", 2, "ab", {"flags": flags}, ctx=[X.cdt_ctx_map_key_create(-1)])]
+    assert client.operate(key("nf2"), ops).bins == {"l": 0}
+    assert client.get(key("nf2")).bins == {"i": 1}
+
+
+def test_inserting_no_items_pads_nothing(client: Any) -> None:
+    client.put(key("np"), {"l": []})
+    assert client.operate(key("np"), [L.list_insert_items("l", 1, [])]).bins == {"l": 0}
+    client.operate(key("np"), [L.list_create("o", aerospike_py.LIST_ORDERED)])
+    with pytest.raises(ServerError) as e:
+        client.operate(key("np"), [L.list_insert_items("o", 1, [])])
+    assert code(e) == 26

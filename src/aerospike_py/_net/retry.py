@@ -68,7 +68,7 @@ def drain_ms(cmd: Any, error: BaseException, sent: bool, partial: bool) -> int:
     leaves the connection in step; then ``timeout_delay`` (ms) says how long the reply may take.
     """
     if sent and not partial and isinstance(error, (ConnectionTimeout, TimeoutError)):
-        return int(cmd.policy["timeout_delay"] or 0)
+        return int(cmd.policy.get("timeout_delay") or 0)  # (info/admin policies have none)
     return 0
 
 

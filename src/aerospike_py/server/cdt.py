@@ -342,13 +342,13 @@ def _select(values: list, code_kind: str, args: list, rt: int, *, first_arg: int
     n = len(values)
     a = first_arg
     if code_kind == "index":
-        return Selection([_norm_index(_int_arg(args, a), n)], True)
+        return Selection([_norm_index(_int_arg(args, a), n)], True, order=None if is_map else "lindex")
     if code_kind == "rank":
         order = _rank_order(values)
         return Selection([order[_norm_index(_int_arg(args, a), n)]], True)
     if code_kind == "index_range":
         count = args[a + 1] if len(args) > a + 1 else None
-        return Selection(list(_range(_int_arg(args, a), count, n)), order="irange")
+        return Selection(list(_range(_int_arg(args, a), count, n)), order="irange" if is_map else "lindex")
     if code_kind == "rank_range":
         count = args[a + 1] if len(args) > a + 1 else None
         order = _rank_order(values)
@@ -356,7 +356,7 @@ def _select(values: list, code_kind: str, args: list, rt: int, *, first_arg: int
                          order="rrange" if is_map else "lrrange")
     if code_kind == "value":
         val = _arg(args, a)
-        return Selection([i for i, v in enumerate(values) if matches(val, v)])
+        return Selection([i for i, v in enumerate(values) if matches(val, v)], order=None if is_map else "lrrange")
     if code_kind == "value_list":
         vals = _arg(args, a)
         if not isinstance(vals, CList):
@@ -410,7 +410,11 @@ def _result(values: list, sel: Selection, rt: int, keys: list | None = None, map
     if rt in (RT_INDEX, RT_REV_INDEX):
         out = [(i if rt == RT_INDEX else n - 1 - i) for i in pos]
     elif rt in (RT_RANK, RT_REV_RANK):
-        ranks = _ranks(values)
+        if sel.order == "lindex":  # a list element found by index: ties share their lowest rank
+            ordered = sorted(map(sort_key, values))
+            ranks = {i: bisect.bisect_left(ordered, sort_key(values[i])) for i in pos}
+        else:
+            ranks = _ranks(values)
         out = [(ranks[i] if rt == RT_RANK else n - 1 - ranks[i]) for i in pos]
     elif rt == RT_VALUE:
         out = [values[i] for i in pos]
@@ -434,7 +438,7 @@ def _result(values: list, sel: Selection, rt: int, keys: list | None = None, map
         return CList(range(n))  # a range (or an inversion) taking every element: 0..n-1, as the real server
     if sel.order is not None and rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK):
         if sel.order == "asc" or (sel.order == "rank" and rt in (RT_RANK, RT_REV_RANK)) or (
-                sel.order == "irange" and rt == RT_REV_INDEX) or (sel.order == "rrange" and rt == RT_REV_RANK) or (
+                sel.order in ("irange", "lindex") and rt == RT_REV_INDEX) or (sel.order == "rrange" and rt in (RT_RANK, RT_REV_RANK)) or (
                 sel.order == "lrrange" and rt in (RT_RANK, RT_REV_RANK)):
             out.sort(reverse=sel.order == "rank" and rt == RT_REV_RANK)
     return CList(out)
@@ -473,7 +477,9 @@ def _list_add_items(lst: CList, items: list, flags: int, index: int | None) -> i
                 continue
             keep.append(v)
         items = keep
-    if not items:  # nothing to add: the real server checks neither index nor order
+    if not items:  # nothing to add: no index checks, no padding (an ordered list still refuses an index)
+        if lst.flags & 1 and index is not None and not lst.fresh:
+            raise ResultError(OP_NOT_APPLICABLE, "insert into an ordered list")
         return len(lst)
     if lst.flags & 1:
         if index is not None:
@@ -835,6 +841,14 @@ class _SoftFail(Exception):
         self.value = value
 
 
+class _Discard(Exception):
+    """A NO_FAIL write skipped in context levels it created: answer ``value``, keep nothing."""
+
+    def __init__(self, value: Any) -> None:
+        super().__init__()
+        self.value = value
+
+
 class _NothingToDo(Exception):
     """A create context made missing levels, but the op does not create: a no-op (nil)."""
 
@@ -987,6 +1001,8 @@ def _cdt(ctx: OpContext, op: WireOp) -> tuple[int, bytes] | None:
         result = apply(root, path, code, args, modify, stored is None)
     except _NothingToDo:
         return None
+    except _Discard as e:
+        return to_particle(e.value)
     if modify:
         ctx.bins[op.name] = (W.PT_LIST if isinstance(root, CList) else W.PT_MAP, pack(root))
     elif result is None and not ctx.flags & W.INFO2_WRITE:
@@ -1022,7 +1038,7 @@ def apply(root: Any, path: list, code: int, args: list, modify: bool = False, cr
         return list_op(target, code, args) if is_list else map_op(target, code, args)
     except _SoftFail as e:
         if made[0]:  # levels created only for a write that did not happen are not kept
-            raise _NothingToDo from None
+            raise _Discard(e.value) from None
         return e.value
 
 
