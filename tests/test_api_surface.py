@@ -218,7 +218,7 @@ OURS = frozenset({"cdt_ctx", "GeoJSON", "HLL", "KeyOrderedDict", "WILDCARD", "IN
                   "MAP_RETURN_ORDERED_MAP", "MAP_RETURN_UNORDERED_MAP",
                   "metrics_server_port", "register_prometheus_collector",
                   "Scan", "AsyncScan", "partition_filter_by_digest", "JOB_STATUS_UNDEF",
-                  "JOB_STATUS_INPROGRESS", "JOB_STATUS_COMPLETED"})
+                  "JOB_STATUS_INPROGRESS", "JOB_STATUS_COMPLETED", "UnknownFieldWarning"})
 
 PUBLIC_MODULES = ["aerospike_py", "aerospike_py.types", "aerospike_py.exception", "aerospike_py.exp",
                   "aerospike_py.list_operations", "aerospike_py.map_operations", "aerospike_py.bit_operations",

@@ -155,7 +155,7 @@ def test_bad_arguments_raise_before_sending(make: Callable[[dict], Any], server:
     with pytest.raises(InvalidArgError):
         c.get(("test",))
     with pytest.raises(InvalidArgError):
-        c.get(key("k"), policy={"no_such_field": 1})
+        c.get(key("k"), policy={"total_timeout": -1})
     with pytest.raises(aerospike_py.BinNameError):
         c.put(key("k"), {"x" * 16: 1})
     with pytest.raises(RecordNotFound):

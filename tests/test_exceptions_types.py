@@ -93,13 +93,17 @@ def test_hierarchy_matches_reference():
     for name, chain in _reference_hierarchy().items():
         cls = getattr(exception, name)
         mro = [c.__name__ for c in cls.__mro__[1:]]
+        if name == "InvalidArgError":
+            # A documented difference: InvalidArgError is also a ClientError here (as the official
+            # client's ParamError), and what is raised is also a TypeError or a ValueError.
+            chain = ["ClientError", *chain]
         assert mro == [*chain, "BaseException", "object"], name
         assert cls.__bases__[0].__name__ == chain[0]
 
 
 def test_all_lists_every_public_class_but_not_the_aliases():
     names = {n for n in _reference_hierarchy() if not n.startswith("_")}
-    assert set(exception.__all__) == names
+    assert set(exception.__all__) == names | {"UnknownFieldWarning"}
     assert "TimeoutError" not in exception.__all__
     assert "IndexError" not in exception.__all__
     star: dict[str, Any] = {}
@@ -298,7 +302,7 @@ def test_raise_and_catch_by_base():
         raise exception.BackpressureError("queue")
 
 
-@pytest.mark.parametrize("name", sorted(exception.__all__))
+@pytest.mark.parametrize("name", sorted(n for n in exception.__all__ if n != "UnknownFieldWarning"))
 def test_pickle_round_trip(name):
     cls = getattr(exception, name)
     err = cls("message", 123, in_doubt=True, node="N1", key=("test", "demo", b"k"))

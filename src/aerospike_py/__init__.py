@@ -79,6 +79,7 @@ from .exception import (
     RustPanicError,
     ServerError,
     UDFError,
+    UnknownFieldWarning,
 )
 from .exception import _IndexError as IndexError  # noqa: A004
 from .exception import _TimeoutError as TimeoutError  # noqa: A004
@@ -232,6 +233,7 @@ __all__ = [
     "ServerError",
     "TimeoutError",
     "UDFError",
+    "UnknownFieldWarning",
     "AdminPolicy",
     "AerospikeKey",
     "BatchDeleteMeta",

@@ -7,7 +7,6 @@ commands themselves, so there is no sync- or async-specific code here.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 from . import _policy as P
@@ -18,7 +17,7 @@ from ._commands import info as info_cmds
 from ._commands import record
 from ._commands import udf as udf_cmds
 from ._wire import constants as W
-from .exception import ClientError, InvalidArgError
+from .exception import ClientError, _invalid_arg, _InvalidArgType, _warn_unknown_field
 from .types import ClientConfig
 
 _KNOWN_CONFIG = frozenset(ClientConfig.__annotations__) | {
@@ -30,7 +29,7 @@ def _policy_defaults(config: dict[str, Any]) -> dict[str, P.Policy | None]:
     """Client-wide default policies from ``config["policies"]`` (read/write/batch/query/scan/admin)."""
     given = config.get("policies") or {}
     if not isinstance(given, dict):
-        raise InvalidArgError("config 'policies' must be a dict")
+        raise _InvalidArgType("config 'policies' must be a dict")
     kinds = {"read": P.READ, "write": P.WRITE, "batch": P.BATCH, "query": P.QUERY, "scan": P.SCAN,
              "admin": P.ADMIN, "info": P.INFO}
     out: dict[str, P.Policy | None] = {}
@@ -44,21 +43,22 @@ class ClientBase(BatchMixin, QueryMixin):
 
     def __init__(self, config: dict[str, Any]) -> None:
         if not isinstance(config, dict):
-            raise TypeError(f"config must be a dict, not {type(config).__name__}")
-        unknown = sorted(str(k) for k in config if k not in _KNOWN_CONFIG)
-        if unknown:
-            # The original API ignores unknown keys silently; we ignore them too, but say so.
-            warnings.warn(f"aerospike_py: ignoring unknown config keys {unknown}", stacklevel=3)
+            raise _InvalidArgType(f"config must be a dict, not {type(config).__name__}")
+        for k in config:
+            if k not in _KNOWN_CONFIG:
+                # The original ignores unknown keys silently; we ignore them too, but say so.
+                _warn_unknown_field("config", k)
         hosts = config.get("hosts")
         if not hosts or not isinstance(hosts, (list, tuple)):
-            raise InvalidArgError("config 'hosts' must be a non-empty list of (host, port) tuples")
+            raise _invalid_arg("config 'hosts' must be a non-empty list of (host, port) tuples", hosts,
+                               (list, tuple))
         cn = config.get("cluster_name")
         if cn is not None and not isinstance(cn, str):
-            raise InvalidArgError("config 'cluster_name' must be a str")
+            raise _InvalidArgType("config 'cluster_name' must be a str")
         for k in ("timeout", "idle_timeout", "max_conns_per_node", "min_conns_per_node", "tend_interval"):
             v = config.get(k)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
-                raise InvalidArgError(f"config {k!r} must be an int >= 0, got {v!r}")
+                raise _invalid_arg(f"config {k!r} must be an int >= 0, got {v!r}", v)
         self._config = dict(config)
         self._defaults = _policy_defaults(config)
         d = self._defaults

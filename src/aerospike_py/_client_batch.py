@@ -25,7 +25,7 @@ from ._commands.ops import ResultPlan, encode_ops, reply_keep, summarize_ops
 from ._commands.record import filter_field
 from ._wire import constants as W
 from ._wire.message import pack_op
-from .exception import InvalidArgError
+from .exception import InvalidArgError, _invalid_arg, _InvalidArgType, _InvalidArgValue, _warn_unknown_field
 
 _DELETE_META_KEYS = frozenset(("gen", "key", "commit_level", "durable_delete"))
 _UDF_META_KEYS = frozenset(("module", "function", "args", "ttl", "commit_level", "key", "durable_delete"))
@@ -109,7 +109,7 @@ class BatchMixin:
             ops = [pack_op(W.OP_READ, check_bin_name(b)) for b in bins]
             info1 = W.INFO1_READ if ops else W.INFO1_READ | W.INFO1_NOBINDATA
         else:
-            raise InvalidArgError(f"bins must be a list of bin names or None, not {type(bins).__name__}")
+            raise _InvalidArgType(f"bins must be a list of bin names or None, not {type(bins).__name__}")
         p = self._batch_policy(policy)
         if p["read_mode_ap"]:
             info1 |= W.INFO1_READ_MODE_AP_ALL
@@ -144,7 +144,7 @@ class BatchMixin:
 
     def _batch_write(self, records: list[Any], policy: dict[str, Any] | None, retry: int, op: str) -> Any:
         if not isinstance(records, (list, tuple)):
-            raise InvalidArgError(f"records must be a list of (key, bins[, meta]) tuples, not {type(records).__name__}")
+            raise _InvalidArgType(f"records must be a list of (key, bins[, meta]) tuples, not {type(records).__name__}")
         _check_retry(retry)
         p = self._batch_policy(policy)
         wp = self._write_view(p, policy)
@@ -155,7 +155,7 @@ class BatchMixin:
             try:
                 if not isinstance(rec, (tuple, list)) or len(rec) not in (2, 3):
                     n = len(rec) if isinstance(rec, (tuple, list)) else type(rec).__name__
-                    raise InvalidArgError(f"must be a (key, bins) or (key, bins, meta) tuple, got {n!r}")
+                    raise _InvalidArgValue(f"must be a (key, bins) or (key, bins, meta) tuple, got {n!r}")
                 k = parse_key(rec[0])
                 ops = encode_bins(rec[1])
                 meta = rec[2] if len(rec) == 3 else None
@@ -197,7 +197,7 @@ class BatchMixin:
         """Delete many records: bare keys or ``(key, BatchDeleteMeta)``; ``gen`` in a meta makes
         that delete conditional on the generation. Returns :class:`BatchRecords`."""
         if not isinstance(keys, (list, tuple)):
-            raise InvalidArgError(f"keys must be a list of keys, not {type(keys).__name__}")
+            raise _InvalidArgType(f"keys must be a list of keys, not {type(keys).__name__}")
         p = self._batch_policy(policy)
         wp = P.Policy(p, exists=C.POLICY_EXISTS_IGNORE, ttl=0)
         base_attrs = P.write_attrs(wp, None)
@@ -211,14 +211,16 @@ class BatchMixin:
                 if isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], (tuple, list)):
                     item, meta = item
                     if meta is not None and not isinstance(meta, dict):
-                        raise InvalidArgError(f"delete meta must be a dict, not {type(meta).__name__}")
-                    for mk in meta or ():
-                        if mk not in _DELETE_META_KEYS:
-                            raise InvalidArgError(f"unknown BatchDeleteMeta field {mk!r}")
+                        raise _InvalidArgType(f"delete meta must be a dict, not {type(meta).__name__}")
+                    if meta and not _DELETE_META_KEYS.issuperset(meta):
+                        for mk in meta:
+                            if mk not in _DELETE_META_KEYS:
+                                _warn_unknown_field("BatchDeleteMeta", mk)
+                        meta = {mk: v for mk, v in meta.items() if mk in _DELETE_META_KEYS}
                 k = parse_key(item)
                 attrs = P.write_attrs(wp, meta) if meta else base_attrs
             except InvalidArgError as e:
-                raise InvalidArgError(f"keys[{i}]: {e.msg}") from None
+                raise type(e)(f"keys[{i}]: {e.msg}") from None
             rkeys.append(k)
             if meta or send_key:
                 heads.append(B.write_head(k, 0, attrs, (), extra_info2=W.INFO2_DELETE | W.INFO2_RESPOND_ALL_OPS))
@@ -341,4 +343,4 @@ def _shared_heads(rkeys: list[Any], build: Any, per_key: bool = False) -> list[b
 
 def _check_retry(retry: Any) -> None:
     if isinstance(retry, bool) or not isinstance(retry, int) or retry < 0:
-        raise InvalidArgError(f"retry must be an int >= 0, got {retry!r}")
+        raise _invalid_arg(f"retry must be an int >= 0, got {retry!r}", retry)

@@ -17,7 +17,7 @@ from ._commands import query as QC
 from ._commands.base import Command
 from ._commands.info import _check_ok, _info_value
 from ._wire.info import pack_info_request
-from .exception import AerospikeTimeoutError, InvalidArgError
+from .exception import AerospikeTimeoutError, _InvalidArgValue
 
 #: Background job states, as the official client numbers them.
 JOB_STATUS_UNDEF = 0
@@ -188,6 +188,6 @@ class QueryMixin:
 
 def _check_job(job_id: Any, module: Any) -> None:
     if isinstance(job_id, bool) or not isinstance(job_id, int) or job_id <= 0:
-        raise InvalidArgError(f"job id must be a positive int, not {job_id!r}")
+        raise _InvalidArgValue(f"job id must be a positive int, not {job_id!r}")
     if module not in ("query", "scan"):
-        raise InvalidArgError(f"job module must be 'query' or 'scan', not {module!r}")
+        raise _InvalidArgValue(f"job module must be 'query' or 'scan', not {module!r}")

@@ -1,7 +1,9 @@
 """Policy dicts -> validated, resolved policies with defaults.
 
-Unknown keys and out-of-range values raise :class:`~aerospike_py.exception.InvalidArgError`
-before anything is sent. Resolution of the default (``None``) policy is free: it is computed once.
+Wrong types and out-of-range values raise :class:`~aerospike_py.exception.InvalidArgError` before
+anything is sent. Field names of the original and of the official client are accepted with the
+same meaning; other unknown fields are ignored with an ``UnknownFieldWarning`` (once per name).
+Resolution of the default (``None``) policy is free: it is computed once.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from typing import Any
 
 from . import _constants as C
 from ._wire import constants as W
-from .exception import InvalidArgError
+from .exception import _invalid_arg, _InvalidArgType, _InvalidArgValue, _warn_unknown_field
 
 _TRANSPORT_DEFAULTS: dict[str, Any] = {
     "socket_timeout": 30000,
@@ -120,29 +122,29 @@ def _check_value(kind: str, name: str, value: Any) -> Any:
     if name in _INT_FIELDS_NONNEG:
         if type(value) is not int:
             if isinstance(value, bool) or not isinstance(value, int):
-                raise InvalidArgError(f"{kind} policy field {name!r} must be an int, not {type(value).__name__}")
+                raise _InvalidArgType(f"{kind} policy field {name!r} must be an int, not {type(value).__name__}")
         if value < 0:
-            raise InvalidArgError(f"{kind} policy field {name!r} must be >= 0, got {value}")
+            raise _InvalidArgValue(f"{kind} policy field {name!r} must be >= 0, got {value}")
         if value > 0xFFFFFFFF:
-            raise InvalidArgError(f"{kind} policy field {name!r} out of range: {value}")
+            raise _InvalidArgValue(f"{kind} policy field {name!r} out of range: {value}")
         return value
     if name in _ENUMS:
         if isinstance(value, bool) or not isinstance(value, int) or value not in _ENUMS[name]:
-            raise InvalidArgError(f"{kind} policy field {name!r} has invalid value {value!r}")
+            raise _InvalidArgValue(f"{kind} policy field {name!r} has invalid value {value!r}")
         return int(value)
     if name in _BOOLS:
         if not isinstance(value, (bool, int)):
-            raise InvalidArgError(f"{kind} policy field {name!r} must be a bool, not {type(value).__name__}")
+            raise _InvalidArgType(f"{kind} policy field {name!r} must be a bool, not {type(value).__name__}")
         return bool(value)
     if name == "ttl":
         return check_ttl(value)
     if name == "read_touch_ttl_percent":
         if isinstance(value, bool) or not isinstance(value, int) or not -1 <= value <= 100:
-            raise InvalidArgError(f"read_touch_ttl_percent must be an int in -1..100, got {value!r}")
+            raise _invalid_arg(f"read_touch_ttl_percent must be an int in -1..100, got {value!r}", value)
         return value
     if name == "concurrency":
         if isinstance(value, bool) or value not in (C.BATCH_CONCURRENCY_SEQUENTIAL, C.BATCH_CONCURRENCY_PARALLEL):
-            raise ValueError(
+            raise _InvalidArgValue(
                 f"batch policy concurrency must be BATCH_CONCURRENCY_SEQUENTIAL (0) or "
                 f"BATCH_CONCURRENCY_PARALLEL (1), got {value!r}"
             )
@@ -153,9 +155,9 @@ def _check_value(kind: str, name: str, value: Any) -> Any:
 def check_ttl(value: Any) -> int:
     """Validate a TTL (seconds, or -1 never expire, -2 keep, -3 client default, 0 namespace default)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidArgError(f"ttl must be an int, not {type(value).__name__}")
+        raise _InvalidArgType(f"ttl must be an int, not {type(value).__name__}")
     if value < -3 or value > 0xFFFFFFFF:
-        raise InvalidArgError(f"ttl out of range: {value}")
+        raise _InvalidArgValue(f"ttl out of range: {value}")
     return value
 
 
@@ -178,19 +180,42 @@ class PolicyKind:
                 return base
             return self.default_policy
         if not isinstance(policy, dict):
-            raise InvalidArgError(f"{self.name} policy must be a dict, not {type(policy).__name__}")
+            raise _InvalidArgType(f"{self.name} policy must be a dict, not {type(policy).__name__}")
         out = Policy(base if base is not None else self.default_policy)
         defaults = self.defaults
         for k, v in policy.items():
             if k not in defaults:
-                raise InvalidArgError(
-                    f"unknown {self.name} policy field {k!r} (known: {', '.join(sorted(defaults))})"
-                )
+                alias = _alias(self.name, k, v, defaults)
+                if alias is None:
+                    continue
+                k, v = alias
             if v is None and k in ("filter_expression", "partition_filter"):
                 out[k] = None
                 continue
             out[k] = _check_value(self.name, k, v)
         return out
+
+
+#: Fields of the official client (and the original) with no effect here: accepted silently.
+#: ``key`` on reads: the original and official clients accept it (our reads never need the key).
+_NO_EFFECT = frozenset({"deserialize", "compress", "compression_threshold", "read_mode_sc", "send_set_name",
+                        "fail_on_cluster_change", "key", "socket_timeout", "total_timeout", "max_retries",
+                        "sleep_between_retries", "timeout_delay", "replica", "read_touch_ttl_percent"})
+
+
+def _alias(kind: str, name: Any, value: Any, defaults: dict[str, Any]) -> tuple[str, Any] | None:
+    """``(field, value)`` an unknown field means here, or None (no effect; warned if unknown)."""
+    if name == "expressions" and "filter_expression" in defaults:  # the official client's name
+        return "filter_expression", value
+    if name == "concurrent" and "concurrency" in defaults:  # official: bool, parallel when true
+        return "concurrency", C.BATCH_CONCURRENCY_PARALLEL if value else C.BATCH_CONCURRENCY_SEQUENTIAL
+    if name == "short_query" and "expected_duration" in defaults:  # official: bool
+        return "expected_duration", C.QUERY_DURATION_SHORT if value else C.QUERY_DURATION_LONG
+    if name == "timeout" and "total_timeout" in defaults:  # the official client's admin/info name
+        return "total_timeout", value
+    if name not in _NO_EFFECT:
+        _warn_unknown_field(f"{kind} policy", name, stacklevel=5)
+    return None
 
 
 READ = PolicyKind("read", READ_DEFAULTS)
@@ -220,16 +245,16 @@ def write_attrs(policy: Policy, meta: dict[str, Any] | None) -> tuple[int, int, 
     generation = 0
     if meta:
         if not isinstance(meta, dict):
-            raise InvalidArgError(f"meta must be a dict, not {type(meta).__name__}")
+            raise _InvalidArgType(f"meta must be a dict, not {type(meta).__name__}")
         for k in meta:
             if k not in _META_KEYS:
-                raise InvalidArgError(f"unknown meta field {k!r} (known: {', '.join(sorted(_META_KEYS))})")
+                _warn_unknown_field("meta", k, stacklevel=5)
         if "ttl" in meta:
             ttl = check_ttl(meta["ttl"])
         if "gen" in meta:
             g = meta["gen"]
             if isinstance(g, bool) or not isinstance(g, int) or not 0 <= g <= 0xFFFFFFFF:
-                raise InvalidArgError(f"meta gen must be an int in 0..2**32-1, got {g!r}")
+                raise _invalid_arg(f"meta gen must be an int in 0..2**32-1, got {g!r}", g)
             generation = g
             if gen_policy == C.POLICY_GEN_IGNORE:
                 gen_policy = C.POLICY_GEN_EQ

@@ -19,7 +19,7 @@ from typing import Any
 
 from . import _policy as P
 from ._commands import query as QC
-from .exception import ClientError, InvalidArgError
+from .exception import ClientError, _InvalidArgType
 from .types import Record
 
 _END = object()
@@ -62,7 +62,7 @@ class _QueryBase:
         p = self._POLICY.resolve(policy, self._client._defaults.get(self._POLICY_NAME))
         pf = p.get("partition_filter")
         if pf is not None and not isinstance(pf, QC.PartitionFilter):
-            raise InvalidArgError("partition_filter must come from aerospike_py.partition_filter_*()")
+            raise _InvalidArgType("partition_filter must come from aerospike_py.partition_filter_*()")
         return p
 
     def _steps(self, policy: dict[str, Any] | None, sink: QC.Sink) -> Any:

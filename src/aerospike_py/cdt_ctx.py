@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from .exception import InvalidArgError
+from .exception import _InvalidArgType, _InvalidArgValue
 
 __all__ = [
     "CDTContext",
@@ -44,7 +44,7 @@ class CDTContext(NamedTuple):
 
 def _int(name: str, v: Any) -> int:
     if isinstance(v, bool) or not isinstance(v, int):
-        raise InvalidArgError(f"{name} must be an int, not {type(v).__name__}")
+        raise _InvalidArgType(f"{name} must be an int, not {type(v).__name__}")
     return v
 
 
@@ -88,7 +88,7 @@ def cdt_ctx_map_key_create(key: Any, order: int = 0) -> CDTContext:
     """The map value under ``key``; create a map with ``order`` (``MAP_*_ORDERED``) there if missing."""
     flag = {0: 0x40, 1: 0x80, 3: 0xC0}.get(order)
     if flag is None:
-        raise InvalidArgError(f"unknown map order {order!r}")
+        raise _InvalidArgValue(f"unknown map order {order!r}")
     return CDTContext(_CTX_MAP_KEY | flag, key)
 
 

@@ -194,10 +194,45 @@ class ClusterError(AerospikeError):
     code = -11
 
 
-class InvalidArgError(AerospikeError):
-    """An argument or policy value is invalid."""
+class InvalidArgError(ClientError):
+    """An argument or policy value is invalid (raised before anything is sent).
+
+    A ``ClientError`` (as the official client's ``ParamError``); what is raised is also a
+    ``TypeError`` when the argument has the wrong type, a ``ValueError`` when its value is wrong.
+    """
 
     code = -2
+
+
+class _InvalidArgType(InvalidArgError, TypeError):
+    """An argument of the wrong type: both :class:`InvalidArgError` and ``TypeError``."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_invalid_arg, (True, self.msg, self.code), dict(self.__dict__))
+
+
+class _InvalidArgValue(InvalidArgError, ValueError):
+    """An argument with a wrong value: both :class:`InvalidArgError` and ``ValueError``."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_invalid_arg, (False, self.msg, self.code), dict(self.__dict__))
+
+
+def _rebuild_invalid_arg(wrong_type: bool, msg: str, code: int) -> InvalidArgError:
+    """Unpickling of the two kinds (their class names are shown as ``InvalidArgError``)."""
+    return (_InvalidArgType if wrong_type else _InvalidArgValue)(msg, code)
+
+
+def _invalid_arg(msg: str, value: object, kinds: type | tuple[type, ...] = int) -> InvalidArgError:
+    """The exception for a bad ``value``: a ``ValueError`` kind when it is of ``kinds`` (a wrong
+    value), else a ``TypeError`` kind (a wrong type; bools are never ints here)."""
+    ok = isinstance(value, kinds) and not isinstance(value, bool)
+    return (_InvalidArgValue if ok else _InvalidArgType)(msg)
+
+
+# Tracebacks and reprs name them as what users catch.
+_InvalidArgType.__name__ = _InvalidArgType.__qualname__ = "InvalidArgError"
+_InvalidArgValue.__name__ = _InvalidArgValue.__qualname__ = "InvalidArgError"
 
 
 class AerospikeTimeoutError(AerospikeError):
@@ -318,6 +353,27 @@ class FilteredOut(RecordError):
     """The record was filtered out by a filter expression."""
 
     code = 27
+
+
+class UnknownFieldWarning(UserWarning):
+    """A policy, meta or config dict has a field this client does not know; it is ignored.
+
+    Issued once per field name (``warnings.simplefilter("error", UnknownFieldWarning)`` makes
+    unknown fields errors).
+    """
+
+
+_WARNED: set[tuple[str, str]] = set()
+
+
+def _warn_unknown_field(where: str, name: object, stacklevel: int = 4) -> None:
+    """Warn, once per ``(where, name)``, that ``where`` has an unknown field ``name``."""
+    key = (where, str(name))
+    if key in _WARNED:
+        return
+    _WARNED.add(key)
+    warnings.warn(f"aerospike_py: unknown {where} field {name!r} ignored", UnknownFieldWarning,
+                  stacklevel=stacklevel)
 
 
 # Deprecated aliases (same class objects); module access to the public names warns, see __getattr__.
@@ -442,6 +498,7 @@ __all__ = [
     "BinNotFound",
     "BinTypeError",
     "FilteredOut",
+    "UnknownFieldWarning",
 ]
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import msgpack
 
 from ._wire.values import INFINITY, WILDCARD, ValueTypeError, pack_cdt
-from .exception import InvalidArgError
+from .exception import InvalidArgError, _InvalidArgType, _InvalidArgValue
 
 Expr = dict[str, Any]
 
@@ -495,7 +495,7 @@ def _v(x: Any) -> Expr:
         return list_val(list(x))
     if isinstance(x, dict):
         return map_val(x)
-    raise InvalidArgError(f"expression argument of unsupported type {type(x).__name__}")
+    raise _InvalidArgType(f"expression argument of unsupported type {type(x).__name__}")
 
 
 def _bin_arg(b: Any, accessor: Any) -> Expr:
@@ -503,21 +503,21 @@ def _bin_arg(b: Any, accessor: Any) -> Expr:
         return accessor(b)
     if isinstance(b, dict) and "__expr__" in b:
         return b
-    raise InvalidArgError(f"bin must be a bin name or an expression, not {type(b).__name__}")
+    raise _InvalidArgType(f"bin must be a bin name or an expression, not {type(b).__name__}")
 
 
 def _ctx(ctx: Any) -> list[Any] | None:
     if not ctx:
         return None
     if not isinstance(ctx, (list, tuple)):
-        raise InvalidArgError("ctx must be a list of aerospike_py.cdt_ctx items")
+        raise _InvalidArgType("ctx must be a list of aerospike_py.cdt_ctx items")
     flat: list[Any] = []
     for item in ctx:
         if not (isinstance(item, tuple) and len(item) == 2):
-            raise InvalidArgError(f"ctx items must come from aerospike_py.cdt_ctx, not {item!r:.60}")
+            raise _InvalidArgType(f"ctx items must come from aerospike_py.cdt_ctx, not {item!r:.60}")
         t, v = item
         if isinstance(t, bool) or not isinstance(t, int) or (t & 0x3F) not in _CTX_TYPES or t & ~0xFF:
-            raise InvalidArgError(f"unknown ctx type {t!r}")
+            raise _InvalidArgValue(f"unknown ctx type {t!r}")
         flat += (t, v)
     return flat
 
@@ -525,7 +525,7 @@ def _ctx(ctx: Any) -> list[Any] | None:
 def _rt(return_type: Any, allowed: frozenset, inverted: bool) -> int:
     if isinstance(return_type, bool) or not isinstance(return_type, int) or return_type < 0 \
             or (return_type & ~_INVERTED) not in allowed:
-        raise InvalidArgError(f"unknown return type {return_type!r}")
+        raise _InvalidArgValue(f"unknown return type {return_type!r}")
     return return_type | (_INVERTED if inverted else 0)
 
 
@@ -543,7 +543,7 @@ def _multi_type(rt: int, is_map: bool) -> int:
 
 def _value_type(t: Any) -> int:
     if isinstance(t, bool) or not isinstance(t, int) or not EXP_TYPE_NIL <= t <= EXP_TYPE_HLL:
-        raise InvalidArgError(f"value_type must be an EXP_TYPE_* constant, not {t!r}")
+        raise _InvalidArgValue(f"value_type must be an EXP_TYPE_* constant, not {t!r}")
     return t
 
 
@@ -751,7 +751,7 @@ def bit_rscan(bit_offset: Any, bit_size: Any, value: Any, bin: Any) -> Expr:
 def bit_get_int(bit_offset: Any, bit_size: Any, signed: bool, bin: Any) -> Expr:
     """``bit_size`` (<= 64) bits from ``bit_offset`` as an integer, ``signed`` or not (int)."""
     if not isinstance(signed, bool):
-        raise InvalidArgError(f"signed must be a bool, not {type(signed).__name__}")
+        raise _InvalidArgType(f"signed must be a bool, not {type(signed).__name__}")
     return _call(EXP_TYPE_INT, _MODULE_BIT, 54, [bit_offset, bit_size, int(signed)], _bin_arg(bin, blob_bin))
 
 
@@ -853,7 +853,7 @@ def _array(n: int) -> bytes:
 
 
 def _bad(msg: str) -> InvalidArgError:
-    return InvalidArgError(f"filter expression: {msg}")
+    return _InvalidArgValue(f"filter expression: {msg}")
 
 
 def _get(node: Expr, field: str) -> Any:

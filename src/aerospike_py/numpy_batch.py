@@ -21,7 +21,7 @@ from ._commands.batch import NO_RESPONSE, BatchState, layout_key
 from ._wire.constants import INFO3_LAST
 from ._wire.message import MSG_HEADER, OP_HEADER, skip_fields
 from ._wire.values import decode_particle
-from .exception import InvalidArgError
+from .exception import _InvalidArgType, _InvalidArgValue
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -101,18 +101,18 @@ def _check_dtype(dtype: Any) -> np.dtype:
     try:
         dt = np.dtype(dtype)
     except TypeError as e:
-        raise TypeError(f"_dtype: {e}") from None
+        raise _InvalidArgType(f"_dtype: {e}") from None
     if dt in _CHECKED:
         return dt
     if not dt.names:
-        raise TypeError("_dtype must be a structured dtype (one field per bin)")
+        raise _InvalidArgType("_dtype must be a structured dtype (one field per bin)")
     for name in dt.names:
         f = dt.fields[name][0]
         base = f.subdtype[0] if f.subdtype else f
         if f.subdtype and base.kind not in "iuf":
-            raise TypeError(f"_dtype field {name!r}: sub-arrays must be of ints or floats, not {base}")
+            raise _InvalidArgType(f"_dtype field {name!r}: sub-arrays must be of ints or floats, not {base}")
         if base.kind not in "iufSV":
-            raise TypeError(f"_dtype field {name!r}: kind {base.kind!r} ({base}) is not supported "
+            raise _InvalidArgType(f"_dtype field {name!r}: kind {base.kind!r} ({base}) is not supported "
                             "(use ints, floats, S<n> or V<n>)")
     if len(_CHECKED) >= 256:
         _CHECKED.clear()
@@ -349,7 +349,7 @@ def _check_chunk(name: str, field: Any, kind: str, ptype: int | None, values: An
         types = set(map(type, values))
         if all(any(t is a for pt in accepts for a in _PY_TYPES[pt]) for t in types):
             return
-    raise TypeError(f"bin {name!r}: a value of another type cannot fill field {field}")
+    raise _InvalidArgType(f"bin {name!r}: a value of another type cannot fill field {field}")
 
 
 def _fill_column(np: Any, arr: Any, name: str, chunks: list[tuple[Any, Any, int | None]]) -> None:
@@ -553,14 +553,14 @@ def _records_from_array(data: Any, namespace: str, set_name: str, dtype: Any, ke
     """
     np = _np()
     if not isinstance(data, np.ndarray) or not data.dtype.names:
-        raise InvalidArgError("data must be a numpy structured array")
+        raise _InvalidArgType("data must be a numpy structured array")
     dt = np.dtype(dtype)
     if dt != data.dtype:
-        raise TypeError(f"_dtype {dt} does not match the array's dtype {data.dtype}")
+        raise _InvalidArgType(f"_dtype {dt} does not match the array's dtype {data.dtype}")
     if key_field not in dt.names:
-        raise InvalidArgError(f"key_field {key_field!r} is not a field of the dtype")
+        raise _InvalidArgValue(f"key_field {key_field!r} is not a field of the dtype")
     if dt.fields[key_field][0].kind not in "iuS":
-        raise InvalidArgError(f"key_field {key_field!r} must be an int or S<n> field")
+        raise _InvalidArgType(f"key_field {key_field!r} must be an int or S<n> field")
     keys = [_user_key(k) for k in data[key_field].tolist()]
     nss = data["_namespace"].tolist() if "_namespace" in dt.names else None
     sets = data["_set"].tolist() if "_set" in dt.names else None
@@ -579,7 +579,7 @@ def _records_from_array(data: Any, namespace: str, set_name: str, dtype: Any, ke
         elif f.kind in "ifS":
             vals = col.tolist()
         else:
-            raise TypeError(f"field {nm!r}: kind {f.kind!r} cannot be written")
+            raise _InvalidArgType(f"field {nm!r}: kind {f.kind!r} cannot be written")
         bin_cols.append((nm, vals))
     records = []
     for i, k in enumerate(keys):

@@ -12,7 +12,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._wire import admin as A
-from ..exception import ClientError, InvalidArgError, _error_from_result_code
+from ..exception import (
+    ClientError,
+    _error_from_result_code,
+    _invalid_arg,
+    _InvalidArgType,
+    _InvalidArgValue,
+)
 from .base import MORE, Command
 
 
@@ -21,24 +27,24 @@ def _name(value: Any, what: str, limit: int = 0) -> bytes:
     INVALID_USER (60) / INVALID_ROLE (70) as the real server does; ``limit``: what the wire
     format itself can carry (a one-byte length)."""
     if not isinstance(value, str):
-        raise InvalidArgError(f"{what} must be a str, got {type(value).__name__}")
+        raise _InvalidArgType(f"{what} must be a str, got {type(value).__name__}")
     b = value.encode()
     if limit and len(b) > limit:
-        raise InvalidArgError(f"{what} is longer than {limit} bytes")
+        raise _InvalidArgValue(f"{what} is longer than {limit} bytes")
     return b
 
 
 def _password(value: Any) -> bytes:
     if not isinstance(value, str):
-        raise InvalidArgError(f"password must be a str, got {type(value).__name__}")
+        raise _InvalidArgType(f"password must be a str, got {type(value).__name__}")
     return A.hash_password(value)
 
 
 def _roles(roles: Any) -> list[str]:
     if not isinstance(roles, (list, tuple)) or not all(isinstance(r, str) for r in roles):
-        raise InvalidArgError("roles must be a list of str")
+        raise _InvalidArgType("roles must be a list of str")
     if len(roles) > 255:
-        raise InvalidArgError("at most 255 roles per call")
+        raise _InvalidArgValue("at most 255 roles per call")
     for r in roles:
         _name(r, "role name", 255)
     return list(roles)
@@ -49,36 +55,36 @@ def privilege_code(code: Any) -> int:
     if isinstance(code, str):
         c = A.PRIVILEGE_CODES.get(code.strip().lower().replace("_", "-"))
         if c is None:
-            raise InvalidArgError(f"unknown privilege name {code!r}")
+            raise _InvalidArgValue(f"unknown privilege name {code!r}")
         return c
     if isinstance(code, bool) or not isinstance(code, int) or code not in A.PRIVILEGE_NAMES:
-        raise InvalidArgError(f"unknown privilege code {code!r}")
+        raise _InvalidArgValue(f"unknown privilege code {code!r}")
     return code
 
 
 def _privileges(privileges: Any) -> list[A.PrivilegeTuple]:
     if not isinstance(privileges, (list, tuple)):
-        raise InvalidArgError("privileges must be a list of Privilege dicts")
+        raise _InvalidArgType("privileges must be a list of Privilege dicts")
     if len(privileges) > 255:
-        raise InvalidArgError("at most 255 privileges per call")
+        raise _InvalidArgValue("at most 255 privileges per call")
     out = []
     for p in privileges:
         if not isinstance(p, dict) or "code" not in p:
-            raise InvalidArgError(f"a privilege must be a dict with 'code' (and optional 'ns', 'set'), got {p!r}")
+            raise _InvalidArgType(f"a privilege must be a dict with 'code' (and optional 'ns', 'set'), got {p!r}")
         unknown = set(p) - {"code", "ns", "set"}
         if unknown:
-            raise InvalidArgError(f"unknown privilege keys {sorted(unknown)}")
+            raise _InvalidArgValue(f"unknown privilege keys {sorted(unknown)}")
         code = privilege_code(p["code"])
         ns, set_name = p.get("ns") or "", p.get("set") or ""
         if not isinstance(ns, str) or not isinstance(set_name, str):
-            raise InvalidArgError("privilege 'ns' and 'set' must be str")
+            raise _InvalidArgType("privilege 'ns' and 'set' must be str")
         # ClientError for a scope the privilege cannot have, as the original client raises.
         if code < A.SCOPED_MIN and (ns or set_name):
             raise ClientError(f"admin global privilege {A.PRIVILEGE_NAMES[code]!r} can't have a namespace or set")
         if set_name and not ns:
             raise ClientError(f"privilege {A.PRIVILEGE_NAMES[code]!r} has a set scope with an empty namespace")
         if len(ns.encode()) > 31 or len(set_name.encode()) > 63:
-            raise InvalidArgError("privilege namespace or set name too long")
+            raise _InvalidArgValue("privilege namespace or set name too long")
         out.append((code, ns, set_name))
     return out
 
@@ -87,13 +93,13 @@ def _whitelist(whitelist: Any) -> list[str]:
     if whitelist is None:
         return []
     if not isinstance(whitelist, (list, tuple)) or not all(isinstance(a, str) and a for a in whitelist):
-        raise InvalidArgError("whitelist must be a list of non-empty address strings")
+        raise _InvalidArgType("whitelist must be a list of non-empty address strings")
     return list(whitelist)
 
 
 def _quota(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 0xFFFFFFFF:
-        raise InvalidArgError(f"{what} must be an int in 0..2**32-1, got {value!r}")
+        raise _invalid_arg(f"{what} must be an int in 0..2**32-1, got {value!r}", value)
     return value
 
 

@@ -24,7 +24,13 @@ from typing import Any
 from .._wire import constants as W
 from .._wire.message import FIELD_HEADER, MSG_HEADER, OP_HEADER, pack_message, parse_bins, skip_fields
 from .._wire.values import decode_particle
-from ..exception import AerospikeError, AerospikeTimeoutError, ClusterError, InvalidArgError
+from ..exception import (
+    AerospikeError,
+    AerospikeTimeoutError,
+    ClusterError,
+    InvalidArgError,
+    _InvalidArgType,
+)
 from ..types import BatchRecord, BatchRecords, BatchRetryInfo, Record, RecordMetadata
 from .base import CITRUS_EPOCH, MORE, NEVER_EXPIRES, Command, raise_for
 from .keys import _RECENT, RequestKey, parse_key
@@ -73,7 +79,7 @@ def parse_keys(keys: Any, what: str = "keys") -> list[RequestKey]:
     taken when each user key has the type its entry was made with (1, True and 1.0 are equal).
     """
     if not isinstance(keys, (list, tuple)):
-        raise InvalidArgError(f"{what} must be a list of keys, not {type(keys).__name__}")
+        raise _InvalidArgType(f"{what} must be a list of keys, not {type(keys).__name__}")
     try:
         out = list(map(_RECENT.get, keys))
     except TypeError:  # an unhashable key (a list, a list user key): the loop below
@@ -95,13 +101,13 @@ def parse_keys(keys: Any, what: str = "keys") -> list[RequestKey]:
                     continue
             append(parse_key(k))
     except InvalidArgError as e:
-        raise InvalidArgError(f"{what}[{len(out)}]: {e.msg}") from None
+        raise type(e)(f"{what}[{len(out)}]: {e.msg}") from None
     except TypeError:  # e.g. an unhashable user key: let parse_key name the problem
         for k in keys[len(out):]:
             try:
                 append(parse_key(k))
             except InvalidArgError as e:
-                raise InvalidArgError(f"{what}[{len(out)}]: {e.msg}") from None
+                raise type(e)(f"{what}[{len(out)}]: {e.msg}") from None
     return out
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from .._wire import constants as W
 from .._wire.values import ValueTypeError, encode_particle
-from ..exception import InvalidArgError
+from ..exception import _InvalidArgType, _InvalidArgValue
 from .keys import check_bin_name
 
 _pack_u32 = struct.Struct(">I").pack
@@ -78,9 +78,9 @@ def encode_bins(bins: Any) -> bytes:
 def _encode_loop(bins: Any) -> bytes:
     """The general path: validate and encode bin by bin."""
     if not isinstance(bins, dict):
-        raise TypeError(f"bins must be a dict of bin name -> value, not {type(bins).__name__}")
+        raise _InvalidArgType(f"bins must be a dict of bin name -> value, not {type(bins).__name__}")
     if not bins:
-        raise InvalidArgError("bins must not be empty")
+        raise _InvalidArgValue("bins must not be empty")
     parts = []
     append = parts.append
     for name, value in bins.items():
@@ -98,7 +98,7 @@ def _encode_loop(bins: Any) -> bytes:
             try:
                 pt, v = encode_particle(value)
             except (ValueTypeError, OverflowError, ValueError) as e:
-                raise InvalidArgError(f"bin {name!r}: {e}") from None
+                raise _InvalidArgValue(f"bin {name!r}: {e}") from None
             cache = _OP_TAILS.get(pt)
             tail = (cache.get(name) if cache is not None else None) or _op_tail(name, pt)
         append(_pack_u32(len(tail) + len(v)))

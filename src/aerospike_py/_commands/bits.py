@@ -11,7 +11,7 @@ from typing import Any
 from .._wire import constants as W
 from .._wire.message import pack_op
 from .._wire.values import pack_cdt
-from ..exception import InvalidArgError
+from ..exception import _InvalidArgType, _InvalidArgValue
 from .keys import check_bin_name
 from .ops import OP_ENCODERS, EncodedOp
 
@@ -42,9 +42,9 @@ _OVERFLOW_ACTIONS = (0, 2, 4)  # BIT_OVERFLOW_FAIL / SATURATE / WRAP
 def _int(op: dict[str, Any], key: str, lo: int, hi: int) -> int:
     v = op.get(key)
     if isinstance(v, bool) or not isinstance(v, int):
-        raise InvalidArgError(f"bit operation {op.get('op')}: {key!r} must be an int, not {type(v).__name__}")
+        raise _InvalidArgType(f"bit operation {op.get('op')}: {key!r} must be an int, not {type(v).__name__}")
     if not lo <= v <= hi:
-        raise InvalidArgError(f"bit operation {op.get('op')}: {key!r} out of range: {v}")
+        raise _InvalidArgValue(f"bit operation {op.get('op')}: {key!r} out of range: {v}")
     return v
 
 
@@ -53,7 +53,7 @@ def _flags(op: dict[str, Any], key: str, valid: int) -> int:
     if v is None:
         return 0
     if isinstance(v, bool) or not isinstance(v, int) or v < 0 or v & ~valid:
-        raise InvalidArgError(f"bit operation {op.get('op')}: invalid {key} {v!r}")
+        raise _InvalidArgValue(f"bit operation {op.get('op')}: invalid {key} {v!r}")
     return v
 
 
@@ -72,19 +72,19 @@ def _arg(op: dict[str, Any], kind: str, args: list[Any]) -> None:
     elif kind == "val:bytes":
         v = op.get("val")
         if not isinstance(v, (bytes, bytearray)) or not v:
-            raise InvalidArgError(f"bit operation {op.get('op')}: 'val' must be non-empty bytes")
+            raise _InvalidArgValue(f"bit operation {op.get('op')}: 'val' must be non-empty bytes")
         args.append(bytes(v))
     elif kind == "val:int":
         args.append(_int(op, "val", -(1 << 63), (1 << 64) - 1))
     elif kind == "val:bool":
         v = op.get("val")
         if not isinstance(v, bool):
-            raise InvalidArgError(f"bit scan {op.get('op')}: 'val' must be a bool, not {type(v).__name__}")
+            raise _InvalidArgType(f"bit scan {op.get('op')}: 'val' must be a bool, not {type(v).__name__}")
         args.append(v)
     elif kind == "int_flags":
         action = op.get("action", 0)
         if action not in _OVERFLOW_ACTIONS or isinstance(action, bool):
-            raise InvalidArgError(f"bit operation {op.get('op')}: invalid overflow action {action!r}")
+            raise _InvalidArgValue(f"bit operation {op.get('op')}: invalid overflow action {action!r}")
         args.append(action | (1 if _signed(op) else 0))
     elif kind == "get_int_flags":
         if _signed(op):
@@ -94,7 +94,7 @@ def _arg(op: dict[str, Any], kind: str, args: list[Any]) -> None:
 def _signed(op: dict[str, Any]) -> bool:
     v = op.get("signed", False)
     if not isinstance(v, bool):
-        raise InvalidArgError(f"bit operation {op.get('op')}: 'signed' must be a bool")
+        raise _InvalidArgType(f"bit operation {op.get('op')}: 'signed' must be a bool")
     return v
 
 
@@ -106,7 +106,7 @@ def _encoder(code: int) -> Any:
     def enc(op: dict[str, Any]) -> EncodedOp:
         name = op.get("bin")
         if not isinstance(name, str):
-            raise InvalidArgError(f"bit operation {code} needs a bin name (str), not {name!r}")
+            raise _InvalidArgType(f"bit operation {code} needs a bin name (str), not {name!r}")
         b = check_bin_name(name)
         args: list[Any] = [server_op]
         for kind in layout:

@@ -14,7 +14,7 @@ from .._wire.message import pack_op
 from .._wire.values import ValueTypeError, pack_cdt
 from ..cdt_ctx import _CTX_CREATE_MASK as CTX_CREATE_MASK
 from ..cdt_ctx import CDTContext
-from ..exception import InvalidArgError
+from ..exception import _InvalidArgType, _InvalidArgValue, _warn_unknown_field
 from .keys import check_bin_name
 from .ops import OP_ENCODERS, EncodedOp
 
@@ -55,32 +55,38 @@ def _get(op: dict[str, Any], name: str, alt: str | None = None) -> Any:
         return op[name]
     if alt is not None and alt in op:
         return op[alt]
-    raise InvalidArgError(f"operation {op.get('op')} needs {name!r}")
+    raise _InvalidArgValue(f"operation {op.get('op')} needs {name!r}")
 
 
 def _int(op: dict[str, Any], name: str, default: Any = _MISSING) -> Any:
     v = op.get(name, default)
     if v is _MISSING:
-        raise InvalidArgError(f"operation {op.get('op')} needs an int {name!r}")
+        raise _InvalidArgType(f"operation {op.get('op')} needs an int {name!r}")
     if v is None and default is None:
         return None
     if isinstance(v, bool) or not isinstance(v, int):
-        raise InvalidArgError(f"{name!r} must be an int, not {type(v).__name__}")
+        raise _InvalidArgType(f"{name!r} must be an int, not {type(v).__name__}")
     return v
 
 
 def _list_arg(op: dict[str, Any], name: str = "val") -> list:
     v = _get(op, name)
     if not isinstance(v, (list, tuple)):
-        raise InvalidArgError(f"{name!r} must be a list, not {type(v).__name__}")
+        raise _InvalidArgType(f"{name!r} must be a list, not {type(v).__name__}")
     return list(v)
 
 
 def _return_type(op: dict[str, Any], allowed: frozenset) -> int:
     rt = _int(op, "return_type")
     if (rt & ~INVERTED) not in allowed or rt < 0:
-        raise InvalidArgError(f"unknown return type {rt}")
+        raise _InvalidArgValue(f"unknown return type {rt}")
     return rt
+
+
+#: Field names of list/map policies: ours and the original's, then the official client's.
+_LIST_POLICY_FIELDS = frozenset({"order", "flags", "list_order", "write_flags"})
+_MAP_POLICY_FIELDS = frozenset({"order", "write_mode", "map_order", "write_flags", "map_write_flags",
+                                "map_write_mode"})
 
 
 def _list_policy(op: dict[str, Any]) -> tuple[int, int] | None:
@@ -88,13 +94,16 @@ def _list_policy(op: dict[str, Any]) -> tuple[int, int] | None:
     if p is None:
         return None
     if not isinstance(p, dict):
-        raise InvalidArgError(f"list_policy must be a dict, not {type(p).__name__}")
-    order, flags = p.get("order", 0), p.get("flags", p.get("write_flags", 0))
+        raise _InvalidArgType(f"list_policy must be a dict, not {type(p).__name__}")
+    for k in p:
+        if k not in _LIST_POLICY_FIELDS:
+            _warn_unknown_field("list policy", k)
+    order, flags = p.get("order", p.get("list_order", 0)), p.get("flags", p.get("write_flags", 0))
     for name, v in (("order", order), ("flags", flags)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-            raise InvalidArgError(f"list_policy {name} must be a non-negative int")
+            raise _InvalidArgValue(f"list_policy {name} must be a non-negative int")
     if order not in (0, 1):
-        raise InvalidArgError(f"unknown list order {order}")
+        raise _InvalidArgValue(f"unknown list order {order}")
     return order, flags
 
 
@@ -103,14 +112,17 @@ def _map_policy(op: dict[str, Any]) -> tuple[int, int]:
     if p is None:
         return 0, 0
     if not isinstance(p, dict):
-        raise InvalidArgError(f"map_policy must be a dict, not {type(p).__name__}")
+        raise _InvalidArgType(f"map_policy must be a dict, not {type(p).__name__}")
+    for k in p:
+        if k not in _MAP_POLICY_FIELDS:
+            _warn_unknown_field("map policy", k)
     order = p.get("order", p.get("map_order", 0))
-    flags = p.get("write_mode", p.get("write_flags", p.get("map_write_flags", 0)))
+    flags = p.get("write_mode", p.get("write_flags", p.get("map_write_flags", p.get("map_write_mode", 0))))
     for name, v in (("order", order), ("write_mode", flags)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-            raise InvalidArgError(f"map_policy {name} must be a non-negative int")
+            raise _InvalidArgValue(f"map_policy {name} must be a non-negative int")
     if order not in (0, 1, 3):
-        raise InvalidArgError(f"unknown map order {order}")
+        raise _InvalidArgValue(f"unknown map order {order}")
     return order, flags
 
 
@@ -119,7 +131,7 @@ def _ctx_list(op: dict[str, Any]) -> list[Any] | None:
     if not ctx:
         return None
     if not isinstance(ctx, (list, tuple)):
-        raise InvalidArgError("ctx must be a list of cdt_ctx items")
+        raise _InvalidArgType("ctx must be a list of cdt_ctx items")
     flat: list[Any] = []
     for item in ctx:
         if isinstance(item, CDTContext) or (isinstance(item, tuple) and len(item) == 2):
@@ -127,9 +139,9 @@ def _ctx_list(op: dict[str, Any]) -> list[Any] | None:
         elif isinstance(item, dict) and "type" in item:
             t, v = item["type"], item.get("value")
         else:
-            raise InvalidArgError(f"ctx items must come from aerospike_py.cdt_ctx, not {item!r:.60}")
+            raise _InvalidArgType(f"ctx items must come from aerospike_py.cdt_ctx, not {item!r:.60}")
         if isinstance(t, bool) or not isinstance(t, int) or (t & ~CTX_CREATE_MASK) not in _CTX_TYPES:
-            raise InvalidArgError(f"unknown ctx type {t!r}")
+            raise _InvalidArgValue(f"unknown ctx type {t!r}")
         flat += (t, v)
     return flat
 
@@ -141,7 +153,7 @@ def _encode(op: dict[str, Any], code: int, args: list, is_write: bool, has_resul
     try:
         name = op["bin"]
     except KeyError:
-        raise InvalidArgError(f"operation {op.get('op')} needs a 'bin'") from None
+        raise _InvalidArgValue(f"operation {op.get('op')} needs a 'bin'") from None
     b = check_bin_name(name)
     payload: list[Any] = [code, *args]
     ctx = _ctx_list(op)
@@ -150,7 +162,7 @@ def _encode(op: dict[str, Any], code: int, args: list, is_write: bool, has_resul
     try:
         data = pack_cdt(payload)
     except (ValueTypeError, OverflowError, ValueError) as e:
-        raise InvalidArgError(f"operation {op.get('op')} on bin {name!r}: {e}") from None
+        raise _InvalidArgValue(f"operation {op.get('op')} on bin {name!r}: {e}") from None
     wire = W.OP_CDT_MODIFY if is_write else W.OP_CDT_READ
     e = EncodedOp(pack_op(wire, b, W.PT_BLOB, data), wire, name, is_write, has_result, is_map)
     rt = op.get("return_type")
@@ -203,14 +215,14 @@ def _lrt(op: dict[str, Any]) -> int:
 def _sort_flags(op: dict[str, Any]) -> list:
     v = _int(op, "val", 0)
     if v & ~0x3:
-        raise InvalidArgError(f"unknown list sort flags {v}")
+        raise _InvalidArgValue(f"unknown list sort flags {v}")
     return [v]
 
 
 def _list_order(op: dict[str, Any]) -> list:
     v = _int(op, "val", 0)
     if v not in (0, 1):
-        raise InvalidArgError(f"unknown list order {v}")
+        raise _InvalidArgValue(f"unknown list order {v}")
     return [v]
 
 
@@ -223,7 +235,7 @@ def _set_args(op: dict[str, Any]) -> list:
 def _incr_args(op: dict[str, Any]) -> list:
     val = op.get("val", 1)
     if isinstance(val, bool) or not isinstance(val, (int, float)):
-        raise InvalidArgError(f"list_increment needs an int or float, not {type(val).__name__}")
+        raise _InvalidArgType(f"list_increment needs an int or float, not {type(val).__name__}")
     return [_int(op, "index"), val, *_lpol(op)]
 
 
@@ -281,7 +293,7 @@ def _mput(op: dict[str, Any]) -> list:
 def _mput_items(op: dict[str, Any]) -> list:
     items = _get(op, "val")
     if not isinstance(items, dict):
-        raise InvalidArgError(f"map_put_items needs a dict, not {type(items).__name__}")
+        raise _InvalidArgType(f"map_put_items needs a dict, not {type(items).__name__}")
     order, flags = _map_policy(op)
     return [items, order, *([flags] if flags else [])]
 
@@ -289,7 +301,7 @@ def _mput_items(op: dict[str, Any]) -> list:
 def _mincr(op: dict[str, Any]) -> list:
     val = _get(op, "val")
     if isinstance(val, bool) or not isinstance(val, (int, float)):
-        raise InvalidArgError(f"map increment/decrement needs an int or float, not {type(val).__name__}")
+        raise _InvalidArgType(f"map increment/decrement needs an int or float, not {type(val).__name__}")
     order, _ = _map_policy(op)
     return [_get(op, "map_key"), val, order]
 
@@ -297,7 +309,7 @@ def _mincr(op: dict[str, Any]) -> list:
 def _map_order(op: dict[str, Any]) -> list:
     v = _int(op, "val", 0)
     if v not in (0, 1, 3):
-        raise InvalidArgError(f"unknown map order {v}")
+        raise _InvalidArgValue(f"unknown map order {v}")
     return [v]
 
 

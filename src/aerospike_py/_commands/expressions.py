@@ -9,7 +9,7 @@ from typing import Any
 
 from .._wire import constants as W
 from .._wire.message import pack_op
-from ..exception import InvalidArgError
+from ..exception import _InvalidArgType, _InvalidArgValue
 from ..exp import _OP_EXP_READ, _OP_EXP_WRITE, _pack_expression
 from .keys import check_bin_name
 from .ops import OP_ENCODERS, EncodedOp
@@ -19,13 +19,13 @@ def _encoder(wire_op: int, valid_flags: int, is_write: bool):
     def enc(op: dict[str, Any]) -> EncodedOp:
         name = op.get("bin")
         if not isinstance(name, str):
-            raise InvalidArgError(f"expression operation needs a bin name (str), not {name!r}")
+            raise _InvalidArgType(f"expression operation needs a bin name (str), not {name!r}")
         b = check_bin_name(name)
         if "expr" not in op:
-            raise InvalidArgError("expression operation needs 'expr'")
+            raise _InvalidArgValue("expression operation needs 'expr'")
         flags = op.get("flags", 0)
         if isinstance(flags, bool) or not isinstance(flags, int) or flags & ~valid_flags or flags < 0:
-            raise InvalidArgError(f"expression operation: invalid flags {flags!r}")
+            raise _InvalidArgValue(f"expression operation: invalid flags {flags!r}")
         body = _pack_expression(op["expr"])
         value = b"\x92" + body + bytes([flags])
         return EncodedOp(pack_op(wire_op, b, W.PT_BLOB, value), wire_op, name, is_write, not is_write,

@@ -14,7 +14,7 @@ import msgpack
 from .._wire import constants as W
 from .._wire.message import pack_op
 from .._wire.values import ValueTypeError, pack_cdt
-from ..exception import InvalidArgError
+from ..exception import _invalid_arg, _InvalidArgType, _InvalidArgValue, _warn_unknown_field
 from .keys import check_bin_name
 from .ops import OP_ENCODERS, EncodedOp
 
@@ -27,7 +27,7 @@ def _bits(op: dict[str, Any], key: str, lo: int, hi: int, zero_ok: bool, require
     if v is None and not required:
         return -1
     if isinstance(v, bool) or not isinstance(v, int) or not (lo <= v <= hi or (zero_ok and v == 0)):
-        raise InvalidArgError(f"hll operation {op.get('op')}: {key} must be an int in {lo}-{hi}, not {v!r}")
+        raise _invalid_arg(f"hll operation {op.get('op')}: {key} must be an int in {lo}-{hi}, not {v!r}", v)
     return v
 
 
@@ -44,37 +44,37 @@ def _policy(op: dict[str, Any]) -> int:
     if p is None:
         return 0
     if not isinstance(p, dict):
-        raise InvalidArgError(f"hll policy must be a dict, not {type(p).__name__}")
-    unknown = set(p) - {"flags"}
-    if unknown:
-        raise InvalidArgError(f"hll policy: unknown field(s) {sorted(unknown)}")
-    f = p.get("flags", 0)
+        raise _InvalidArgType(f"hll policy must be a dict, not {type(p).__name__}")
+    for k in p:
+        if k not in ("flags", "write_flags"):
+            _warn_unknown_field("hll policy", k)
+    f = p.get("flags", p.get("write_flags", 0))
     if isinstance(f, bool) or not isinstance(f, int) or f < 0 or f & ~_HLL_FLAGS:
-        raise InvalidArgError(f"hll policy: invalid flags {f!r}")
+        raise _InvalidArgValue(f"hll policy: invalid flags {f!r}")
     return f
 
 
 def _values(op: dict[str, Any]) -> bytes:
     v = op.get("val")
     if not isinstance(v, (list, tuple)) or not v:
-        raise InvalidArgError(f"hll_add needs a non-empty list of values, not {v!r:.60}")
+        raise _InvalidArgValue(f"hll_add needs a non-empty list of values, not {v!r:.60}")
     for x in v:
         if isinstance(x, (list, tuple, dict)):
-            raise InvalidArgError("hll_add values may not be lists or maps")
+            raise _InvalidArgValue("hll_add values may not be lists or maps")
     try:
         return pack_cdt(list(v))
     except (ValueTypeError, OverflowError, ValueError) as e:
-        raise InvalidArgError(f"hll_add: {e}") from None
+        raise _InvalidArgValue(f"hll_add: {e}") from None
 
 
 def _hlls(op: dict[str, Any]) -> bytes:
     v = op.get("val")
     if not isinstance(v, (list, tuple)) or not v:
-        raise InvalidArgError(f"hll operation {op.get('op')} needs a non-empty list of HLL values")
+        raise _InvalidArgValue(f"hll operation {op.get('op')} needs a non-empty list of HLL values")
     parts = [_packer.pack_array_header(len(v))]
     for h in v:
         if not isinstance(h, (bytes, bytearray)) or len(h) < 12:
-            raise InvalidArgError(f"hll operation {op.get('op')}: {h!r:.40} is not an HLL value")
+            raise _InvalidArgValue(f"hll operation {op.get('op')}: {h!r:.40} is not an HLL value")
         parts.append(_packer.pack(b"\x12" + bytes(h)))
     return b"".join(parts)
 
@@ -132,7 +132,7 @@ def _encoder(code: int) -> Any:
     def enc(op: dict[str, Any]) -> EncodedOp:
         name = op.get("bin")
         if not isinstance(name, str):
-            raise InvalidArgError(f"hll operation {code} needs a bin name (str), not {name!r}")
+            raise _InvalidArgType(f"hll operation {code} needs a bin name (str), not {name!r}")
         b = check_bin_name(name)
         return EncodedOp(pack_op(wire_op, b, W.PT_BLOB, build(op)), wire_op, name, is_write, has_result,
                          respond_all=True)

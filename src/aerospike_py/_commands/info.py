@@ -5,13 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from .._wire.info import info_error, pack_info_request, parse_info_response
-from ..exception import ClientError, InvalidArgError, _error_from_result_code
+from ..exception import (
+    ClientError,
+    _error_from_result_code,
+    _invalid_arg,
+    _InvalidArgType,
+    _InvalidArgValue,
+)
 from .base import Command
 
 
 def _check_command(command: Any) -> str:
     if not isinstance(command, str) or not command.strip():
-        raise InvalidArgError(f"info command must be a non-empty str, got {command!r}")
+        raise _InvalidArgValue(f"info command must be a non-empty str, got {command!r}")
     return command.strip()
 
 
@@ -43,11 +49,11 @@ def _check_ok(cmd: Command, body: Any, node: str) -> None:
 
 def truncate(namespace: Any, set_name: Any, nanos: Any, policy: Any) -> Command:
     if not isinstance(namespace, str) or not namespace:
-        raise InvalidArgError("truncate needs a namespace name")
+        raise _InvalidArgValue("truncate needs a namespace name")
     if set_name is not None and not isinstance(set_name, str):
-        raise InvalidArgError("truncate set_name must be a str or None")
+        raise _InvalidArgType("truncate set_name must be a str or None")
     if isinstance(nanos, bool) or not isinstance(nanos, int) or nanos < 0:
-        raise InvalidArgError(f"truncate nanos must be an int >= 0, got {nanos!r}")
+        raise _invalid_arg(f"truncate nanos must be an int >= 0, got {nanos!r}", nanos)
     if set_name:
         command = f"truncate:namespace={namespace};set={set_name}"
     else:

@@ -9,7 +9,7 @@ from typing import Any
 from .._wire import constants as W
 from .._wire.digest import SetHasher, compute_digest, key_particle, partition_id
 from .._wire.message import FIELD_HEADER, pack_key_field
-from ..exception import BinNameError, InvalidArgError
+from ..exception import BinNameError, _InvalidArgType, _InvalidArgValue
 from ..types import AerospikeKey
 
 _INT64 = struct.Struct(">q")
@@ -158,7 +158,7 @@ def parse_key(key: Any) -> RequestKey:
 def _parse_key_slow(key: Any) -> RequestKey:
     if type(key) is not tuple:
         if not isinstance(key, (tuple, list)):
-            raise InvalidArgError(f"key must be a tuple (namespace, set, key), not {type(key).__name__}")
+            raise _InvalidArgType(f"key must be a tuple (namespace, set, key), not {type(key).__name__}")
         key = tuple(key)
     n = len(key)
     if n == 3:
@@ -167,32 +167,32 @@ def _parse_key_slow(key: Any) -> RequestKey:
     elif n == 4:
         namespace, set_name, user_key, digest = key
     else:
-        raise InvalidArgError(f"key must be a tuple (namespace, set, key[, digest]), got {n} elements")
+        raise _InvalidArgType(f"key must be a tuple (namespace, set, key[, digest]), got {n} elements")
     if type(namespace) is not str or not namespace:
-        raise InvalidArgError(f"key namespace must be a non-empty str, got {namespace!r}")
+        raise _InvalidArgValue(f"key namespace must be a non-empty str, got {namespace!r}")
     if set_name is None:
         set_name = ""
     elif type(set_name) is not str:
-        raise InvalidArgError(f"key set must be a str or None, got {type(set_name).__name__}")
+        raise _InvalidArgType(f"key set must be a str or None, got {type(set_name).__name__}")
     if len(namespace) > 31:
-        raise InvalidArgError(f"namespace name too long: {namespace!r}")
+        raise _InvalidArgValue(f"namespace name too long: {namespace!r}")
     if len(set_name) > 63:
-        raise InvalidArgError(f"set name too long: {set_name!r}")
+        raise _InvalidArgValue(f"set name too long: {set_name!r}")
     ks = key_space(namespace, set_name)
     if digest is not None:
         if not isinstance(digest, (bytes, bytearray)) or len(digest) != 20:
-            raise InvalidArgError("key digest must be 20 bytes")
+            raise _InvalidArgValue("key digest must be 20 bytes")
         digest = bytes(digest)
         if user_key is None:
             return _rk(ks, None, digest, 0, None)
     elif user_key is None:
-        raise InvalidArgError("key needs a user key or a digest")
+        raise _InvalidArgValue("key needs a user key or a digest")
     if type(user_key) is int and not -(1 << 63) <= user_key < (1 << 63):
-        raise InvalidArgError(f"integer key out of the 64-bit range: {user_key}")
+        raise _InvalidArgValue(f"integer key out of the 64-bit range: {user_key}")
     try:
         ptype, kb = key_particle(user_key)
     except TypeError as e:
-        raise InvalidArgError(str(e)) from None
+        raise _InvalidArgType(str(e)) from None
     if type(user_key) is bytearray:
         user_key = bytes(user_key)
     if digest is None:
@@ -203,7 +203,7 @@ def _parse_key_slow(key: Any) -> RequestKey:
 def check_bin_name(name: Any) -> bytes:
     """A bin name as bytes (at most 15 bytes)."""
     if type(name) is not str:
-        raise InvalidArgError(f"bin name must be a str, not {type(name).__name__}")
+        raise _InvalidArgType(f"bin name must be a str, not {type(name).__name__}")
     b = name.encode()
     if len(b) > 15:
         raise BinNameTooLong(f"bin name {name!r} is {len(b)} bytes; the limit is 15")

@@ -13,7 +13,7 @@ from .. import _constants as C
 from .._wire import constants as W
 from .._wire.message import pack_op
 from .._wire.values import ValueTypeError, encode_particle
-from ..exception import InvalidArgError
+from ..exception import InvalidArgError, _InvalidArgType, _InvalidArgValue
 from .keys import check_bin_name
 
 
@@ -45,16 +45,16 @@ def _value(op: dict[str, Any], name: str = "val") -> tuple[int, bytes]:
     try:
         return encode_particle(op[name])
     except KeyError:
-        raise InvalidArgError(f"operation {op.get('op')} needs {name!r}") from None
+        raise _InvalidArgValue(f"operation {op.get('op')} needs {name!r}") from None
     except (ValueTypeError, OverflowError, ValueError) as e:
-        raise InvalidArgError(f"operation {op.get('op')} on bin {op.get('bin')!r}: {e}") from None
+        raise _InvalidArgValue(f"operation {op.get('op')} on bin {op.get('bin')!r}: {e}") from None
 
 
 def _bin(op: dict[str, Any]) -> bytes:
     try:
         return check_bin_name(op["bin"])
     except KeyError:
-        raise InvalidArgError(f"operation {op.get('op')} needs a 'bin'") from None
+        raise _InvalidArgValue(f"operation {op.get('op')} needs a 'bin'") from None
 
 
 def _read(op: dict[str, Any]) -> EncodedOp:
@@ -74,7 +74,7 @@ def _incr(op: dict[str, Any]) -> EncodedOp:
     b = _bin(op)
     val = op.get("val", 1)
     if isinstance(val, bool) or not isinstance(val, (int, float)):
-        raise InvalidArgError(f"increment of bin {op['bin']!r} needs an int or float, not {type(val).__name__}")
+        raise _InvalidArgType(f"increment of bin {op['bin']!r} needs an int or float, not {type(val).__name__}")
     pt, v = encode_particle(val)
     return EncodedOp(pack_op(W.OP_INCR, b, pt, v), W.OP_INCR, op["bin"], True, False)
 
@@ -84,7 +84,7 @@ def _concat(wire_op: int) -> OpEncoder:
         b = _bin(op)
         val = op.get("val")
         if not isinstance(val, (str, bytes, bytearray)):
-            raise InvalidArgError(
+            raise _InvalidArgType(
                 f"append/prepend to bin {op['bin']!r} needs a str or bytes value, not {type(val).__name__}"
             )
         pt, v = encode_particle(val)
@@ -117,24 +117,24 @@ OP_ENCODERS.update(
 def encode_ops(ops: Any) -> list[EncodedOp]:
     """Encode a list of operation dicts; errors name the offending index."""
     if not isinstance(ops, (list, tuple)):
-        raise InvalidArgError(f"ops must be a list of operation dicts, not {type(ops).__name__}")
+        raise _InvalidArgType(f"ops must be a list of operation dicts, not {type(ops).__name__}")
     if not ops:
-        raise InvalidArgError("ops must not be empty")
+        raise _InvalidArgValue("ops must not be empty")
     out = []
     for i, op in enumerate(ops):
         if not isinstance(op, dict):
-            raise InvalidArgError(f"ops[{i}] must be a dict, not {type(op).__name__}")
+            raise _InvalidArgType(f"ops[{i}] must be a dict, not {type(op).__name__}")
         code = op.get("op")
         enc = OP_ENCODERS.get(code)  # type: ignore[arg-type]
         if enc is None:
-            raise InvalidArgError(
+            raise _InvalidArgValue(
                 f"ops[{i}]: unknown operation code {code!r} (basic 1-12, list 1001-1031, map 2001-2027, "
                 "hll 3001-3010, bit 4001-4054, expressions 5001-5002)"
             )
         try:
             out.append(enc(op))
         except InvalidArgError as e:
-            raise InvalidArgError(f"ops[{i}]: {e.msg}") from None
+            raise type(e)(f"ops[{i}]: {e.msg}") from None
     return out
 
 

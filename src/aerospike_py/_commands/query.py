@@ -31,6 +31,8 @@ from ..exception import (
     ClusterError,
     InvalidArgError,
     _error_from_result_code,
+    _InvalidArgType,
+    _InvalidArgValue,
 )
 from ..types import AerospikeKey, Record, RecordMetadata
 from .base import CITRUS_EPOCH, MORE, NEVER_EXPIRES, Command
@@ -66,13 +68,13 @@ class QueryFilter:
 def _eq_value(kind: str, v: Any) -> tuple[int, bytes]:
     if type(v) is int:
         if not -(1 << 63) <= v < (1 << 63):
-            raise InvalidArgError(f"predicate {kind!r} value {v} is outside int64")
+            raise _InvalidArgValue(f"predicate {kind!r} value {v} is outside int64")
         return W.PT_INTEGER, Q.index_value(W.PT_INTEGER, v)
     if isinstance(v, str):
         return W.PT_STRING, v.encode()
     if isinstance(v, (bytes, bytearray)):
         return W.PT_BLOB, bytes(v)
-    raise InvalidArgError(
+    raise _InvalidArgValue(
         f"Predicate {kind!r} value {v!r} has an unsupported type. Aerospike secondary-index equality "
         "filters accept only integers, strings, or bytes."
     )
@@ -80,18 +82,18 @@ def _eq_value(kind: str, v: Any) -> tuple[int, bytes]:
 
 def _int_bound(kind: str, which: str, v: Any) -> bytes:
     if type(v) is not int:
-        raise InvalidArgError(
+        raise _InvalidArgValue(
             f"Predicate {kind!r} requires integer bounds; the {which!r} value {v!r} is not an integer. "
             "Aerospike secondary-index range queries support integers only."
         )
     if not -(1 << 63) <= v < (1 << 63):
-        raise InvalidArgError(f"predicate {kind!r} bound {v} is outside int64")
+        raise _InvalidArgValue(f"predicate {kind!r} bound {v} is outside int64")
     return Q.index_value(W.PT_INTEGER, v)
 
 
 def _collection(kind: str, t: Any) -> int:
     if isinstance(t, bool) or not isinstance(t, int) or t not in (0, 1, 2, 3):
-        raise InvalidArgError(
+        raise _InvalidArgValue(
             f"Predicate {kind!r} index_type {t!r} is invalid; expected one of INDEX_TYPE_DEFAULT (0), "
             "INDEX_TYPE_LIST (1), INDEX_TYPE_MAPKEYS (2), or INDEX_TYPE_MAPVALUES (3)."
         )
@@ -100,21 +102,21 @@ def _collection(kind: str, t: Any) -> int:
 
 def _geojson(kind: str, v: Any) -> str:
     if not isinstance(v, str):
-        raise InvalidArgError(f"predicate {kind!r} needs GeoJSON text (str), not {type(v).__name__}")
+        raise _InvalidArgType(f"predicate {kind!r} needs GeoJSON text (str), not {type(v).__name__}")
     import json
 
     try:
         doc = json.loads(v)
     except ValueError as e:
-        raise InvalidArgError(f"predicate {kind!r}: invalid GeoJSON: {e}") from None
+        raise _InvalidArgValue(f"predicate {kind!r}: invalid GeoJSON: {e}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("type"), str) or "coordinates" not in doc:
-        raise InvalidArgError(f"predicate {kind!r}: invalid GeoJSON (needs 'type' and 'coordinates'): {v[:80]!r}")
+        raise _InvalidArgValue(f"predicate {kind!r}: invalid GeoJSON (needs 'type' and 'coordinates'): {v[:80]!r}")
     return v
 
 
 def _number(kind: str, name: str, v: Any) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise InvalidArgError(f"predicate {kind!r} {name} must be a number, not {v!r}")
+        raise _InvalidArgType(f"predicate {kind!r} {name} must be a number, not {v!r}")
     return float(v)
 
 
@@ -127,12 +129,12 @@ def parse_predicate(pred: Any) -> QueryFilter:
     if not isinstance(pred, tuple):
         raise PredicateError(f"'{type(pred).__name__}' object is not an instance of 'tuple'")
     if len(pred) < 3:
-        raise InvalidArgError(
+        raise _InvalidArgValue(
             f"Predicate tuple must have at least 3 elements (kind, bin, value, ...), got {len(pred)}")
     kind = pred[0]
     n = _ARITY.get(kind) if isinstance(kind, str) else None
     if n is None:
-        raise InvalidArgError(f"Unknown predicate type: {kind}")
+        raise _InvalidArgValue(f"Unknown predicate type: {kind}")
     ctx_bytes = None
     args = pred[1:]
     if len(pred) == n + 1 and isinstance(pred[-1], dict) and set(pred[-1]) <= {"ctx"}:
@@ -140,12 +142,12 @@ def parse_predicate(pred: Any) -> QueryFilter:
         ctx_bytes = pack_cdt(ctx) if ctx else None
         args = pred[1:-1]
     elif len(pred) != n:
-        raise InvalidArgError(f"Predicate {kind!r} takes {n - 1} arguments, got {len(pred) - 1}")
+        raise _InvalidArgValue(f"Predicate {kind!r} takes {n - 1} arguments, got {len(pred) - 1}")
     bin_name = args[0]
     if not isinstance(bin_name, str):
         raise PredicateError(f"'{type(bin_name).__name__}' object is not an instance of 'str'")
     if not bin_name or len(bin_name.encode()) > 15:
-        raise InvalidArgError(f"predicate bin name {bin_name!r} must be 1..15 bytes")
+        raise _InvalidArgValue(f"predicate bin name {bin_name!r} must be 1..15 bytes")
     itype = 0
     if kind == "equals":
         pt, v = _eq_value(kind, args[1])
@@ -166,7 +168,7 @@ def parse_predicate(pred: Any) -> QueryFilter:
         lng = _number(kind, "lng", args[2])
         radius = _number(kind, "radius", args[3])
         if not (-90.0 <= lat <= 90.0 and -180.0 <= lng <= 180.0) or radius < 0:
-            raise InvalidArgError(f"predicate {kind!r}: lat/lng out of range or negative radius")
+            raise _InvalidArgValue(f"predicate {kind!r}: lat/lng out of range or negative radius")
         pt = W.PT_GEOJSON
         begin = end = (f'{{ "type": "AeroCircle", "coordinates": [[{lng:.8f}, {lat:.8f}], {radius:f}] }}').encode()
     else:  # geo region / point
@@ -211,13 +213,13 @@ class PartitionFilter:
     def __init__(self, begin: int = 0, count: int = N_PARTITIONS, digest: bytes | None = None) -> None:
         for name, v in (("begin", begin), ("count", count)):
             if isinstance(v, bool) or not isinstance(v, int):
-                raise InvalidArgError(f"partition filter {name} must be an int, not {type(v).__name__}")
+                raise _InvalidArgType(f"partition filter {name} must be an int, not {type(v).__name__}")
         if not 0 <= begin < N_PARTITIONS:
-            raise InvalidArgError(f"Invalid partition begin {begin}. Valid range: 0-{N_PARTITIONS - 1}")
+            raise _InvalidArgValue(f"Invalid partition begin {begin}. Valid range: 0-{N_PARTITIONS - 1}")
         if count <= 0 or begin + count > N_PARTITIONS:
-            raise InvalidArgError(f"Invalid partition range ({begin}, {count})")
+            raise _InvalidArgValue(f"Invalid partition range ({begin}, {count})")
         if digest is not None and (not isinstance(digest, (bytes, bytearray)) or len(digest) != 20):
-            raise InvalidArgError("partition filter digest must be 20 bytes")
+            raise _InvalidArgValue("partition filter digest must be 20 bytes")
         self.begin = begin
         self.count = count
         self.digest = bytes(digest) if digest is not None else None
@@ -266,7 +268,7 @@ class PartitionFilter:
                     raise ValueError("partition ids do not match begin/count")
                 pf.partitions = out
         except (KeyError, TypeError, ValueError) as e:
-            raise InvalidArgError(f"invalid partition filter state: {e}") from None
+            raise _InvalidArgValue(f"invalid partition filter state: {e}") from None
         return pf
 
 
@@ -288,7 +290,7 @@ def partition_filter_by_range(begin: int, count: int) -> PartitionFilter:
 def partition_filter_by_digest(digest: bytes) -> PartitionFilter:
     """The partition of a record digest, starting after that record."""
     if not isinstance(digest, (bytes, bytearray)) or len(digest) != 20:
-        raise InvalidArgError("partition_filter_by_digest needs a 20-byte digest")
+        raise _InvalidArgValue("partition_filter_by_digest needs a 20-byte digest")
     return PartitionFilter((digest[0] | (digest[1] << 8)) & 0xFFF, 1, bytes(digest))
 
 
@@ -302,9 +304,9 @@ class Statement:
 
     def __init__(self, namespace: str, set_name: str | None) -> None:
         if not isinstance(namespace, str) or not namespace:
-            raise InvalidArgError("query namespace must be a non-empty str")
+            raise _InvalidArgValue("query namespace must be a non-empty str")
         if set_name is not None and not isinstance(set_name, str):
-            raise InvalidArgError("query set name must be a str or None")
+            raise _InvalidArgType("query set name must be a str or None")
         self.namespace = namespace
         self.set_name = set_name or None
         self.bins: tuple[str, ...] | None = None
@@ -315,7 +317,7 @@ class Statement:
             if not isinstance(b, str):
                 raise PredicateError(f"'{type(b).__name__}' object is not an instance of 'str'")
             if not b or len(b.encode()) > 15:
-                raise InvalidArgError(f"bin name {b!r} must be 1..15 bytes")
+                raise _InvalidArgValue(f"bin name {b!r} must be 1..15 bytes")
         self.bins = tuple(bins)
 
 
@@ -664,9 +666,9 @@ def index_create_command(namespace: Any, set_name: Any, bin_name: Any, index_nam
     """The ``sindex-create`` info command (checked arguments)."""
     for what, v in (("namespace", namespace), ("bin_name", bin_name), ("index_name", index_name)):
         if not isinstance(v, str) or not v:
-            raise InvalidArgError(f"index {what} must be a non-empty str, not {v!r}")
+            raise _InvalidArgValue(f"index {what} must be a non-empty str, not {v!r}")
     if set_name is not None and not isinstance(set_name, str):
-        raise InvalidArgError("index set_name must be a str or None")
+        raise _InvalidArgType("index set_name must be a str or None")
     ctype = _collection("index", collection_type)
     cmd = f"sindex-create:namespace={namespace}"
     if set_name:
@@ -684,7 +686,7 @@ def index_create_command(namespace: Any, set_name: Any, bin_name: Any, index_nam
 def index_remove_command(namespace: Any, index_name: Any) -> str:
     for what, v in (("namespace", namespace), ("index_name", index_name)):
         if not isinstance(v, str) or not v:
-            raise InvalidArgError(f"index {what} must be a non-empty str, not {v!r}")
+            raise _InvalidArgValue(f"index {what} must be a non-empty str, not {v!r}")
     return f"sindex-delete:namespace={namespace};indexname={index_name}"
 
 
@@ -719,12 +721,12 @@ def background_write_attrs(policy: Any, ops: Sequence[Any]) -> tuple[list[bytes]
     from .ops import encode_ops
 
     if not isinstance(ops, (list, tuple)) or not ops:
-        raise InvalidArgError("execute_background needs a non-empty list of write operations")
+        raise _InvalidArgValue("execute_background needs a non-empty list of write operations")
     enc = encode_ops(list(ops))
     packed = []
     for e in enc:
         if not e.is_write:
-            raise InvalidArgError(f"background queries take write operations only, not a read of {e.bin!r}")
+            raise _InvalidArgValue(f"background queries take write operations only, not a read of {e.bin!r}")
         packed.append(e.data)
     info2 = W.INFO2_WRITE | (W.INFO2_DURABLE_DELETE if policy.get("durable_delete") else 0)
     return packed, (0, info2, 0, 0, ttl_to_wire(policy.get("ttl", 0)))

@@ -22,7 +22,7 @@ from .._wire.message import (
 )
 from .._wire.shapes import SHAPES, decode_record
 from .._wire.values import encode_particle
-from ..exception import InvalidArgError
+from ..exception import _InvalidArgType, _InvalidArgValue
 from ..types import BinTuple, ExistsResult, OperateOrderedResult, Record, RecordMetadata
 from .base import CITRUS_EPOCH, NEVER_EXPIRES, Command, meta_of, raise_for
 from .bins import encode_bins
@@ -183,7 +183,7 @@ def get(key: Any, policy: Any) -> Command:
 def select(key: Any, bins: Any, policy: Any) -> Command:
     k = parse_key(key)
     if isinstance(bins, str) or not isinstance(bins, (list, tuple)):
-        raise InvalidArgError(f"bins must be a list of bin names, not {type(bins).__name__}")
+        raise _InvalidArgType(f"bins must be a list of bin names, not {type(bins).__name__}")
     ops = []
     for b in bins:
         op = _READ_OP_CACHE.get(b) if type(b) is str else None
@@ -249,7 +249,7 @@ def remove(key: Any, meta: Any, policy: Any) -> Command:
 def touch(key: Any, val: Any, meta: Any, policy: Any) -> Command:
     k = parse_key(key)
     if isinstance(val, bool) or not isinstance(val, int):
-        raise InvalidArgError(f"touch ttl must be an int, not {type(val).__name__}")
+        raise _InvalidArgType(f"touch ttl must be an int, not {type(val).__name__}")
     if val:
         meta = dict(meta or {}, ttl=val)
     return _write_command(k, policy, write_attrs(policy, meta), [pack_op(W.OP_TOUCH, b"")], op="touch")
@@ -261,13 +261,13 @@ def single_bin_op(key: Any, wire_op: int, bin_name: Any, val: Any, meta: Any, po
     nb = check_bin_name(bin_name)
     if wire_op == W.OP_INCR:
         if isinstance(val, bool) or not isinstance(val, (int, float)):
-            raise InvalidArgError(f"increment of bin {bin_name!r} needs an int or float, not {type(val).__name__}")
+            raise _InvalidArgType(f"increment of bin {bin_name!r} needs an int or float, not {type(val).__name__}")
     elif not isinstance(val, (str, bytes, bytearray)):
-        raise InvalidArgError(f"append/prepend to bin {bin_name!r} needs str or bytes, not {type(val).__name__}")
+        raise _InvalidArgType(f"append/prepend to bin {bin_name!r} needs str or bytes, not {type(val).__name__}")
     try:
         pt, v = encode_particle(val)
     except OverflowError as e:
-        raise InvalidArgError(str(e)) from None
+        raise _InvalidArgValue(str(e)) from None
     return _write_command(k, policy, write_attrs(policy, meta), [pack_op(wire_op, nb, pt, v)],
                           op=_SINGLE_BIN_OPS[wire_op])
 
@@ -275,7 +275,7 @@ def single_bin_op(key: Any, wire_op: int, bin_name: Any, val: Any, meta: Any, po
 def remove_bin(key: Any, bin_names: Any, meta: Any, policy: Any) -> Command:
     k = parse_key(key)
     if isinstance(bin_names, str) or not isinstance(bin_names, (list, tuple)) or not bin_names:
-        raise InvalidArgError("bin_names must be a non-empty list of bin names")
+        raise _InvalidArgType("bin_names must be a non-empty list of bin names")
     ops = [pack_op(W.OP_WRITE, check_bin_name(b)) for b in bin_names]
     return _write_command(k, policy, write_attrs(policy, meta), ops, op="remove_bin")
 

@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from .._wire import admin as A
-from ..exception import InvalidArgError, _error_from_result_code
+from ..exception import _error_from_result_code, _InvalidArgType, _InvalidArgValue
 
 log = logging.getLogger("aerospike_py")
 _monotonic = time.monotonic
@@ -33,12 +33,12 @@ class Auth:
 
     def __init__(self, mode: int, user: str | None, password: str | None) -> None:
         if mode not in (AUTH_INTERNAL, AUTH_EXTERNAL, AUTH_PKI):
-            raise InvalidArgError(f"config 'auth_mode' must be AUTH_INTERNAL, AUTH_EXTERNAL or AUTH_PKI, got {mode!r}")
+            raise _InvalidArgValue(f"config 'auth_mode' must be AUTH_INTERNAL, AUTH_EXTERNAL or AUTH_PKI, got {mode!r}")
         if mode != AUTH_PKI:
             if not isinstance(user, str) or not user:
-                raise InvalidArgError("config 'user' must be a non-empty str")
+                raise _InvalidArgValue("config 'user' must be a non-empty str")
             if not isinstance(password, str):
-                raise InvalidArgError("config 'password' must be a str")
+                raise _InvalidArgType("config 'password' must be a str")
         self.mode = mode
         self.user = user
         self._credential = A.hash_password(password) if mode != AUTH_PKI and password is not None else None
@@ -55,7 +55,7 @@ class Auth:
         """The client's authentication (``connect(user, password)`` wins over the config), or None."""
         mode = config.get("auth_mode", AUTH_INTERNAL)
         if isinstance(mode, bool) or not isinstance(mode, int):
-            raise InvalidArgError("config 'auth_mode' must be an int")
+            raise _InvalidArgType("config 'auth_mode' must be an int")
         if user is None:
             user, password = config.get("user"), config.get("password")
         if mode == AUTH_PKI:

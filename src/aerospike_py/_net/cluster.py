@@ -16,7 +16,13 @@ from typing import Any
 
 from .._wire.info import info_error, pack_info_request, parse_info_response
 from .._wire.proto import ProtocolError
-from ..exception import AerospikeError, ClusterError, InvalidArgError, _error_from_result_code
+from ..exception import (
+    AerospikeError,
+    ClusterError,
+    _error_from_result_code,
+    _InvalidArgType,
+    _InvalidArgValue,
+)
 from .auth import Auth, login_sync, relogin_sync
 from .connection import Connection, ConnectionClosed, ConnectionTimeout
 from .partitions import PartitionTable, parse_replicas
@@ -270,10 +276,10 @@ def rack_config(config: dict[str, Any]) -> tuple[bool, tuple[int, ...]]:
         ids = [] if rid is None else [rid]
     if not isinstance(ids, (list, tuple)) or any(isinstance(r, bool) or not isinstance(r, int) or r < 0
                                                  for r in ids):
-        raise InvalidArgError(f"config 'rack_id'/'rack_ids' must be ints >= 0, got {ids!r}")
+        raise _InvalidArgValue(f"config 'rack_id'/'rack_ids' must be ints >= 0, got {ids!r}")
     aware = config.get("rack_aware")
     if aware is not None and not isinstance(aware, bool):
-        raise InvalidArgError(f"config 'rack_aware' must be a bool, got {aware!r}")
+        raise _InvalidArgType(f"config 'rack_aware' must be a bool, got {aware!r}")
     if aware is None:
         aware = bool(ids)
     return aware, (tuple(ids) or (0,)) if aware else ()
@@ -285,7 +291,7 @@ def parse_seed(h: Any) -> tuple[str, int, str | None]:
     if isinstance(h, (tuple, list)):
         if len(h) == 3:
             if h[2] is not None and not isinstance(h[2], str):
-                raise ValueError(f"bad host {h!r}: the TLS name must be a str")
+                raise _InvalidArgValue(f"bad host {h!r}: the TLS name must be a str")
             return h[0], int(h[1]), h[2] or None
     elif isinstance(h, str) and not h.startswith("[") and h.count(":") == 2:
         addr, name, p = h.split(":")
@@ -297,7 +303,7 @@ def parse_host(h: Any) -> tuple[str, int]:
     """A seed as ``(host, port)`` from a tuple or a ``"host:port"`` string (port 3000 by default)."""
     if isinstance(h, (tuple, list)):
         if len(h) < 1 or not isinstance(h[0], str):
-            raise ValueError(f"bad host {h!r}")
+            raise _InvalidArgValue(f"bad host {h!r}")
         port = int(h[1]) if len(h) > 1 else 3000
         return h[0], port
     if isinstance(h, str):
@@ -308,7 +314,7 @@ def parse_host(h: Any) -> tuple[str, int]:
             addr, _, p = h.partition(":")
             return addr, int(p)
         return h, 3000
-    raise ValueError(f"bad host {h!r}")
+    raise _InvalidArgValue(f"bad host {h!r}")
 
 
 class Cluster:
@@ -317,7 +323,7 @@ class Cluster:
     def __init__(self, config: dict[str, Any]) -> None:
         hosts = config.get("hosts")
         if not hosts or not isinstance(hosts, (list, tuple)):
-            raise ValueError("config 'hosts' must be a non-empty list of (host, port)")
+            raise _InvalidArgValue("config 'hosts' must be a non-empty list of (host, port)")
         seeds = [parse_seed(h) for h in hosts]
         self.seeds = [(h, p) for h, p, _ in seeds]
         self.seed_tls_names = {(h, p): n for h, p, n in seeds if n}

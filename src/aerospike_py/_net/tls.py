@@ -12,7 +12,7 @@ from __future__ import annotations
 import ssl
 from typing import Any
 
-from ..exception import InvalidArgError
+from ..exception import _InvalidArgType, _InvalidArgValue
 
 _KEYS = frozenset({"enable", "cafile", "capath", "certfile", "keyfile", "keyfile_pw", "protocols",
                    "cipher_suite", "crl_check", "crl_check_all", "log_session_info", "cert_blacklist",
@@ -31,10 +31,10 @@ def _protocols(spec: str) -> tuple[ssl.TLSVersion, ssl.TLSVersion]:
         names = _ORDER if name == "all" else [name]
         for n in names:
             if n not in _VERSIONS:
-                raise InvalidArgError(f"tls protocols: unknown protocol {token!r}")
+                raise _InvalidArgValue(f"tls protocols: unknown protocol {token!r}")
             (enabled.add if sign == "+" else enabled.discard)(n)
     if not enabled:
-        raise InvalidArgError(f"tls protocols {spec!r} enable no protocol")
+        raise _InvalidArgValue(f"tls protocols {spec!r} enable no protocol")
     ordered = [n for n in _ORDER if n in enabled]
     return _VERSIONS[ordered[0]], _VERSIONS[ordered[-1]]
 
@@ -44,16 +44,16 @@ def tls_context(tls: Any) -> ssl.SSLContext | None:
     if tls is None:
         return None
     if not isinstance(tls, dict):
-        raise InvalidArgError("config 'tls' must be a dict")
+        raise _InvalidArgType("config 'tls' must be a dict")
     unknown = set(tls) - _KEYS
     if unknown:
-        raise InvalidArgError(f"unknown tls keys {sorted(unknown)}")
+        raise _InvalidArgValue(f"unknown tls keys {sorted(unknown)}")
     if not tls.get("enable", False):
         return None
     if tls.get("for_login_only"):
-        raise InvalidArgError("tls 'for_login_only' is not supported: TLS is used on every connection")
+        raise _InvalidArgValue("tls 'for_login_only' is not supported: TLS is used on every connection")
     if tls.get("cert_blacklist"):
-        raise InvalidArgError("tls 'cert_blacklist' is not supported (use a CRL with 'crl_check')")
+        raise _InvalidArgValue("tls 'cert_blacklist' is not supported (use a CRL with 'crl_check')")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     if tls.get("verify", True):
         ctx.check_hostname = True
@@ -71,12 +71,12 @@ def tls_context(tls: Any) -> ssl.SSLContext | None:
             pw = tls.get("keyfile_pw")
             ctx.load_cert_chain(tls["certfile"], tls.get("keyfile"), password=pw)
         elif tls.get("keyfile"):
-            raise InvalidArgError("tls 'keyfile' needs 'certfile'")
+            raise _InvalidArgValue("tls 'keyfile' needs 'certfile'")
         if tls.get("cipher_suite"):
             ctx.set_ciphers(tls["cipher_suite"])
     except (OSError, ssl.SSLError) as e:
         # The key password is never part of the text (ssl does not echo it).
-        raise InvalidArgError(f"tls configuration: {e}") from None
+        raise _InvalidArgValue(f"tls configuration: {e}") from None
     if tls.get("protocols"):
         ctx.minimum_version, ctx.maximum_version = _protocols(str(tls["protocols"]))
     else:
