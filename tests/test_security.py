@@ -442,3 +442,106 @@ def test_embedded_without_security_answers_like_ce(server, client):
     with pytest.raises(ex.AdminError) as ei:
         client.admin_query_users_info()
     assert ei.value.code == 51
+
+
+# -- golden bytes: the official client's admin requests, captured by the server --------------------
+
+@pytest.fixture
+def recorder(srv):
+    """Admin frame bodies the server receives (LOGIN and AUTHENTICATE kept apart)."""
+    sec = srv.security
+    frames: list[bytes] = []
+    real = sec.handle_admin
+
+    def record(node, conn, body):
+        frames.append(bytes(body))
+        return real(node, conn, body)
+
+    sec.handle_admin = record
+    yield frames
+    del sec.handle_admin
+
+
+def _commands(frames, login=False):
+    return [f for f in frames if (f[2] in (A.LOGIN, A.AUTHENTICATE)) == login]
+
+
+GOLDEN_CALLS = [
+    ("admin_create_user", ("g1", "pw", ["read", "write"])),
+    ("admin_grant_roles", ("g1", ["truncate"])),
+    ("admin_revoke_roles", ("g1", ["read"])),
+    ("admin_query_user_info", ("g1",)),
+    ("admin_query_users_info", ()),
+    ("admin_create_role", ("gr", [{"code": aerospike_py.PRIV_READ, "ns": "test", "set": "s"},
+                                  {"code": aerospike_py.PRIV_SYS_ADMIN}, {"code": aerospike_py.PRIV_WRITE, "ns": "bar"}],
+                           None, ["127.0.0.1", "10.0.0.0/8"], 7, 9)),
+    ("admin_create_role", ("gr2", [{"code": aerospike_py.PRIV_READ_WRITE_UDF}])),
+    ("admin_grant_privileges", ("gr", [{"code": aerospike_py.PRIV_TRUNCATE, "ns": "test"}])),
+    ("admin_revoke_privileges", ("gr", [{"code": aerospike_py.PRIV_SYS_ADMIN}])),
+    ("admin_set_whitelist", ("gr", ["192.168.0.1"])),
+    ("admin_set_whitelist", ("gr", [])),
+    ("admin_set_quotas", ("gr", 3, 4)),
+    ("admin_query_role", ("gr",)),
+    ("admin_query_roles", ()),
+    ("admin_drop_role", ("gr2",)),
+    ("admin_drop_user", ("g1",)),
+]
+
+
+def test_admin_frames_match_the_official_client(srv, admin, recorder):
+    aerospike = pytest.importorskip("aerospike")
+    official = aerospike.client({"hosts": srv.config["hosts"], "user": "admin", "password": "admin"}).connect()
+    try:
+        login = _commands(recorder, login=True)
+        ours_login = A.login_request(0, "admin", A.hash_password("admin"), None)[8:]
+        assert login and login[0] == ours_login  # the official client's LOGIN, byte for byte
+        for name, args in GOLDEN_CALLS:
+            recorder.clear()
+            getattr(official, name)(*args)
+            theirs = _commands(recorder)
+            recorder.clear()
+            try:
+                getattr(admin, name)(*args)  # the same request again: the server may refuse it now
+            except ex.AdminError:
+                pass
+            assert _commands(recorder) == theirs, name
+    finally:
+        official.close()
+
+
+def test_own_password_change_frame_matches_the_official_client(srv, admin, recorder):
+    aerospike = pytest.importorskip("aerospike")
+    admin.admin_create_user("cp", "old", ["read"])
+    official = aerospike.client({"hosts": srv.config["hosts"], "user": "cp", "password": "old"}).connect()
+    ours = _as(srv, "cp", "old")
+    try:
+        recorder.clear()
+        official.admin_change_password("cp", "new")
+        theirs = _commands(recorder)
+        admin.admin_change_password("cp", "old")  # back (this ends cp's sessions: ours logs in again)
+        recorder.clear()
+        ours.admin_change_password("cp", "new")
+        assert _commands(recorder) == theirs and theirs[0][2] == A.CHANGE_PASSWORD
+    finally:
+        official.close()
+        ours.close()
+
+
+def test_official_client_gets_the_same_permission_errors(srv, admin):
+    aerospike = pytest.importorskip("aerospike")
+    admin.admin_create_user("peer", "pw", ["read"])
+    official = aerospike.client({"hosts": srv.config["hosts"], "user": "peer", "password": "pw"}).connect()
+    ours = _as(srv, "peer", "pw")
+    try:
+        for off_call, our_call in [
+            (lambda: official.put(KEY, {"a": 1}), lambda: ours.put(KEY, {"a": 1})),
+            (lambda: official.admin_query_users_info(), lambda: ours.admin_query_users_info()),
+            (lambda: official.info_random_node("truncate:namespace=test;set=sec"),
+             lambda: ours.truncate("test", "sec")),
+        ]:
+            with pytest.raises(aerospike.exception.AerospikeError) as theirs:
+                off_call()
+            assert theirs.value.code == _code(our_call) == 81
+    finally:
+        official.close()
+        ours.close()

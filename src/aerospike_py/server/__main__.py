@@ -22,11 +22,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cluster-name", default="embedded")
     ap.add_argument("--nodes", type=int, default=1, help="number of nodes (ports port..port+n-1)")
     ap.add_argument("--replication-factor", type=int, default=1)
+    ap.add_argument("--security", action="store_true",
+                    help="require login (default user admin/admin), roles and privileges")
+    ap.add_argument("--session-ttl", type=int, default=86400, help="session token lifetime (s)")
+    ap.add_argument("--tls-cert", help="server certificate (PEM): the listener speaks TLS only")
+    ap.add_argument("--tls-key", help="server private key (PEM)")
+    ap.add_argument("--tls-cafile", help="CA of client certificates (mutual TLS, PKI login)")
+    ap.add_argument("--tls-verify-client", action="store_true", help="require a client certificate")
+    ap.add_argument("--tls-name", help="the name in the server certificate (sent in peers-tls-std)")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
     _load_extensions()
     names = args.namespaces or ["test", "bar"]
+    from .security import make_security, server_tls
+    from .storage import Clock
+
+    clock = Clock()
+    security = make_security(args.security, clock, args.session_ttl)
+    tls = server_tls({"certfile": args.tls_cert, "keyfile": args.tls_key, "cafile": args.tls_cafile,
+                      "verify_client": args.tls_verify_client}) if args.tls_cert else None
 
     async def run() -> None:
         nodes = []
@@ -37,17 +52,20 @@ def main(argv: list[str] | None = None) -> int:
                 print("multi-node mode is not available in this build", file=sys.stderr)
                 raise SystemExit(2) from None
             core = EmbeddedClusterCore(args.nodes, args.replication_factor, names, args.host, args.port,
-                                       args.cluster_name, args.default_ttl)
+                                       args.cluster_name, args.default_ttl, clock, None, security, tls,
+                                       args.tls_name)
             await core.start()
             nodes = core.nodes
         else:
             node = ServerNode(args.host, args.port,
                               {n: Namespace(n, default_ttl=args.default_ttl) for n in names},
-                              cluster_name=args.cluster_name)
+                              cluster_name=args.cluster_name, clock=clock, security=security, tls=tls,
+                              tls_name=args.tls_name)
             await node.start()
             nodes = [node]
         for n in nodes:
-            print(f"aerospike_py embedded server node {n.node_id} listening on {n.host}:{n.port}", flush=True)
+            extra = (" (TLS)" if tls is not None else "") + (" (security: admin/admin)" if security else "")
+            print(f"aerospike_py embedded server node {n.node_id} listening on {n.host}:{n.port}{extra}", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
