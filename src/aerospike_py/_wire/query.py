@@ -280,11 +280,12 @@ def pack_last(result_code: int = 0) -> bytes:
 
 
 def pack_record(namespace: bytes, digest: bytes, set_name: bytes, key_field: bytes | None, bval: int | None,
-                generation: int, void_time: int, ops: Sequence[bytes], info1: int = 0) -> bytes:
+                generation: int, void_time: int, ops: Sequence[bytes], info1: int = 0, n_ops: int = -1) -> bytes:
     """A record message of an answer (no proto header), fields in the real server's order.
 
     ``key_field`` is the data of the key field (particle type byte + value) or None; ``ops`` packed
-    ops (the bins). ``info1`` NOBINDATA for records sent without bins.
+    ops (the bins), or with ``n_ops`` >= 0 byte strings holding ``n_ops`` packed ops between them.
+    ``info1`` NOBINDATA for records sent without bins.
     """
     fields = [_field(FIELD_NAMESPACE, namespace), _field(FIELD_DIGEST, digest)]
     if set_name:
@@ -293,7 +294,8 @@ def pack_record(namespace: bytes, digest: bytes, set_name: bytes, key_field: byt
         fields.append(_field(FIELD_KEY, key_field))
     if bval is not None:
         fields.append(_field(FIELD_BVAL_ARRAY, _I64LE.pack(bval)))
-    head = MSG_HEADER.pack(MSG_HEADER_SIZE, info1, 0, 0, 0, 0, generation, void_time, 0, len(fields), len(ops))
+    head = MSG_HEADER.pack(MSG_HEADER_SIZE, info1, 0, 0, 0, 0, generation, void_time, 0, len(fields),
+                           len(ops) if n_ops < 0 else n_ops)
     return b"".join((head, *fields, *ops))
 
 

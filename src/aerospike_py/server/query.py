@@ -44,6 +44,7 @@ MAX_DONE_JOBS = 100  # query-max-done
 _PROTO_MSG = (W.PROTO_VERSION << 56) | (W.PROTO_TYPE_MESSAGE << 48)
 _FIN = PROTO_HEADER.pack(_PROTO_MSG | 22) + pack_last(0)
 _U64 = struct.Struct(">Q")
+_NO_OPS: list[bytes] = []
 
 
 class Paced(list):
@@ -451,6 +452,7 @@ def _run_basic(server: Any, ns: Any, req: QueryRequest, ix: Any, job: Job) -> li
     count = 0
     limit = req.max_records
     per_frame = max(1, req.rps // 10) if req.rps else 0  # paced answers: about ten frames a second
+    all_bins = req.bin_names is None and not req.read_ops
     for _pid, bval, rec in _records(server, ns, req, ix, wanted):
         if filter_exp is not None:
             try:
@@ -461,16 +463,23 @@ def _run_basic(server: Any, ns: Any, req: QueryRequest, ix: Any, job: Job) -> li
                     continue
                 raise
         if no_bins:
-            ops: list[bytes] = []
+            ops, n_ops = _NO_OPS, 0
+        elif all_bins:  # every bin, packed once per stored record (the cache single-record reads use)
+            packed = rec.packed
+            if packed is None:
+                packed = rec.packed = b"".join([pack_op(W.OP_READ, n.encode(), pt, v)
+                                                for n, (pt, v) in rec.bins.items()])
+            ops, n_ops = [packed], len(rec.bins)
         else:
             try:
                 ops = _record_ops(server, ns, rec, req)
             except ResultError:
                 job.failed += 1
                 continue
+            n_ops = len(ops)
         count += 1
         msg = pack_record(ns_name, rec.digest, rec.set_name.encode(), rec.key, bval if send_bval else None,
-                          rec.generation, rec.void_time, ops, info1)
+                          rec.generation, rec.void_time, ops, info1, n_ops)
         chunk.append(msg)
         size += len(msg)
         if size > CHUNK_LIMIT or per_frame and count % per_frame == 0:
@@ -490,17 +499,15 @@ def _frame(chunk: list[bytes], size: int) -> bytes:
 
 
 def _record_ops(server: Any, ns: Any, rec: Any, req: QueryRequest) -> list[bytes]:
-    """The bins a record message carries (packed ops): all, the selected ones, or read-op results."""
+    """The bins a record message carries (packed ops): the selected ones, or read-op results."""
     bins = rec.bins
     if req.bin_names is not None:
         return [pack_op(W.OP_READ, name.encode(), *bins[name]) for name in req.bin_names if name in bins]
-    if req.read_ops:
-        ctx = OpContext(rec.copy(), True, ns, server.clock, server)
-        results: list[bytes] = []
-        for op in req.read_ops:
-            _run_op(ctx, op, results, False)
-        return results
-    return [pack_op(W.OP_READ, n.encode(), pt, v) for n, (pt, v) in bins.items()]
+    ctx = OpContext(rec.copy(), True, ns, server.clock, server)
+    results: list[bytes] = []
+    for op in req.read_ops:
+        _run_op(ctx, op, results, False)
+    return results
 
 
 # --------------------------------------------------------------------------- background ops
