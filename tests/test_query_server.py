@@ -382,3 +382,30 @@ def test_cluster_queries_follow_partition_owners_through_a_node_stop():
             assert sorted(r[2]["n"] for r in q.results()) == list(range(1, 90, 3))
         finally:
             c.close()
+
+
+PER_NODE = ("stat_n", "stat_l", "stat_s")  # index statistics are per node (partitions differ)
+
+
+def test_cluster_scenario_matches_real_cluster(real_cluster):
+    from aerospike_py.server import EmbeddedCluster
+
+    with EmbeddedCluster(nodes=3, replication_factor=2) as cluster:
+        c = aerospike.client(cluster.config).connect()
+        try:
+            ours = scenario(c, _info_fn(c))
+        finally:
+            _drop(c)
+            c.close()
+    rc = aerospike.client(real_cluster.config).connect()
+    try:
+        _drop(rc)
+        rc.truncate(NS, SET, 0)
+        theirs = scenario(rc, _info_fn(rc))
+    finally:
+        _drop(rc)
+        rc.truncate(NS, SET, 0)
+        rc.close()
+    for key in ours:
+        if key not in PER_NODE:
+            assert ours[key] == theirs[key], key

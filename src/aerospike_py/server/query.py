@@ -2,8 +2,8 @@
 
 A request (a message without key or digest) lists the partitions it wants (field 11, ids as
 little-endian u16) and partitions to resume (field 12, digests of the last record returned, with
-field 15 the bvals of a secondary-index query). The node answers for the partitions it is master
-of, in partition order: records in digest order (a scan) or in index order ``(bval, digest)`` (a
+field 15 the bvals of a secondary-index query). The node answers for the partitions it holds
+(master or replica, as real nodes do; clients ask each node for its master partitions), in order: records in digest order (a scan) or in index order ``(bval, digest)`` (a
 query), each a message with namespace, digest, set, user key (when stored) and, for index
 queries, field 15 with the record's bval; the ops are its bins (none with ``no bin data``).
 Partitions it does not hold get a "partition done" message (info3 0x04, result 11, partition id
@@ -313,10 +313,15 @@ INFO_HANDLERS["query-abort-all"] = lambda server, params: "OK - number of querie
 # --------------------------------------------------------------------------- answering
 
 
-def _owned(server: Any) -> set[int] | None:
-    """Partitions this node may answer for (None: all)."""
+def _owned(server: Any, master_only: bool = False) -> set[int] | None:
+    """Partitions this node answers for (None: all): a query, every partition it holds (master or
+    replica, as real nodes do); a background job, those it is master of (it writes)."""
     cluster = server.cluster
-    return None if cluster is None else set(cluster.master_partitions(server))
+    if cluster is None:
+        return None
+    if master_only:
+        return set(cluster.master_partitions(server))
+    return {pid for pid, owners in enumerate(cluster.owners) if server in owners}
 
 
 def _set_known(ns: Any, set_name: str) -> bool:
@@ -528,7 +533,7 @@ def _background(server: Any, ns: Any, h: MessageHeader, fields: dict[int, bytes]
     job = Job(req, "background-ops", ix.d.name if ix is not None else "", _client_name(server),
               req.trid or _next_trid())
     req.pids = None  # background jobs cover every partition the node holds
-    owned = _owned(server)
+    owned = _owned(server, master_only=True)
     pids = sorted(owned) if owned is not None else list(range(W.N_PARTITIONS))
     wh = MessageHeader(0, W.INFO2_WRITE | (h.info2 & W.INFO2_DURABLE_DELETE),
                        W.INFO3_UPDATE_ONLY | (h.info3 & W.INFO3_REPLACE_ONLY), 0, 0, 0, h.record_ttl, 0, 0,
