@@ -26,6 +26,11 @@ from aerospike_py.server import EmbeddedCluster, geo
 QUERY_TRACE = SHARED / "traces" / "official-query.jsonl"
 
 
+def _client(config: dict) -> aerospike_py.Client:
+    """Our client, with write timeouts generous enough for a loaded test machine."""
+    return aerospike_py.client({**config, "policies": {"write": {"total_timeout": 20000}}}).connect()
+
+
 def _messages(frame: bytes) -> list[bytes]:
     """The messages of one type-3 frame, as bytes."""
     body, out, off = frame[8:], [], 0
@@ -74,7 +79,7 @@ def _info(host: str, port: int, cmd: str) -> str:
 
 def test_trace_queries_answered_with_the_real_servers_record_messages(server):
     steps = trace_frames(QUERY_TRACE, "query(")
-    c = aerospike_py.client(server.config).connect()
+    c = _client(server.config)
     try:
         for i in range(20):
             c.put(("test", "tvq", f"tv-q-{i}"), {"n": i, "s": f"s{i % 5}", "g": i % 2},
@@ -141,7 +146,7 @@ def _raw_scan(pids: list[int], max_records: int, no_bins: bool) -> bytes:
 
 
 def test_max_records_stops_across_partitions_and_digests_resume(server):
-    c = aerospike_py.client(server.config).connect()
+    c = _client(server.config)
     try:
         for i in range(200):
             c.put(("test", "qs_w", i), {"i": i})
@@ -242,7 +247,7 @@ def test_polygon_queries_without_shapely_give_a_clear_error(server, monkeypatch)
     assert _info(server.host, server.port, "sindex-create:namespace=test;set=qs_w;indexname=qs_w_g;bin=g;"
                                            "type=geo2dsphere") == "ok"
     try:
-        c = aerospike_py.client(server.config).connect()
+        c = _client(server.config)
         try:
             c.put(("test", "qs_w", 1), {"g": aerospike_py.GeoJSON('{"type": "Point", "coordinates": [0.5, 0.5]}')})
         finally:
@@ -261,7 +266,7 @@ def test_polygon_queries_without_shapely_give_a_clear_error(server, monkeypatch)
 def test_records_per_second_paces_frames_without_changing_the_answer(server):
     from aerospike_py._wire.message import pack_field, pack_message
 
-    c = aerospike_py.client(server.config).connect()
+    c = _client(server.config)
     try:
         for i in range(60):
             c.put(("test", "qs_w", i), {"i": i})
@@ -295,7 +300,14 @@ def _cluster_scan_facts(hosts: list[tuple[str, int]]) -> tuple[int, bool]:
     """Scan every partition on every node: as real nodes do, each sends the records of every
     partition it holds (master or replica) and "partition done" (11) for the others; the records of
     each node's master partitions make every record, once."""
-    c = aerospike_py.client({"hosts": hosts}).connect()
+    import time
+
+    deadline = time.monotonic() + 60  # a real cluster may still be migrating (after another test's node restart)
+    while time.monotonic() < deadline:
+        if not any(_info(h, p, f"cluster-stable:size={len(hosts)};ignore-migrations=false").startswith("ERROR")
+                   for h, p in hosts):
+            break
+    c = _client({"hosts": hosts})
     try:
         for i in range(300):
             c.put(("test", "qs_c", i), {"i": i})

@@ -364,11 +364,11 @@ class SecondaryIndex:
     def stats(self, ns: Namespace, clock: Any) -> str:
         self._purge_expired(ns, clock)
         n = self.n_entries
-        per_bval = round(n / len(self.by_key)) if self.by_key else 0
+        per_bval = int(n / len(self.by_key) + 0.5) if self.by_key else 0  # rounded half up, as there
         if self.d.itype == ITYPE_DEFAULT:
             per_rec = 1 if n else 0
         else:
-            per_rec = round(n / len(self.by_digest)) if self.by_digest else 0
+            per_rec = int(n / len(self.by_digest) + 0.5) if self.by_digest else 0
         return (f"entries={n};used_bytes={USED_BYTES};entries_per_bval={per_bval};entries_per_rec={per_rec};"
                 f"load_pct=100;load_time={self.load_time};stat_gc_recs=0")
 
