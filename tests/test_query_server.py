@@ -23,6 +23,7 @@ p = pytest.importorskip("aerospike.predicates")
 oh = pytest.importorskip("aerospike_helpers.operations.operations")
 ex = pytest.importorskip("aerospike_helpers.expressions")
 cdt_ctx = pytest.importorskip("aerospike_helpers.cdt_ctx")
+eo = pytest.importorskip("aerospike_helpers.operations.expression_operations")
 
 pytestmark = [pytest.mark.official, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
@@ -162,12 +163,21 @@ def scenario(c: Any, info: Any) -> dict[str, Any]:
         pages.append(_keys(q.results()))
     everything = [k for page in pages for k in page]
     out["pages"] = (sorted(everything), len(everything) == len(set(everything)), all(len(pg) <= 13 for pg in pages))
+    pages, q = [], c.query(NS, SET)  # an index query's pages resume from (bval, digest)
+    q.where(p.between("n", 5, 54))
+    q.max_records = 9
+    q.paginate()
+    while not q.is_done() and len(pages) < 20:
+        pages.append(_keys(q.results()))
+    everything = [k for page in pages for k in page]
+    out["query_pages"] = (sorted(everything), len(everything) == len(set(everything)))
     out["no_index"] = _error(lambda: _query(c, p.equals("zz", 1)))
     out["bad_geo_query"] = _error(lambda: _query(c, p.geo_within_geojson_region("g", '{"type": "Poin"}')))
     out["bad_geo_put"] = _error(lambda: c.put((NS, SET, "bad"), {"g": aerospike.GeoJSON({"type": "Poin"})}))
     q = c.query(NS, SET)
     q.where(p.between("n", 20, 24))
-    q.add_ops([oh.write("bg", 1), oh.increment("n", 1000)])
+    q.add_ops([oh.write("bg", 1), eo.expression_write("bx", ex.Add(ex.IntBin("n"), 7).compile()),
+               oh.increment("n", 1000)])
     job = q.execute_background()
     c.job_info(job, aerospike.JOB_QUERY)  # the job is done when this answers (the embedded one runs at once)
     for _ in range(200):
@@ -175,6 +185,7 @@ def scenario(c: Any, info: Any) -> dict[str, Any]:
             break
     out["bg"] = _keys([r for r in c.query(NS, SET).results() if r[2].get("bg") == 1])
     out["bg_moved"] = _query(c, p.between("n", 1020, 1024))
+    out["bg_exp"] = sorted(r[2]["bx"] for r in c.query(NS, SET).results() if "bx" in r[2])
     c.remove((NS, SET, "k1"))
     c.put((NS, SET, "k2"), {"n": 5000})
     out["after_writes"] = (_query(c, p.equals("n", 1)), _query(c, p.equals("n", 5000)), _query(c, p.equals("n", 2)))
@@ -215,6 +226,8 @@ def test_scenario_on_embedded_server(official, server):
     assert out["scan"] == sorted([f"k{i}" for i in range(N)] + [f"r{i}" for i in range(4)])
     assert out["pages"][0] == out["scan"] and out["pages"][1] and out["pages"][2]
     assert out["bg"] == [f"k{i}" for i in range(20, 25)] and out["bg_moved"] == out["bg"]
+    assert out["bg_exp"] == list(range(27, 32))
+    assert out["query_pages"] == (sorted(f"k{i}" for i in range(5, 55)), True)
     assert out["after_writes"] == ([], ["k2"], [])
     assert out["stat_n"] == f"entries={N}"
     assert out["nobins"][1] == {0}
