@@ -183,6 +183,8 @@ def scenario(c: Any, info: Any) -> dict[str, Any]:
     for _ in range(200):
         if c.job_info(job, aerospike.JOB_QUERY)["status"] == aerospike.JOB_STATUS_COMPLETED:
             break
+    show = info(f"query-show:id={job}")
+    out["bg_show"] = re.sub(r"(trid|run-time|time-since-done|from)=[^:]*", r"\1=*", show)
     out["bg"] = _keys([r for r in c.query(NS, SET).results() if r[2].get("bg") == 1])
     out["bg_moved"] = _query(c, p.between("n", 1020, 1024))
     out["bg_exp"] = sorted(r[2]["bx"] for r in c.query(NS, SET).results() if "bx" in r[2])
@@ -407,7 +409,7 @@ def test_cluster_queries_follow_partition_owners_through_a_node_stop():
             c.close()
 
 
-PER_NODE = ("stat_n", "stat_l", "stat_s")  # index statistics are per node (partitions differ)
+PER_NODE = ("stat_n", "stat_l", "stat_s", "bg_show")  # per node (partitions differ)
 
 
 def test_cluster_scenario_matches_real_cluster(real_cluster):

@@ -41,6 +41,7 @@ log = logging.getLogger("aerospike_py.server")
 
 CHUNK_LIMIT = 1024 * 1024
 MAX_DONE_JOBS = 100  # query-max-done
+BACKGROUND_MAX_RPS = 10000  # background-query-max-rps (also the rps of a background job that sets none)
 _PROTO_MSG = (W.PROTO_VERSION << 56) | (W.PROTO_TYPE_MESSAGE << 48)
 _FIN = PROTO_HEADER.pack(_PROTO_MSG | 22) + pack_last(0)
 _U64 = struct.Struct(">Q")
@@ -228,6 +229,7 @@ class Job:
         self.start = time.monotonic()
         self.finish: float | None = None
         self.filtered_meta = self.filtered_bins = self.succeeded = self.failed = 0
+        self.throttled = 0  # records that went through the rps throttle
         self.net_io_bytes = 0
 
     def info(self) -> str:
@@ -245,7 +247,7 @@ class Job:
         out.append(f":rps={req.rps}:active-threads=0:status={status}:job-progress=100.00"
                    f":run-time={int((end - self.start) * 1000)}"
                    f":time-since-done={int((now - end) * 1000) if self.finish is not None else 0}"
-                   f":recs-throttled={self.succeeded if req.rps else 0}:recs-filtered-meta={self.filtered_meta}"
+                   f":recs-throttled={self.throttled if req.rps else 0}:recs-filtered-meta={self.filtered_meta}"
                    f":recs-filtered-bins={self.filtered_bins}:recs-succeeded={self.succeeded}"
                    f":recs-failed={self.failed}:from={self.client}:job-type={self.kind}")
         if self.kind == "basic":
@@ -492,7 +494,7 @@ def _run_basic(server: Any, ns: Any, req: QueryRequest, ix: Any, job: Job) -> li
             chunk, size = [], 0
         if limit and count >= limit:
             break
-    job.succeeded = count
+    job.succeeded = job.throttled = count
     if chunk:
         frames.append(_frame(chunk, size))
     frames.append(_FIN)
@@ -530,6 +532,9 @@ def _background(server: Any, ns: Any, h: MessageHeader, fields: dict[int, bytes]
         raise _bad("ops not write only")
     if any(op.op in (W.OP_READ, W.OP_CDT_READ, W.OP_BIT_READ, W.OP_HLL_READ, W.OP_EXP_READ) for op in ops):
         raise _bad("ops query has read op")
+    if req.rps > BACKGROUND_MAX_RPS:
+        raise _bad("query rps exceeds 'background-query-max-rps'")
+    req.rps = req.rps or BACKGROUND_MAX_RPS
     job = Job(req, "background-ops", ix.d.name if ix is not None else "", _client_name(server),
               req.trid or _next_trid())
     req.pids = None  # background jobs cover every partition the node holds
@@ -542,6 +547,7 @@ def _background(server: Any, ns: Any, h: MessageHeader, fields: dict[int, bytes]
     if req.filter_exp is not None:
         wfields[W.FIELD_FILTER_EXP] = req.filter_exp
     targets = [rec.digest for _pid, _bval, rec in _records(server, ns, req, ix, pids)]
+    job.throttled = len(targets)
     for digest in targets:
         try:
             write_record(server, ns, digest, wh, wfields, ops)
