@@ -339,3 +339,10 @@ def test_inserting_no_items_pads_nothing(client: Any) -> None:
     with pytest.raises(ServerError) as e:
         client.operate(key("np"), [L.list_insert_items("o", 1, [])])
     assert code(e) == 26
+
+
+def test_list_rank_range_from_rank_0_gives_values_largest_first(client: Any) -> None:
+    client.put(key("r0"), {"l": ["a", "é", 9, 1]})
+    vals = aerospike_py.LIST_RETURN_VALUE
+    assert client.operate(key("r0"), [L.list_get_by_rank_range("l", 0, vals, 3)]).bins == {"l": ["a", 9, 1]}
+    assert client.operate(key("r0"), [L.list_get_by_rank_range("l", 1, vals, 3)]).bins == {"l": [9, "a", "é"]}

@@ -177,7 +177,7 @@ SAME_AS_OP = [
     (e.list_get_by_value_list(L_RANK, [1, "a"], "l"), lo.list_get_by_value_list("l", [1, "a"], L_RANK), [0, 4]),
     (e.list_get_by_index_range(L_VAL, 1, 2, "l"), lo.list_get_by_index_range("l", 1, L_VAL, 2), [1, 4]),
     (e.list_get_by_index_range_to_end(L_VAL, 3, "l"), lo.list_get_by_index_range("l", 3, L_VAL), ["a", 9]),
-    (e.list_get_by_rank_range(L_VAL, 0, 2, "l"), lo.list_get_by_rank_range("l", 0, L_VAL, 2), [1, 4]),
+    (e.list_get_by_rank_range(L_VAL, 0, 2, "l"), lo.list_get_by_rank_range("l", 0, L_VAL, 2), [4, 1]),  # (from rank 0: largest first, as a real server)
     (e.list_get_by_rank_range_to_end(L_IDX, 3, "l"), lo.list_get_by_rank_range("l", 3, L_IDX), [3, 4]),  # (index order, as a real server)
     (e.list_get_by_value_rel_rank_range(L_VAL, 5, -1, 2, "l"),
      lo.list_get_by_value_rel_rank_range("l", 5, -1, L_VAL, 2), None),

@@ -352,8 +352,8 @@ def _select(values: list, code_kind: str, args: list, rt: int, *, first_arg: int
     if code_kind == "rank_range":
         count = args[a + 1] if len(args) > a + 1 else None
         order = _rank_order(values)
-        return Selection([order[r] for r in _range(_int_arg(args, a), count, n)],
-                         order="rrange" if is_map else "lrrange")
+        r = _range(_int_arg(args, a), count, n)
+        return Selection([order[i] for i in r], order="rrange" if is_map else "lrrange0" if r.start == 0 else "lrrange")
     if code_kind == "value":
         val = _arg(args, a)
         return Selection([i for i, v in enumerate(values) if matches(val, v)], order=None if is_map else "lrrange")
@@ -374,8 +374,9 @@ def _select(values: list, code_kind: str, args: list, rt: int, *, first_arg: int
         end = n if count is None else start + count
         if count is not None and count < 0:
             raise ResultError(PARAMETER, "negative count")
-        return Selection([order[r] for r in range(max(start, 0), max(min(end, n), 0))],
-                         order="rrange" if is_map else "lrrange")
+        first = max(start, 0)
+        return Selection([order[r] for r in range(first, max(min(end, n), 0))],
+                         order="rrange" if is_map else "lrrange0" if first == 0 else "lrrange")
     raise ResultError(PARAMETER, f"unknown selection {code_kind}")
 
 
@@ -405,6 +406,11 @@ def _result(values: list, sel: Selection, rt: int, keys: list | None = None, map
         return len(pos)
     if rt == RT_EXISTS:
         return bool(pos)
+    if sel.order == "lrrange0":
+        # A list's rank range from rank 0: values come largest first (as a real 8.1 server answers)
+        if rt == RT_VALUE:
+            pos = pos[::-1]
+        sel = Selection(pos, sel.single, "lrrange")
     if sel.order == "lrrange" and rt != RT_VALUE:  # a list's rank range reports in index order
         pos = sorted(pos)
     if rt in (RT_INDEX, RT_REV_INDEX):
