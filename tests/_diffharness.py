@@ -642,7 +642,7 @@ class Runner:
                 # The real server compares last-update times in milliseconds: keep writes before
                 # and after the truncate in other milliseconds than the truncate itself.
                 time.sleep(0.002)
-                c.truncate(NS, self.set, 0)
+                c.truncate(NS, self.set, 0, policy={"timeout": 10000})  # (a loaded machine is slow)
                 self._wait_truncated()
                 time.sleep(0.002)
                 return ("ok",)
@@ -664,7 +664,7 @@ class Runner:
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             try:
-                info = self.c.info_random_node(f"sets/{NS}/{self.set}")
+                info = self.c.info_random_node(f"sets/{NS}/{self.set}", policy={"timeout": 5000})
             except AerospikeError:  # a busy server: ask again
                 continue
             if "objects=0:" in info and "truncating=true" not in info or "objects=" not in info:
