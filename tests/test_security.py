@@ -298,26 +298,34 @@ def test_bad_input_raises_before_sending(srv, admin, call, exc):
 
 # -- permissions: every privilege x every command class --------------------------------------------
 
-COMMANDS = ("read", "write", "batch_read", "batch_write", "truncate", "udf_admin", "sindex", "sys_admin",
-            "user_admin", "info")
+COMMANDS = ("read", "write", "batch_read", "batch_write", "query", "udf_apply", "truncate", "udf_admin", "udf_put",
+            "sindex", "sindex_create", "sys_admin", "user_admin", "info")
 ALLOWED = {
-    "read": {"read", "batch_read"},
-    "read-write": {"read", "write", "batch_read", "batch_write"},
-    "read-write-udf": {"read", "write", "batch_read", "batch_write"},
+    "read": {"read", "batch_read", "query"},
+    "read-write": {"read", "write", "batch_read", "batch_write", "query"},
+    "read-write-udf": {"read", "write", "batch_read", "batch_write", "query", "udf_apply"},
     "write": {"write", "batch_write"},
     "truncate": {"truncate"},
-    "sindex-admin": {"sindex"},
-    "udf-admin": {"udf_admin"},
-    "data-admin": {"truncate", "udf_admin", "sindex"},
+    "sindex-admin": {"sindex", "sindex_create"},
+    "udf-admin": {"udf_admin", "udf_put"},
+    "data-admin": {"truncate", "udf_admin", "udf_put", "sindex", "sindex_create"},
     "sys-admin": {"sys_admin"},
     "user-admin": {"user_admin"},
 }
 
 
-def _run_command(c, what):
+def _run_command(c, what, lua):
     """0 when allowed (whatever else happens), else the refusal's result code."""
     try:
-        if what == "read":
+        if what == "query":
+            c.query("test", "sec").results()
+        elif what == "udf_apply":
+            c.apply(KEY, "nomodule", "nofunction", [])
+        elif what == "udf_put":
+            c.udf_put(str(lua))
+        elif what == "sindex_create":
+            c.index_integer_create("test", "sec", "i", "sec_i_idx")
+        elif what == "read":
             c.get(KEY)
         elif what == "write":
             c.put(KEY, {"a": 1})
@@ -344,11 +352,13 @@ def _run_command(c, what):
 
 
 @pytest.mark.parametrize("privilege", sorted(ALLOWED))
-def test_permission_matrix(srv, admin, privilege):
+def test_permission_matrix(srv, admin, privilege, tmp_path):
+    lua = tmp_path / "sec_perm.lua"
+    lua.write_text("function hello(rec)\n  return 1\nend\n")
     admin.admin_create_user("m", "pw", [privilege])
     c = _as(srv, "m", "pw")
     try:
-        got = {what: _run_command(c, what) for what in COMMANDS}
+        got = {what: _run_command(c, what, lua) for what in COMMANDS}
     finally:
         c.close()
     want = {what: 0 if what in ALLOWED[privilege] | {"info"} else 81 for what in COMMANDS}

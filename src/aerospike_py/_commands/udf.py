@@ -20,10 +20,16 @@ from typing import Any
 
 from .._policy import write_attrs
 from .._wire import constants as W
-from .._wire.info import pack_info_request, parse_info_response
+from .._wire.info import info_error, pack_info_request, parse_info_response
 from .._wire.message import MSG_HEADER, pack_field, pack_message_raw, parse_bins, skip_fields
 from .._wire.values import ValueTypeError, pack_cdt
-from ..exception import AerospikeTimeoutError, InvalidArgError, UDFError, _error_from_result_code
+from ..exception import (
+    AerospikeError,
+    AerospikeTimeoutError,
+    InvalidArgError,
+    UDFError,
+    _error_from_result_code,
+)
 from .base import Command, raise_for
 from .keys import parse_key
 from .record import _fields
@@ -123,7 +129,7 @@ def _info_answer(cmd: Command, body: Any, node: str) -> str:
     return parse_info_response(body).get(cmd.extra, "")
 
 
-def registration_error(answer: str, node: str) -> UDFError | None:
+def registration_error(answer: str, node: str) -> AerospikeError | None:
     """The UDFError of an ``error=...`` answer to udf-put/udf-get/udf-remove, else None.
 
     A Lua compile error reads ``error=compile_error;file=F;line=L;message=<base64>``: the message
@@ -132,6 +138,9 @@ def registration_error(answer: str, node: str) -> UDFError | None:
     if not answer.startswith("error=") and not answer.startswith("ERROR"):
         return None
     if answer.startswith("ERROR"):
+        err = info_error(answer)
+        if err is not None and 51 <= err[0] <= 83:  # a security refusal keeps its code (AdminError)
+            return _error_from_result_code(err[0], answer, node=node)
         return UDFError(answer, 100, node=node)
     params = dict(p.partition("=")[::2] for p in answer.split(";") if p)
     kind = params.get("error", "")
