@@ -4,6 +4,7 @@ exchanged (``official-query.jsonl``, ``official-2node-stale-map.jsonl``)."""
 from __future__ import annotations
 
 import json
+import struct
 
 import pytest
 
@@ -158,3 +159,80 @@ def test_stale_map_partition_done():
     assert {m.generation for m in done} <= set(range(64))
     req = Q.parse_query(v["c2s"][0][8:])
     assert req.pids == list(range(64))
+
+
+# --------------------------------------------------------------------------- the client's parser
+
+
+def _frame_records(draw_shapes, seed):
+    """An answer frame of records of a few shapes in runs (with partition-done messages between)."""
+    import random
+
+    from aerospike_py._wire.message import pack_op
+
+    rnd = random.Random(seed)
+    msgs = []
+    for _ in range(rnd.randint(1, 6)):
+        shape = rnd.choice(draw_shapes)
+        for _ in range(rnd.randint(1, 40)):
+            i = rnd.randrange(1 << 40)
+            digest = rnd.randbytes(20)
+            ops = []
+            for name, kind in shape["bins"]:
+                if kind == "int":
+                    ops.append(pack_op(1, name.encode(), 1, rnd.randrange(-(1 << 63), 1 << 63).to_bytes(8, "big",
+                                                                                                   signed=True)))
+                elif kind == "str":
+                    n = shape.get("strlen") or rnd.randint(0, 12)
+                    ops.append(pack_op(1, name.encode(), 3, ("x" * n).encode()))
+                elif kind == "float":
+                    ops.append(pack_op(1, name.encode(), 2, struct.pack(">d", rnd.random())))
+                else:
+                    ops.append(pack_op(1, name.encode(), 4, rnd.randbytes(shape.get("blob", 3))))
+            key = None
+            if shape["key"] == "int":
+                key = b"\x01" + i.to_bytes(8, "big", signed=True)
+            elif shape["key"] == "str":
+                key = b"\x03" + f"k{i % 1000:03d}".encode()
+            msgs.append(Q.pack_record(b"test", digest, shape["set"], key, i if shape["bval"] else None,
+                                      *((1, 0) if shape.get("same") else (rnd.choice((1, 1, 2)),
+                                                                          rnd.choice((0, 0, 500)))), ops))
+            if rnd.random() < 0.05:
+                msgs.append(Q.pack_partition_done(rnd.randrange(4096), 11))
+    msgs.append(Q.pack_last(0))
+    return b"".join(msgs)
+
+
+SHAPES = [
+    {"set": b"s1", "key": "int", "bval": False, "bins": [("a", "int"), ("b", "str"), ("c", "float")], "strlen": 5,
+     "same": True},
+    {"set": b"s1", "key": None, "bval": True, "bins": [("a", "int"), ("d", "blob")]},
+    {"set": b"", "key": "str", "bval": False, "bins": [("b", "str")]},
+    {"set": b"s2", "key": "int", "bval": False, "bins": [], "same": True},
+]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_layout_fast_path_equals_general_path(seed, monkeypatch):
+    """Runs of same-shape records read by the generated layout parser give exactly what the
+    record-by-record parser gives: records, partition cursors, unavailable partitions."""
+    from aerospike_py import _policy as P
+    from aerospike_py._commands import query as QC
+
+    frame = _frame_records(SHAPES, seed)
+
+    def parse(fast):
+        QC._LAYOUTS.clear()
+        if not fast:
+            monkeypatch.setattr(QC, "layout_at", lambda *a: None)
+        out = []
+        run = QC.QueryRun(QC.Statement("test", "s1"), P.QUERY.default_policy, None, lambda ch, cmd: out.extend(ch))
+        nr = QC.NodeRun(run, None)
+        cmd = QC.NodeCommand(None, b"", False, QC.parse_answer, None, nr)
+        assert QC.parse_answer(cmd, frame, "n") is None
+        monkeypatch.undo()
+        return out, [(p.digest, p.bval) for p in run.parts], nr.unavailable, nr.count
+
+    fast, slow = parse(True), parse(False)
+    assert fast == slow
+    assert len(fast[0]) == fast[3] > 0

@@ -14,7 +14,7 @@ import asyncio
 import collections
 import inspect
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from typing import Any
 
 from . import _policy as P
@@ -136,7 +136,7 @@ class RecordStream(Iterator[Record]):
         self._chunks: collections.deque[Any] = collections.deque()
         self._count = 0
         self._stopped = False
-        self._it: Iterator[Record] = iter(())
+        self._it: Generator[Record, None, None] = self._records()
         steps = query._steps(policy, self._put)
         self._thread = threading.Thread(target=self._work, args=(query._client, steps), daemon=True,
                                         name="aerospike_py-query")
@@ -162,33 +162,34 @@ class RecordStream(Iterator[Record]):
             self._chunks.append(item)
             self._cond.notify_all()
 
-    def __iter__(self) -> RecordStream:
-        return self
+    def __iter__(self) -> Iterator[Record]:
+        return self._it
 
     def __next__(self) -> Record:
-        for rec in self._it:
-            return rec
-        with self._cond:
-            while not self._chunks:
-                self._cond.wait()
-            chunk = self._chunks.popleft()
-            if chunk is _END or type(chunk) is _Failed:
-                self._chunks.appendleft(chunk)  # stays ended
-                self._stopped = True
-                if chunk is _END:
-                    raise StopIteration
-                raise chunk.exc
-            self._count -= len(chunk)
-            self._cond.notify_all()
-        self._it = iter(chunk)
         return next(self._it)
+
+    def _records(self) -> Generator[Record, None, None]:
+        while True:
+            with self._cond:
+                while not self._chunks:
+                    self._cond.wait()
+                chunk = self._chunks.popleft()
+                if chunk is _END or type(chunk) is _Failed:
+                    self._chunks.appendleft(chunk)  # stays ended
+                    self._stopped = True
+                    if chunk is _END:
+                        return
+                    raise chunk.exc
+                self._count -= len(chunk)
+                self._cond.notify_all()
+            yield from chunk
 
     def close(self) -> None:
         """Stop the query (its connections are closed); records not yet read are dropped."""
         with self._cond:
             self._stopped = True
             self._cond.notify_all()
-        self._it = iter(())
+        self._it.close()
 
     def __enter__(self) -> RecordStream:
         return self

@@ -14,6 +14,7 @@ share stay open in the :class:`PartitionFilter`, which a later call resumes.
 from __future__ import annotations
 
 import base64
+import gc
 import itertools
 import random
 import struct
@@ -42,6 +43,7 @@ N_PARTITIONS = W.N_PARTITIONS
 _unpack_msg = MSG_HEADER.unpack_from
 _unpack_op = struct.Struct(">IBBBB").unpack_from
 _unpack_u32 = struct.Struct(">I").unpack_from
+_unpack_gen_vt = struct.Struct(">II").unpack_from
 _tuple_new = tuple.__new__
 _time = time.time
 
@@ -377,6 +379,9 @@ class QueryRun:
         self.background_ops = background_ops
         self.write_attrs = write_attrs
         self.task_id = 0
+        #: The record layout last learned from an answer (see :class:`Layout`), and how many were.
+        self.layout: Layout | None = None
+        self.learned = 0
         bins = stmt.bins
         self.ops = Q.read_ops(bins) if bins else []
         include = policy.get("include_bin_data", True)
@@ -557,9 +562,209 @@ class QueryTerminated(Exception):
     """Raised into a running query when its consumer stops (closes the connection)."""
 
 
+class Layout:
+    """The exact shape of a record message in an answer: field and op headers, namespace, set,
+    key type, bin names and value sizes (everything but generation, void time, digest, key and
+    values). A run of records of that shape is checked at once: each byte the shape fixes is one
+    strided slice of the frame, which must be that byte repeated; the first record where any
+    differs ends the run, so the fast path is exact. The run is then read by one ``iter_unpack``
+    and turned into records by a function generated for the shape.
+    """
+
+    __slots__ = ("iter_unpack", "size", "checks", "build", "build_same", "digest_at", "bval_at")
+
+    def __init__(self, buf: bytes, off: int, n_fields: int, n_ops: int) -> None:
+        fmt = [">6xII8x"]
+        checks = list(range(0, 6)) + list(range(14, 22))
+        p = off + 22
+        digest_at = bval_at = -1
+        set_name: str | None = None
+        key_expr = "None"
+        targets = ["gen", "vt"]
+        for _ in range(n_fields):
+            size = _unpack_u32(buf, p)[0]
+            ft = buf[p + 4]
+            rel = p - off
+            checks.extend(range(rel, rel + 5))
+            if ft == 4 and size == 21:
+                digest_at = rel + 5
+                fmt.append("5x20s")
+                targets.append("digest")
+            elif ft in (0, 1):
+                checks.extend(range(rel + 5, rel + 4 + size))
+                fmt.append(f"{4 + size}x")
+                if ft == 1:
+                    set_name = buf[p + 5: p + 4 + size].decode()
+            elif ft == 2 and size >= 2:
+                checks.append(rel + 5)
+                kt = buf[p + 5]
+                if kt == 1 and size == 10:
+                    fmt.append("6xq")
+                    key_expr = "key"
+                else:
+                    fmt.append(f"6x{size - 2}s")
+                    key_expr = "key.decode()" if kt == 3 else ("key" if kt == 4 else f"_dp({kt}, key)")
+                targets.append("key")
+            elif ft == 15 and size == 9:
+                bval_at = rel + 5
+                fmt.append("13x")
+            else:
+                raise ValueError(f"no layout for field type {ft}")
+            p += 4 + size
+        if digest_at < 0:
+            raise ValueError("no layout for a record without digest")
+        items = []
+        for j in range(n_ops):
+            size, _op, pt, _, nlen = _unpack_op(buf, p)
+            rel = p - off
+            checks.extend(range(rel, rel + 8 + nlen))
+            name = buf[p + 8: p + 8 + nlen].decode()
+            vlen = size - 4 - nlen
+            v = f"v{j}"
+            targets.append(v)
+            if pt == 1 and vlen == 8:
+                fmt.append(f"{8 + nlen}xq")
+            elif pt == 2 and vlen == 8:
+                fmt.append(f"{8 + nlen}xd")
+            else:
+                fmt.append(f"{8 + nlen}x{vlen}s")
+                if pt == 3:
+                    v = f"{v}.decode()"
+                elif pt != 4:
+                    v = f"_dp({pt}, {v})"
+            items.append(f"{name!r}: {v}")
+            p += 4 + size
+        st = struct.Struct("".join(fmt))
+        self.iter_unpack = st.iter_unpack
+        self.size = st.size
+        if self.size != p - off:
+            raise ValueError("layout size mismatch")
+        self.checks = tuple((c, buf[off + c: off + c + 1]) for c in checks)
+        self.digest_at = digest_at
+        self.bval_at = bval_at
+        record = f"_tn(_R, (_tn(_K, (ns, {set_name!r}, {key_expr}, digest)), m, {{{', '.join(items)}}}))"
+        src = (
+            "def build(rows, append, ns, metas, meta):\n"
+            f"    for {', '.join(targets)}, in rows:\n"
+            "        m = metas.get((gen << 32) | vt)\n"
+            "        if m is None:\n"
+            "            m = meta(gen, vt)\n"
+            f"        append({record})\n"
+            "def build_same(rows, m, ns):\n"
+            f"    return [{record} for {', '.join(targets)}, in rows]\n"
+        )
+        env = {"_tn": _tuple_new, "_R": Record, "_K": AerospikeKey, "_dp": decode_particle}
+        exec(src, env)  # noqa: S102 - generated from the layout's own names (repr) and formats
+        self.build = env["build"]
+        #: For a run whose records all have the same generation and void time (one metadata).
+        self.build_same = env["build_same"]
+
+    def run_length(self, buf: bytes, off: int, end: int) -> int:
+        """How many records from ``off`` have this shape (a few are checked before all)."""
+        size = self.size
+        total = (end - off) // size
+        m = self._check(buf, off, size, min(total, 16))
+        return self._check(buf, off, size, total) if m == 16 < total else m
+
+    def _check(self, buf: bytes, off: int, size: int, m: int) -> int:
+        for c, b in self.checks:
+            if m == 0:
+                return 0
+            col = buf[off + c: off + m * size: size]
+            if col != b * m:
+                m = len(col) - len(col.lstrip(b))
+        return m
+
+    def same_meta(self, buf: bytes, off: int, m: int) -> bool:
+        """Whether the ``m`` records from ``off`` all have the same generation and void time."""
+        size = self.size
+        stop = off + m * size
+        for c in range(off + 6, off + 14):
+            if buf[c: stop: size] != buf[c: c + 1] * m:
+                return False
+        return True
+
+    def cursors(self, buf: bytes, off: int, m: int, parts: list[PartitionStatus], begin: int) -> None:
+        """Move each partition's cursor to its last record of the run (found by C-level maps)."""
+        size = self.size
+        d = off + self.digest_at
+        stop = off + m * size
+        last = dict(zip(zip(buf[d: stop: size], buf[d + 1: stop: size], strict=True), range(m), strict=True))
+        best: dict[int, int] = {}
+        for (b0, b1), i in last.items():  # digests whose second byte differs above bit 4: same partition
+            k = (b0 | (b1 << 8)) & 0xFFF
+            if best.get(k, -1) < i:
+                best[k] = i
+        n = len(parts)
+        bv = self.bval_at
+        da = self.digest_at
+        for pid, i in best.items():
+            k = pid - begin
+            if 0 <= k < n:
+                at = off + i * size
+                p = parts[k]
+                p.digest = buf[at + da: at + da + 20]
+                p.bval = int.from_bytes(buf[at + bv: at + bv + 8], "little", signed=True) if bv >= 0 else 0
+
+
+_LAYOUTS: dict[bytes, Layout | None] = {}
+
+
+def layout_at(buf: bytes, off: int, n_fields: int, n_ops: int) -> Layout | None:
+    """The shared layout of the record message at ``off`` (None: no fast path for this shape)."""
+    p = off + 22
+    sig = [buf[off: off + 6]]
+    for _ in range(n_fields):
+        size = _unpack_u32(buf, p)[0]
+        ft = buf[p + 4]
+        sig.append(buf[p: p + 5] if ft in (4, 15) else (buf[p: p + 6] if ft == 2 else buf[p: p + 4 + size]))
+        p += 4 + size
+    for _ in range(n_ops):
+        size, _op, _pt, _, nlen = _unpack_op(buf, p)
+        sig.append(buf[p: p + 8 + nlen])
+        p += 4 + size
+    key = b"".join(sig)
+    try:
+        return _LAYOUTS[key]
+    except KeyError:
+        pass
+    if len(_LAYOUTS) >= 256:
+        _LAYOUTS.clear()
+    try:
+        lay: Layout | None = Layout(buf, off, n_fields, n_ops)
+    except (ValueError, UnicodeDecodeError, struct.error):
+        lay = None
+    _LAYOUTS[key] = lay
+    return lay
+
+
+#: Records parsed one by one after a record no layout fits, before trying a layout again.
+_STRETCH = 32
+
+
+def _meta_maker(metas: dict[int, RecordMetadata], now: int) -> Callable[[int, int], RecordMetadata]:
+    def meta(gen: int, vt: int) -> RecordMetadata:
+        m = _tuple_new(RecordMetadata, (gen, NEVER_EXPIRES if vt == 0 else max(vt - now, 1)))
+        if len(metas) < 1024:
+            metas[(gen << 32) | vt] = m
+        return m
+
+    return meta
+
+
 def parse_answer(cmd: NodeCommand, body: Any, node: str) -> Any:
     """Hand the records of one answer frame to the call's sink (one list per frame) and move their
     partitions' cursors; None after the last message, else MORE."""
+    if len(body) < 32768 or not gc.isenabled():
+        return _parse_frame(cmd, body, node)
+    gc.disable()  # a big frame makes many dicts and tuples, none in cycles: spare the GC passes
+    try:
+        return _parse_frame(cmd, body, node)
+    finally:
+        gc.enable()
+
+
+def _parse_frame(cmd: NodeCommand, body: Any, node: str) -> Any:
     nr: NodeRun = cmd.extra
     run = nr.run
     buf = body if type(body) is bytes else bytes(body)
@@ -576,8 +781,30 @@ def parse_answer(cmd: NodeCommand, body: Any, node: str) -> Any:
     out: list[Any] = []
     append = out.append
     result: Any = MORE
+    layout = run.layout if shared is None else None
+    metas: dict[int, RecordMetadata] = {}
+    meta = _meta_maker(metas, now)
+    skip = 0
     try:
         while off < end:
+            if skip:
+                skip -= 1
+            elif layout is not None:
+                m = layout.run_length(buf, off, end)
+                if m >= 4:
+                    stop = off + m * layout.size
+                    if layout.same_meta(buf, off, m):
+                        gen, vt = _unpack_gen_vt(buf, off + 6)
+                        m_ = metas.get((gen << 32) | vt) or meta(gen, vt)
+                        out += layout.build_same(layout.iter_unpack(buf[off:stop]), m_, ns)
+                    else:
+                        layout.build(layout.iter_unpack(buf[off:stop]), append, ns, metas, meta)
+                    layout.cursors(buf, off, m, parts, begin)
+                    off = stop
+                    continue
+                skip = _STRETCH
+                layout = None
+            start = off
             _, _, _, info3, _, rc, gen, vt, _, n_fields, n_ops = _unpack_msg(buf, off)
             off += 22
             if info3 & 1:  # the last message
@@ -636,6 +863,9 @@ def parse_answer(cmd: NodeCommand, body: Any, node: str) -> Any:
                     bins[name] = decode_particle(pt, buf[vs:off])
             if len(digest) != 20:
                 continue
+            if layout is None and not skip and shared is None and run.learned < 8:
+                run.learned += 1
+                layout = run.layout = layout_at(buf, start, n_fields, n_ops)
             if shared is not None and next(shared) > max_records:
                 nr.capped = True
                 continue
