@@ -18,6 +18,7 @@ import gc
 import itertools
 import random
 import struct
+import sys
 import time
 from collections.abc import Callable, Generator, Sequence
 from typing import Any
@@ -44,6 +45,8 @@ _unpack_msg = MSG_HEADER.unpack_from
 _unpack_op = struct.Struct(">IBBBB").unpack_from
 _unpack_u32 = struct.Struct(">I").unpack_from
 _unpack_gen_vt = struct.Struct(">II").unpack_from
+_LOW_NIBBLE = bytes(b & 0x0F for b in range(256))
+_LITTLE = sys.byteorder == "little"
 _tuple_new = tuple.__new__
 _time = time.time
 
@@ -571,7 +574,8 @@ class Layout:
     and turned into records by a function generated for the shape.
     """
 
-    __slots__ = ("iter_unpack", "size", "checks", "build", "build_same", "digest_at", "bval_at")
+    __slots__ = ("iter_unpack", "iter_unpack_same", "size", "checks", "build", "build_same", "digest_at",
+                 "bval_at")
 
     def __init__(self, buf: bytes, off: int, n_fields: int, n_ops: int) -> None:
         fmt = [">6xII8x"]
@@ -636,6 +640,8 @@ class Layout:
             p += 4 + size
         st = struct.Struct("".join(fmt))
         self.iter_unpack = st.iter_unpack
+        #: The same without generation and void time (for runs where they do not change).
+        self.iter_unpack_same = struct.Struct(">22x" + "".join(fmt[1:])).iter_unpack
         self.size = st.size
         if self.size != p - off:
             raise ValueError("layout size mismatch")
@@ -651,7 +657,7 @@ class Layout:
             "            m = meta(gen, vt)\n"
             f"        append({record})\n"
             "def build_same(rows, m, ns):\n"
-            f"    return [{record} for {', '.join(targets)}, in rows]\n"
+            f"    return [{record} for {', '.join(targets[2:])}, in rows]\n"
         )
         env = {"_tn": _tuple_new, "_R": Record, "_K": AerospikeKey, "_dp": decode_particle}
         exec(src, env)  # noqa: S102 - generated from the layout's own names (repr) and formats
@@ -689,12 +695,11 @@ class Layout:
         size = self.size
         d = off + self.digest_at
         stop = off + m * size
-        last = dict(zip(zip(buf[d: stop: size], buf[d + 1: stop: size], strict=True), range(m), strict=True))
-        best: dict[int, int] = {}
-        for (b0, b1), i in last.items():  # digests whose second byte differs above bit 4: same partition
-            k = (b0 | (b1 << 8)) & 0xFFF
-            if best.get(k, -1) < i:
-                best[k] = i
+        pids = bytearray(2 * m)  # the partition id of each record, as little-endian u16
+        lo, hi = (0, 1) if _LITTLE else (1, 0)
+        pids[lo::2] = buf[d: stop: size]
+        pids[hi::2] = buf[d + 1: stop: size].translate(_LOW_NIBBLE)
+        best = dict(zip(memoryview(pids).cast("H"), range(m), strict=True))  # the last index wins
         n = len(parts)
         bv = self.bval_at
         da = self.digest_at
@@ -796,7 +801,7 @@ def _parse_frame(cmd: NodeCommand, body: Any, node: str) -> Any:
                     if layout.same_meta(buf, off, m):
                         gen, vt = _unpack_gen_vt(buf, off + 6)
                         m_ = metas.get((gen << 32) | vt) or meta(gen, vt)
-                        out += layout.build_same(layout.iter_unpack(buf[off:stop]), m_, ns)
+                        out += layout.build_same(layout.iter_unpack_same(buf[off:stop]), m_, ns)
                     else:
                         layout.build(layout.iter_unpack(buf[off:stop]), append, ns, metas, meta)
                     layout.cursors(buf, off, m, parts, begin)
