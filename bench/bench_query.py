@@ -16,8 +16,11 @@ Each client runs in its own worker process (connected once, warmed up by one run
 that takes cases on stdin; the rounds take turns between clients, so load changes fall on all
 alike. Figures are medians over ``--rounds``: client CPU per record (``time.process_time`` of the
 worker around the call: every thread of the client, Rust and C threads included) and records/s
-(wall). The worker also reports its peak RSS after the streaming case (``--stream-rss``): with
-``iterate()`` it stays at a bound set by ``record_queue_size``, not by the result size.
+(wall), and each worker's peak RSS.
+
+``--memory N`` instead loads N small records (2 bins) and reports the peak RSS of a fresh process
+that streams them with ``iterate()`` (two ``record_queue_size`` values) and of one that collects
+them with ``results()``: streaming stays near the process's size after connecting, whatever N.
 """
 
 from __future__ import annotations
@@ -110,6 +113,51 @@ def _original(host: str, port: int, ns: str) -> Any:
     return run
 
 
+MEM_SET = "query_client_mem"
+
+
+def memory_worker(host: str, port: int, ns: str, mode: str, queue_size: int) -> None:
+    """Stream (``iterate``) or collect (``results``) the memory set; print peak RSS before/after."""
+    import aerospike_py
+
+    c = aerospike_py.client({"hosts": [(host, port)]}).connect()
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    q = c.query(ns, MEM_SET)
+    if mode == "iterate":
+        n = 0
+        for _ in q.iterate({"record_queue_size": queue_size}):
+            n += 1
+    else:
+        n = len(q.results())
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"mode": mode, "n": n, "base_mb": base / 1024, "peak_mb": peak / 1024}), flush=True)
+
+
+def memory(args: argparse.Namespace) -> None:
+    """Peak RSS of a process streaming ``--memory`` small records, against one collecting them."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
+    import aerospike_py
+
+    c = aerospike_py.client({"hosts": [(args.host, args.port)]}).connect()
+    have = len(c.query(args.ns, MEM_SET).results({"include_bin_data": False}))
+    if have != args.memory:
+        c.truncate(args.ns, MEM_SET)
+        for i in range(0, args.memory, 5000):
+            c.batch_write([((args.ns, MEM_SET, j), {"i": j, "s": "abcdefgh"})
+                           for j in range(i, min(i + 5000, args.memory))], policy={"total_timeout": 60000})
+    c.close()
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
+    for mode in ("iterate", "results"):
+        for qs in ((1024, 5000) if mode == "iterate" else (0,)):
+            out = subprocess.run([sys.executable, os.path.abspath(__file__), "--memory-worker", mode, "--host",
+                                  args.host, "--port", str(args.port), "--ns", args.ns, "--queue", str(qs)],
+                                 capture_output=True, text=True, env=env, check=True).stdout
+            r = json.loads(out)
+            print(f"{mode:<8} record_queue_size={qs:<5} records={r['n']:,} RSS after connect {r['base_mb']:.0f} MB, "
+                  f"peak {r['peak_mb']:.0f} MB")
+
+
 def worker(kind: str, host: str, port: int, ns: str) -> None:
     """Serve cases from stdin: ``case n`` -> one JSON line ``{cpu, wall, n, rss_kb}``."""
     run = {"ours": _ours, "official": _official, "original": _original}[kind](host, port, ns)
@@ -186,7 +234,17 @@ def main() -> None:
     ap.add_argument("--cases", default=",".join(CASES))
     ap.add_argument("--json", default="")
     ap.add_argument("--worker", default="")
+    ap.add_argument("--memory", type=int, default=0,
+                    help="instead: peak RSS streaming this many small records (iterate vs results)")
+    ap.add_argument("--memory-worker", default="")
+    ap.add_argument("--queue", type=int, default=1024)
     args = ap.parse_args()
+    if args.memory_worker:
+        memory_worker(args.host, args.port, args.ns, args.memory_worker, args.queue)
+        return
+    if args.memory:
+        memory(args)
+        return
     if args.worker:
         worker(args.worker, args.host, args.port, args.ns)
         return
