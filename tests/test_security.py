@@ -555,3 +555,39 @@ def test_official_client_gets_the_same_permission_errors(srv, admin):
     finally:
         official.close()
         ours.close()
+
+
+def test_async_pool_gives_back_the_slot_of_a_refused_login(srv, admin):
+    admin.admin_create_user("slot", "pw", ["read-write"])
+
+    async def main():
+        a = await aerospike_py.AsyncClient({"hosts": srv.config["hosts"], "user": "slot", "password": "pw"}).connect()
+        try:
+            await a.put(KEY, {"a": 1})
+            admin.admin_change_password("slot", "other")  # ends its sessions; its password is wrong now
+            srv.call(srv.node.close_client_connections)
+            node = a._cluster.node_list[0]
+            for _ in range(3):
+                with pytest.raises(ex.AdminError) as ei:
+                    await a.get(KEY)
+                assert ei.value.code == 65
+            assert node.async_pool.count == 0  # every refused connection gave its slot back
+        finally:
+            await a.close()
+
+    asyncio.run(main())
+
+
+def test_sync_pool_gives_back_the_slot_of_a_refused_login(srv, admin):
+    admin.admin_create_user("slot2", "pw", ["read-write"])
+    c = _as(srv, "slot2", "pw")
+    try:
+        c.put(KEY, {"a": 1})
+        admin.admin_change_password("slot2", "other")
+        srv.call(srv.node.close_client_connections)
+        node = c._cluster.node_list[0]
+        for _ in range(3):
+            assert _code(c.get, KEY) == 65
+        assert node.conn_count == 0
+    finally:
+        c.close()
