@@ -319,16 +319,28 @@ class SecondaryIndex:
         """``{partition id: [(bval, digest), ...]}`` of the records the query range selects (a
         record once, with its smallest bval), each list sorted as the real index is."""
         ktype = self.d.ktype
-        best: dict[bytes, int] = {}
-        for key, digests in self._matching_keys(query):
-            bval = bval_of(ktype, key)
-            for d in digests:
-                cur = best.get(d)
-                if cur is None or bval < cur:
-                    best[d] = bval
         out: dict[int, list[tuple[int, bytes]]] = {}
-        for d, bval in best.items():
-            out.setdefault(partition_id(d), []).append((bval, d))
+        get = out.get
+        if self.d.itype == ITYPE_DEFAULT and self.d.ctx is None:  # one key per record: no duplicates
+            for key, digests in self._matching_keys(query):
+                bval = bval_of(ktype, key)
+                for d in digests:
+                    pid = (d[0] | (d[1] << 8)) & 0xFFF
+                    lst = get(pid)
+                    if lst is None:
+                        out[pid] = [(bval, d)]
+                    else:
+                        lst.append((bval, d))
+        else:
+            best: dict[bytes, int] = {}
+            for key, digests in self._matching_keys(query):
+                bval = bval_of(ktype, key)
+                for d in digests:
+                    cur = best.get(d)
+                    if cur is None or bval < cur:
+                        best[d] = bval
+            for d, bval in best.items():
+                out.setdefault(partition_id(d), []).append((bval, d))
         for lst in out.values():
             lst.sort()
         return out
