@@ -61,3 +61,32 @@ def test_login_requests_by_mode():
     assert external[2] == {A.USER: b"u", A.CREDENTIAL: cred, A.CLEAR_PASSWORD: b"pw"}
     assert pki[1:] == (A.LOGIN, {})
     assert list(A.iter_records(A.authenticate_request(2, None, b"tok")[8:]))[0][2] == {A.SESSION_TOKEN: b"tok"}
+
+
+def test_auth_steps_prefer_a_newer_token_then_login():
+    from aerospike_py._net.auth import Auth
+
+    auth = Auth(0, "u", "pw")
+    addr = "h:1"
+    assert auth.first_request(addr)[0] is None  # no token yet: LOGIN
+    login_ok = A.pack_admin(0, [(A.SESSION_TOKEN, b"t1"), (A.SESSION_TTL, A.u32(3600))])[8:]
+    assert auth.on_reply(addr, None, login_ok)
+    token, _ = auth.first_request(addr)
+    assert token == b"t1" and not auth.expiring(addr)
+    refused = A.pack_admin(0, (), 66)[8:]
+    # Another connection logged in meanwhile (t2): the refusal of t1 keeps t2, the next step uses it.
+    auth._sessions[addr] = (b"t2", auth._sessions[addr][1])
+    assert not auth.on_reply(addr, b"t1", refused)
+    assert auth.next_request(addr, 1)[0] == b"t2"
+    assert not auth.on_reply(addr, b"t2", refused)
+    assert auth.next_request(addr, 2)[0] is None and auth.expiring(addr)
+    import pytest
+
+    from aerospike_py.exception import AdminError
+
+    with pytest.raises(AdminError) as ei:
+        auth.on_reply(addr, None, A.pack_admin(0, (), 65)[8:])
+    assert ei.value.code == 65 and "pw" not in str(ei.value).replace("password", "")
+    assert auth.on_reply(addr, None, A.pack_admin(0, (), 52)[8:])  # security not enabled: nothing to do
+    assert auth.first_request(addr) is None and not auth.expiring(addr)
+

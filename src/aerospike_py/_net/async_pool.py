@@ -526,16 +526,18 @@ class _Handshake:
 
 async def _login(auth: Any, conn: AsyncConnection, address: str, deadline: float) -> None:
     """Authenticate a new connection (the steps are :class:`~aerospike_py._net.auth.Auth`'s)."""
-    first = auth.first_request(address)
-    if first is None:
+    step = auth.first_request(address)
+    if step is None:
         return
-    was_login, request = first
+    refusals = 0
     while True:
+        token, request = step
         conn.handshake = True
         body = await conn.request(_Handshake(request), deadline)
-        if auth.on_reply(address, was_login, body):
+        if auth.on_reply(address, token, body):
             return
-        was_login, request = True, auth.login_request()
+        refusals += 1
+        step = auth.next_request(address, refusals)
 
 
 def _expire(w: asyncio.Future[Any]) -> None:

@@ -77,48 +77,58 @@ class Auth:
 
     # -- sans-IO steps ----------------------------------------------------------------------
 
-    def first_request(self, address: str) -> tuple[bool, bytes] | None:
-        """``(is_login, request)``: AUTHENTICATE with a live token, else LOGIN; ``None`` for a
-        node without security (nothing to send)."""
+    def first_request(self, address: str) -> tuple[bytes | None, bytes] | None:
+        """``(token, request)``: AUTHENTICATE with the node's live token, else ``(None, LOGIN)``;
+        ``None`` for a node without security (nothing to send)."""
         with self._lock:
             if address in self._open:
                 return None
             session = self._sessions.get(address)
         if session is not None and (session[1] == 0 or _monotonic() < session[1]):
-            return False, A.authenticate_request(self.mode, self.user, session[0])
-        return True, self.login_request()
+            return session[0], A.authenticate_request(self.mode, self.user, session[0])
+        return None, self.login_request()
 
     def login_request(self) -> bytes:
         return A.login_request(self.mode, self.user, self._credential, self._clear)
 
-    def on_reply(self, address: str, was_login: bool, body: Any) -> bool:
-        """Read a reply; True when the connection is authenticated, False when it must LOGIN now.
+    def on_reply(self, address: str, token: bytes | None, body: Any) -> bool:
+        """Read the reply to an AUTHENTICATE with ``token`` (``None``: to a LOGIN); True when the
+        connection is authenticated, False when the node refused the token (it is forgotten, unless
+        another connection has already replaced it: the next step may use that newer one).
 
         Raises the server's error (``AdminError``) when the login itself is refused.
         """
-        if not was_login:
+        if token is not None:
             code = A.reply_result(body)
             if code == 0:
                 return True
             if code in RELOGIN_CODES:
                 with self._lock:
-                    self._sessions.pop(address, None)
+                    session = self._sessions.get(address)
+                    if session is not None and session[0] == token:
+                        del self._sessions[address]
                 log.debug("session token refused by %s (code %d): logging in again", address, code)
                 return False
             raise _error_from_result_code(code, f"authentication of user {self.user!r} failed on {address}")
-        code, token, ttl = A.parse_login_reply(body)
+        code, new_token, ttl = A.parse_login_reply(body)
         if code == _SECURITY_NOT_ENABLED:
             with self._lock:
                 self._open.add(address)  # the server does not require authentication
             return True
         if code:
             raise _error_from_result_code(code, f"login of user {self.user!r} failed on {address}")
-        if token:
+        if new_token:
             # Renew a minute before the server's expiry (or half-way for short sessions).
             expires = 0.0 if ttl <= 0 else _monotonic() + (ttl - 60 if ttl > 120 else ttl / 2)
             with self._lock:
-                self._sessions[address] = (token, expires)
+                self._sessions[address] = (new_token, expires)
         return True
+
+    def next_request(self, address: str, refusals: int) -> tuple[bytes | None, bytes]:
+        """The step after ``refusals`` refused tokens: a newer token once (another connection may
+        have logged in meanwhile, which spares the server a login per connection), then LOGIN."""
+        step = self.first_request(address) if refusals < 2 else None
+        return step if step is not None else (None, self.login_request())
 
     def forget(self, address: str) -> None:
         with self._lock:
@@ -137,22 +147,24 @@ def relogin_sync(auth: Auth, conn: Any, address: str, timeout_s: float) -> None:
     """LOGIN again on an authenticated connection (the tend connection) for a fresh token."""
     conn.set_timeout(max(1, int(timeout_s * 1000)))
     _, body = conn.request(auth.login_request(), _monotonic() + timeout_s)
-    auth.on_reply(address, True, body)
+    auth.on_reply(address, None, body)
 
 
 def login_sync(auth: Auth, conn: Any, address: str, timeout_s: float) -> None:
-    """Authenticate a new blocking :class:`Connection` (at most one AUTHENTICATE and one LOGIN)."""
+    """Authenticate a new blocking :class:`Connection` (token, maybe a newer token, then LOGIN)."""
     deadline = _monotonic() + timeout_s
-    first = auth.first_request(address)
-    if first is None:
+    step = auth.first_request(address)
+    if step is None:
         return
     conn.set_timeout(max(1, int(timeout_s * 1000)))
-    was_login, request = first
+    refusals = 0
     while True:
+        token, request = step
         _, body = conn.request(request, deadline)
-        if auth.on_reply(address, was_login, body):
+        if auth.on_reply(address, token, body):
             return
-        was_login, request = True, auth.login_request()
+        refusals += 1
+        step = auth.next_request(address, refusals)
 
 
 __all__ = ["AUTH_EXTERNAL", "AUTH_INTERNAL", "AUTH_PKI", "Auth", "RELOGIN_CODES", "login_sync", "relogin_sync"]
