@@ -324,3 +324,25 @@ def test_query_needs_a_connection():
     c = aerospike_py.client({"hosts": [("127.0.0.1", 1)]})
     with pytest.raises(aerospike_py.ClientError):
         c.query("test", "x")
+
+
+def test_async_iterate_pauses_sockets_when_the_buffer_is_full(target):
+    """With a small record_queue_size the async stream stops reading the node socket (and resumes
+    it as the consumer drains): every record still arrives exactly once."""
+    config, pre = target
+
+    async def main():
+        ac = aerospike_py.async_client(config)
+        await ac.connect()
+        try:
+            await ac.batch_write([(("test", pre, i), {"n": i, "pad": "x" * 40}) for i in range(2000)],
+                                 policy={"total_timeout": 30000})
+            stream = ac.query("test", pre).iterate({"record_queue_size": 10})
+            got = [r.bins["n"] async for r in stream]
+            assert sorted(got) == list(range(2000))
+            assert stream.pauses >= 1
+            await ac.truncate("test", pre)
+        finally:
+            await ac.close()
+
+    asyncio.run(main())

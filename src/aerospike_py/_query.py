@@ -244,6 +244,8 @@ class AsyncRecordStream(AsyncIterator[Record]):
         self._chunks: collections.deque[list[Any]] = collections.deque()
         self._count = 0
         self._paused: list[Any] = []
+        #: How many times a node socket was paused because the buffer was full.
+        self.pauses = 0
         self._stopped = False
         self._waiter: asyncio.Future[None] | None = None
         self._it: Iterator[Record] = iter(())
@@ -261,6 +263,7 @@ class AsyncRecordStream(AsyncIterator[Record]):
             if conn is not None and conn.transport is not None and conn not in self._paused:
                 conn.transport.pause_reading()
                 self._paused.append(conn)
+                self.pauses += 1
         w = self._waiter
         if w is not None and not w.done():
             w.set_result(None)
