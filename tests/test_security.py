@@ -592,3 +592,20 @@ def test_sync_pool_gives_back_the_slot_of_a_refused_login(srv, admin):
         assert node.conn_count == 0
     finally:
         c.close()
+
+
+def test_three_node_cluster_shares_its_users():
+    from aerospike_py.server import EmbeddedCluster
+
+    with EmbeddedCluster(nodes=3, security=True) as cl:
+        seed = cl.config["hosts"][:1]
+        with aerospike_py.client({**cl.config, "hosts": seed}).connect() as c:
+            assert len(c.get_node_names()) == 3
+            c.admin_create_user("clu", "pw", ["read-write"])  # on one node, known to all
+        logins = cl.security.logins
+        with aerospike_py.client({"hosts": seed, "user": "clu", "password": "pw", "min_conns_per_node": 2}).connect() as u:
+            for i in range(30):
+                u.put(("test", "sec", i), {"i": i})
+            assert all(u.get(("test", "sec", i)).bins == {"i": i} for i in range(30))
+            assert u.admin_query_user_info("clu")["roles"] == ["read-write"]
+        assert cl.security.logins - logins == 3  # one LOGIN per node (tend connections); tokens for the rest
