@@ -138,6 +138,22 @@ def test_fault_on_a_fresh_connection(make: Callable[[dict], Any], server: Any, f
     _recovers(fresh)
 
 
+def test_server_timeout_answer_to_a_write_is_in_doubt(warm: Any, server: Any) -> None:
+    """The server answered TIMEOUT (9) after applying the write: the failure says it is in doubt."""
+    server.inject_fault("answer:9")
+    err, _ = timed(lambda: warm.increment(K, "n", 10, policy=FAST_W))
+    assert isinstance(err, AerospikeTimeoutError) and err.code == 9, repr(err)
+    assert err.in_doubt is True
+    assert stored_bins(server) == {"n": 11, "s": "a"}  # it was applied
+    server.inject_fault("answer:9")
+    err, _ = timed(lambda: warm.get(K, policy=FAST))
+    assert err.code == 9 and err.in_doubt is False  # reads are never in doubt
+    server.inject_fault("answer:2")
+    err, _ = timed(lambda: warm.put(K, {"s": "b"}, policy=FAST_W))
+    assert err.code == 2 and err.in_doubt is False  # a definite answer
+    assert warm.get(K).bins == {"n": 11, "s": "b"}  # the connection answered whole: still in use
+
+
 def test_server_close_while_idle(warm: Any, server: Any) -> None:
     """Pooled connections the server closed are replaced without using up an attempt."""
     for call in (lambda: warm.get(K, policy=FAST), lambda: warm.put(K, {"s": "b"}, policy={"max_retries": 0}),

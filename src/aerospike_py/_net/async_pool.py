@@ -27,7 +27,7 @@ from .._wire.constants import PROTO_TYPE_COMPRESSED, PROTO_TYPE_MESSAGE, PROTO_V
 from .._wire.proto import ProtocolError, check_proto_header, decompress_body
 from ..exception import AerospikeError
 from .connection import MAX_REPLY_BODY, ConnectionClosed, ConnectionTimeout
-from .retry import MALFORMED, drain_ms, malformed
+from .retry import MALFORMED, drain_ms, malformed, server_error
 
 #: Read buffer of a connection; grown to fit a larger frame, shrunk back after it.
 BUFFER_SIZE = 16 * 1024
@@ -214,6 +214,7 @@ class AsyncConnection(asyncio.BufferedProtocol):
             except AerospikeError as e:
                 # A server answer: the frame was read whole, so the socket is still in step
                 # unless more bytes (or frames of a stream) are pending.
+                server_error(cmd, e)
                 self._done(e, pos == have and not cmd.stream, True)
                 return
             except MALFORMED as e:  # a reply the parser cannot read: typed, socket dropped

@@ -22,6 +22,7 @@ from .errors import (
     INCOMPATIBLE_TYPE,
     OP_NOT_APPLICABLE,
     PARAMETER,
+    RECORD_TOO_BIG,
     ResultError,
 )
 from .ops import NO_RESULT, OP_HANDLERS, OpContext
@@ -466,16 +467,41 @@ _LIST_SORT = 13
 _MAP_CREATES = {64, 65, 66, 67, 68, 69, 70, 73, 74}
 
 
+#: More nils than this cannot fit in any record (one byte each; the largest max-record-size is 8 MiB).
+MAX_PAD = 8 * 1024 * 1024
+
+
+def _pad(lst: list, count: int) -> None:
+    """Append ``count`` nils, after checking that they could fit in a record at all."""
+    if count > MAX_PAD:
+        raise ResultError(RECORD_TOO_BIG, f"{count} nils of padding")
+    lst.extend([None] * count)
+
+
+def _has_wildcard(v: Any) -> bool:
+    if _is_wildcard(v):
+        return True
+    return isinstance(v, list) and any(_has_wildcard(x) for x in v)
+
+
 def _list_add_items(lst: CList, items: list, flags: int, index: int | None) -> int:
     """Append (index None) or insert ``items`` honouring ADD_UNIQUE / NO_FAIL / PARTIAL; return new size."""
     if flags & L_ADD_UNIQUE:
-        if any(matches(v, w) for i, v in enumerate(items) for w in items[:i]):
+        if any(_has_wildcard(v) for v in items):
+            repeats = any(matches(v, w) for i, v in enumerate(items) for w in items[:i])
+            present = [any(matches(v, x) for x in lst) for v in items]
+        else:  # values are equal when their sort keys are: hash them (linear, not quadratic)
+            keys = [sort_key(v) for v in items]
+            repeats = len(set(keys)) != len(keys)
+            have = {sort_key(x) for x in lst}
+            present = [k in have for k in keys]
+        if repeats:
             if flags & NO_FAIL:
                 raise _SoftFail(len(lst))
             raise ResultError(OP_NOT_APPLICABLE, "unique items that repeat")
         keep = []
-        for v in items:
-            if any(matches(v, x) for x in lst) or any(matches(v, x) for x in keep):
+        for v, there in zip(items, present, strict=True):
+            if there:
                 if not flags & NO_FAIL:
                     raise ResultError(ELEMENT_EXISTS)
                 if not flags & PARTIAL:
@@ -490,9 +516,12 @@ def _list_add_items(lst: CList, items: list, flags: int, index: int | None) -> i
     if lst.flags & 1:
         if index is not None:
             raise ResultError(OP_NOT_APPLICABLE, "insert into an ordered list")
+        keys = [sort_key(x) for x in lst]
         for v in items:
-            keys = [sort_key(x) for x in lst]
-            lst.insert(bisect.bisect_right(keys, sort_key(v)), v)
+            k = sort_key(v)
+            i = bisect.bisect_right(keys, k)
+            keys.insert(i, k)
+            lst.insert(i, v)
         return len(lst)
     if index is None:
         lst.extend(items)
@@ -507,7 +536,7 @@ def _list_add_items(lst: CList, items: list, flags: int, index: int | None) -> i
             if flags & NO_FAIL:
                 raise _SoftFail(n)
             raise ResultError(OP_NOT_APPLICABLE, "index out of bounds")
-        lst.extend([None] * (index - n))
+        _pad(lst, index - n)
     lst[index:index] = items
     return len(lst)
 
@@ -572,7 +601,7 @@ def list_op(lst: CList, code: int, args: list) -> Any:
                 if flags & NO_FAIL:
                     raise _SoftFail(None)
                 raise ResultError(OP_NOT_APPLICABLE, "index out of bounds")
-            lst.extend([None] * (index - n + 1))
+            _pad(lst, index - n + 1)
         lst[index] = val
         return None
     if code == 10:  # trim
@@ -601,7 +630,7 @@ def list_op(lst: CList, code: int, args: list) -> Any:
                 if flags & NO_FAIL:
                     raise _SoftFail(incr)  # the real server answers the increment, changes nothing
                 raise ResultError(OP_NOT_APPLICABLE, "index out of bounds")
-            lst.extend([None] * (i - n + 1))
+            _pad(lst, i - n + 1)
             lst[i] = incr
         else:
             new = _add(lst[i], incr)
@@ -888,7 +917,7 @@ def _step(cur: Any, ctype: int, value: Any, modify: bool, make: Any = None, made
                 raise ResultError(OP_NOT_APPLICABLE, "context index out of bounds")
             new = make() if make is not None else _fresh_list()
             if not cur.flags & 1:
-                cur.extend([None] * (i - n))  # pad (0x80); an ordered list ignores the index
+                _pad(cur, i - n)  # nils (0x80); an ordered list ignores the index
             cur.append(new)
             if cur.flags & 1:
                 _resort(cur)
