@@ -154,6 +154,16 @@ def test_server_timeout_answer_to_a_write_is_in_doubt(warm: Any, server: Any) ->
     assert warm.get(K).bins == {"n": 11, "s": "b"}  # the connection answered whole: still in use
 
 
+@pytest.mark.parametrize("fault", ["stall", "drop", "garbage"])
+def test_info_fault(warm: Any, server: Any, fault: str) -> None:
+    """Info commands (admin policies: no timeout_delay, no retries) fail typed and bounded too."""
+    server.inject_fault(fault, lambda t, b: t == 1)
+    err, elapsed = timed(lambda: warm.info_random_node("namespaces", policy={"timeout": 300}))
+    assert type(err) is FAULTS[fault][0], repr(err)
+    assert elapsed < LIMIT_S
+    assert "test" in warm.info_random_node("namespaces")
+
+
 def test_server_close_while_idle(warm: Any, server: Any) -> None:
     """Pooled connections the server closed are replaced without using up an attempt."""
     for call in (lambda: warm.get(K, policy=FAST), lambda: warm.put(K, {"s": "b"}, policy={"max_retries": 0}),
