@@ -273,3 +273,25 @@ def test_fallback_digest_equals_hashlib(set_name: str, user_key: Any) -> None:
     assert len(d) == 20
     assert pure_ripemd160(set_name.encode() + bytes((ptype,)) + kb) == d
     assert 0 <= partition_id(d) < 4096
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(CDT_VALUES)
+def test_deep_decoder_agrees_with_the_fast_one(value: Any) -> None:
+    """The decoder for values nested past the call stack gives what the usual one gives."""
+    import msgpack
+
+    from aerospike_py._wire.values import _from_unpacked, _from_unpacked_deep
+
+    raw = msgpack.unpackb(pack_cdt(value), raw=True, strict_map_key=False, use_list=True)
+    assert _from_unpacked_deep(raw) == _from_unpacked(raw)
+
+
+@pytest.mark.parametrize("depth", [500, 1000])
+def test_deeply_nested_list_is_read(depth: int) -> None:
+    """A list nested as deep as msgpack allows (another client may store one) decodes."""
+    v = decode_particle(W.PT_LIST, b"\x91" * depth + b"\x93\x01\xa2\x03a\xc0")
+    for _ in range(depth):
+        assert len(v) == 1
+        v = v[0]
+    assert v == [1, "a", None]

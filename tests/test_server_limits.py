@@ -155,3 +155,12 @@ def test_add_unique_append_items_is_not_quadratic(sort_key_calls: list[int]) -> 
     with pytest.raises(cdt.ResultError):
         cdt.list_op(lst, 2, [[2 * N + 1, 5], 0, aerospike_py.LIST_WRITE_ADD_UNIQUE])
     assert len(lst) == 2 * N
+
+
+def test_map_put_items_is_not_quadratic(sort_key_calls: list[int]) -> None:
+    m = cdt.CMap([[i, i] for i in range(0, 2 * N, 2)])
+    items = cdt.CMap([[i, -i] for i in range(2 * N - 1, 0, -2)] + [[0, "replaced"]])
+    assert cdt.map_op(m, 68, [items]) == 2 * N  # put_items
+    assert [k for k, _ in m.items] == list(range(2 * N))
+    assert m.items[0][1] == "replaced" and m.items[1][1] == -1
+    assert sort_key_calls[0] < 10 * N

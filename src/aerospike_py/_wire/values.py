@@ -252,8 +252,33 @@ def _from_unpacked(v: Any) -> Any:
     return v
 
 
+def _from_unpacked_deep(root: Any) -> Any:
+    """:func:`_from_unpacked` without recursion, for values nested too deep for the call stack."""
+    top: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any]] = [(root, top, 0)]
+    while stack:
+        v, parent, slot = stack.pop()
+        t = type(v)
+        if t is list:
+            if v and type(v[0]) is msgpack.ExtType:
+                v = v[1:]
+            new: Any = [None] * len(v)
+            stack.extend((x, new, i) for i, x in enumerate(v))
+        elif t is dict:
+            new = {}
+            for k, x in v.items():
+                if type(k) is not msgpack.ExtType:
+                    key = _from_unpacked(k)
+                    new[key] = None  # (insertion order kept; the value is filled in later)
+                    stack.append((x, new, key))
+        else:
+            new = _from_unpacked(v)
+        parent[slot] = new
+    return top[0]
+
+
 def unpack_cdt(data: bytes | memoryview) -> Any:
-    """Decode Aerospike msgpack into Python values."""
+    """Decode Aerospike msgpack into Python values (nested as deep as msgpack allows: 1,024)."""
     try:
         obj = msgpack.unpackb(data, raw=True, strict_map_key=False, ext_hook=_ext_hook, use_list=True)
     except TypeError:
@@ -261,7 +286,10 @@ def unpack_cdt(data: bytes | memoryview) -> Any:
         obj = msgpack.unpackb(
             data, raw=True, strict_map_key=False, ext_hook=_ext_hook, use_list=False, list_hook=tuple
         )
-    return _from_unpacked(obj)
+    try:
+        return _from_unpacked(obj)
+    except RecursionError:
+        return _from_unpacked_deep(obj)
 
 
 # --------------------------------------------------------------------------- particles
