@@ -516,12 +516,10 @@ def _list_add_items(lst: CList, items: list, flags: int, index: int | None) -> i
     if lst.flags & 1:
         if index is not None:
             raise ResultError(OP_NOT_APPLICABLE, "insert into an ordered list")
-        keys = [sort_key(x) for x in lst]
-        for v in items:
-            k = sort_key(v)
-            i = bisect.bisect_right(keys, k)
-            keys.insert(i, k)
-            lst.insert(i, v)
+        # Each item after the equal ones already there, equal items in their given order: a
+        # stable sort of the sorted list followed by the items (timsort merges the two runs).
+        lst.extend(items)
+        lst.sort(key=sort_key)
         return len(lst)
     if index is None:
         lst.extend(items)
@@ -749,25 +747,30 @@ def _map_write(m: CMap, key: Any, val: Any, flags: int, *, create: bool = True, 
     return True
 
 
-def _map_write_sorted(m: CMap, ks: list, key: Any, val: Any, flags: int) -> bool:
-    """:func:`_map_write` on a key-sorted map whose sort keys are ``ks`` (kept in step): a binary
-    search instead of a scan, so putting n items costs O(n log n) comparisons, not O(n^2)."""
-    sk = sort_key(key)
-    i = bisect.bisect_left(ks, sk)
-    if i < len(ks) and ks[i] == sk:
-        if flags & M_CREATE_ONLY:
+def _map_put_many(m: CMap, items: list, flags: int) -> None:
+    """:func:`_map_write` of each ``(key, value)`` in turn, on a key-sorted map: entries found by
+    hash of their sort key, new ones appended and the map sorted once (O(n log n), not O(n^2))."""
+    index = {sort_key(kv[0]): kv for kv in m.items}
+    added = False
+    for key, val in items:
+        sk = sort_key(key)
+        kv = index.get(sk)
+        if kv is not None:
+            if flags & M_CREATE_ONLY:
+                if flags & NO_FAIL:
+                    continue
+                raise ResultError(ELEMENT_EXISTS)
+            kv[1] = val
+            continue
+        if flags & M_UPDATE_ONLY:
             if flags & NO_FAIL:
-                return False
-            raise ResultError(ELEMENT_EXISTS)
-        m.items[i][1] = val
-        return True
-    if flags & M_UPDATE_ONLY:
-        if flags & NO_FAIL:
-            return False
-        raise ResultError(ELEMENT_NOT_FOUND)
-    ks.insert(i, sk)
-    m.items.insert(i, [key, val])
-    return True
+                continue
+            raise ResultError(ELEMENT_NOT_FOUND)
+        kv = index[sk] = [key, val]
+        m.items.append(kv)
+        added = True
+    if added:
+        m.sort()
 
 
 def map_op(m: CMap, code: int, args: list) -> Any:
@@ -807,21 +810,17 @@ def map_op(m: CMap, code: int, args: list) -> Any:
         flags = _int_arg(args, 2, 0) | {66: M_CREATE_ONLY, 70: M_UPDATE_ONLY}.get(code, 0)
         _set_map_order(m, args, 1)
         # The real server rewrites an unordered map key-sorted before adding items; a key-ordered
-        # one is sorted already. Either way the items go in by binary search.
+        # one is sorted already.
         m.sort()
         if flags & NO_FAIL and not flags & PARTIAL:
             trial = CMap(m.items, m.flags)
-            ks = [sort_key(kv[0]) for kv in trial.items]
             try:
-                ok = all(_map_write_sorted(trial, ks, k, v, flags & ~NO_FAIL) for k, v in items.items)
+                _map_put_many(trial, items.items, flags & ~NO_FAIL)
             except ResultError:
-                ok = False
-            if ok:
-                m.items = trial.items
+                return _done(m)
+            m.items = trial.items
             return _done(m)
-        ks = [sort_key(kv[0]) for kv in m.items]
-        for k, v in items.items:
-            _map_write_sorted(m, ks, k, v, flags)
+        _map_put_many(m, items.items, flags)
         return _done(m)
     if code in (73, 74):  # increment, decrement
         key = _arg(args, 0)
