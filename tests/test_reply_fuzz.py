@@ -6,7 +6,7 @@ Real replies of each kind of command (recorded from the embedded server, and the
 of a real server when ``../shared/traces`` is present) are cut short, garbled, stretched,
 wrapped in compressed frames, given huge lengths, and fed to the client through a proxy that
 answers the armed request itself. ``AEROSPIKE_PY_FUZZ_EXAMPLES`` sets the examples per case (a
-long run); CI runs a short, derandomized slice.
+long run: add ``--timeout=0``); CI runs a short, derandomized slice.
 """
 
 from __future__ import annotations

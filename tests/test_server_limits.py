@@ -98,6 +98,8 @@ def test_list_insert_far_past_the_end_is_record_too_big(client: Any) -> None:
     try:
         with pytest.raises(RecordTooBig):
             client.operate(K, [lop.list_insert("l", 50_000_000, 7)])
+        with pytest.raises(RecordTooBig):  # 2M nils cannot fit in 1 MiB either
+            client.operate(K, [lop.list_insert("l", 2_000_000, 7)])
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

@@ -467,8 +467,8 @@ _LIST_SORT = 13
 _MAP_CREATES = {64, 65, 66, 67, 68, 69, 70, 73, 74}
 
 
-#: More nils than this cannot fit in any record (one byte each; the largest max-record-size is 8 MiB).
-MAX_PAD = 8 * 1024 * 1024
+#: More nils than this cannot fit in a record of the default max-record-size (1 MiB; one byte each).
+MAX_PAD = 1024 * 1024
 
 
 def _pad(lst: list, count: int) -> None:
