@@ -159,7 +159,9 @@ def main() -> None:
         proc, host, port = start_server()
     else:
         host, port = args.host, args.port
-    cfg = {"hosts": [(host, port)]}
+    # Generous timeouts: on a busy shared machine a 1 s default can expire and end the run.
+    cfg = {"hosts": [(host, port)], "policies": {"read": {"total_timeout": 10000, "max_retries": 2},
+                                                 "write": {"total_timeout": 10000, "max_retries": 2}}}
     modes = Modes()
     names = [m for m in modes.available() if m in args.modes.split(",")]
     log(f"aerospike_py from {aerospike_py.__file__}; server {host}:{port}; modes {names}")

@@ -308,3 +308,32 @@ def test_start_metrics_server_checks_the_port():
         aerospike_py.start_metrics_server(-1)
     with pytest.raises(ValueError):
         aerospike_py.start_metrics_server("9464")  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- text format
+
+
+def test_any_label_value_round_trips_through_the_prometheus_parser():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from aerospike_py import _metrics
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.lists(st.tuples(st.text(max_size=12), st.floats(0, 100, allow_nan=False)), min_size=1, max_size=5))
+    def check(obs: list[tuple[str, float]]) -> None:
+        fam = _metrics.Family("x_seconds", 'Help with "quotes" and \\ backslash.', ("set", "op"), (0.5, 1.0))
+        for value, dt in obs:
+            fam.observe((value, "get"), dt)
+        text = "\n".join(_metrics.family_lines(fam)) + "\n"
+        (parsed,) = prom_parser.text_string_to_metric_families(text)
+        counts = {s.labels["set"]: s.value for s in parsed.samples if s.name == "x_seconds_count"}
+        expected: dict[str, int] = {}
+        for value, _ in obs:
+            expected[value] = expected.get(value, 0) + 1
+        assert counts == expected
+        for s in parsed.samples:
+            if s.name == "x_seconds_bucket" and s.labels["le"] == "+Inf":
+                assert s.value == expected[s.labels["set"]]
+
+    check()
