@@ -15,6 +15,7 @@ the protocol is aborted and never reused: its reply may still be on the way.
 from __future__ import annotations
 
 import asyncio
+import logging
 import select
 import struct
 from collections import deque
@@ -34,6 +35,7 @@ BUFFER_SIZE = 16 * 1024
 _KEEP_LIMIT = 256 * 1024
 _PREALLOC = 1 << 20
 _INF = float("inf")
+log = logging.getLogger(__name__)
 _SIZE_MASK = (1 << 48) - 1
 _MESSAGE_TOP = (PROTO_VERSION << 8) | PROTO_TYPE_MESSAGE  # the top 16 bits of a message header
 _unpack_q = struct.Struct(">Q").unpack_from
@@ -415,6 +417,7 @@ class AsyncPool:
         conn.adopted = True
         self.conns.add(conn)
         node.conns_created += 1
+        log.debug("node %s: async connection %d opened to %s", node.name, self.count, node.address)
         if self.closed:
             conn.abort()
             raise ConnectionClosed("connection pool is closed")
@@ -464,6 +467,7 @@ class AsyncPool:
         """Called once by each connection that closes: frees its slot."""
         self.count -= 1
         self.node.conns_closed += 1
+        log.debug("node %s: async connection closed (%d open)", self.node.name, self.count)
         self.conns.discard(conn)
         try:
             self.idle.remove(conn)
