@@ -39,7 +39,9 @@ def test_ten_thousand_concurrent_mixed_commands(server: Any) -> None:
     n_keys, n_counters = 2000, 50
 
     async def main() -> None:
-        async with AsyncClient(dict(server.config, policies=RELAXED)) as c:
+        # timeout: the connect timeout of the ~100 connections opened at once (1 s by default; the
+        # embedded server shares this process, and a loaded machine can take longer to accept them).
+        async with AsyncClient(dict(server.config, policies=RELAXED, timeout=30000)) as c:
             await c.connect()
             await asyncio.gather(*(c.put(key(i), {"i": i, "s": f"v{i}"}) for i in range(n_keys)))
             await asyncio.gather(*(c.put(key(f"c{j}"), {"n": 0}) for j in range(n_counters)))
