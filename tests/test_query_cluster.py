@@ -38,3 +38,41 @@ def test_node_stop_mid_scan_no_duplicates_no_misses(real_cluster):
             real_cluster.node_start(2)
         ns = sorted(r.bins["n"] for r in got)
         assert len(ns) == N and ns == list(range(N))
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_embedded_cluster_node_stop_mid_scan(mode):
+    """The same on an embedded 3-node cluster (runs everywhere, CI included)."""
+    import asyncio
+
+    from aerospike_py.server import EmbeddedCluster
+
+    n = 1500
+    policy = {"records_per_second": 300, "record_queue_size": 20, "max_retries": 40,
+              "sleep_between_retries": 200, "socket_timeout": 10000}
+    with EmbeddedCluster(nodes=3, replication_factor=2) as cluster:
+        with aerospike_py.client(cluster.config).connect() as c:
+            c.batch_write([(("test", "qc_ecl", i), {"n": i}) for i in range(n)], policy={"total_timeout": 30000})
+            if mode == "sync":
+                stream = c.query("test", "qc_ecl").iterate(policy)
+                got = [next(stream) for _ in range(100)]
+                cluster.stop_node(1)
+                got += list(stream)
+            else:
+
+                async def main():
+                    ac = aerospike_py.async_client(cluster.config)
+                    await ac.connect()
+                    try:
+                        stream = ac.query("test", "qc_ecl").iterate(policy)
+                        out = []
+                        async for r in stream:
+                            out.append(r)
+                            if len(out) == 100:
+                                cluster.stop_node(1)
+                        return out
+                    finally:
+                        await ac.close()
+
+                got = asyncio.run(main())
+        assert sorted(r.bins["n"] for r in got) == list(range(n))
