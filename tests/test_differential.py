@@ -5,7 +5,7 @@ server (the ``real_server`` fixture starts one from ../shared when it can)."""
 from __future__ import annotations
 
 import aerospike_py
-from _diffharness import Gen, Runner, compare, describe, hll_consts
+from _diffharness import Gen, Runner, compare, describe, hll_consts, run_pair
 from aerospike_py.server import EmbeddedServer
 
 SEEDS = range(0, 150)  # a few seconds; the long runs use the command line (see the module)
@@ -21,7 +21,7 @@ def test_seeded_programs_agree(real_server) -> None:
             rr, er = Runner(real, set_name), Runner(emb, set_name)
             for seed in SEEDS:
                 prog = Gen(seed).program()
-                x, y = rr.run(prog), er.run(prog)
+                x, y, _ = run_pair(prog, rr, er)
                 i = compare(x, y)
                 assert i is None, f"seed {seed}\n{describe(prog, i, x, y)}"
             rr.reset()
