@@ -373,7 +373,7 @@ def test_aliases():
     assert isinstance(atypes.UserKey, pytypes.UnionType)
     assert atypes.AerospikeRecord == dict[str, Any]
     assert atypes.Bins == dict[str, Any]
-    assert atypes.Key is tuple
+    assert atypes.Key == tuple[Any, ...]
 
 
 def test_types_all():

@@ -16,7 +16,7 @@ AerospikeRecord = dict[str, Any]
 Bins = dict[str, Any]
 """Bins of one record: ``{bin_name: value}``."""
 
-Key = tuple
+Key = tuple[Any, ...]
 """Request key: ``(namespace, set, user_key)`` or ``(namespace, set, None, digest)``."""
 
 Operation = dict[str, Any]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
 import signal
 import sys
@@ -81,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(run())
     except KeyboardInterrupt:
         pass
+    except OSError as e:  # one clear line, not a traceback (busy port, unknown host, ...)
+        what = "is already in use" if e.errno == errno.EADDRINUSE else f"cannot be used: {e.strerror or e}"
+        print(f"{ap.prog}: {args.host}:{args.port} {what}", file=sys.stderr)
+        return 1
     return 0
 
 
