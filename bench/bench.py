@@ -1,37 +1,49 @@
-"""Benchmark: aerospike_py side by side with the official ``aerospike`` client, in one run.
+"""Benchmark: aerospike_py against the official ``aerospike`` client and the original
+Rust-based ``aerospike-py`` 0.14.4, in one run.
 
-    python bench/bench.py                       # embedded server in its own process
+    python bench/bench.py --real                # reference: a private real server (started, stopped)
     python bench/bench.py --host H --port P     # any Aerospike server
-    python bench/bench.py --ops 10000 --only kv,batch --json out.json
-    python bench/bench.py --rust-python /path/to/venv/bin/python   # + the Rust-based aerospike-py
+    python bench/bench.py                       # embedded server in its own process (not the reference)
+    python bench/bench.py --real --rounds 5 --results bench/results   # table + JSON + PNG chart
 
 Sections (``--only``):
 
-* ``kv``: sync get / put / operate (incr + append + read) of a ~100-byte record.
+* ``kv``: sync get / put / operate (incr + append + read) of a fixed ~100-byte record.
+* ``mix``: get / put / operate over a realistic mix (``--mix-keys`` keys, 2-20 bins per record:
+  strings, blobs, lists and maps from 0 to a few KB, ints of every width, floats), built
+  deterministically from ``--seed``.
+* ``unique``: gets whose replies all differ in length (record ``i`` holds a string of ``i`` bytes),
+  the stress case of reply-shape caches; ours is also run with its shape cache bypassed
+  (client ``ours-general``), the bar being "no slower than the general path".
 * ``async``: gets and puts with 1, 16, 64, 256 commands in flight (our AsyncClient on asyncio; the
   official client, which has no asyncio API, on a thread pool of the same width).
 * ``batch``: batch_read of 100 and 1,000 records with 5 bins (sync, async ``as_dict()``, numpy).
+* ``import``: ``python -X importtime`` cumulative time of importing each client's top package.
 
-Each figure is the median of ``--repeat`` runs. Client CPU is measured with ``time.process_time``
-in this process (the server runs in another process), so it is the client's own CPU, tend threads
-included. In ``kv`` the clients of this process take turns every ``--chunk`` ops, and in ``batch`` the
-sync, numpy and official runs take turns in ``--turns`` rounds, so load changes during a run fall
-on all alike. A section whose feature does not exist yet (no AsyncClient, no batch_read) is skipped
-with a message. ``--rust-python`` runs this same script under another interpreter in which
-``aerospike_py`` is the Rust-based package (same API) and merges its figures as client ``rust``.
+Client CPU is measured with ``time.process_time`` in the process running the client (the server
+runs in another process), so it is the client's own CPU, tend threads included; wall rate beside.
+Our client and the official one run in this process and take turns every ``--chunk`` ops (batch:
+``--turns`` rounds); the original client (``--orig-python``, default ``/work/orig-venv/bin/python``
+when present) runs this script as a worker subprocess once per round. ``--rounds`` rounds in all,
+each giving one sample per case and client; the median is reported, so load changes fall on all
+clients alike and the ratios are the figures to read.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import gc
 import inspect
 import json
 import os
 import platform
+import random
 import re
 import select
+import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -40,11 +52,13 @@ import time
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
-SECTIONS = ("kv", "async", "batch")
+SECTIONS = ("kv", "mix", "unique", "async", "batch", "import")
+REAL_SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "real-server")
+ORIG_PYTHON = "/work/orig-venv/bin/python"
 WIDTHS = (1, 16, 64, 256)
 BATCH_SIZES = (100, 1000)
 N_KEYS = 1000
@@ -54,6 +68,53 @@ RECORD: dict[str, Any] = {"s": "x" * 60, "i": 1, "f": 1.5, "a": "ab", "b": b"\x0
 BATCH_RECORD: dict[str, Any] = {"b0": 1, "b1": 2, "b2": 3, "b3": 4.5, "b4": b"\x02" * 16}
 BATCH_DTYPE = [("b0", "i8"), ("b1", "i8"), ("b2", "i8"), ("b3", "f8"), ("b4", "S16")]
 _SKIPPABLE = (NotImplementedError, AttributeError, ImportError, TypeError)
+
+# --------------------------------------------------------------------------- workloads
+
+_INT_BITS = (0, 6, 7, 8, 15, 16, 31, 32, 62, 63)
+
+
+def _size(rng: random.Random) -> int:
+    """A payload size from 0 to a few KB, small ones most often (log-uniform-ish)."""
+    return 0 if rng.random() < 0.1 else min(4000, int(2 ** rng.uniform(0, 12)))
+
+
+def _int(rng: random.Random) -> int:
+    bits = rng.choice(_INT_BITS)
+    v = rng.randrange(1 << bits) if bits else 0
+    return -v - 1 if rng.random() < 0.3 else v
+
+
+def _value(rng: random.Random, depth: int = 0) -> Any:
+    kind = rng.choice(("int", "int", "str", "str", "bytes", "float", "list", "map") if depth == 0
+                      else ("int", "str", "bytes", "float"))
+    if kind == "int":
+        return _int(rng)
+    if kind == "float":
+        return rng.uniform(-1e9, 1e9)
+    if kind == "str":
+        return "".join(rng.choices("abcdefghijklmnopqrstuvwxyz0123456789 ", k=_size(rng)))
+    if kind == "bytes":
+        return rng.randbytes(_size(rng))
+    n = min(64, _size(rng) // 32)
+    if kind == "list":
+        return [_value(rng, 1) for _ in range(n)]
+    return {f"k{j}": _value(rng, 1) for j in range(n)}
+
+
+def mix_record(seed_: int, i: int) -> dict[str, Any]:
+    """Record ``i`` of the realistic mix: 2-20 bins (``n`` always an int, for ``operate``)."""
+    rng = random.Random(seed_ * 1_000_003 + i)
+    bins: dict[str, Any] = {"n": _int(rng) // 2}
+    for j in range(rng.randint(1, 19)):
+        bins[f"b{j}"] = _value(rng)
+    return bins
+
+
+def unique_record(i: int) -> dict[str, Any]:
+    """Record ``i`` of the unique-shape stress: its reply is ``i`` bytes longer than record 0's."""
+    return {"s": "u" * i}
+
 
 
 def log(msg: str) -> None:
@@ -158,6 +219,40 @@ def stop_server(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
+def _ports_free(base: int) -> bool:
+    for p in range(base, base + 4):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", p))
+            except OSError:
+                return False
+    return True
+
+
+def start_real(script_dir: str) -> tuple[str, str, int]:
+    """Start a private one-node real server (``start.sh``) on free ports; return its dir and address."""
+    rng = random.Random()
+    for _ in range(50):
+        port = rng.randrange(5000, 9000, 10)
+        if _ports_free(port):
+            break
+    else:
+        raise SystemExit("no free port for the real server")
+    wd = tempfile.mkdtemp(prefix="bench-real-")
+    out = subprocess.run([os.path.join(script_dir, "start.sh"), "--port", str(port), "--dir", wd],
+                         capture_output=True, text=True, timeout=180)
+    m = re.search(r"ready: (\S+):(\d+)", out.stdout)
+    if out.returncode or not m:
+        stop_real(script_dir, wd)
+        raise SystemExit(f"real server did not start: {out.stdout}{out.stderr}")
+    return wd, m.group(1), int(m.group(2))
+
+
+def stop_real(script_dir: str, wd: str) -> None:
+    subprocess.run([os.path.join(script_dir, "stop.sh"), "--dir", wd], capture_output=True, timeout=120)
+    shutil.rmtree(wd, ignore_errors=True)
+
+
 # --------------------------------------------------------------------------- clients
 
 
@@ -180,6 +275,10 @@ class SyncClient:
     batch_numpy: Callable[[list], Any] | None
     found: Callable[[Any], int]
     raw: Any
+    #: ``operate`` of the realistic mix (incr ``n`` + read ``b0``).
+    operate_mix: Callable[[Any], Any] | None = None
+    #: A context manager entered around each of this lane's chunks (e.g. a cache bypass).
+    wrap: Callable[[], Any] | None = None
 
 
 def _has_param(fn: Callable[..., Any], name: str) -> bool:
@@ -218,9 +317,31 @@ def ours_sync(label: str, cfg: dict[str, Any]) -> SyncClient:
             return int((res.result_codes == 0).sum())
         return sum(1 for br in res if br.record is not None and br.record[2])
 
+    mix_ops = [{"op": ap.OPERATOR_INCR, "bin": "n", "val": 1}, {"op": ap.OPERATOR_READ, "bin": "b0"}]
     return SyncClient(label, c.get, lambda k: put(k, RECORD), lambda k: operate(k, ops),
                       (lambda keys: batch(keys).batch_records) if batch else None, batch_numpy,
-                      found, c)
+                      found, c, lambda k: operate(k, mix_ops))
+
+
+def ours_general(cl: SyncClient) -> SyncClient | None:
+    """Our client with its single-record reply-shape cache bypassed (the general parser only)."""
+    try:
+        from aerospike_py._commands import record as rec
+    except ImportError:
+        return None
+    if not (hasattr(rec, "_known_shape") and hasattr(rec, "decode_record")):
+        return None
+
+    @contextmanager
+    def general() -> Any:
+        saved = rec._known_shape, rec.decode_record
+        rec._known_shape = rec.decode_record = lambda _: None
+        try:
+            yield
+        finally:
+            rec._known_shape, rec.decode_record = saved
+
+    return dataclasses.replace(cl, name=f"{cl.name}-general", wrap=general)
 
 
 def official_sync(cfg: dict[str, Any]) -> SyncClient:
@@ -238,8 +359,9 @@ def official_sync(cfg: dict[str, Any]) -> SyncClient:
     def found(res: Any) -> int:
         return sum(1 for br in res if br.result == 0 and br.record is not None and br.record[2])
 
+    mix_ops = [oh.increment("n", 1), oh.read("b0")]
     return SyncClient("official", c.get, lambda k: put(k, RECORD), lambda k: operate(k, ops),
-                      lambda keys: batch(keys).batch_records, None, found, c)
+                      lambda keys: batch(keys).batch_records, None, found, c, lambda k: operate(k, mix_ops))
 
 
 def ours_async_factory() -> Callable[[str, int, int], Any] | None:
@@ -287,6 +409,62 @@ def run_kv(clients: list[SyncClient], keys: list, args: argparse.Namespace, res:
             measure_interleaved(res, "kv", case, clients, seq, args.chunk)
 
 
+def mix_keys(args: argparse.Namespace) -> list:
+    return [(args.namespace, args.set, f"m{i}") for i in range(args.mix_keys)]
+
+
+def unique_keys(args: argparse.Namespace) -> list:
+    return [(args.namespace, args.set, f"u{i}") for i in range(args.unique)]
+
+
+def seed_workloads(put: Callable[[Any, dict], Any], args: argparse.Namespace) -> None:
+    """Write the records of the mix and unique sections (once per run, by the main process)."""
+    if "mix" in args.only:
+        for i, k in enumerate(mix_keys(args)):
+            put(k, mix_record(args.seed, i))
+    if "unique" in args.only:
+        for i, k in enumerate(unique_keys(args)):
+            put(k, unique_record(i))
+
+
+def run_mix(clients: list[SyncClient], args: argparse.Namespace, res: Results) -> None:
+    keys = mix_keys(args)
+    records = {k[2]: mix_record(args.seed, i) for i, k in enumerate(keys)}
+    rng = random.Random(args.seed)
+    seq = [rng.choice(keys) for _ in range(args.ops)]
+    lanes = []
+    for cl in clients:
+        put = cl.raw.put
+        lanes.append(dataclasses.replace(cl, put=lambda k, put=put: put(k, records[k[2]]),
+                                         operate=cl.operate_mix))
+    ours = next((c for c in lanes if c.name == args.label), None)
+    general = ours_general(ours) if ours is not None and args.label == "ours" else None
+    if general is not None:
+        lanes.append(general)
+    warm = seq[: max(1, min(2000, args.ops // 5))]
+    for cl in lanes:
+        with cl.wrap() if cl.wrap is not None else nullcontext():
+            for fn in (cl.get, cl.put, cl.operate):
+                _loop(fn, warm)
+    for case in ("get", "put", "operate"):
+        measure_interleaved(res, "mix", case, lanes, seq, args.chunk)
+
+
+def run_unique(clients: list[SyncClient], label: str, args: argparse.Namespace, res: Results) -> None:
+    keys = unique_keys(args)
+    seq = keys[:]
+    random.Random(args.seed).shuffle(seq)
+    lanes = list(clients)
+    ours = next((c for c in clients if c.name == label), None)
+    general = ours_general(ours) if ours is not None and label == "ours" else None
+    if general is not None:
+        lanes.append(general)
+    for cl in lanes:
+        with cl.wrap() if cl.wrap is not None else nullcontext():
+            _loop(cl.get, seq[:200])
+    measure_interleaved(res, "unique", "get", lanes, seq, args.chunk)
+
+
 def measure_interleaved(res: Results, section: str, case: str, clients: list[SyncClient], seq: list,
                         chunk: int) -> None:
     """Run ``case`` over ``seq`` for every client, in alternating chunks of ``chunk`` ops.
@@ -307,7 +485,8 @@ def measure_interleaved(res: Results, section: str, case: str, clients: list[Syn
             c0 = time.process_time()
             w0 = time.perf_counter()
             try:
-                _loop(fn, part)
+                with cl.wrap() if cl.wrap is not None else nullcontext():
+                    _loop(fn, part)
             except Exception as e:  # noqa: BLE001 - reported, the other cases go on
                 res.failed.add(key)
                 res.note(f"{section} {case}: {cl.name} failed ({type(e).__name__}: {e})")
@@ -526,33 +705,84 @@ def _batch_async_client(bkeys: list, args: argparse.Namespace, res: Results) -> 
         return loop, None
 
 
-# --------------------------------------------------------------------------- Rust-based client
+# --------------------------------------------------------------------------- original client, import
 
 
-def run_rust_worker(python: str, host: str, port: int, args: argparse.Namespace, res: Results) -> None:
-    """Run this script under another interpreter (its ``aerospike_py`` = the Rust-based package)."""
+def run_orig_worker(python: str, host: str, port: int, args: argparse.Namespace, res: Results) -> None:
+    """One round of this script under another interpreter whose ``aerospike_py`` is the original
+    Rust-based package (same API); its samples are added to client ``original``."""
+    only = [s for s in args.only if s != "import"]
+    if not only:
+        return
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
         path = tmp.name
     cmd = [python, os.path.abspath(__file__), "--host", host, "--port", str(port), "--ops", str(args.ops),
-           "--repeat", str(args.repeat), "--keys", str(args.keys), "--only", ",".join(args.only), "--clients", "ours",
-           "--label", "rust", "--conns", str(args.conns), "--timeout", str(args.timeout), "--json", path,
-           "--quiet",
+           "--rounds", "1", "--keys", str(args.keys), "--only", ",".join(only), "--clients", "ours",
+           "--label", "original", "--conns", str(args.conns), "--timeout", str(args.timeout), "--json", path,
+           "--quiet", "--no-seed", "--orig-python", "", "--mix-keys", str(args.mix_keys), "--unique", str(args.unique),
+           "--seed", str(args.seed), "--chunk", str(args.chunk), "--turns", str(args.turns),
+           "--namespace", args.namespace, "--set", args.set,
            "--widths", ",".join(map(str, args.widths))]
-    log(f"running the Rust-based client: {' '.join(cmd)}")
+    log("original client round ...")
     try:
-        subprocess.run(cmd, check=True)
+        subprocess.run(cmd, check=True, env=_orig_env())
         with open(path) as f:
             data = json.load(f)
     except (subprocess.CalledProcessError, OSError, ValueError) as e:
-        res.note(f"rust: skipped ({e})")
+        res.note(f"original: round skipped ({e})")
         return
     finally:
         with suppress(OSError):
             os.unlink(path)
     for r in data["results"]:
-        out = res.get(r["section"], r["case"], "rust", r["unit"])
-        out.cpu_us, out.rate = r["cpu_us_samples"], r["per_s_samples"]
-    res.notes.extend(f"rust: {n}" for n in data.get("notes", []))
+        out = res.get(r["section"], r["case"], "original", r["unit"])
+        out.cpu_us += r["cpu_us_samples"]
+        out.rate += r["per_s_samples"]
+    for n in data.get("notes", []):
+        if f"original: {n}" not in res.notes:
+            res.notes.append(f"original: {n}")
+
+
+def _orig_env() -> dict[str, str]:
+    """The environment of the original client's interpreter: without our PYTHONPATH."""
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    return env
+
+
+def import_us(python: str, module: str, env: dict[str, str] | None = None) -> float:
+    """Cumulative microseconds of ``import module`` in a fresh interpreter (``-X importtime``)."""
+    out = subprocess.run([python, "-X", "importtime", "-c", f"import {module}"], capture_output=True,
+                         text=True, env=env, timeout=120, check=True)
+    for line in reversed(out.stderr.splitlines()):
+        parts = line.split("|")
+        if len(parts) == 3 and parts[2].strip() == module:
+            return float(parts[1])
+    raise ValueError(f"no importtime line for {module}")
+
+
+def run_import(args: argparse.Namespace, res: Results) -> None:
+    """Import time of each client, taking turns (one sample each per round)."""
+    import aerospike_py
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(aerospike_py.__file__))
+    lanes = [("ours", sys.executable, "aerospike_py", env)]
+    if "official" in args.clients:
+        lanes.append(("official", sys.executable, "aerospike", None))
+    if args.orig_python:
+        lanes.append(("original", args.orig_python, "aerospike_py", _orig_env()))
+    for name, python, module, e in lanes:
+        key = ("import", "import", name)
+        if key in res.failed:
+            continue
+        try:
+            us = import_us(python, module, e)
+        except (subprocess.SubprocessError, OSError, ValueError) as ex:
+            res.failed.add(key)
+            res.note(f"import: {name} failed ({ex})")
+            continue
+        res.get("import", "import", name, "import").add(us / 1e6, us / 1e6, 1)
 
 
 # --------------------------------------------------------------------------- report
@@ -569,7 +799,8 @@ def _ratio(a: float | None, b: float | None) -> str:
 
 
 def report(res: Results, label: str) -> str:
-    clients = [c for c in (label, "official", "rust") if any(k[2] == c for k in res.by_key)]
+    clients = [c for c in (label, "official", "original", f"{label}-general")
+               if any(k[2] == c for k in res.by_key)]
     others = [c for c in clients if c != label]
     head = ["section", "case"]
     for c in clients:
@@ -599,12 +830,22 @@ def report(res: Results, label: str) -> str:
     return "\n".join(lines)
 
 
-def environment(args: argparse.Namespace, embedded: bool) -> dict[str, Any]:
+def _cpu_model() -> str:
+    with suppress(OSError):
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    return platform.processor() or "?"
+
+
+def environment(args: argparse.Namespace, server: str) -> dict[str, Any]:
     env: dict[str, Any] = {
-        "python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count(),
-        "loadavg": os.getloadavg() if hasattr(os, "getloadavg") else None,
-        "server": "embedded (own process)" if embedded else f"{args.host}:{args.port}",
-        "ops": args.ops, "repeat": args.repeat, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "python": sys.version.split()[0], "platform": platform.platform(), "cpu": _cpu_model(),
+        "cpus": os.cpu_count(), "loadavg": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "server": server, "ops": args.ops, "rounds": args.rounds, "chunk": args.chunk,
+        "mix_keys": args.mix_keys, "unique": args.unique, "seed": args.seed,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     with suppress(Exception):
         from importlib.metadata import version
@@ -613,52 +854,159 @@ def environment(args: argparse.Namespace, embedded: bool) -> dict[str, Any]:
     return env
 
 
+def chart(res: Results, label: str, path: str, title: str) -> None:
+    """A PNG: client CPU per unit of every case (log scale), one bar per client."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    clients = [c for c in (label, "official", "original", f"{label}-general")
+               if any(k[2] == c for k in res.by_key)]
+    cases: dict[tuple[str, str], dict[str, float]] = {}
+    for (section, case, client), r in res.by_key.items():
+        if r.cpu_us:
+            cases.setdefault((section, case), {})[client] = statistics.median(r.cpu_us)
+    names = [f"{sec} {case}" for sec, case in cases]
+    fig, ax = plt.subplots(figsize=(10, 0.32 * len(names) * len(clients) + 1.5))
+    h = 0.8 / len(clients)
+    for j, c in enumerate(clients):
+        ys = [i + j * h for i in range(len(names))]
+        ax.barh(ys, [cases[k].get(c, 0) for k in cases], height=h, label=c)
+    ax.set_yticks([i + 0.4 - h / 2 for i in range(len(names))], names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("client CPU us per op / record (import: us); lower is better")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def write_results(res: Results, label: str, env: dict[str, Any], table: str, out_dir: str) -> None:
+    """``results.json``, ``results.md`` (machine, load, table, notes) and ``chart.png`` in ``out_dir``."""
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "results.json"), "w") as f:
+        json.dump({"environment": env, "notes": res.notes,
+                   "results": [r.as_json() for r in res.by_key.values() if r.cpu_us]}, f, indent=1)
+    load = f"load average {env['loadavg_start']} at the start, {env['loadavg']} at the end"
+    md = [
+        "# Benchmark results", "",
+        f"- When: {env['time']}; server: {env['server']}",
+        f"- Machine: {env['cpu']}, {env['cpus']} CPUs, {env['platform']}, Python {env['python']}",
+        f"- Load: {load}. The machine was shared with other jobs: absolute figures are noisy;",
+        "  the ratios between clients are what matters (all clients take turns within each round,",
+        "  so load changes fall on all alike).",
+        f"- {env['rounds']} rounds, medians; {env['ops']} ops per sample; realistic mix of"
+        f" {env['mix_keys']} keys (seed {env['seed']}); unique-shape stress over {env['unique']} keys.",
+        f"- Clients: ours (aerospike_py, this tree), official `aerospike` {env.get('aerospike', '?')},"
+        " original = Rust-based `aerospike-py` 0.14.4 (worker subprocess, one per round);"
+        f" {label}-general = ours with the reply-shape cache bypassed.",
+        "- CPU = client process time per op (per record for batch; import: cumulative us of"
+        " `python -X importtime`); per s = wall rate. CPU ratio < 1 and per-s ratio > 1 favour ours.",
+        "", "Command: `python bench/bench.py " + " ".join(env.get("argv", [])) + "`", "",
+        "```", table, "```", "",
+    ]
+    md += [f"* {n}" for n in res.notes]
+    with open(os.path.join(out_dir, "results.md"), "w") as f:
+        f.write("\n".join(md) + "\n")
+    try:
+        chart(res, label, os.path.join(out_dir, "chart.png"),
+              f"client CPU per unit, median of {env['rounds']} rounds ({env['cpu']}, {load})")
+    except ImportError:
+        log("chart skipped: matplotlib is not installed (pip install aerospike-purepy[bench])")
+
+
 # --------------------------------------------------------------------------- main
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--real", action="store_true",
+                    help="start a private real server (../shared/real-server/start.sh), stop it after")
+    ap.add_argument("--real-dir", default=REAL_SERVER, help="where start.sh/stop.sh of the real server are")
     ap.add_argument("--host", help="server host (default: start the embedded server)")
     ap.add_argument("--port", type=int, default=3000)
     ap.add_argument("--namespace", default="test")
     ap.add_argument("--set", default="bench")
     ap.add_argument("--keys", type=int, default=N_KEYS, help="distinct keys cycled through by kv/async")
+    ap.add_argument("--mix-keys", type=int, default=10000, help="keys of the realistic mix")
+    ap.add_argument("--unique", type=int, default=4000, help="keys (= distinct reply lengths) of the unique stress")
+    ap.add_argument("--seed", type=int, default=16, help="seed of the realistic mix")
     ap.add_argument("--ops", type=int, default=20000, help="operations (or records) per measurement")
-    ap.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is reported")
+    ap.add_argument("--rounds", "--repeat", type=int, default=3, dest="rounds",
+                    help="rounds, each giving one sample per case and client; the median is reported")
     ap.add_argument("--chunk", type=int, default=1000,
-                    help="kv: the clients take turns every this many ops (steadier ratios)")
+                    help="kv/mix/unique: the clients take turns every this many ops (steadier ratios)")
     ap.add_argument("--turns", type=int, default=10,
                     help="batch: rounds in which the sync/numpy/official runs take turns (steadier ratios)")
-    ap.add_argument("--only", default=",".join(SECTIONS), help="sections: kv,async,batch")
+    ap.add_argument("--only", default=",".join(SECTIONS), help="sections: " + ",".join(SECTIONS))
     ap.add_argument("--widths", default=",".join(map(str, WIDTHS)), help="async commands in flight")
     ap.add_argument("--clients", default="ours,official", help="ours,official")
+    ap.add_argument("--orig-python", "--rust-python", dest="orig_python",
+                    default=ORIG_PYTHON if os.path.exists(ORIG_PYTHON) else None,
+                    help="interpreter whose aerospike_py is the original Rust-based client ('' = none)")
     ap.add_argument("--conns", type=int, default=300, help="max_conns_per_node for every client")
     ap.add_argument("--timeout", type=int, default=10000,
                     help="total_timeout (ms) of every command: high widths queue on 2 cores")
-    ap.add_argument("--rust-python", help="interpreter whose aerospike_py is the Rust-based client")
     ap.add_argument("--label", default="ours", help=argparse.SUPPRESS)
     ap.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--no-seed", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--json", help="write the results as JSON to this path")
+    ap.add_argument("--results", help="directory for results.md, results.json and chart.png")
     args = ap.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     args.only = [s for s in args.only.split(",") if s]
     bad = set(args.only) - set(SECTIONS)
     if bad:
         ap.error(f"unknown sections {sorted(bad)}; choose from {SECTIONS}")
     args.widths = [int(w) for w in args.widths.split(",") if w]
     args.clients = set(args.clients.split(","))
+    args.orig_python = args.orig_python or None
+    args.repeat = 1  # the sections run once per round
     return args
+
+
+def run_round(clients: list[SyncClient], args: argparse.Namespace, res: Results) -> None:
+    """Every section once, for the clients of this process."""
+    ns, st = args.namespace, args.set
+    keys = [(ns, st, f"k{i}") for i in range(args.keys)]
+    official = next((c for c in clients if c.name == "official"), None)
+    if "kv" in args.only:
+        log("kv ...")
+        run_kv(clients, keys, args, res)
+    if "mix" in args.only:
+        log("mix ...")
+        run_mix(clients, args, res)
+    if "unique" in args.only:
+        log("unique ...")
+        run_unique(clients, args.label, args, res)
+    if "async" in args.only:
+        log("async ...")
+        run_async(official, args.label, keys, args, res)
+    if "batch" in args.only:
+        log("batch ...")
+        run_batch(clients, args.label, [(ns, st, f"b{i}") for i in range(max(BATCH_SIZES))], args, res)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     res = Results()
-    embedded = args.host is None
     proc = None
-    if embedded:
+    real_dir = None
+    load0 = os.getloadavg() if hasattr(os, "getloadavg") else None
+    if args.real:
+        real_dir, host, port = start_real(args.real_dir)
+        server = "real Aerospike (private node, started by this script)"
+        log(f"real server in {real_dir} on {host}:{port}")
+    elif args.host is None:
         proc, host, port = start_server()
+        server = "embedded (own process)"
         log(f"embedded server pid {proc.pid} on {host}:{port}")
     else:
         host, port = args.host, args.port
+        server = f"{host}:{port}"
     args.cfg = client_config(host, port, args)
     clients: list[SyncClient] = []
     try:
@@ -671,44 +1019,47 @@ def main(argv: list[str] | None = None) -> int:
                 res.note("official: skipped (the `aerospike` package is not installed)")
         if not clients:
             raise SystemExit("no client to benchmark")
-        ns, st = args.namespace, args.set
-        keys = [(ns, st, f"k{i}") for i in range(args.keys)]
-        official = next((c for c in clients if c.name == "official"), None)
-        if "kv" in args.only:
-            log("kv ...")
-            run_kv(clients, keys, args, res)
-        if "async" in args.only:
-            log("async ...")
-            run_async(official, args.label, keys, args, res)
-        if "batch" in args.only:
-            log("batch ...")
-            run_batch(clients, args.label, [(ns, st, f"b{i}") for i in range(max(BATCH_SIZES))],
-                      args, res)
+        if not args.no_seed and ({"mix", "unique"} & set(args.only)):
+            log("seeding mix/unique records ...")
+            seed_workloads(clients[0].raw.put, args)
+        for r in range(args.rounds):
+            log(f"round {r + 1}/{args.rounds}")
+            run_round(clients, args, res)
+            if args.orig_python:
+                run_orig_worker(args.orig_python, host, port, args, res)
+            if "import" in args.only:
+                run_import(args, res)
         for cl in clients:
             with suppress(Exception):
                 cl.raw.close()
         clients = []
-        if args.rust_python:
-            run_rust_worker(args.rust_python, host, port, args, res)
     finally:
         for cl in clients:
             with suppress(Exception):
                 cl.raw.close()
         if proc is not None:
             stop_server(proc)
-    env = environment(args, embedded)
+        if real_dir is not None:
+            stop_real(args.real_dir, real_dir)
+    env = environment(args, server)
+    env["loadavg_start"] = load0
+    env["argv"] = args.argv
+    table = report(res, args.label)
     if not args.quiet:
-        print(f"\nclient CPU microseconds per op/record (process_time, this process only) and wall rate;"
-              f" median of {args.repeat}; {args.ops} ops per run")
-        print(f"NOTE: {env['cpus']} CPUs shared with other engineers (loadavg {env['loadavg']}): "
-              "wall rates are noisy, CPU per op is the steadier figure. Ratios: <1 CPU and >1 per s favour ours.\n")
-        print(report(res, args.label))
+        print(f"\nclient CPU microseconds per op/record (process_time of the client's process) and wall rate;"
+              f" median of {args.rounds} rounds; {args.ops} ops per sample")
+        print(f"NOTE: {env['cpus']} CPUs shared with other jobs (loadavg {load0} -> {env['loadavg']}): "
+              "wall rates are noisy, CPU per op is the steadier figure; read the ratios."
+              " Ratios: <1 CPU and >1 per s favour ours.\n")
+        print(table)
         for n in res.notes:
             print(f"* {n}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"environment": env, "notes": res.notes,
                        "results": [r.as_json() for r in res.by_key.values() if r.cpu_us]}, f, indent=1)
+    if args.results:
+        write_results(res, args.label, env, table, args.results)
     return 0
 
 
