@@ -33,19 +33,16 @@ def general(body: bytes) -> tuple[int, int, dict]:
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    shapes.SHAPES.clear()
-    shapes._SEEN.clear()
+    shapes.reset()
     yield
-    shapes.SHAPES.clear()
-    shapes._SEEN.clear()
+    shapes.reset()
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.tuples(names, scalars), min_size=1, max_size=8), st.integers(0, 2**32 - 1),
        st.integers(0, 2**32 - 1))
 def test_agrees_with_general_parser(bins, gen, void_time):
-    shapes.SHAPES.clear()
-    shapes._SEEN.clear()
+    shapes.reset()
     body = reply(bins, gen=gen, void_time=void_time)
     assert shapes.decode_record(body) is None  # first sighting of this length: general parser
     got = shapes.decode_record(body)  # second: compiled
@@ -102,3 +99,50 @@ def test_truncated_or_overlong_ops_are_refused():
     body[22:26] = (200).to_bytes(4, "big")  # op claims more bytes than the message has
     for _ in range(3):
         assert shapes.decode_record(bytes(body)) is None
+
+
+def _compiles(monkeypatch) -> list[int]:
+    calls: list[int] = []
+    real = shapes._compile
+
+    def counting(body, n):
+        calls.append(n)
+        return real(body, n)
+
+    monkeypatch.setattr(shapes, "_compile", counting)
+    return calls
+
+
+def test_compiles_stop_when_nothing_repeats(monkeypatch):
+    calls = _compiles(monkeypatch)
+    for i in range(3 * shapes._BUDGET):  # every length seen twice, never again: no hits
+        body = reply([("s", "x" * i)])
+        shapes.decode_record(body)
+        shapes.decode_record(body)
+    assert len(calls) == shapes._BUDGET
+    assert len(shapes.SHAPES) <= shapes._MAXSHAPES
+
+
+def test_hits_earn_compiles_back(monkeypatch):
+    calls = _compiles(monkeypatch)
+    for i in range(shapes._BUDGET + 1):
+        body = reply([("s", "x" * i)])
+        shapes.decode_record(body)
+        shapes.decode_record(body)
+    assert len(calls) == shapes._BUDGET
+    hot = reply([("s", "x")])
+    for _ in range(shapes._PAYBACK):
+        assert shapes.decode_record(hot) == (7, 1234, {"s": "x"})
+    new = reply([("s", "y" * 1000)])
+    shapes.decode_record(new)
+    assert shapes.decode_record(new) == (7, 1234, {"s": "y" * 1000})
+    assert len(calls) == shapes._BUDGET + 1
+
+
+def test_cache_is_bounded_oldest_first(monkeypatch):
+    monkeypatch.setattr(shapes, "_MAXSHAPES", 4)
+    bodies = [reply([("s", "x" * i)]) for i in range(6)]
+    for b in bodies:
+        shapes.decode_record(b)
+        shapes.decode_record(b)
+    assert sorted(shapes.SHAPES) == sorted(len(b) for b in bodies[2:])

@@ -6,6 +6,12 @@ few shapes, so a shape is compiled once (after its message length has been seen 
 ``struct`` format that yields the fixed parts as byte strings and the values decoded: one C call
 and a comparison replace a loop of several calls per bin. The comparison covers every fixed byte,
 so a reply that differs anywhere from the shape takes the general parser: the fast path is exact.
+
+The cache is looked up by message length and guarded by that full layout comparison; it is bounded
+(``_MAXSHAPES``, oldest shape evicted first) and compiling is paid for by hits: a compile spends a
+token, every ``_PAYBACK`` hits of compiled shapes earn one, at most ``_BUDGET`` are kept. A workload
+whose replies never repeat (every record a different length or layout) thus stops compiling after
+``_BUDGET`` compiles and costs only a dict miss over the general parser.
 """
 
 from __future__ import annotations
@@ -26,6 +32,12 @@ SHAPES: dict[int, Callable[[Any], tuple[int, int, dict[str, Any]] | None]] = {}
 _SEEN: set[int] = set()
 _MAXSHAPES = 1024
 _MAX_OPS = 64
+#: Compile tokens kept at most, and hits of compiled shapes that earn one token.
+_BUDGET = 64
+_PAYBACK = 16
+#: [hits of compiled shapes, hits already turned into tokens, tokens]; the generated decoders count
+#: their hits in ``_STATS[0]``.
+_STATS = [0, 0, _BUDGET]
 
 
 class RecordShape:
@@ -71,9 +83,11 @@ class RecordShape:
             "    u = _unpack(body)\n"
             f"    if {' or '.join(checks)}:\n"
             "        return None\n"
+            "    _stats[0] += 1\n"
             f"    return u[1], u[2], {{{', '.join(items)}}}\n"
         )
-        namespace: dict[str, Any] = {"_unpack": struct.Struct("".join(fmt)).unpack, "_decode": decode_particle}
+        namespace: dict[str, Any] = {"_unpack": struct.Struct("".join(fmt)).unpack, "_decode": decode_particle,
+                                     "_stats": _STATS}
         exec(self.source, namespace)  # noqa: S102 - generated from the shape above, names via repr
         self.decode = namespace["decode"]
         self.names = tuple(names)
@@ -114,13 +128,31 @@ def decode_record(body: Any) -> tuple[int, int, dict[str, Any]] | None:
             _SEEN.clear()
         _SEEN.add(n)
         return None
+    stats = _STATS
+    if stats[2] <= 0:
+        earned = (stats[0] - stats[1]) // _PAYBACK
+        if earned <= 0:
+            return None  # compiles have not paid off lately: the general parser, at no extra cost
+        stats[1] += earned * _PAYBACK
+        stats[2] = min(_BUDGET, earned)
+    stats[2] -= 1
     shape = _compile(body, n)
     if shape is None:
         return None
     if len(SHAPES) >= _MAXSHAPES:
-        SHAPES.clear()
+        del SHAPES[next(iter(SHAPES))]  # the oldest
     SHAPES[n] = shape.decode
-    return shape.decode(body)
+    r = shape.decode(body)
+    if r is not None:
+        stats[0] -= 1  # the compiling decode is not a hit
+    return r
 
 
-__all__ = ["SHAPES", "RecordShape", "decode_record"]
+def reset() -> None:
+    """Forget every shape and sighting and refill the compile budget (tests, benchmarks)."""
+    SHAPES.clear()
+    _SEEN.clear()
+    _STATS[:] = [0, 0, _BUDGET]
+
+
+__all__ = ["SHAPES", "RecordShape", "decode_record", "reset"]
