@@ -221,33 +221,55 @@ def _array_header(n: int) -> bytes:
     return b"\xdd" + n.to_bytes(4, "big")
 
 
+_ExtType = msgpack.ExtType
+
+
 def _ext_hook(code: int, data: bytes) -> Any:
     return msgpack.ExtType(code, data)
 
 
+def _from_raw(v: bytes) -> Any:
+    """A msgpack *str* of a CDT: its first byte is the particle type (string, blob, GeoJSON)."""
+    if not v:
+        return b""
+    p = v[0]
+    if p == 3:
+        return v[1:].decode()
+    if p == PT_GEOJSON:
+        return GeoJSON(v[1:].decode())
+    return v[1:]
+
+
 def _from_unpacked(v: Any) -> Any:
+    """Python values of an unpacked CDT (``raw=True``): lists are converted in place, and scalars
+    inside lists and maps are handled inline (no call per int, float or string)."""
     t = type(v)
     if t is bytes:
-        if not v:
-            return b""
-        p = v[0]
-        if p == 3:
-            return v[1:].decode()
-        if p == 4:
-            return v[1:]
-        if p == PT_GEOJSON:
-            return GeoJSON(v[1:].decode())
-        return v[1:]
+        return _from_raw(v)
     if t is list:
-        if v and type(v[0]) is msgpack.ExtType:
+        if v and type(v[0]) is _ExtType:
             v = v[1:]  # order flag of an ordered list
-        return [_from_unpacked(x) for x in v]
+        for i, x in enumerate(v):
+            tx = type(x)
+            if tx is bytes:
+                v[i] = x[1:].decode() if x and x[0] == 3 else _from_raw(x)
+            elif tx is list or tx is dict:
+                v[i] = _from_unpacked(x)
+        return v
     if t is dict:
         out = {}
         for k, x in v.items():
-            if type(k) is msgpack.ExtType:
+            tk = type(k)
+            if tk is bytes:
+                k = k[1:].decode() if k and k[0] == 3 else _from_raw(k)
+            elif tk is _ExtType:
                 continue  # order flag of an ordered map
-            out[_from_unpacked(k)] = _from_unpacked(x)
+            tx = type(x)
+            if tx is bytes:
+                x = x[1:].decode() if x and x[0] == 3 else _from_raw(x)
+            elif tx is list or tx is dict:
+                x = _from_unpacked(x)
+            out[k] = x
         return out
     return v
 
