@@ -7,8 +7,6 @@
 """
 
 import logging
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as _version
 from typing import Any as _Any
 
 from . import (
@@ -122,11 +120,6 @@ from .types import (
     WritePolicy,
 )
 
-try:
-    __version__ = _version("aerospike-purepy")
-except PackageNotFoundError:  # running from a source tree
-    __version__ = "0.0.0"
-
 #: The package's logger (``logging.getLogger("aerospike_py")``), silent unless configured.
 logger = logging.getLogger("aerospike_py")
 logger.addHandler(logging.NullHandler())
@@ -148,11 +141,26 @@ def __getattr__(name: str) -> _Any:
         import importlib
 
         return importlib.import_module(".server", __name__)
+    # ``__version__`` from the installed metadata, read on first use (importlib.metadata is slow to
+    # import); ``PackageNotFoundError`` is a top-level name of aerospike-py 0.14.4 too.
+    if name == "PackageNotFoundError":
+        from importlib.metadata import PackageNotFoundError
+
+        return PackageNotFoundError
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            v = version("aerospike-purepy")
+        except PackageNotFoundError:  # running from a source tree
+            v = "0.0.0"
+        globals()["__version__"] = v
+        return v
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
-    "__version__",
+    "__version__",  # noqa: F405 - a lazy attribute (see __getattr__)
     *_constant_names,
     "AerospikeRecord",
     "Bins",
