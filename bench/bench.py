@@ -868,7 +868,7 @@ def chart(res: Results, label: str, path: str, title: str) -> None:
         if r.cpu_us:
             cases.setdefault((section, case), {})[client] = statistics.median(r.cpu_us)
     names = [f"{sec} {case}" for sec, case in cases]
-    fig, ax = plt.subplots(figsize=(10, 0.32 * len(names) * len(clients) + 1.5))
+    fig, ax = plt.subplots(figsize=(10, 0.1 * len(names) * len(clients) + 1.5))
     h = 0.8 / len(clients)
     for j, c in enumerate(clients):
         ys = [i + j * h for i in range(len(names))]
@@ -890,7 +890,7 @@ def write_results(res: Results, label: str, env: dict[str, Any], table: str, out
     with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump({"environment": env, "notes": res.notes,
                    "results": [r.as_json() for r in res.by_key.values() if r.cpu_us]}, f, indent=1)
-    load = f"load average {env['loadavg_start']} at the start, {env['loadavg']} at the end"
+    load = f"load average {_load(env['loadavg_start'])} at the start, {_load(env['loadavg'])} at the end"
     md = [
         "# Benchmark results", "",
         f"- When: {env['time']}; server: {env['server']}",
@@ -911,9 +911,26 @@ def write_results(res: Results, label: str, env: dict[str, Any], table: str, out
     md += [f"* {n}" for n in res.notes]
     with open(os.path.join(out_dir, "results.md"), "w") as f:
         f.write("\n".join(md) + "\n")
+    replot(out_dir, res, label, env)
+
+
+def _load(avg: Any) -> str:
+    return "/".join(f"{x:.0f}" for x in avg) if avg else "?"
+
+
+def replot(out_dir: str, res: Results | None = None, label: str = "ours", env: dict[str, Any] | None = None) -> None:
+    """(Re)draw ``chart.png`` in ``out_dir``, from ``results.json`` there unless given the results."""
+    if res is None or env is None:
+        with open(os.path.join(out_dir, "results.json")) as f:
+            data = json.load(f)
+        env, res = data["environment"], Results()
+        for r in data["results"]:
+            out = res.get(r["section"], r["case"], r["client"], r["unit"])
+            out.cpu_us, out.rate = r["cpu_us_samples"], r["per_s_samples"]
     try:
         chart(res, label, os.path.join(out_dir, "chart.png"),
-              f"client CPU per unit, median of {env['rounds']} rounds ({env['cpu']}, {load})")
+              f"client CPU per unit, median of {env['rounds']} rounds, {env['cpus']} CPUs,"
+              f" load {_load(env.get('loadavg_start'))} -> {_load(env['loadavg'])}")
     except ImportError:
         log("chart skipped: matplotlib is not installed (pip install aerospike-purepy[bench])")
 
@@ -955,6 +972,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--no-seed", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--json", help="write the results as JSON to this path")
     ap.add_argument("--results", help="directory for results.md, results.json and chart.png")
+    ap.add_argument("--replot", metavar="DIR", help="only redraw DIR/chart.png from DIR/results.json")
     args = ap.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     args.only = [s for s in args.only.split(",") if s]
@@ -992,6 +1010,9 @@ def run_round(clients: list[SyncClient], args: argparse.Namespace, res: Results)
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.replot:
+        replot(args.replot)
+        return 0
     res = Results()
     proc = None
     real_dir = None
