@@ -419,3 +419,36 @@ def test_traced_official_frames_answered_alike(server):
                 assert (head + body).hex() == rep["hex"], req["step"]
     finally:
         c.close()
+
+
+def test_background_udf_job(uclient):
+    keys = [("test", "udf_bg", i) for i in range(20)]
+    for i, k in enumerate(keys):
+        uclient.put(k, {"n": i})
+    job = uclient.query("test", "udf_bg").execute_udf_background(MOD, "bump", ["n", 100])
+    assert uclient.wait_job(job, timeout=10)["status"] == aerospike_py.JOB_STATUS_COMPLETED
+    for i, k in enumerate(keys):
+        rec = uclient.get(k)
+        assert rec.bins == {"n": 100 + i} and rec.meta.gen == 2
+    # Background UDFs update, never create; a failing UDF fails per record, not the job.
+    job = uclient.query("test", "udf_bg").execute_udf_background(MOD, "fail")
+    uclient.wait_job(job, timeout=10)
+    assert uclient.get(keys[0]).meta.gen == 2
+    with pytest.raises(InvalidArgError):
+        uclient.query("test", "udf_bg").execute_udf_background(MOD, "bump", "n")
+
+
+def test_background_udf_job_async(server):
+    async def main() -> None:
+        c = await aerospike_py.AsyncClient(server.config).connect()
+        try:
+            await c.udf_put(str(LIB))
+            await c.put(("test", "udf_bga", 1), {"n": 1})
+            job = await c.query("test", "udf_bga").execute_udf_background(MOD, "bump", ["n", 1])
+            await c.wait_job(job, timeout=10)
+            assert (await c.get(("test", "udf_bga", 1))).bins == {"n": 2}
+            await c.udf_remove(MOD)
+        finally:
+            await c.close()
+
+    asyncio.run(main())

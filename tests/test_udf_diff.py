@@ -176,3 +176,17 @@ def test_runaway_udf_same(clients):
     real, emb = clients
     policy = {"total_timeout": 0, "socket_timeout": 10000}
     assert run(emb, "loop", {"a": 1}, "loop", [], policy) == run(real, "loop", {"a": 1}, "loop", [], policy)
+
+
+def test_background_udf_same(clients):
+    outs = []
+    for c in clients:
+        keys = [("test", "udf_diff_bg", i) for i in range(10)]
+        for i, k in enumerate(keys):
+            c.put(k, {"n": i})
+        job = c.query("test", "udf_diff_bg").execute_udf_background(MOD, "bump", ["n", 10])
+        c.wait_job(job, timeout=30)
+        outs.append([(r.meta.gen, r.bins) for r in (c.get(k) for k in keys)])
+        for k in keys:
+            c.remove(k)
+    assert outs[0] == outs[1]

@@ -73,14 +73,21 @@ class _QueryBase:
     def _queue_size(self, policy: dict[str, Any] | None) -> int:
         return max(1, self._resolve(policy).get("record_queue_size", 1024))
 
-    def _background(self, ops: list[Any], policy: dict[str, Any] | None) -> Any:
+    def _background(self, ops: list[Any], policy: dict[str, Any] | None, udf: tuple | None = None) -> Any:
+        """A background job: write ``ops``, or the record UDF ``udf = (module, function, args)``."""
         from ._policy import WRITE
 
         p = WRITE.resolve(policy, self._client._defaults.get("write"))
-        packed, attrs = QC.background_write_attrs(p, ops)
+        if udf is None:
+            packed, attrs = QC.background_write_attrs(p, ops)
+            udf_fields = None
+        else:
+            udf_fields, attrs = QC.background_udf(p, *udf)
+            packed = []
         qp = P.Policy(self._POLICY.default_policy, total_timeout=p["total_timeout"],
                       socket_timeout=p["socket_timeout"], max_retries=0)
         run = QC.QueryRun(self._stmt, qp, None, _discard, packed, attrs)
+        run.udf = udf_fields
         import random
 
         return QC.background_steps(self._client._cluster_view, run, random.getrandbits(63) or 1)
@@ -125,6 +132,12 @@ class Query(_QueryBase):
     def execute_background(self, ops: list[Any], policy: dict[str, Any] | None = None) -> int:
         """Apply write ``ops`` to every matching record on the server; returns the job id."""
         return self._client._drive(self._background(ops, policy))
+
+    def execute_udf_background(self, module: str, function: str, args: list[Any] | None = None,
+                               policy: dict[str, Any] | None = None) -> int:
+        """Run the record UDF ``module.function(rec, *args)`` on every matching record on the
+        server (records are updated, never created); returns the job id (see ``job_info``)."""
+        return self._client._drive(self._background([], policy, (module, function, args)))
 
 
 class RecordStream(Iterator[Record]):
@@ -234,6 +247,12 @@ class AsyncQuery(_QueryBase):
     async def execute_background(self, ops: list[Any], policy: dict[str, Any] | None = None) -> int:
         """Apply write ``ops`` to every matching record on the server; returns the job id."""
         return await _awaited(self._client._drive(self._background(ops, policy)))
+
+    async def execute_udf_background(self, module: str, function: str, args: list[Any] | None = None,
+                                     policy: dict[str, Any] | None = None) -> int:
+        """Run the record UDF ``module.function(rec, *args)`` on every matching record on the
+        server (records are updated, never created); returns the job id (see ``job_info``)."""
+        return await _awaited(self._client._drive(self._background([], policy, (module, function, args))))
 
 
 class AsyncRecordStream(AsyncIterator[Record]):

@@ -381,6 +381,8 @@ class QueryRun:
         self.shared_count: Any = None
         self.background_ops = background_ops
         self.write_attrs = write_attrs
+        #: ``(udf_op, module, function, arglist)`` of a background UDF job.
+        self.udf: tuple[int, bytes, bytes, bytes] | None = None
         self.task_id = 0
         #: The record layout last learned from an answer (see :class:`Layout`), and how many were.
         self.layout: Layout | None = None
@@ -451,6 +453,7 @@ class QueryRun:
             index_context=flt.context if flt else None, filter_exp=self.filter_exp, pids=full,
             digests=[p.digest for p in partial],  # type: ignore[misc]
             bvals=[p.bval for p in partial] if flt is not None else None, max_records=nr.record_max, ops=ops,
+            udf=self.udf,
         )
         cmd = NodeCommand(None, request, self.background_ops is not None, parse_answer, policy, nr)
         cmd.stream = True
@@ -965,6 +968,22 @@ def background_write_attrs(policy: Any, ops: Sequence[Any]) -> tuple[list[bytes]
         packed.append(e.data)
     info2 = W.INFO2_WRITE | (W.INFO2_DURABLE_DELETE if policy.get("durable_delete") else 0)
     return packed, (0, info2, 0, 0, ttl_to_wire(policy.get("ttl", 0)))
+
+
+#: UDF_OP field values: a stream UDF aggregation, a background record UDF.
+UDF_OP_AGGREGATE = 1
+UDF_OP_BACKGROUND = 2
+
+
+def background_udf(policy: Any, module: Any, function: Any, args: Any) -> tuple[tuple, tuple]:
+    """``((udf_op, module, function, arglist), header values)`` of a background UDF query."""
+    from .._policy import ttl_to_wire
+    from .udf import check_name, pack_args
+
+    udf = (UDF_OP_BACKGROUND, check_name("UDF module", module), check_name("UDF function", function),
+           pack_args(args))
+    info2 = W.INFO2_WRITE | (W.INFO2_DURABLE_DELETE if policy.get("durable_delete") else 0)
+    return udf, (0, info2, 0, 0, ttl_to_wire(policy.get("ttl", 0)))
 
 
 __all__ = [

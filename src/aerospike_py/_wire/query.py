@@ -43,6 +43,10 @@ from .constants import (
     FIELD_SET,
     FIELD_SOCKET_TIMEOUT,
     FIELD_TRAN_ID,
+    FIELD_UDF_ARGLIST,
+    FIELD_UDF_FUNCTION,
+    FIELD_UDF_OP,
+    FIELD_UDF_PACKAGE_NAME,
     INFO1_NOBINDATA,
     INFO1_READ,
     INFO1_SHORT_QUERY,
@@ -161,13 +165,15 @@ def pack_query(
     bvals: Sequence[int] | None = None,
     max_records: int = 0,
     ops: Sequence[bytes] = (),
+    udf: tuple[int, bytes, bytes, bytes] | None = None,
 ) -> bytes:
     """A whole query/scan request frame (fields in the order the official clients send them).
 
     ``index_range`` is the data of :func:`pack_index_range` (None: a scan); ``filter_exp`` the
     packed expression; ``pids`` the partitions to read whole, ``digests`` those to resume after a
     record (with ``bvals`` for an index query); ``ops`` packed ops (READ ops for selected bins, or
-    the write ops of a background query).
+    the write ops of a background query); ``udf`` ``(udf_op, module, function, arglist)`` for a
+    background UDF (udf_op 2) or an aggregation (1).
     """
     fields = [_field(FIELD_NAMESPACE, namespace.encode())]
     if set_name:
@@ -192,6 +198,12 @@ def pack_query(
             fields.append(_field(FIELD_BVAL_ARRAY, b"".join([_I64LE.pack(b) for b in bvals])))
     if max_records:
         fields.append(_field(FIELD_MAX_RECORDS, _U64.pack(max_records)))
+    if udf is not None:
+        udf_op, module, function, arglist = udf
+        fields.append(_field(FIELD_UDF_OP, bytes((udf_op,))))
+        fields.append(_field(FIELD_UDF_PACKAGE_NAME, module))
+        fields.append(_field(FIELD_UDF_FUNCTION, function))
+        fields.append(_field(FIELD_UDF_ARGLIST, arglist))
     return pack_message(info1, info2, info3, 0, generation, record_ttl, total_timeout, fields, list(ops))
 
 

@@ -434,3 +434,61 @@ def handle_udf(server: Any, h: Any, fields: dict[int, bytes], offset: int, body:
 
 
 MESSAGE_HANDLERS["udf"] = handle_udf
+
+
+# --------------------------------------------------------------------------- background UDF jobs
+
+
+def handle_query_udf(server: Any, h: Any, fields: dict[int, bytes], offset: int, body: Any) -> list[bytes]:
+    """MESSAGE_HANDLERS["query_udf"]: a query with a UDF. A background UDF job (UDF_OP 2) runs the
+    record UDF on every matching record the node holds, as an internal transaction: records are
+    updated, never created, and answer nothing; ``query-show`` reports the job. Aggregations
+    (stream UDFs) are not supported here (16)."""
+    from .._wire.message import MessageHeader
+    from . import query as Q
+
+    udf_op = fields.get(W.FIELD_UDF_OP, b"\x00")[:1]
+    if udf_op != b"\x02":
+        return [reply(E.UNSUPPORTED_FEATURE)]
+    ns = server.namespaces.get(fields.get(W.FIELD_NAMESPACE, b"").decode())
+    if ns is None:
+        return [reply(E.NAMESPACE_NOT_FOUND)]
+    try:
+        req = Q.parse_request(h, fields, body, [])
+        if req.set_name and not Q._set_known(ns, req.set_name):
+            return [reply(E.KEY_NOT_FOUND)]
+        ix = Q._index_for(server, ns, req)
+    except ResultError as e:
+        return [reply(e.code)]
+    job = Q.Job(req, "background-udf", ix.d.name if ix is not None else "", Q._client_name(server),
+                req.trid or Q._next_trid())
+    req.pids = None  # background jobs cover every partition the node holds
+    owned = Q._owned(server)
+    pids = sorted(owned) if owned is not None else list(range(W.N_PARTITIONS))
+    wh = MessageHeader(0, W.INFO2_WRITE, 0, 0, 0, 0, h.record_ttl, 0, 0, 0)
+    base = {W.FIELD_NAMESPACE: ns.name.encode()}
+    for f in (W.FIELD_UDF_PACKAGE_NAME, W.FIELD_UDF_FUNCTION, W.FIELD_UDF_ARGLIST, W.FIELD_FILTER_EXP):
+        if f in fields:
+            base[f] = fields[f]
+    targets = [rec.digest for _pid, _bval, rec in Q._records(server, ns, req, ix, pids)]
+    for digest in targets:
+        if ns.get(digest, server.clock) is None:
+            continue  # internal UDFs never create records
+        rf = dict(base)
+        rf[W.FIELD_DIGEST] = digest
+        try:
+            rc = apply_udf(server, wh, rf)[13]
+        except ResultError as e:
+            rc = e.code
+        if rc == E.OK:
+            job.succeeded += 1
+        elif rc == E.FILTERED_OUT:
+            job.filtered_bins += 1
+        else:
+            job.failed += 1
+    job.finish = time.monotonic()
+    Q._register(server, job)
+    return [Q._FIN]
+
+
+MESSAGE_HANDLERS["query_udf"] = handle_query_udf
