@@ -337,3 +337,96 @@ def test_any_label_value_round_trips_through_the_prometheus_parser():
                 assert s.value == expected[s.labels["set"]]
 
     check()
+
+
+def test_queries_and_scans_count_once_each(client, server, set_name):
+    for i in range(5):
+        client.put(("test", set_name, i), {"a": i})
+    base = count(set_name, "query")
+    assert len(client.query("test", set_name).results()) == 5
+    seen = []
+    client.query("test", set_name).foreach(seen.append)
+    client.query("test", set_name).foreach(lambda r: False)  # the consumer stops: still a success
+    with client.query("test", set_name).iterate() as it:
+        assert len(list(it)) == 5
+    it = client.query("test", set_name).iterate({"record_queue_size": 1})
+    next(it)
+    it.close()
+    it._thread.join(10)  # the sample is taken when the query's thread ends
+    assert len(client.scan("test", set_name).results()) == 5
+    client.query("test", set_name).execute_background(
+        [{"op": aerospike_py.OPERATOR_WRITE, "bin": "b", "val": 1}])
+    assert len(seen) == 5
+    assert count(set_name, "query") - base == 7
+    assert {k[2] for k in samples(set_name, "query")} == {""}
+    server.inject_fault("stall", count=1)
+    with pytest.raises(aerospike_py.AerospikeTimeoutError):
+        client.query("test", set_name).results({"total_timeout": 100, "socket_timeout": 100, "max_retries": 0})
+    assert count(set_name, "query", "Timeout") == 1
+    with pytest.raises(aerospike_py.AerospikeError):
+        client.query("nsnotthere", set_name).results()
+    got = [s for s in families(aerospike_py.get_metrics())[OP].samples
+           if s.name == OP + "_count" and s.labels["db_namespace"] == "nsnotthere"]
+    assert [(s.labels["db_operation_name"], s.labels["error_type"], s.value) for s in got] == [
+        ("query", "InvalidNamespace", 1)]
+    with pytest.raises(TypeError):
+        client.query("test", set_name).results({"total_timeout": "x"})  # bad input: never sent, not counted
+    assert sum(v for (n, *_), v in samples(set_name, "query").items() if n == OP + "_count") == base + 9
+
+
+def test_disabled_records_no_query(client, set_name):
+    client.put(("test", set_name, 1), {"a": 1})
+    aerospike_py.set_metrics_enabled(False)
+    client.query("test", set_name).results()
+    list(client.query("test", set_name).iterate())
+    aerospike_py.set_metrics_enabled(True)
+    assert count(set_name, "query") == 0
+
+
+def test_async_queries_count_once_each(server, set_name):
+    N = 300
+
+    async def main() -> None:
+        c = await aerospike_py.async_client(server.config).connect()
+        try:
+            # enough records that the query is still running when its consumer stops
+            await asyncio.gather(*(c.put(("test", set_name, i), {"a": i}) for i in range(N)))
+            assert len(await c.query("test", set_name).results()) == N
+            await c.query("test", set_name).foreach(lambda r: None)
+            await c.query("test", set_name).foreach(lambda r: False)
+            got = [r async for r in c.query("test", set_name).iterate()]
+            assert len(got) == N
+            stream = c.query("test", set_name).iterate({"record_queue_size": 1})
+            await stream.__anext__()
+            await stream.aclose()  # cancelled by the consumer: a success
+            assert len(await c.scan("test", set_name).results()) == N
+            await c.query("test", set_name).execute_background(
+                [{"op": aerospike_py.OPERATOR_WRITE, "bin": "b", "val": 1}])
+            server.inject_fault("stall", count=1)
+            with pytest.raises(aerospike_py.AerospikeTimeoutError):
+                await c.query("test", set_name).results(
+                    {"total_timeout": 100, "socket_timeout": 100, "max_retries": 0})
+        finally:
+            await c.close()
+
+    asyncio.run(main())
+    assert count(set_name, "query") == 7
+    assert count(set_name, "query", "Timeout") == 1
+    assert {k[2] for k in samples(set_name, "query")} == {"", "Timeout"}
+
+
+def test_udf_apply_is_not_recorded_batch_apply_is(client, set_name):
+    """As the original: ``apply`` has no sample, ``batch_apply`` one per call."""
+    pytest.importorskip("lupa")
+    from pathlib import Path
+
+    client.udf_put(str(Path(__file__).parent / "udf" / "udf_lib.lua"))
+    try:
+        key = ("test", set_name, 1)
+        client.put(key, {"a": 1})
+        assert client.apply(key, "udf_lib", "echo", [7]) == 7
+        client.batch_apply([key, ("test", set_name, 2)], "udf_lib", "echo", [7])
+    finally:
+        client.udf_remove("udf_lib")
+    assert {k[1] for k in samples(set_name)} == {"put", "batch_apply"}
+    assert count(set_name, "batch_apply") == 1

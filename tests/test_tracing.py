@@ -190,3 +190,55 @@ def test_init_with_otlp_env_builds_a_provider(monkeypatch):
         aerospike_py.shutdown_tracing()  # flushes the batch processor
     assert [s.name for s in made] == ["x"]
     assert trace.get_current_span() is trace.INVALID_SPAN
+
+
+def test_one_span_per_query_or_scan(client, server, spans, set_name):
+    exporter, tracer = spans
+    for i in range(3):
+        client.put(("test", set_name, i), {"a": i})
+    exporter.clear()
+    with tracer.start_as_current_span("caller") as caller:
+        client.query("test", set_name).results()
+        client.query("test", set_name).foreach(lambda r: None)  # records read in a query thread
+        list(client.scan("test", set_name).iterate())
+    got = ours(exporter)
+    assert [s.name for s in got] == [f"QUERY test.{set_name}"] * 3
+    assert all(s.parent.span_id == caller.get_span_context().span_id for s in got)
+    host, port = server.config["hosts"][0]
+    assert dict(got[0].attributes) == {
+        "db.system.name": "aerospike", "db.namespace": "test", "db.collection.name": set_name,
+        "db.operation.name": "QUERY", "server.address": host, "server.port": port,
+    }
+    assert all(s.status.status_code == StatusCode.UNSET for s in got)
+    exporter.clear()
+    server.inject_fault("stall", count=1)
+    with pytest.raises(aerospike_py.AerospikeTimeoutError):
+        client.query("test", set_name).results({"total_timeout": 100, "socket_timeout": 100, "max_retries": 0})
+    (span,) = ours(exporter)
+    assert span.status.status_code == StatusCode.ERROR
+    assert span.attributes["error.type"] == "Timeout"
+
+
+def test_async_query_spans(server, spans, set_name):
+    exporter, tracer = spans
+
+    async def main() -> int:
+        c = await aerospike_py.async_client(server.config).connect()
+        try:
+            await c.put(("test", set_name, 1), {"a": 1})
+            with tracer.start_as_current_span("caller") as caller:
+                await c.query("test", set_name).results()
+                await c.query("test", set_name).foreach(lambda r: None)
+                assert len([r async for r in c.scan("test", set_name).iterate()]) == 1
+                with pytest.raises(aerospike_py.AerospikeError):
+                    await c.query("nsnotthere", set_name).results()
+            return caller.get_span_context().span_id
+        finally:
+            await c.close()
+
+    caller = asyncio.run(main())
+    got = [s for s in ours(exporter) if s.name.startswith("QUERY")]
+    assert [s.name for s in got] == [f"QUERY test.{set_name}"] * 3 + [f"QUERY nsnotthere.{set_name}"]
+    assert {s.parent.span_id for s in got} == {caller}
+    assert got[-1].status.status_code == StatusCode.ERROR
+    assert got[-1].attributes["error.type"] == "InvalidNamespace"

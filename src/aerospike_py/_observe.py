@@ -6,7 +6,8 @@ points cost one attribute load and a test. Otherwise it is an :class:`Observer`,
 * a single-record command (``cmd.op`` set) entering :meth:`SyncExecutor.run` or
   :meth:`AsyncExecutor.submit` is run through :meth:`Observer.run_sync` / :meth:`Observer.run_async`;
 * a batch call is run through :meth:`Observer.run_batch` by the shared batch driver
-  (``BatchMixin._submit``); the per-node commands of a batch carry no ``op`` and are not counted.
+  (``BatchMixin._submit``); the per-node commands of a batch carry no ``op`` and are not counted;
+* a query or scan execution is run through :meth:`Observer.run_call` by ``_query.drive``.
 
 So every operation, sync or async, is recorded exactly once, with the labels of the original
 client (namespace, set, operation name, error type) and, when tracing is on, one client span
@@ -206,23 +207,31 @@ class Observer:
         """``start()`` (a batch call: its result, or its coroutine when ``is_async``), timed."""
         space = first_key[0] if first_key is not None else None
         ns, set_name = (space.namespace, space.set_name) if space is not None else ("", "")
+        return self.run_call(is_async, op, ns, set_name, cluster, start)
+
+    def run_call(self, is_async: bool, op: str, ns: str, set_name: str, cluster: Any, start: Callable[[], Any],
+                 stopped: Callable[[], bool] | None = None) -> Any:
+        """``start()`` (a multi-command call: its result, or its awaitable when ``is_async``), timed
+        and traced as one operation. An error raised once ``stopped()`` is true (the caller gave up
+        on a query's records) counts as a success."""
         span = self._span(op, ns, set_name, cluster, None, None) if self.tracer is not None else None
         t0 = _perf()
         try:
             out = start()
         except BaseException as e:
-            self._end_batch(span, op, ns, set_name, t0, e)
+            self._end_batch(span, op, ns, set_name, t0, None if stopped is not None and stopped() else e)
             raise
         if not is_async:
             self._end_batch(span, op, ns, set_name, t0, None)
             return out
-        return self._await_batch(out, span, op, ns, set_name, t0)
+        return self._await_batch(out, span, op, ns, set_name, t0, stopped)
 
-    async def _await_batch(self, pending: Any, span: Any, op: str, ns: str, set_name: str, t0: float) -> Any:
+    async def _await_batch(self, pending: Any, span: Any, op: str, ns: str, set_name: str, t0: float,
+                           stopped: Callable[[], bool] | None = None) -> Any:
         try:
             result = await pending if hasattr(pending, "__await__") else pending
         except BaseException as e:
-            self._end_batch(span, op, ns, set_name, t0, e)
+            self._end_batch(span, op, ns, set_name, t0, None if stopped is not None and stopped() else e)
             raise
         self._end_batch(span, op, ns, set_name, t0, None)
         return result
@@ -231,7 +240,7 @@ class Observer:
         dt = _perf() - t0
         if self.metrics:
             record(op, ns, set_name, dt, error)
-            if M.stages_enabled:
+            if M.stages_enabled and op != "query":
                 record_stage("io", op, dt)
         if span is not None:
             _finish_span(span, error)

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextvars
 import inspect
 import threading
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from typing import Any
 
+from . import _observe
 from . import _policy as P
 from ._commands import query as QC
 from .exception import ClientError, _InvalidArgType
@@ -93,6 +95,16 @@ class _QueryBase:
         return QC.background_steps(self._client._cluster_view, run, random.getrandbits(63) or 1)
 
 
+def drive(client: Any, stmt: QC.Statement, steps: Any, stopped: Callable[[], bool] | None = None) -> Any:
+    """``client._drive(steps)`` for one query or scan execution: one ``query`` sample and span
+    when observed (see :mod:`._observe`); an error once ``stopped()`` (the consumer left) is none."""
+    observer = _observe.ACTIVE
+    if observer is None:
+        return client._drive(steps)
+    return observer.run_call(client._ASYNC, "query", stmt.namespace, stmt.set_name or "",
+                             getattr(client, "_cluster", None), lambda: client._drive(steps), stopped)
+
+
 def _discard(chunk: list[Any], cmd: Any) -> None:
     return None
 
@@ -112,7 +124,7 @@ class Query(_QueryBase):
         """Every matching record, as a list of :class:`Record`."""
         out: list[Record] = []
         extend = out.extend
-        self._client._drive(self._steps(policy, lambda chunk, cmd: extend(chunk)))
+        drive(self._client, self._stmt, self._steps(policy, lambda chunk, cmd: extend(chunk)))
         return out
 
     def foreach(self, callback: Callable[[Record], Any], policy: dict[str, Any] | None = None) -> None:
@@ -131,7 +143,7 @@ class Query(_QueryBase):
 
     def execute_background(self, ops: list[Any], policy: dict[str, Any] | None = None) -> int:
         """Apply write ``ops`` to every matching record on the server; returns the job id."""
-        return self._client._drive(self._background(ops, policy))
+        return drive(self._client, self._stmt, self._background(ops, policy))
 
     def execute_udf_background(self, module: str, function: str, args: list[Any] | None = None,
                                policy: dict[str, Any] | None = None) -> int:
@@ -151,7 +163,9 @@ class RecordStream(Iterator[Record]):
         self._stopped = False
         self._it: Generator[Record, None, None] = self._records()
         steps = query._steps(policy, self._put)
-        self._thread = threading.Thread(target=self._work, args=(query._client, steps), daemon=True,
+        # The caller's context, so that the query's span is a child of the caller's current span.
+        self._thread = threading.Thread(target=contextvars.copy_context().run,
+                                        args=(self._work, query._client, query._stmt, steps), daemon=True,
                                         name="aerospike_py-query")
         self._thread.start()
 
@@ -165,15 +179,18 @@ class RecordStream(Iterator[Record]):
             self._count += len(chunk)
             self._cond.notify_all()
 
-    def _work(self, client: Any, steps: Any) -> None:
+    def _work(self, client: Any, stmt: QC.Statement, steps: Any) -> None:
         try:
-            client._drive(steps)
+            drive(client, stmt, steps, self._has_stopped)
             item: Any = _END
         except BaseException as e:  # noqa: BLE001 - handed to the consumer
             item = _Failed(e)
         with self._cond:
             self._chunks.append(item)
             self._cond.notify_all()
+
+    def _has_stopped(self) -> bool:
+        return self._stopped
 
     def __iter__(self) -> Iterator[Record]:
         return self._it
@@ -224,7 +241,7 @@ class AsyncQuery(_QueryBase):
         """Every matching record, as a list of :class:`Record`."""
         out: list[Record] = []
         extend = out.extend
-        await _awaited(self._client._drive(self._steps(policy, lambda chunk, cmd: extend(chunk))))
+        await _awaited(drive(self._client, self._stmt, self._steps(policy, lambda chunk, cmd: extend(chunk))))
         return out
 
     async def foreach(self, callback: Callable[[Record], Any], policy: dict[str, Any] | None = None) -> None:
@@ -246,7 +263,7 @@ class AsyncQuery(_QueryBase):
 
     async def execute_background(self, ops: list[Any], policy: dict[str, Any] | None = None) -> int:
         """Apply write ``ops`` to every matching record on the server; returns the job id."""
-        return await _awaited(self._client._drive(self._background(ops, policy)))
+        return await _awaited(drive(self._client, self._stmt, self._background(ops, policy)))
 
     async def execute_udf_background(self, module: str, function: str, args: list[Any] | None = None,
                                      policy: dict[str, Any] | None = None) -> int:
@@ -270,6 +287,7 @@ class AsyncRecordStream(AsyncIterator[Record]):
         self._it: Iterator[Record] = iter(())
         self._steps = query._steps(policy, self._put)
         self._client = query._client
+        self._stmt = query._stmt
         self._task: asyncio.Future[Any] | None = None
 
     def _put(self, chunk: list[Any], cmd: Any) -> None:
@@ -293,6 +311,9 @@ class AsyncRecordStream(AsyncIterator[Record]):
             if not conn.dead and conn.transport is not None:
                 conn.transport.resume_reading()
 
+    def _has_stopped(self) -> bool:
+        return self._stopped
+
     def __aiter__(self) -> AsyncRecordStream:
         return self
 
@@ -302,7 +323,8 @@ class AsyncRecordStream(AsyncIterator[Record]):
         if self._task is None:
             if self._stopped:
                 raise StopAsyncIteration
-            self._task = asyncio.ensure_future(_awaited(self._client._drive(self._steps)))
+            self._task = asyncio.ensure_future(
+                _awaited(drive(self._client, self._stmt, self._steps, self._has_stopped)))
         while not self._chunks:
             task = self._task
             if task.done():
