@@ -9,6 +9,22 @@ from typing import Any
 import aerospike_py
 from aerospike_py import AsyncClient
 
+#: Connect/info and command deadlines (ms) for calls that are not testing a timeout: generous,
+#: so that a slow or loaded machine cannot fail them.
+GENEROUS_MS = 15000
+
+
+def generous(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` (changed in place) with generous connect, info and default command timeouts;
+    values it already has win."""
+    config.setdefault("timeout", GENEROUS_MS)
+    policies = config.setdefault("policies", {})
+    for kind in ("read", "write", "batch"):
+        policies.setdefault(kind, {}).setdefault("total_timeout", GENEROUS_MS)
+    for kind in ("admin", "info"):
+        policies.setdefault(kind, {}).setdefault("timeout", GENEROUS_MS)
+    return config
+
 
 class Blocking:
     """An AsyncClient seen through the sync Client's interface (for running sync test bodies)."""

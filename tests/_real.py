@@ -40,7 +40,9 @@ class RealServer:
 
     @property
     def config(self) -> dict[str, object]:
-        return {"hosts": list(self.hosts)}
+        from _clients import generous
+
+        return generous({"hosts": list(self.hosts)})
 
     @property
     def host(self) -> str:

@@ -1,10 +1,34 @@
-"""Shared fixtures: one embedded server per session (from the aerospike_py pytest plugin)."""
+"""Shared fixtures: one embedded server per session (from the aerospike_py pytest plugin).
+
+Also makes the suite indifferent to a slow or loaded machine without weakening any check:
+hypothesis measures no time, and clients made from an embedded server's ``config`` get
+generous connect and command timeouts (a test of a timeout sets its own tight one).
+"""
 
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 import aerospike_py
+from _clients import generous
+from aerospike_py.server import EmbeddedCluster, EmbeddedServer
+
+# Hypothesis: no per-example deadline and no timing health checks (a loaded machine is slow);
+# max_examples stay as each test sets them. Tests with their own ``suppress_health_check`` list
+# extend ``settings.default.suppress_health_check``, since a decorator's list replaces the profile's.
+TIMING_HEALTH_CHECKS = [HealthCheck.too_slow, HealthCheck.data_too_large]
+settings.register_profile("aerospike_py", deadline=None, suppress_health_check=TIMING_HEALTH_CHECKS)
+settings.load_profile("aerospike_py")
+
+
+def _patch_config(cls: type) -> None:
+    plain = cls.config.fget  # type: ignore[attr-defined]
+    cls.config = property(lambda self: generous(plain(self)), doc=plain.__doc__)  # type: ignore[attr-defined]
+
+
+_patch_config(EmbeddedServer)
+_patch_config(EmbeddedCluster)
 
 
 @pytest.fixture

@@ -324,7 +324,7 @@ OPS = st.one_of(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[*settings.default.suppress_health_check, HealthCheck.function_scoped_fixture])
 @given(start=st.lists(VALUES, max_size=5), seq=st.lists(OPS, max_size=8))
 def test_random_list_ops_match_model(client, start, seq):
     client.put(KEY, {"l": list(start)})

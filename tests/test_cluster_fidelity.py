@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 
 import aerospike_py
+from _clients import generous
 from aerospike_py._wire.constants import N_PARTITIONS
+from aerospike_py.exception import AerospikeError
 from aerospike_py.server import EmbeddedCluster
 
 NAMESPACES = ("test", "bar")
@@ -30,7 +32,7 @@ def _bits(b64: str) -> set[int]:
     return {p for p in range(N_PARTITIONS) if raw[p >> 3] & (0x80 >> (p & 7))}
 
 
-def _wait(client: Any, cond: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+def _wait(client: Any, cond: Callable[[], bool], what: str, timeout: float = 180.0) -> None:
     """Let the client tend until ``cond()`` holds (bounded)."""
     cl = client._cluster
     done = False
@@ -52,7 +54,10 @@ def _info(client: Any, command: str) -> dict[str, str]:
 def _stable(client: Any, size: int) -> bool:
     if len(client.get_node_names()) != size:
         return False
-    keys = set(_info(client, f"cluster-stable:size={size}").values())
+    try:
+        keys = set(_info(client, f"cluster-stable:size={size}").values())
+    except AerospikeError:  # a node still starting or leaving: not stable yet
+        return False
     if len(keys) != 1 or next(iter(keys)).startswith("ERROR"):
         return False
     return _map_complete(client, size)
@@ -127,7 +132,7 @@ def facts(client: Any, size: int) -> dict[str, Any]:
 
 def run(hosts: list[tuple[str, int]], stop: Callable[[int], None], start: Callable[[int], None]) -> list[dict]:
     """Facts with all nodes up, with node 1 stopped, and after it rejoined."""
-    client = aerospike_py.client({"hosts": hosts, "tend_interval": TEND_MS}).connect()
+    client = aerospike_py.client(generous({"hosts": hosts, "tend_interval": TEND_MS})).connect()
     try:
         _wait(client, lambda: _stable(client, 3), "3 stable nodes")
         for i in range(N_KEYS):

@@ -121,7 +121,7 @@ def test_geojson_round_trip() -> None:
 # ----------------------------------------------------------------------------- put / get
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=50, deadline=None, suppress_health_check=[*settings.default.suppress_health_check, HealthCheck.function_scoped_fixture])
 @given(bins=st.dictionaries(BIN_NAMES, VALUES.filter(lambda v: v is not None), min_size=1, max_size=5))
 def test_put_get_round_trip(client: Any, bins: dict[str, Any]) -> None:
     key = ("test", "prop", "k")
@@ -132,7 +132,7 @@ def test_put_get_round_trip(client: Any, bins: dict[str, Any]) -> None:
         assert same(got[name], value), (name, got[name], value)
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=50, deadline=None, suppress_health_check=[*settings.default.suppress_health_check, HealthCheck.function_scoped_fixture])
 @given(user_key=st.text(max_size=50) | INT64 | st.binary(max_size=50), value=VALUES)
 def test_put_get_any_key(client: Any, user_key: Any, value: Any) -> None:
     key = ("test", "prop-keys", user_key)

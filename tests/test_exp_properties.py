@@ -94,7 +94,7 @@ def ref(node: Any, rec: dict[str, Any]) -> Any:
 records = st.dictionaries(st.sampled_from(BINS), st.one_of(small, st.sampled_from(["x", 1.5])), min_size=1)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[*settings.default.suppress_health_check, HealthCheck.function_scoped_fixture])
 @given(records, bool_expr(2))
 def test_server_agrees_with_reference(client, bins, tree):
     expr, model = tree
