@@ -57,3 +57,13 @@ def make_client(kind: str, config: dict, loop: asyncio.AbstractEventLoop) -> Any
     if kind == "sync":
         return aerospike_py.client(config)
     return Blocking(aerospike_py.async_client(config), loop)
+
+
+def official_generous(config: dict[str, Any]) -> dict[str, Any]:
+    """The same generous deadlines in the official client's config terms (values it has win)."""
+    config.setdefault("connect_timeout", GENEROUS_MS)
+    policies = config.setdefault("policies", {})
+    for kind in ("read", "write", "operate", "remove", "apply", "batch"):
+        policies.setdefault(kind, {}).setdefault("total_timeout", GENEROUS_MS)
+    policies.setdefault("info", {}).setdefault("timeout", GENEROUS_MS)
+    return config

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 import aerospike_py
+from _clients import official_generous
 from aerospike_py import bit_operations as bo
 from aerospike_py import cdt_ctx as cc
 from aerospike_py import hll_operations as ho
@@ -142,7 +143,7 @@ def _run(call: Callable[[], Any]) -> tuple[str, Any]:
 
 @pytest.fixture
 def pair(server, client):
-    official = aerospike.client({"hosts": [(server.host, server.port)]}).connect()
+    official = aerospike.client(official_generous({"hosts": [(server.host, server.port)]})).connect()
     yield official, client
     official.close()
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 import aerospike_py
+from _clients import official_generous
 from aerospike_py._commands.keys import parse_key
 from aerospike_py._wire.digest import partition_id
 from aerospike_py.exception import ClusterError
@@ -173,7 +174,7 @@ def test_unreachable_seeds_are_all_listed() -> None:
 
 def test_official_client_sees_three_nodes(cluster: EmbeddedCluster, cl: aerospike_py.Client) -> None:
     aerospike = pytest.importorskip("aerospike")
-    official = aerospike.client({"hosts": [cluster.config["hosts"][0]]}).connect()
+    official = aerospike.client(official_generous({"hosts": [cluster.config["hosts"][0]]})).connect()
     try:
         assert sorted(n["node_name"] for n in official.get_node_names()) == sorted(n.node_id for n in cluster.nodes)
         assert sorted(official.get_nodes()) == sorted((n.host, n.port) for n in cluster.nodes)

@@ -8,6 +8,7 @@ import math
 import pytest
 
 import aerospike_py
+from _clients import official_generous
 from _paths import REFERENCE
 from aerospike_py import exp as e
 from aerospike_py.exception import FilteredOut, InvalidArgError, ServerError
@@ -130,7 +131,7 @@ def test_golden_bytes_vs_official_client(server):
 
     server_ops.FILTER_EVALUATOR.insert(0, capture)
     try:
-        c = aerospike.client({"hosts": [(server.host, server.port)]}).connect()
+        c = aerospike.client(official_generous({"hosts": [(server.host, server.port)]})).connect()
         try:
             c.put(("test", "g", "k"), {"a": 1})
             for official, ours in pairs:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 import aerospike_py
+from _clients import official_generous
 from aerospike_py import bit_operations as bo
 from aerospike_py import cdt_ctx as cc
 from aerospike_py import exp as e
@@ -142,7 +143,7 @@ def test_golden_bytes_vs_official_client(server):
 
     server_ops.FILTER_EVALUATOR.insert(0, capture)
     try:
-        c = aerospike.client({"hosts": [(server.host, server.port)]}).connect()
+        c = aerospike.client(official_generous({"hosts": [(server.host, server.port)]})).connect()
         try:
             c.put(("test", "g", "k"), {"a": 1})
             for official, ours in pairs:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 import aerospike_py
+from _clients import official_generous
 from aerospike_py import bit_operations as bo
 from aerospike_py import hll_operations as ho
 from aerospike_py import list_operations as lo
@@ -84,7 +85,7 @@ def test_same_as_official_client(server, client):
             omo.map_get_by_key("m", "a", aerospike.MAP_RETURN_VALUE), olo.list_pop("l", 0), oop.read("l"),
         ]
 
-    c = aerospike.client({"hosts": [(server.host, server.port)]}).connect()
+    c = aerospike.client(official_generous({"hosts": [(server.host, server.port)]})).connect()
     try:
         k2 = ("test", "ordered", "official")
         assert [tuple(p) for p in c.operate_ordered(k2, theirs())[2]] == EXPECTED
