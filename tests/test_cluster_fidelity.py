@@ -60,7 +60,16 @@ def _stable(client: Any, size: int) -> bool:
         return False
     if len(keys) != 1 or next(iter(keys)).startswith("ERROR"):
         return False
-    return _map_complete(client, size)
+    if not _map_complete(client, size):
+        return False
+    # A real cluster can report itself stable while a node's "replicas" answer, or the client's map
+    # (one tend behind), still shows the old membership: wait for those to settle too (bounded;
+    # the facts are taken afresh afterwards and must then hold).
+    try:
+        now = facts(client, size)
+    except AerospikeError:
+        return False
+    return now["each_partition_once_per_rank_on_distinct_nodes"] and now["client_map_is_the_nodes_map"]
 
 
 def _map_complete(client: Any, size: int) -> bool:
