@@ -217,7 +217,11 @@ def test_internal_stages_opt_in(client, set_name):
     with aerospike_py.internal_stage_profiling():
         assert aerospike_py.is_internal_stage_metrics_enabled()
         client.batch_read(keys)
+        client.batch_write([(k, {"a": 2}) for k in keys])  # only batch reads have stages (original)
+        client.query("test", set_name).results()
     assert not aerospike_py.is_internal_stage_metrics_enabled()
+    fam = families(aerospike_py.get_metrics())["db_client_internal_stage_seconds"]
+    assert {s.labels["db_operation_name"] for s in fam.samples} <= {"batch_read"}
     after = stage_counts()
     for stage in ("key_parse", "io"):
         assert after[stage] == before.get(stage, 0) + 1

@@ -240,7 +240,7 @@ class Observer:
         dt = _perf() - t0
         if self.metrics:
             record(op, ns, set_name, dt, error)
-            if M.stages_enabled and op != "query":
+            if M.stages_enabled and op == "batch_read":  # as the original: stages of batch reads only
                 record_stage("io", op, dt)
         if span is not None:
             _finish_span(span, error)
