@@ -49,6 +49,7 @@ def srv(secure):
             del sec.roles[name]
         sec.users["admin"].roles = ["user-admin"]
         sec.usage.clear()
+        sec.revocations.clear()
 
     secure.call(reset)
     yield secure
@@ -166,9 +167,81 @@ def test_dropped_user_is_not_authenticated_any_more(srv, admin):
     try:
         c.put(KEY, {"a": 1})
         admin.admin_drop_user("gone")
-        assert _code(c.get, KEY) == 80
+        logins = srv.security.logins
+        # 80 on the old connection, then the fresh login is refused: the user is unknown (60).
+        assert _code(c.get, KEY) == 60
+        assert srv.security.logins == logins
     finally:
         c.close()
+
+
+def test_session_revoked_mid_use_logs_in_again_and_retries_once(srv, admin):
+    admin.admin_create_user("mid", "pw", ["read-write"])
+    c = _as(srv, "mid", "pw", policies={"read": {"max_retries": 0}})
+    try:
+        c.put(KEY, {"a": 1})
+        sec = srv.security
+        for _ in range(2):
+            logins, requests = sec.logins, srv.node.requests
+            srv.call(sec.revoke_sessions, "mid")  # live connections now answer 80
+            assert c.get(KEY).bins == {"a": 1}  # 80, LOGIN on a new connection, the get again
+            assert sec.logins == logins + 1
+            assert srv.node.requests == requests + 3
+        c.put(KEY, {"a": 2})  # the new connection was pooled and keeps working
+        assert sec.logins == logins + 1
+    finally:
+        c.close()
+
+
+def test_tend_connection_logs_in_again_when_its_session_is_revoked(srv, admin):
+    admin.admin_create_user("tender", "pw", ["read-write"])
+    c = _as(srv, "tender", "pw")
+    try:
+        cluster = c._cluster
+        node = cluster.node_list[0]
+        srv.call(srv.security.revoke_sessions, "tender")
+        cluster.tend()  # infos answer ERROR:80: LOGIN on the tend connection, asked again
+        assert node.failures == 0 and cluster.node_list == [node]
+        assert "ERROR" not in node.info("node")["node"]
+    finally:
+        c.close()
+
+
+def test_a_second_not_authenticated_is_not_retried(srv, admin, monkeypatch):
+    from aerospike_py.server import security as S
+    admin.admin_create_user("twice", "pw", ["read-write"])
+    c = _as(srv, "twice", "pw")
+    try:
+        c.put(KEY, {"a": 1})
+        # The node logs the user in, then refuses its commands: one retry, then the error.
+        monkeypatch.setattr(S.Security, "check_message", lambda self, conn, body: S.NOT_AUTHENTICATED)
+        logins = srv.security.logins
+        assert _code(c.get, KEY) == 80
+        assert srv.security.logins == logins + 1
+    finally:
+        c.close()
+
+
+def test_async_session_revoked_mid_use_logs_in_again(srv, admin):
+    admin.admin_create_user("amid", "pw", ["read-write"])
+
+    async def main():
+        u = await aerospike_py.AsyncClient({"hosts": srv.config["hosts"], "user": "amid", "password": "pw"}).connect()
+        try:
+            await u.put(KEY, {"a": 1})
+            sec = srv.security
+            for _ in range(2):
+                logins = sec.logins
+                srv.call(sec.revoke_sessions, "amid")
+                assert (await u.get(KEY)).bins == {"a": 1}  # the fast path's connection
+                assert sec.logins == logins + 1
+            srv.call(sec.revoke_sessions, "amid")
+            got = await asyncio.gather(*(u.get(KEY) for _ in range(5)))  # queued path too
+            assert all(r.bins == {"a": 1} for r in got)
+        finally:
+            await u.close()
+
+    asyncio.run(main())
 
 
 def test_change_own_password_keeps_working(srv, admin):

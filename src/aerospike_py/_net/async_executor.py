@@ -92,22 +92,26 @@ class AsyncExecutor:
 
     def _retry(self, fut: asyncio.Future[Any], cmd: Any, node: Node, attempt: int, deadline: float,
                error: BaseException) -> None:
-        """A request sent by :meth:`submit` failed on the network: fail ``fut`` or try again."""
+        """A request sent by :meth:`submit` failed on the network, or was refused NOT_AUTHENTICATED
+        (a fresh login may answer it): fail ``fut`` or try again."""
         if fut.done():
-            return
-        if not isinstance(error, NET_ERRORS):
-            fut.set_exception(error)
-            return
-        if self.closed:
-            fut.set_exception(closed_error(cmd, node, True, error))
             return
         state = Attempts(self.cluster, cmd, None, 0.0)
         state.deadline = deadline
-        try:
-            pause = state.first_failed(node, error, True)
-        except AerospikeError as e:
-            fut.set_exception(e)
+        if not isinstance(error, NET_ERRORS):
+            if self.closed or not state.relogin(node, error):  # (only NOT_AUTHENTICATED, once)
+                fut.set_exception(error)
+                return
+            pause = 0.0
+        elif self.closed:
+            fut.set_exception(closed_error(cmd, node, True, error))
             return
+        else:
+            try:
+                pause = state.first_failed(node, error, True)
+            except AerospikeError as e:
+                fut.set_exception(e)
+                return
         task = fut.get_loop().create_task(self._resume(fut, state, pause))
         fut.add_done_callback(lambda f: _cancel_with(task, f))
 
@@ -169,6 +173,8 @@ class AsyncExecutor:
                 if pause:
                     await asyncio.sleep(pause)
             except AerospikeError as e:
+                if state.relogin(node, e):
+                    continue  # the connection was dropped (AsyncConnection): a new one logs in
                 server_error(cmd, e)
                 raise
 

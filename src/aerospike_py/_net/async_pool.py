@@ -28,7 +28,7 @@ from .._wire.constants import PROTO_TYPE_COMPRESSED, PROTO_TYPE_MESSAGE, PROTO_V
 from .._wire.proto import ProtocolError, check_proto_header, decompress_body
 from ..exception import AerospikeError
 from .connection import MAX_REPLY_BODY, ConnectionClosed, ConnectionTimeout
-from .retry import MALFORMED, drain_ms, malformed, server_error
+from .retry import MALFORMED, NOT_AUTHENTICATED, drain_ms, malformed, server_error
 
 #: Read buffer of a connection; grown to fit a larger frame, shrunk back after it.
 BUFFER_SIZE = 16 * 1024
@@ -214,6 +214,9 @@ class AsyncConnection(asyncio.BufferedProtocol):
                     body = memoryview(decompress_body(body, MAX_REPLY_BODY)[1])
                 result = cmd.parse(cmd, body, self.node_name)
             except AerospikeError as e:
+                if e.code == NOT_AUTHENTICATED:
+                    self._fail(e)  # its session is gone: dropped; the executor may log in and retry
+                    return
                 # A server answer: the frame was read whole, so the socket is still in step
                 # unless more bytes (or frames of a stream) are pending.
                 server_error(cmd, e)

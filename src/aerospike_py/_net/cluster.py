@@ -201,7 +201,16 @@ class Node:
             raise
 
     def info(self, *commands: str, timeout_s: float = 1.0) -> dict[str, str]:
-        """Blocking info request on this node's tend connection."""
+        """Blocking info request on this node's tend connection. Answered "not authenticated"
+        (the node no longer holds the connection's session), it logs in afresh and asks once more."""
+        answer = self._info(commands, timeout_s)
+        if self.cluster.auth is not None and any(v.startswith("ERROR:80") for v in answer.values()):
+            self.cluster.auth.forget(self.address)
+            self.relogin(timeout_s)
+            answer = self._info(commands, timeout_s)
+        return answer
+
+    def _info(self, commands: tuple[str, ...], timeout_s: float) -> dict[str, str]:
         conn = self.tend_conn
         if conn is None:
             conn = self.tend_conn = self.cluster.open_connection(self.host, self.port, timeout_s, self.tls_name)

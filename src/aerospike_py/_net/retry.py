@@ -25,6 +25,10 @@ The rules, in one place:
   exception is ``timeout_delay``: when a request timed out before any byte of its reply arrived,
   the connection is kept for ``timeout_delay`` ms to read and drop the late reply, then pooled
   (closed if the reply does not come whole in time).
+* **Re-login.** A node answering ``NOT_AUTHENTICATED`` (80: it no longer holds the connection's
+  session) to a client that logs in: that connection is discarded, the node's session token
+  forgotten, and the command (not a stream) is sent once more to the same node, on a connection
+  that logs in afresh. Any other answer, or a second 80, ends the command.
 * **Final error.** Out of time: :class:`AerospikeTimeoutError`; a reply that breaks the protocol:
   :class:`ClientError` naming what was wrong; other network failures: :class:`ClusterError`
   (code -10). Each names the key and the node, and carries ``in_doubt``.
@@ -43,6 +47,8 @@ from .connection import ConnectionTimeout
 
 #: Server result code TIMEOUT: the server gave up, but a write may have been applied.
 SERVER_TIMEOUT = 9
+#: Server result code NOT_AUTHENTICATED: the node does not (any more) hold the connection's session.
+NOT_AUTHENTICATED = 80
 
 try:  # msgpack is a core dependency; its exceptions are ValueError subclasses anyway
     from msgpack import ExtraData as _ExtraData
@@ -95,7 +101,7 @@ class Attempts:
     """
 
     __slots__ = ("cluster", "cmd", "target", "deadline", "socket_s", "max_retries", "sleep_s", "attempt",
-                 "sent_any", "last_error", "node")
+                 "sent_any", "last_error", "node", "relogged")
 
     def __init__(self, cluster: Cluster, cmd: Any, target: Node | None, start: float) -> None:
         policy = cmd.policy
@@ -111,6 +117,7 @@ class Attempts:
         self.sent_any = False
         self.last_error: BaseException | None = None
         self.node: Node | None = None
+        self.relogged = False
 
     def restart(self, now: float) -> float:
         """The first attempt really starts now (it waited in a queue for a connection): the
@@ -158,10 +165,28 @@ class Attempts:
             raise self.final()
         return self.sleep_s
 
+    def relogin(self, node: Node, error: BaseException) -> bool:
+        """The server answered ``error`` on ``node``: True when the command is to be sent again
+        after a fresh login (NOT_AUTHENTICATED, once per command, for a client that logs in).
+
+        The node's session token is forgotten (the next connection logs in) and the next attempt
+        goes to the same node without counting as a retry. The caller has discarded the
+        connection that got the answer."""
+        auth = self.cluster.auth
+        if (auth is None or self.relogged or self.cmd.stream
+                or getattr(error, "code", None) != NOT_AUTHENTICATED):
+            return False
+        self.relogged = True
+        auth.forget(node.address)
+        self.node = node
+        self.target = self.target or node
+        self.attempt = max(self.attempt - 1, 0)
+        return True
+
     def final(self) -> AerospikeError:
         """The error that ends the command (timeout, protocol or connection failure)."""
         return failure(self.cmd, self.node, max(self.attempt, 1), self.last_error, self.sent_any)
 
 
-__all__ = ["Attempts", "MALFORMED", "NET_ERRORS", "SERVER_TIMEOUT", "closed_error", "drain_ms",
+__all__ = ["Attempts", "MALFORMED", "NET_ERRORS", "NOT_AUTHENTICATED", "SERVER_TIMEOUT", "closed_error", "drain_ms",
            "malformed", "server_error"]

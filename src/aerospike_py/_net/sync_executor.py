@@ -17,7 +17,7 @@ from .cluster import Cluster, Node
 from .common import NET_ERRORS as _NET_ERRORS
 from .common import choose_node, describe  # noqa: F401 - describe is re-exported
 from .connection import Connection, ConnectionClosed, ConnectionTimeout
-from .retry import MALFORMED, Attempts, drain_ms, malformed, server_error
+from .retry import MALFORMED, NOT_AUTHENTICATED, Attempts, drain_ms, malformed, server_error
 
 _monotonic = time.monotonic
 _unpack_q = struct.Struct(">Q").unpack_from
@@ -108,8 +108,14 @@ class SyncExecutor:
                 e = ConnectionTimeout("timed out")
             return self._retry(cmd, target, start, node, conn, e, sent)
         except AerospikeError as e:
-            conn.last_used = start
-            idle.append(conn)
+            if e.code == NOT_AUTHENTICATED:
+                node.close_connection(conn)  # its session is gone: never reuse it
+                state = Attempts(self.cluster, cmd, target, start)
+                if state.relogin(node, e):
+                    return self._run_loop(state)
+            else:
+                conn.last_used = start
+                idle.append(conn)
             server_error(cmd, e)
             raise
         except MALFORMED as e:
@@ -168,7 +174,12 @@ class SyncExecutor:
                 continue
             except AerospikeError as e:
                 if conn is not None:
-                    node.put_connection(conn)
+                    if e.code == NOT_AUTHENTICATED:
+                        node.close_connection(conn)  # its session is gone: never reuse it
+                        if state.relogin(node, e):
+                            continue
+                    else:
+                        node.put_connection(conn)
                 server_error(cmd, e)
                 raise
             except BaseException:

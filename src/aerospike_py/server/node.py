@@ -60,6 +60,7 @@ class _Connection(asyncio.BufferedProtocol):
         self.transport: asyncio.Transport | None = None
         self.stalled = False
         self.user: str | None = None  # the authenticated user (security on)
+        self.revocation = 0  # Security.revocations of the user when it authenticated
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]

@@ -114,6 +114,8 @@ class Security:
         self.users: dict[str, User] = {"admin": User("admin", _ADMIN_HASH, ["user-admin"])}
         self.roles: dict[str, Role] = {n: Role(n, [(c, "", "")]) for n, c in A.PRIVILEGE_CODES.items()}
         self.sessions: dict[bytes, tuple[str, float]] = {}
+        #: Per user: how many times :meth:`revoke_sessions` cut its live connections off.
+        self.revocations: dict[str, int] = {}
         #: (user, second) -> [reads, writes] in that second of server time.
         self.usage: dict[str, tuple[int, list[int]]] = {}
         self.pki_user = pki_users or _cert_common_name
@@ -130,6 +132,13 @@ class Security:
     def add_role(self, name: str, privileges: list[A.PrivilegeTuple], whitelist: list[str] | None = None,
                  read_quota: int = 0, write_quota: int = 0) -> None:
         self.roles[name] = Role(name, list(privileges), list(whitelist or []), read_quota, write_quota)
+
+    def revoke_sessions(self, user: str) -> None:
+        """Test tool: forget the user's session tokens and de-authenticate its live connections,
+        which answer NOT_AUTHENTICATED (80) from then on, as a node does that no longer holds a
+        connection's session. The user logs in again as before."""
+        self._end_sessions(user)
+        self.revocations[user] = self.revocations.get(user, 0) + 1
 
     def _end_sessions(self, user: str) -> None:
         for token in [t for t, (u, _) in self.sessions.items() if u == user]:
@@ -181,7 +190,7 @@ class Security:
         """The connection's user, or NOT_AUTHENTICATED (also when the user was dropped)."""
         name = getattr(conn, "user", None)
         user = self.users.get(name) if name is not None else None
-        if user is None:
+        if user is None or conn.revocation != self.revocations.get(name, 0):
             raise Refused(NOT_AUTHENTICATED)
         return user
 
@@ -271,6 +280,7 @@ class Security:
         token = secrets.token_bytes(32)
         self.sessions[token] = (user.name, self.clock.time() + self.session_ttl)
         conn.user = user.name
+        conn.revocation = self.revocations.get(user.name, 0)
         self.logins += 1
         return A.pack_admin(0, [(A.SESSION_TOKEN, token), (A.SESSION_TTL, A.u32(self.session_ttl))])
 
@@ -290,6 +300,7 @@ class Security:
         if not self._whitelisted(user, _peer_ip(conn)):
             raise Refused(NOT_WHITELISTED)
         conn.user = name
+        conn.revocation = self.revocations.get(name, 0)
         self.authentications += 1
 
     def _user_record(self, node: Any, user: User) -> bytes:
