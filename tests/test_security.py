@@ -293,6 +293,38 @@ def test_quotas_are_enforced_per_second(srv, admin):
         srv.clock._now = time.time
 
 
+def test_scan_and_query_quotas_admit_by_declared_rate(srv, admin):
+    now = 2_000_000_000.0
+    srv.clock._now = lambda: now  # frozen server time: the quota window cannot roll over
+    try:
+        admin.admin_create_user("loader", "pw", ["read-write"])
+        with _as(srv, "loader", "pw") as w:
+            for i in range(12):
+                w.put(("test", "qscan", i), {"i": i})
+        admin.admin_create_role("rl", [{"code": "read-write"}], read_quota=5, write_quota=5)
+        admin.admin_create_user("rq", "pw", ["rl"])
+        c = _as(srv, "rq", "pw")
+        try:
+            # Under a quota a scan must ask for a rate (0: unlimited is refused)...
+            assert _code(c.scan("test", "qscan").results) == 83
+            assert _code(c.query("test", "qscan").results) == 83
+            # ... and its records are not counted one by one: 12 records at 5/s are fine.
+            assert len(c.scan("test", "qscan").results({"records_per_second": 5})) == 12
+            assert _code(c.scan("test", "qscan").results, {"records_per_second": 6}) == 83
+            c.get(("test", "qscan", 0))
+            c.get(("test", "qscan", 1))  # 2 single reads this second: 3 more fit
+            assert _code(c.query("test", "qscan").results, {"records_per_second": 4}) == 83
+            assert len(c.query("test", "qscan").results({"records_per_second": 3})) == 12
+            srv.clock.advance(1)
+            assert len(c.query("test", "qscan").results({"records_per_second": 5})) == 12
+        finally:
+            c.close()
+    finally:
+        import time
+
+        srv.clock._now = time.time
+
+
 # -- the admin API -------------------------------------------------------------------------------
 
 def test_users_roles_round_trip(srv, admin):
@@ -402,8 +434,10 @@ def _run_command(c, what, lua):
             c.get(KEY)
         elif what == "write":
             c.put(KEY, {"a": 1})
-        elif what == "batch_read":
-            c.batch_read([KEY, ("test", "sec", "k2")])
+        elif what == "batch_read":  # refusals are per record, as the real server checks each
+            res = c.batch_read([KEY, ("test", "sec", "k2")])
+            codes = {r.result for r in res.batch_records}
+            return 81 if codes == {81} else 0
         elif what == "batch_write":
             res = c.batch_write([(KEY, {"a": 1})])
             codes = {r.result for r in res.batch_records}
@@ -449,7 +483,14 @@ def test_scoped_privileges(srv, admin):
         assert _code(c.put, ("bar", "s1", 1), {"a": 1}) == 81
         assert _code(c.get, ("bar", "any", 1)) == 2  # allowed: the record just does not exist
         assert _code(c.get, ("test", "s2", 1)) == 81
-        assert _code(c.batch_read, [("test", "s1", 1), ("test", "s2", 1)]) == 81
+        c.put(("test", "s1", 1), {"a": 1})
+        keys = [("test", "s1", 1), ("test", "s2", 1), ("bar", "x", 1), ("test", "s1", 2)]
+        res = c.batch_read(keys)  # one batch, per-record results: 81 only where refused
+        assert [r.result for r in res.batch_records] == [0, 81, 2, 2]
+        assert res.batch_records[0].record.bins == {"a": 1}
+        res = c.batch_write([(("test", "s1", 3), {"b": 1}), (("bar", "x", 3), {"b": 1})])
+        assert [r.result for r in res.batch_records] == [0, 81]
+        assert c.get(("test", "s1", 3)).bins == {"b": 1}
     finally:
         c.close()
 

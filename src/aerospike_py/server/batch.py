@@ -203,6 +203,8 @@ def handle_batch(server: Any, h: Any, fields: dict[int, bytes], offset: int, bod
     fast_entry: Entry | None = None
     kind = ns = None
     faults = server.__dict__.get("batch_record_faults")
+    sec = server.security
+    conn = server.current_conn
     for index, digest, entry in entries:
         if entry is not fast_entry:
             fast_entry = entry
@@ -212,7 +214,10 @@ def handle_batch(server: Any, h: Any, fields: dict[int, bytes], offset: int, bod
             if ns is None:
                 kind = None
         injected = _injected(faults, digest) if faults else 0
-        if injected:
+        refused = sec.check_entry(conn, entry.header.info2, entry.fields) if sec is not None else 0
+        if refused:
+            msg = _error_message(refused, index)
+        elif injected:
             msg = _error_message(injected, index)
         elif kind is not None:
             msg = fast_read(server, ns, digest, kind, entry, index)

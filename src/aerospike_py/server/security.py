@@ -186,6 +186,19 @@ class Security:
         counts[1] += writes
         self.usage[user.name] = (second, counts)
 
+    def _admit(self, user: User, rps: int, write: bool) -> None:
+        """A scan/query asking for ``rps`` records per second (0: unlimited), as the real server
+        admits one: under a quota it must ask for a rate, and that rate plus this second's single
+        records must fit the quota; its records are not counted one by one."""
+        quota = self._quota(user, write) if self.quotas_enabled else 0
+        if not quota:
+            return
+        second = int(self.clock.time())
+        sec, counts = self.usage.get(user.name, (second, [0, 0]))
+        used = counts[1 if write else 0] if sec == second else 0
+        if rps == 0 or used + rps > quota:
+            raise Refused(QUOTA_EXCEEDED)
+
     def user_of(self, conn: Any) -> User:
         """The connection's user, or NOT_AUTHENTICATED (also when the user was dropped)."""
         name = getattr(conn, "user", None)
@@ -195,14 +208,39 @@ class Security:
         return user
 
     def check_message(self, conn: Any, body: bytes) -> int:
-        """0, or the result code refusing this type-3 request."""
+        """0, or the result code refusing this type-3 request (a batch: only its authentication;
+        its entries are checked one by one, :meth:`check_entry`)."""
         try:
             user = self.user_of(conn)
             needs = _message_needs(body)
+            if needs is None:
+                return OK
+            rps = _scan_rps(body)
+            if rps is not None:  # a scan/query: admitted by its declared rate, not per record
+                perm, ns, set_name, write = needs[0]
+                if not self.allowed(user, perm, ns, set_name):
+                    return ROLE_VIOLATION
+                self._admit(user, rps, write)
+                return OK
             for perm, ns, set_name, _ in needs:
                 if not self.allowed(user, perm, ns, set_name):
                     return ROLE_VIOLATION
             self._charge(user, sum(1 for n in needs if not n[3]), sum(1 for n in needs if n[3]))
+        except Refused as e:
+            return e.code
+        return OK
+
+    def check_entry(self, conn: Any, info2: int, fields: dict[int, bytes]) -> int:
+        """0, or the result code refusing one batch entry: like the real server, which checks
+        (and counts against the quotas) every batch sub-transaction on its own, so a batch mixing
+        permitted and refused namespaces/sets gets per-record results."""
+        try:
+            user = self.user_of(conn)
+            perm, ns, set_name, write = _need(info2, fields, fields.get(W.FIELD_NAMESPACE, b"").decode(errors="replace"),
+                                              fields.get(W.FIELD_SET, b"").decode(errors="replace"))
+            if not self.allowed(user, perm, ns, set_name):
+                return ROLE_VIOLATION
+            self._charge(user, 0 if write else 1, 1 if write else 0)
         except Refused as e:
             return e.code
         return OK
@@ -517,24 +555,27 @@ def _need(info2: int, fields: dict[int, bytes], ns: str, set_name: str) -> tuple
     return READ, ns, set_name, False
 
 
-def _message_needs(body: bytes) -> list[tuple[int, str, str, bool]]:
-    """``(permission, namespace, set, is_write)`` for each record a type-3 request touches."""
+def _message_needs(body: bytes) -> list[tuple[int, str, str, bool]] | None:
+    """``(permission, namespace, set, is_write)`` for each record a type-3 request touches
+    (``None`` for a batch: checked entry by entry)."""
     head = _unpack_header(body, 0)
     fields, _ = _fields(body, 22, head[9])
-    batch = fields.get(W.FIELD_BATCH_INDEX_WITH_SET, fields.get(W.FIELD_BATCH_INDEX))
-    if batch is not None:
-        from .batch import parse_entries
-
-        _, entries = parse_entries(batch, {})
-        out = []
-        for _, _, entry in entries:
-            f = entry.fields
-            out.append(_need(entry.header.info2, f, f.get(W.FIELD_NAMESPACE, b"").decode(errors="replace"),
-                             f.get(W.FIELD_SET, b"").decode(errors="replace")))
-        return out
+    if W.FIELD_BATCH_INDEX_WITH_SET in fields or W.FIELD_BATCH_INDEX in fields:
+        return None
     ns = fields.get(W.FIELD_NAMESPACE, b"").decode(errors="replace")
     set_name = fields.get(W.FIELD_SET, b"").decode(errors="replace")
     return [_need(head[2], fields, ns, set_name)]
+
+
+def _scan_rps(body: bytes) -> int | None:
+    """The records-per-second a scan/query asks for (0: unlimited); ``None`` for a request on
+    one record (it carries a digest or key)."""
+    head = _unpack_header(body, 0)
+    fields, _ = _fields(body, 22, head[9])
+    if W.FIELD_DIGEST in fields or W.FIELD_KEY in fields:
+        return None
+    data = fields.get(W.FIELD_RECORDS_PER_SECOND, b"")
+    return int.from_bytes(data[:4], "big") if len(data) >= 4 else 0
 
 
 def _peer_ip(conn: Any) -> str:
