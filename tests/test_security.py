@@ -366,6 +366,9 @@ def test_users_roles_round_trip(srv, admin):
     (lambda c: c.admin_create_user("u", "pw", ["no-such-role"]), 70),
     (lambda c: c.admin_query_role("nobody"), 70),
     (lambda c: c.admin_drop_role("read"), 70),
+    (lambda c: c.admin_create_role("", [{"code": "read"}]), 70),
+    (lambda c: c.admin_create_role("r" * 64, [{"code": "read"}]), 70),
+    (lambda c: c.admin_grant_roles("admin", [""]), 70),
     (lambda c: c.admin_create_role("read", []), 71),
     (lambda c: c.admin_create_role("r", [], whitelist=["not-an-address"]), 73),
 ])
@@ -373,6 +376,32 @@ def test_server_refusals(srv, admin, call, code):
     with pytest.raises(ex.AdminError) as ei:
         call(admin)
     assert ei.value.code == code
+
+
+def _raw_admin(sock, frame: bytes) -> int:
+    sock.sendall(frame)
+    head = b""
+    while len(head) < 8:
+        head += sock.recv(8 - len(head))
+    size = int.from_bytes(head[2:], "big")
+    body = b""
+    while len(body) < size:
+        body += sock.recv(size - len(body))
+    return A.reply_result(body)
+
+
+@pytest.mark.parametrize("privileges, code", [
+    (bytes([1, 99]), 72),  # an unknown privilege code (the client refuses it before sending)
+    (bytes([1, 10, 4]) + b"test" + bytes([0]), 0),
+])
+def test_server_checks_raw_privileges(srv, admin, privileges, code):
+    import socket
+
+    host, port = srv.config["hosts"][0][:2]
+    with socket.create_connection((host, port), timeout=5) as sock:
+        login = A.pack_admin(A.LOGIN, [(A.USER, b"admin"), (A.CREDENTIAL, A.hash_password("admin"))])
+        assert _raw_admin(sock, login) == 0
+        assert _raw_admin(sock, A.pack_admin(A.CREATE_ROLE, [(A.ROLE, b"raw"), (A.PRIVILEGES, privileges)])) == code
 
 
 def test_empty_password_is_accepted_as_the_server_only_sees_its_hash(srv, admin):
