@@ -7,11 +7,14 @@ from typing import Any
 
 from .._wire.constants import N_PARTITIONS
 
+_BITMAP_BYTES = (N_PARTITIONS + 7) // 8
+
 
 def parse_replicas(value: str) -> dict[str, tuple[int, list[bytes]]]:
     """Parse a ``replicas`` info value: ``ns:[regime,]count,b64,...;...``.
 
-    Returns ``{namespace: (regime, [bitmap per replica rank])}``.
+    Returns ``{namespace: (regime, [bitmap per replica rank])}``; a namespace whose maps are not
+    valid base64 of 512 bytes each is left out (the node's map for it is not trusted).
     """
     out: dict[str, tuple[int, list[bytes]]] = {}
     for part in value.strip().split(";"):
@@ -30,7 +33,12 @@ def parse_replicas(value: str) -> dict[str, tuple[int, list[bytes]]]:
             regime, count, maps = a, b, items[2:]
         else:
             regime, count, maps = 0, a, items[1:]
-        bitmaps = [base64.b64decode(m) for m in maps[:count]]
+        try:
+            bitmaps = [base64.b64decode(m, validate=True) for m in maps[:count]]
+        except ValueError:  # binascii.Error: a map that is not base64 tells nothing; skip it
+            continue
+        if count < 1 or len(bitmaps) != count or any(len(m) != _BITMAP_BYTES for m in bitmaps):
+            continue  # a cut or wrong-sized map: this node's answer for ns is not usable
         out[ns] = (regime, bitmaps)
     return out
 
