@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from typing import Any
@@ -77,3 +78,15 @@ def raise_for(cmd: Command, code: int, node: str) -> None:
     raise _error_from_result_code(
         code, f"{what} on node {node}", node=node, key=None if key is None else key.to_public()
     )
+
+
+def parse_frame_sparing_gc(parse: Callable[[Any, Any, str], Any], cmd: Any, body: Any, node: str) -> Any:
+    """``parse(cmd, body, node)``; for a big frame (many dicts and tuples, none in cycles) with the
+    cyclic GC paused, so that its passes do not run over the records being built."""
+    if len(body) < 32768 or not gc.isenabled():
+        return parse(cmd, body, node)
+    gc.disable()
+    try:
+        return parse(cmd, body, node)
+    finally:
+        gc.enable()

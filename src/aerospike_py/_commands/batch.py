@@ -32,7 +32,7 @@ from ..exception import (
     _InvalidArgType,
 )
 from ..types import BatchRecord, BatchRecords, BatchRetryInfo, Record, RecordMetadata
-from .base import CITRUS_EPOCH, MORE, NEVER_EXPIRES, Command, raise_for
+from .base import CITRUS_EPOCH, MORE, NEVER_EXPIRES, Command, parse_frame_sparing_gc, raise_for
 from .keys import _RECENT, RequestKey, parse_key
 
 # Entry type bits.
@@ -360,13 +360,7 @@ def parse_batch(cmd: Command, body: Any, node: str) -> Any:
     sink = cmd.extra[0].sink
     if sink is not None:
         return sink.feed(cmd, body, node)
-    if len(body) < 32768 or not gc.isenabled():
-        return _parse_frame(cmd, body, node)
-    gc.disable()  # a big frame makes many dicts and tuples, none in cycles: spare the GC passes
-    try:
-        return _parse_frame(cmd, body, node)
-    finally:
-        gc.enable()
+    return parse_frame_sparing_gc(_parse_frame, cmd, body, node)
 
 
 def _parse_frame(cmd: Command, body: Any, node: str) -> Any:

@@ -14,7 +14,6 @@ share stay open in the :class:`PartitionFilter`, which a later call resumes.
 from __future__ import annotations
 
 import base64
-import gc
 import itertools
 import random
 import struct
@@ -37,7 +36,7 @@ from ..exception import (
     _InvalidArgValue,
 )
 from ..types import AerospikeKey, Record, RecordMetadata
-from .base import CITRUS_EPOCH, MORE, NEVER_EXPIRES, Command
+from .base import CITRUS_EPOCH, MORE, NEVER_EXPIRES, Command, parse_frame_sparing_gc
 from .cdt import _ctx_list
 
 N_PARTITIONS = W.N_PARTITIONS
@@ -763,13 +762,7 @@ def _meta_maker(metas: dict[int, RecordMetadata], now: int) -> Callable[[int, in
 def parse_answer(cmd: NodeCommand, body: Any, node: str) -> Any:
     """Hand the records of one answer frame to the call's sink (one list per frame) and move their
     partitions' cursors; None after the last message, else MORE."""
-    if len(body) < 32768 or not gc.isenabled():
-        return _parse_frame(cmd, body, node)
-    gc.disable()  # a big frame makes many dicts and tuples, none in cycles: spare the GC passes
-    try:
-        return _parse_frame(cmd, body, node)
-    finally:
-        gc.enable()
+    return parse_frame_sparing_gc(_parse_frame, cmd, body, node)
 
 
 def _parse_frame(cmd: NodeCommand, body: Any, node: str) -> Any:
