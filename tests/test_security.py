@@ -360,15 +360,10 @@ def test_users_roles_round_trip(srv, admin):
 @pytest.mark.parametrize("call, code", [
     (lambda c: c.admin_query_user_info("nobody"), 60),
     (lambda c: c.admin_drop_user("nobody"), 60),
-    (lambda c: c.admin_create_user("", "pw", []), 60),
-    (lambda c: c.admin_create_user("x" * 64, "pw", []), 60),
     (lambda c: c.admin_create_user("admin", "pw", []), 61),
     (lambda c: c.admin_create_user("u", "pw", ["no-such-role"]), 70),
     (lambda c: c.admin_query_role("nobody"), 70),
     (lambda c: c.admin_drop_role("read"), 70),
-    (lambda c: c.admin_create_role("", [{"code": "read"}]), 70),
-    (lambda c: c.admin_create_role("r" * 64, [{"code": "read"}]), 70),
-    (lambda c: c.admin_grant_roles("admin", [""]), 70),
     (lambda c: c.admin_create_role("read", []), 71),
     (lambda c: c.admin_create_role("r", [], whitelist=["not-an-address"]), 73),
 ])
@@ -388,6 +383,72 @@ def _raw_admin(sock, frame: bytes) -> int:
     while len(body) < size:
         body += sock.recv(size - len(body))
     return A.reply_result(body)
+
+
+@pytest.mark.parametrize("call, code", [
+    (lambda c: c.admin_create_user("", "pw", []), 60),
+    (lambda c: c.admin_create_user("x" * 64, "pw", []), 60),
+    (lambda c: c.admin_create_user("\u00e9" * 32, "pw", []), 60),  # 64 bytes in UTF-8
+    (lambda c: c.admin_drop_user(""), 60),
+    (lambda c: c.admin_query_user_info("u" * 64), 60),
+    (lambda c: c.admin_grant_roles("", ["read"]), 60),
+    (lambda c: c.admin_revoke_roles("u" * 100, ["read"]), 60),
+    (lambda c: c.admin_change_password("u" * 64, "pw"), 60),
+    (lambda c: c.admin_create_role("", [{"code": "read"}]), 70),
+    (lambda c: c.admin_create_role("r" * 64, [{"code": "read"}]), 70),
+    (lambda c: c.admin_drop_role(""), 70),
+    (lambda c: c.admin_grant_privileges("r" * 64, [{"code": "read"}]), 70),
+    (lambda c: c.admin_revoke_privileges("", [{"code": "read"}]), 70),
+    (lambda c: c.admin_set_whitelist("", []), 70),
+    (lambda c: c.admin_set_quotas("r" * 64, 1, 1), 70),
+    (lambda c: c.admin_query_role(""), 70),
+    (lambda c: c.admin_create_user("u", "pw", ["r" * 64]), 70),
+    (lambda c: c.admin_grant_roles("admin", [""]), 70),
+    (lambda c: c.admin_create_user("u", "p" * 64, []), 62),
+    (lambda c: c.admin_change_password("admin", "\u00e9" * 32), 62),
+])
+def test_bad_names_and_passwords_raise_the_servers_code_before_sending(srv, admin, call, code):
+    requests = srv.node.requests
+    with pytest.raises(ex.AdminError) as ei:
+        call(admin)
+    assert ei.value.code == code
+    assert srv.node.requests == requests
+
+
+def test_names_and_passwords_at_the_limits_are_accepted(srv, admin):
+    user, password, role = "u" * 63, "p" * 63, "r" * 63
+    admin.admin_create_role(role, [{"code": "read"}])
+    admin.admin_create_user(user, password, [role])
+    _as(srv, user, password).close()
+    assert admin.admin_query_user_info(user)["roles"] == [role]
+    admin.admin_create_user("weak", "a", ["read"])  # no password policy: weak passwords pass
+    _as(srv, "weak", "a").close()
+
+
+@pytest.mark.parametrize("user, password", [("u" * 64, "pw"), ("admin", "p" * 64)])
+def test_over_long_credentials_in_the_config_are_refused_before_connecting(srv, user, password):
+    with pytest.raises(ex.InvalidArgError) as ei:
+        _as(srv, user, password)
+    assert password not in str(ei.value)
+
+
+@pytest.mark.parametrize("fields, code", [
+    ([(A.USER, b"")], 60),
+    ([(A.USER, b"x" * 64)], 60),
+    ([(A.USER, b"ok"), (A.PASSWORD, b"")], 62),
+    ([(A.USER, b"ok"), (A.PASSWORD, b"not-a-bcrypt-hash")], 62),
+    ([(A.USER, b"ok"), (A.PASSWORD, A.hash_password("pw")), (A.ROLES, bytes([1, 64]) + b"r" * 64)], 70),
+])
+def test_server_refuses_bad_names_and_hashes_on_the_wire(srv, admin, fields, code):
+    import socket
+
+    host, port = srv.config["hosts"][0][:2]
+    with socket.create_connection((host, port), timeout=5) as sock:
+        login = A.pack_admin(A.LOGIN, [(A.USER, b"admin"), (A.CREDENTIAL, A.hash_password("admin"))])
+        assert _raw_admin(sock, login) == 0
+        assert _raw_admin(sock, A.pack_admin(A.CREATE_USER, fields)) == code
+        for role, code in ((b"", 70), (b"r" * 64, 70)):
+            assert _raw_admin(sock, A.pack_admin(A.CREATE_ROLE, [(A.ROLE, role)])) == code
 
 
 @pytest.mark.parametrize("privileges, code", [
@@ -413,7 +474,6 @@ def test_empty_password_is_accepted_as_the_server_only_sees_its_hash(srv, admin)
     (lambda c: c.admin_create_user(1, "pw", []), ex.InvalidArgError),
     (lambda c: c.admin_create_user("u", None, []), ex.InvalidArgError),
     (lambda c: c.admin_create_user("u", "pw", "read"), ex.InvalidArgError),
-    (lambda c: c.admin_create_user("u", "pw", ["r" * 256]), ex.InvalidArgError),
     (lambda c: c.admin_create_role("r", [{"code": 99}]), ex.InvalidArgError),
     (lambda c: c.admin_create_role("r", [{"code": "superuser"}]), ex.InvalidArgError),
     (lambda c: c.admin_create_role("r", [{"code": 10, "bogus": 1}]), ex.InvalidArgError),

@@ -21,22 +21,40 @@ from ..exception import (
 )
 from .base import MORE, Command
 
+#: Result codes the server answers for a bad user name / role name / password.
+INVALID_USER, INVALID_PASSWORD, INVALID_ROLE = 60, 62, 70
 
-def _name(value: Any, what: str, limit: int = 0) -> bytes:
-    """A user or role name as bytes. Empty or over-long names go to the server, which answers
-    INVALID_USER (60) / INVALID_ROLE (70) as the real server does; ``limit``: what the wire
-    format itself can carry (a one-byte length)."""
+
+def _name(value: Any, what: str, code: int) -> bytes:
+    """A user or role name as bytes: empty or over-long names raise, before anything is sent,
+    the error the server answers them with (``code``: INVALID_USER 60 / INVALID_ROLE 70)."""
     if not isinstance(value, str):
         raise _InvalidArgType(f"{what} must be a str, got {type(value).__name__}")
     b = value.encode()
-    if limit and len(b) > limit:
-        raise _InvalidArgValue(f"{what} is longer than {limit} bytes")
+    if not b or len(b) > A.MAX_NAME:
+        raise _error_from_result_code(code, f"{what} must be 1 to {A.MAX_NAME} bytes long, got {len(b)}")
     return b
 
 
+def _user(value: Any) -> bytes:
+    return _name(value, "user name", INVALID_USER)
+
+
+def _role(value: Any) -> bytes:
+    return _name(value, "role name", INVALID_ROLE)
+
+
 def _password(value: Any) -> bytes:
+    """The bcrypt hash of a password. Longer than the official clients accept: INVALID_PASSWORD
+    (62, the server's code for a bad password; it only ever sees the hash). Empty or weak
+    passwords are accepted, as the real server has no password policy. The text never holds
+    the password."""
     if not isinstance(value, str):
         raise _InvalidArgType(f"password must be a str, got {type(value).__name__}")
+    size = len(value.encode())
+    if size > A.MAX_PASSWORD:
+        raise _error_from_result_code(INVALID_PASSWORD, f"password must be at most {A.MAX_PASSWORD} bytes long, "
+                                                        f"got {size}")
     return A.hash_password(value)
 
 
@@ -46,7 +64,7 @@ def _roles(roles: Any) -> list[str]:
     if len(roles) > 255:
         raise _InvalidArgValue("at most 255 roles per call")
     for r in roles:
-        _name(r, "role name", 255)
+        _role(r)
     return list(roles)
 
 
@@ -172,39 +190,39 @@ def _query(what: str, command: int, fields: Sequence[A.Field], policy: Any, conv
 # -- users ----------------------------------------------------------------------------------
 
 def create_user(user: Any, password: Any, roles: Any, policy: Any) -> Command:
-    u, r = _name(user, "user name"), _roles(roles)
+    u, r = _user(user), _roles(roles)
     return _cmd("admin_create_user", A.CREATE_USER,
                 [(A.USER, u), (A.PASSWORD, _password(password)), (A.ROLES, A.pack_roles(r))], policy)
 
 
 def drop_user(user: Any, policy: Any) -> Command:
-    return _cmd("admin_drop_user", A.DROP_USER, [(A.USER, _name(user, "user name"))], policy)
+    return _cmd("admin_drop_user", A.DROP_USER, [(A.USER, _user(user))], policy)
 
 
 def set_password(user: Any, password: Any, policy: Any) -> Command:
-    u = _name(user, "user name")
+    u = _user(user)
     return _cmd("admin_change_password", A.SET_PASSWORD, [(A.USER, u), (A.PASSWORD, _password(password))], policy)
 
 
 def change_password(user: Any, old_hash: bytes, password: Any, policy: Any) -> Command:
     """The caller's own password: the server checks the old hash."""
-    u = _name(user, "user name")
+    u = _user(user)
     return _cmd("admin_change_password", A.CHANGE_PASSWORD,
                 [(A.USER, u), (A.OLD_PASSWORD, old_hash), (A.PASSWORD, _password(password))], policy)
 
 
 def grant_roles(user: Any, roles: Any, policy: Any) -> Command:
-    u, r = _name(user, "user name"), _roles(roles)
+    u, r = _user(user), _roles(roles)
     return _cmd("admin_grant_roles", A.GRANT_ROLES, [(A.USER, u), (A.ROLES, A.pack_roles(r))], policy)
 
 
 def revoke_roles(user: Any, roles: Any, policy: Any) -> Command:
-    u, r = _name(user, "user name"), _roles(roles)
+    u, r = _user(user), _roles(roles)
     return _cmd("admin_revoke_roles", A.REVOKE_ROLES, [(A.USER, u), (A.ROLES, A.pack_roles(r))], policy)
 
 
 def query_user(user: Any, policy: Any) -> Command:
-    return _query("admin_query_user_info", A.QUERY_USERS, [(A.USER, _name(user, "user name"))], policy,
+    return _query("admin_query_user_info", A.QUERY_USERS, [(A.USER, _user(user))], policy,
                   _user_info, True)
 
 
@@ -216,7 +234,7 @@ def query_users(policy: Any) -> Command:
 
 def create_role(role: Any, privileges: Any, whitelist: Any, read_quota: Any, write_quota: Any,
                 policy: Any) -> Command:
-    r = _name(role, "role name")
+    r = _role(role)
     privs, wl = _privileges(privileges), _whitelist(whitelist)
     rq, wq = _quota(read_quota, "read_quota"), _quota(write_quota, "write_quota")
     fields: list[A.Field] = [(A.ROLE, r)]
@@ -232,23 +250,23 @@ def create_role(role: Any, privileges: Any, whitelist: Any, read_quota: Any, wri
 
 
 def drop_role(role: Any, policy: Any) -> Command:
-    return _cmd("admin_drop_role", A.DROP_ROLE, [(A.ROLE, _name(role, "role name"))], policy)
+    return _cmd("admin_drop_role", A.DROP_ROLE, [(A.ROLE, _role(role))], policy)
 
 
 def grant_privileges(role: Any, privileges: Any, policy: Any) -> Command:
-    r, privs = _name(role, "role name"), _privileges(privileges)
+    r, privs = _role(role), _privileges(privileges)
     return _cmd("admin_grant_privileges", A.GRANT_PRIVILEGES, [(A.ROLE, r), (A.PRIVILEGES, A.pack_privileges(privs))],
                 policy)
 
 
 def revoke_privileges(role: Any, privileges: Any, policy: Any) -> Command:
-    r, privs = _name(role, "role name"), _privileges(privileges)
+    r, privs = _role(role), _privileges(privileges)
     return _cmd("admin_revoke_privileges", A.REVOKE_PRIVILEGES,
                 [(A.ROLE, r), (A.PRIVILEGES, A.pack_privileges(privs))], policy)
 
 
 def set_whitelist(role: Any, whitelist: Any, policy: Any) -> Command:
-    r, wl = _name(role, "role name"), _whitelist(whitelist)
+    r, wl = _role(role), _whitelist(whitelist)
     fields: list[A.Field] = [(A.ROLE, r)]
     if wl:
         fields.append((A.WHITELIST, A.pack_whitelist(wl)))
@@ -256,14 +274,14 @@ def set_whitelist(role: Any, whitelist: Any, policy: Any) -> Command:
 
 
 def set_quotas(role: Any, read_quota: Any, write_quota: Any, policy: Any) -> Command:
-    r = _name(role, "role name")
+    r = _role(role)
     rq, wq = _quota(read_quota, "read_quota"), _quota(write_quota, "write_quota")
     return _cmd("admin_set_quotas", A.SET_QUOTAS,
                 [(A.ROLE, r), (A.READ_QUOTA, A.u32(rq)), (A.WRITE_QUOTA, A.u32(wq))], policy)
 
 
 def query_role(role: Any, policy: Any) -> Command:
-    return _query("admin_query_role", A.QUERY_ROLES, [(A.ROLE, _name(role, "role name"))], policy, _role_info, True)
+    return _query("admin_query_role", A.QUERY_ROLES, [(A.ROLE, _role(role))], policy, _role_info, True)
 
 
 def query_roles(policy: Any) -> Command:

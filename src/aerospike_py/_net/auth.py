@@ -39,6 +39,11 @@ class Auth:
                 raise _InvalidArgValue("config 'user' must be a non-empty str")
             if not isinstance(password, str):
                 raise _InvalidArgType("config 'password' must be a str")
+            # The official clients' limits (the server's for names); the texts never hold the password.
+            if len(user.encode()) > A.MAX_NAME:
+                raise _InvalidArgValue(f"config 'user' is longer than {A.MAX_NAME} bytes")
+            if len(password.encode()) > A.MAX_PASSWORD:
+                raise _InvalidArgValue(f"config 'password' is longer than {A.MAX_PASSWORD} bytes")
         self.mode = mode
         self.user = user
         self._credential = A.hash_password(password) if mode != AUTH_PKI and password is not None else None

@@ -55,6 +55,12 @@ CONNECTIONS = 18
 QUERY_END = 50
 HEADER_SIZE = 16
 
+#: Longest user / role name in bytes (the server's 64-byte buffers hold a NUL); longer or empty
+#: names are refused INVALID_USER (60) / INVALID_ROLE (70).
+MAX_NAME = 63
+#: Longest password in bytes the official clients accept (bcrypt itself ignores bytes past 72).
+MAX_PASSWORD = 63
+
 #: The fixed bcrypt salt (cost 10) every Aerospike client hashes passwords with.
 BCRYPT_SALT = b"$2a$10$7EqJtq98hPqEX7fNZaFWoO"
 

@@ -48,7 +48,6 @@ INVALID_ROLE, ROLE_ALREADY_EXISTS, INVALID_PRIVILEGE, INVALID_WHITELIST = 70, 71
 QUOTAS_NOT_ENABLED, INVALID_QUOTA = 74, 75
 NOT_AUTHENTICATED, ROLE_VIOLATION, NOT_WHITELISTED, QUOTA_EXCEEDED = 80, 81, 82, 83
 
-MAX_NAME = 63  # user and role names (the server's 64-byte buffers hold a NUL)
 #: The hash of "admin" with the clients' salt: the default admin's password.
 _ADMIN_HASH = b"$2a$10$7EqJtq98hPqEX7fNZaFWoO1mVO/4MLpGzsqojz6E9Gef6iXDjXdDa"
 
@@ -86,7 +85,7 @@ class Role:
 
 
 def _valid_name(data: bytes | None) -> str | None:
-    if not data or len(data) > MAX_NAME:
+    if not data or len(data) > A.MAX_NAME:
         return None
     try:
         name = data.decode()
