@@ -149,6 +149,54 @@ def test_expired_session_logs_in_again(srv, admin):
         c.close()
 
 
+def test_session_expiring_on_open_connections_logs_in_again_and_retries_once(srv, admin):
+    admin.admin_create_user("ttl", "pw", ["read-write"])
+    # No background tend (it would log in again on its own when the session expires): counts stay exact.
+    c = _as(srv, "ttl", "pw", tend_interval=3_600_000,
+            policies={"read": {"max_retries": 0}, "write": {"max_retries": 0}})
+    try:
+        c.put(KEY, {"a": 1})
+        sec = srv.security
+        logins, requests = sec.logins, srv.node.requests
+        srv.clock.advance(sec.session_ttl - 1)  # not yet expired: the connections keep working
+        assert c.get(KEY).bins == {"a": 1}
+        assert (sec.logins, srv.node.requests) == (logins, requests + 1)
+        for step in (c.get, lambda key: c.put(key, {"a": 1})):
+            srv.clock.advance(sec.session_ttl)  # expired on the server: open connections answer 80
+            logins, requests = sec.logins, srv.node.requests
+            step(KEY)  # 80, LOGIN on a new connection (a fresh session), the command again
+            assert (sec.logins, srv.node.requests) == (logins + 1, requests + 3)
+        c.get(KEY)  # the new connection was pooled and keeps working
+        assert sec.logins == logins + 1
+        srv.clock.advance(sec.session_ttl)
+        c._cluster.tend()  # the tend connection's infos answer ERROR:80: it logs in again
+        assert sec.logins == logins + 2 and c._cluster.node_list[0].failures == 0
+    finally:
+        c.close()
+
+
+def test_async_session_expiring_on_open_connections_logs_in_again(srv, admin):
+    admin.admin_create_user("attl", "pw", ["read-write"])
+
+    async def main():
+        u = await aerospike_py.AsyncClient({"hosts": srv.config["hosts"], "user": "attl", "password": "pw",
+                                            "tend_interval": 3_600_000}).connect()
+        try:
+            await u.put(KEY, {"a": 1})
+            sec = srv.security
+            logins = sec.logins
+            srv.clock.advance(sec.session_ttl)
+            assert (await u.get(KEY)).bins == {"a": 1}  # the fast path's connection
+            assert sec.logins == logins + 1
+            srv.clock.advance(sec.session_ttl)
+            got = await asyncio.gather(*(u.get(KEY) for _ in range(5)))  # queued path too
+            assert all(r.bins == {"a": 1} for r in got)
+        finally:
+            await u.close()
+
+    asyncio.run(main())
+
+
 def test_tend_renews_a_token_due_for_renewal(srv, admin):
     cluster = admin._cluster
     auth = cluster.auth

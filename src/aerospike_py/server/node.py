@@ -61,6 +61,7 @@ class _Connection(asyncio.BufferedProtocol):
         self.stalled = False
         self.user: str | None = None  # the authenticated user (security on)
         self.revocation = 0  # Security.revocations of the user when it authenticated
+        self.session_expires = 0.0  # server time its session ends (then it answers 80)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]

@@ -8,7 +8,9 @@ the real cluster shares its user database). Like the real server:
   otherwise commands answer NOT_AUTHENTICATED (80) and info commands ``ERROR:80``;
 * a session token expires after ``session_ttl`` seconds of server time (``clock.advance``);
   AUTHENTICATE with an expired one answers EXPIRED_SESSION (66), with an unknown one
-  INVALID_CREDENTIAL (65); dropping a user or changing its password ends its sessions;
+  INVALID_CREDENTIAL (65); a connection authenticated with it (by that LOGIN or AUTHENTICATE)
+  answers NOT_AUTHENTICATED (80) from then on, so the client logs in again; dropping a user or
+  changing its password ends its sessions;
 * every command is checked against the privileges of the user's roles (global, namespace or
   namespace + set scope): reads, writes, UDF calls, batches (every entry), scans/queries,
   truncate, index and UDF management, config changes and the admin commands themselves, with
@@ -202,7 +204,8 @@ class Security:
         """The connection's user, or NOT_AUTHENTICATED (also when the user was dropped)."""
         name = getattr(conn, "user", None)
         user = self.users.get(name) if name is not None else None
-        if user is None or conn.revocation != self.revocations.get(name, 0):
+        if (user is None or conn.revocation != self.revocations.get(name, 0)
+                or self.clock.time() >= conn.session_expires):
             raise Refused(NOT_AUTHENTICATED)
         return user
 
@@ -315,9 +318,11 @@ class Security:
         if not self._whitelisted(user, _peer_ip(conn)):
             raise Refused(NOT_WHITELISTED)
         token = secrets.token_bytes(32)
-        self.sessions[token] = (user.name, self.clock.time() + self.session_ttl)
+        expires = self.clock.time() + self.session_ttl
+        self.sessions[token] = (user.name, expires)
         conn.user = user.name
         conn.revocation = self.revocations.get(user.name, 0)
+        conn.session_expires = expires
         self.logins += 1
         return A.pack_admin(0, [(A.SESSION_TOKEN, token), (A.SESSION_TTL, A.u32(self.session_ttl))])
 
@@ -338,6 +343,7 @@ class Security:
             raise Refused(NOT_WHITELISTED)
         conn.user = name
         conn.revocation = self.revocations.get(name, 0)
+        conn.session_expires = expires
         self.authentications += 1
 
     def _user_record(self, node: Any, user: User) -> bytes:
