@@ -97,6 +97,61 @@ def test_wrong_password_and_unknown_user(srv):
     assert ei.value.code == 60
 
 
+def _raw_info(sock, *commands: str) -> bytes:
+    from aerospike_py._wire.info import pack_info_request
+
+    sock.sendall(pack_info_request(*commands))
+    head = b""
+    while len(head) < 8:
+        head += sock.recv(8 - len(head))
+    size = int.from_bytes(head[2:], "big")
+    body = b""
+    while len(body) < size:
+        body += sock.recv(size - len(body))
+    return body
+
+
+def test_info_on_an_unauthenticated_connection_answers_one_error_80_line(srv):
+    import socket
+
+    host, port = srv.config["hosts"][0][:2]
+    with socket.create_connection((host, port), timeout=5) as sock:
+        # As the real server: one line for the whole request, no command names.
+        assert _raw_info(sock, "build", "namespaces") == b"ERROR:80:not authenticated\n"
+        assert _raw_admin(sock, A.pack_admin(A.LOGIN, [(A.USER, b"admin"),
+                                                       (A.CREDENTIAL, A.hash_password("admin"))])) == 0
+        assert _raw_info(sock, "namespaces") == b"namespaces\ttest;bar\n"
+
+
+def test_the_client_reads_a_whole_request_refusal_as_each_commands_answer():
+    from aerospike_py._wire.info import parse_info_response
+
+    body = b"ERROR:80:not authenticated\n"
+    assert parse_info_response(body, ["node", "build"]) == {
+        "ERROR:80:not authenticated": "", "node": "ERROR:80:not authenticated", "build": "ERROR:80:not authenticated"}
+    assert parse_info_response(b"node\tBB9\n", ["node"]) == {"node": "BB9"}
+
+
+def test_user_level_info_works_and_privileged_info_names_the_missing_permission(srv, admin):
+    admin.admin_create_user("inf", "pw", ["read"])
+    c = _as(srv, "inf", "pw")
+    try:
+        assert c.info_random_node("namespaces") == "test;bar"
+        assert all(not v.startswith("ERROR") for v in (c.info_random_node("build"), c.info_random_node("sindex-list"),
+                                                         c.info_random_node("udf-list"), c.info_random_node("sets")))
+        assert [(r.error_code, r.response.startswith("ERROR")) for r in c.info_all("statistics")] == [(0, False)]
+        for command, perm in [("truncate:namespace=test;set=sec", "truncate"),
+                              ("sindex-create:ns=test;set=sec;indexname=x;indexdata=b,numeric", "sindex-admin"),
+                              ("udf-remove:filename=x.lua", "udf-admin"),
+                              ("set-config:context=service;proto-fd-max=20000", "set-config"),
+                              ("log-set:id=0;info=debug", "logging-ctrl"),
+                              ("recluster:", "service-ctrl")]:
+            assert c.info_random_node(command) == f"ERROR:81:role violation - requires permission '{perm}'"
+        assert _code(c.truncate, "test", "sec") == 81
+    finally:
+        c.close()
+
+
 def test_connect_arguments_win_over_config(srv):
     c = aerospike_py.client({"hosts": srv.config["hosts"], "user": "admin", "password": "bad"})
     c.connect("admin", "admin")

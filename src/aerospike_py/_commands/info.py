@@ -22,11 +22,11 @@ def _check_command(command: Any) -> str:
 
 
 def _info_value(cmd: Command, body: Any, node: str) -> str:
-    info = parse_info_response(body)
     names = cmd.extra
+    info = parse_info_response(body, names)
     if len(names) == 1:
         return info.get(names[0], "")
-    return "".join(f"{k}\t{v}\n" for k, v in info.items())
+    return "".join(f"{k}\t{v}\n" for k, v in info.items() if not k.startswith("ERROR:"))
 
 
 def info(command: Any, policy: Any) -> Command:
@@ -37,7 +37,7 @@ def info(command: Any, policy: Any) -> Command:
 
 
 def _check_ok(cmd: Command, body: Any, node: str) -> None:
-    info = parse_info_response(body)
+    info = parse_info_response(body, cmd.extra[:1])
     value = info.get(cmd.extra[0], "")
     err = info_error(value)
     if err is not None:

@@ -126,7 +126,7 @@ def module_name(module: Any) -> str:
 
 
 def _info_answer(cmd: Command, body: Any, node: str) -> str:
-    return parse_info_response(body).get(cmd.extra, "")
+    return parse_info_response(body, (cmd.extra,)).get(cmd.extra, "")
 
 
 def registration_error(answer: str, node: str) -> AerospikeError | None:

@@ -221,7 +221,7 @@ class Node:
             conn.close()
             self.tend_conn = None
             raise
-        return parse_info_response(body)
+        return parse_info_response(body, commands)
 
 
 def parse_peers(value: str, default_port: int = 3000) -> tuple[int, list[tuple[str, list[tuple[str, int]]]]]:

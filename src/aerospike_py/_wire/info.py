@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from .constants import PROTO_TYPE_INFO
 from .proto import pack_proto_header
 
@@ -12,14 +14,25 @@ def pack_info_request(*commands: str) -> bytes:
     return pack_proto_header(PROTO_TYPE_INFO, len(body)) + body
 
 
-def parse_info_response(body: bytes | memoryview) -> dict[str, str]:
-    """``{command: value}`` from an info reply body."""
+def parse_info_response(body: bytes | memoryview, commands: Sequence[str] = ()) -> dict[str, str]:
+    """``{command: value}`` from an info reply body.
+
+    A server that refuses the whole request answers one ``ERROR:<code>:<text>`` line without
+    command names (a node with security: ``ERROR:80:not authenticated`` on a connection that has
+    not logged in): each of ``commands`` missing from the reply gets that error as its value.
+    """
     out: dict[str, str] = {}
+    refusal = None
     for line in bytes(body).decode(errors="replace").split("\n"):
         if not line:
             continue
         name, sep, value = line.partition("\t")
+        if not sep and name.startswith("ERROR:"):
+            refusal = name
         out[name] = value if sep else ""
+    if refusal is not None:
+        for c in commands:
+            out.setdefault(c, refusal)
     return out
 
 

@@ -5,7 +5,8 @@ the real cluster shares its user database). Like the real server:
 
 * a connection must LOGIN (user + bcrypt hash; external mode: clear password; PKI: the name in
   its TLS client certificate) or AUTHENTICATE with a session token before any other request;
-  otherwise commands answer NOT_AUTHENTICATED (80) and info commands ``ERROR:80``;
+  otherwise commands answer NOT_AUTHENTICATED (80) and an info request the one line
+  ``ERROR:80:not authenticated`` (no command names, as the real server answers);
 * a session token expires after ``session_ttl`` seconds of server time (``clock.advance``);
   AUTHENTICATE with an expired one answers EXPIRED_SESSION (66), with an unknown one
   INVALID_CREDENTIAL (65); a connection authenticated with it (by that LOGIN or AUTHENTICATE)
@@ -34,6 +35,7 @@ from .._wire import admin as A
 from .._wire import constants as W
 from .._wire.info import pack_info_response
 from .._wire.message import MSG_HEADER
+from .._wire.proto import pack_proto_header
 
 # Permission bits.
 READ, WRITE, UDF, TRUNCATE, SINDEX, UDF_ADMIN, SYS_ADMIN, USER_ADMIN = (1 << i for i in range(8))
@@ -53,13 +55,23 @@ NOT_AUTHENTICATED, ROLE_VIOLATION, NOT_WHITELISTED, QUOTA_EXCEEDED = 80, 81, 82,
 #: The hash of "admin" with the clients' salt: the default admin's password.
 _ADMIN_HASH = b"$2a$10$7EqJtq98hPqEX7fNZaFWoO1mVO/4MLpGzsqojz6E9Gef6iXDjXdDa"
 
-#: Info commands that need a permission (else authentication is enough).
-_INFO_PERMS = {
-    "truncate": TRUNCATE, "truncate-namespace": TRUNCATE, "truncate-undo": TRUNCATE,
-    "truncate-namespace-undo": TRUNCATE, "sindex-create": SINDEX, "sindex-delete": SINDEX,
-    "udf-put": UDF_ADMIN, "udf-remove": UDF_ADMIN, "set-config": SYS_ADMIN, "config-set": SYS_ADMIN,
-    "log-set": SYS_ADMIN, "recluster": SYS_ADMIN, "quiesce": SYS_ADMIN, "quiesce-undo": SYS_ADMIN,
+#: Info commands that need a permission (else authentication is enough): the permission bit and
+#: the real server's name of the permission it checks (named in the refusal's text).
+_INFO_PERMS: dict[str, tuple[int, str]] = {
+    **dict.fromkeys(("truncate", "truncate-namespace", "truncate-undo", "truncate-namespace-undo"),
+                    (TRUNCATE, "truncate")),
+    **dict.fromkeys(("sindex-create", "sindex-delete", "sindex-exists"), (SINDEX, "sindex-admin")),
+    **dict.fromkeys(("udf-put", "udf-remove", "udf-clear-cache"), (UDF_ADMIN, "udf-admin")),
+    **dict.fromkeys(("set-config", "config-set"), (SYS_ADMIN, "set-config")),
+    **dict.fromkeys(("log-set", "set-log", "log-message", "jem-stats", "dump-cluster", "dump-fabric", "dump-hb",
+                     "dump-hlc", "dump-migrates", "dump-rw", "dump-skew", "dump-wb-summary"),
+                    (SYS_ADMIN, "logging-ctrl")),
+    **dict.fromkeys(("recluster", "quiesce", "quiesce-undo", "revive", "roster-set", "tip", "tip-clear",
+                     "services-alumni-reset"), (SYS_ADMIN, "service-ctrl")),
 }
+#: The real server's answer to an info request on a connection that has not authenticated: one
+#: line for the whole request, without the command names.
+NOT_AUTHENTICATED_INFO = b"ERROR:80:not authenticated\n"
 
 
 class Refused(Exception):
@@ -247,19 +259,16 @@ class Security:
             return e.code
         return OK
 
-    def check_info(self, conn: Any, command: str) -> str | None:
-        """``None`` when allowed, else the info error text to answer instead."""
-        try:
-            user = self.user_of(conn)
-        except Refused:
-            return "ERROR:80:not authenticated"
+    def check_info(self, user: User, command: str) -> str | None:
+        """``None`` when ``user`` may run the info command, else the error text to answer instead
+        (the real server's: ``ERROR:81:role violation - requires permission 'truncate'``)."""
         name, _, params = command.partition(":")
-        perm = _INFO_PERMS.get(name)
-        if perm is None:
+        need = _INFO_PERMS.get(name)
+        if need is None:
             return None
         kv = dict(p.partition("=")[::2] for p in params.split(";") if p)
-        if not self.allowed(user, perm, kv.get("namespace", kv.get("ns", "")), kv.get("set", "")):
-            return "ERROR:81:role violation"
+        if not self.allowed(user, need[0], kv.get("namespace", kv.get("ns", "")), kv.get("set", "")):
+            return f"ERROR:81:role violation - requires permission '{need[1]}'"
         return None
 
     # ------------------------------------------------------------------ admin frames
@@ -608,10 +617,15 @@ def _nodes(node: Any) -> list[Any]:
 
 
 def info_frames(security: Security, conn: Any, commands: list[str], answer: Callable[[str], str]) -> bytes:
-    """An info reply where each command the connection may not run answers its error."""
+    """An info reply where each command the connection's user may not run answers its error; on a
+    connection that has not authenticated, the single ``ERROR:80`` line the real server sends."""
+    try:
+        user = security.user_of(conn)
+    except Refused:
+        return pack_proto_header(W.PROTO_TYPE_INFO, len(NOT_AUTHENTICATED_INFO)) + NOT_AUTHENTICATED_INFO
     out = []
     for c in commands:
-        refused = security.check_info(conn, c)
+        refused = security.check_info(user, c)
         out.append((c, refused if refused is not None else answer(c)))
     return pack_info_response(out)
 
