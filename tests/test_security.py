@@ -49,6 +49,7 @@ def srv(secure):
             del sec.roles[name]
         sec.users["admin"].roles = ["user-admin"]
         sec.usage.clear()
+        sec.reserved.clear()
         sec.revocations.clear()
 
     secure.call(reset)
@@ -404,22 +405,57 @@ def test_scan_and_query_quotas_admit_by_declared_rate(srv, admin):
         with _as(srv, "loader", "pw") as w:
             for i in range(12):
                 w.put(("test", "qscan", i), {"i": i})
-        admin.admin_create_role("rl", [{"code": "read-write"}], read_quota=5, write_quota=5)
+        admin.admin_create_role("rl", [{"code": "read-write"}], read_quota=50, write_quota=50)
         admin.admin_create_user("rq", "pw", ["rl"])
         c = _as(srv, "rq", "pw")
         try:
             # Under a quota a scan must ask for a rate (0: unlimited is refused)...
             assert _code(c.scan("test", "qscan").results) == 83
             assert _code(c.query("test", "qscan").results) == 83
-            # ... and its records are not counted one by one: 12 records at 5/s are fine.
-            assert len(c.scan("test", "qscan").results({"records_per_second": 5})) == 12
-            assert _code(c.scan("test", "qscan").results, {"records_per_second": 6}) == 83
+            # ... and its records are not counted one by one: 12 records at 50/s are fine.
+            assert len(c.scan("test", "qscan").results({"records_per_second": 50})) == 12
+            assert _code(c.scan("test", "qscan").results, {"records_per_second": 51}) == 83
             c.get(("test", "qscan", 0))
-            c.get(("test", "qscan", 1))  # 2 single reads this second: 3 more fit
-            assert _code(c.query("test", "qscan").results, {"records_per_second": 4}) == 83
-            assert len(c.query("test", "qscan").results({"records_per_second": 3})) == 12
+            c.get(("test", "qscan", 1))  # 2 single reads this second: 48 more fit
+            assert _code(c.query("test", "qscan").results, {"records_per_second": 49}) == 83
+            assert len(c.query("test", "qscan").results({"records_per_second": 48})) == 12
             srv.clock.advance(1)
-            assert len(c.query("test", "qscan").results({"records_per_second": 5})) == 12
+            assert len(c.query("test", "qscan").results({"records_per_second": 50})) == 12
+        finally:
+            c.close()
+    finally:
+        import time
+
+        srv.clock._now = time.time
+
+
+def test_a_running_scan_keeps_its_rate_reserved_against_the_quota(srv, admin):
+    now = 2_000_000_000.0
+    srv.clock._now = lambda: now  # frozen server time: the quota window cannot roll over
+    sec = srv.security
+    try:
+        admin.admin_create_user("loader2", "pw", ["read-write"])
+        with _as(srv, "loader2", "pw") as w:
+            for i in range(6):
+                w.put(("test", "qres", i), {"i": i})
+        admin.admin_create_role("rres", [{"code": "read-write"}], read_quota=10)
+        admin.admin_create_user("rr", "pw", ["rres"])
+        c = _as(srv, "rr", "pw")
+        try:
+            during = []
+
+            def while_running(rec):  # the scan's frames are paced: it is still running here
+                if not during:
+                    during.append(srv.call(lambda: {k: list(v) for k, v in sec.reserved.items()}))
+                    during.append(_code(c.get, ("test", "qres", 0)))  # 10 reserved + 1 > 10
+                    during.append(_code(c.scan("test", "qres").results, {"records_per_second": 1}))
+                return True
+
+            c.scan("test", "qres").foreach(while_running, {"records_per_second": 10})
+            assert during == [{(srv.node, "rr"): [10, 0]}, 83, 83]
+            assert srv.call(lambda: dict(sec.reserved)) == {}  # released with the scan's last frame
+            assert c.get(("test", "qres", 0)).bins == {"i": 0}  # the quota is free again
+            assert len(c.scan("test", "qres").results({"records_per_second": 9})) == 6  # 1 read + 9 fit
         finally:
             c.close()
     finally:
@@ -915,3 +951,19 @@ def test_three_node_cluster_shares_its_users():
             assert all(u.get(("test", "sec", i)).bins == {"i": i} for i in range(30))
             assert u.admin_query_user_info("clu")["roles"] == ["read-write"]
         assert cl.security.logins - logins == 3  # one LOGIN per node (tend connections); tokens for the rest
+
+
+def test_quotas_apply_at_each_node():
+    from aerospike_py.server import EmbeddedCluster
+
+    with EmbeddedCluster(nodes=2, security=True) as cl:
+        now = 2_000_000_000.0
+        cl.clock._now = lambda: now  # frozen server time: one quota window
+        with aerospike_py.client(cl.config).connect() as c:
+            c.admin_create_role("w1", [{"code": "read-write"}], write_quota=1)
+            c.admin_create_user("pernode", "pw", ["w1"])
+        with aerospike_py.client({"hosts": cl.config["hosts"], "user": "pernode", "password": "pw"}).connect() as u:
+            codes = [_code(u.put, ("test", "sec", i), {"i": i}) for i in range(20)]
+        # As on a real cluster, the quota applies at each node: one write per node this second.
+        assert sorted(codes) == [0, 0] + [83] * 18
+

@@ -8,6 +8,7 @@ import ssl
 import time
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from .._wire.admin import pack_admin
@@ -62,6 +63,8 @@ class _Connection(asyncio.BufferedProtocol):
         self.user: str | None = None  # the authenticated user (security on)
         self.revocation = 0  # Security.revocations of the user when it authenticated
         self.session_expires = 0.0  # server time its session ends (then it answers 80)
+        self.rps_hold: Any = None  # the quota reservation of the scan being admitted (security)
+        self.pending: set[Callable[[], None]] = set()  # on_sent of paced replies still being written
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -71,6 +74,8 @@ class _Connection(asyncio.BufferedProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.node.connections.discard(self)
         self.node.client_connections -= 1
+        for done in list(self.pending):  # a scan cut off ends too
+            self._finish(done)
 
     def get_buffer(self, sizehint: int) -> memoryview:
         if self.have >= len(self.buf):
@@ -136,15 +141,35 @@ class _Connection(asyncio.BufferedProtocol):
             if interval:  # paced (a query's records_per_second): frames go out one by one
                 self.transport.write(frames[0])
                 later = asyncio.get_running_loop().call_later
-                for i, frame in enumerate(frames[1:], 1):
+                last = len(frames) - 1
+                for i, frame in enumerate(frames[1:last], 1):
                     later(i * interval, self._late_write, frame)
+                done = frames.on_sent
+                if done is not None:
+                    self.pending.add(done)
+                later(last * interval, self._late_write, frames[last], done)
                 return True
             self.transport.write(frames[0]) if len(frames) == 1 else self.transport.writelines(frames)
         return True
 
-    def _late_write(self, data: bytes) -> None:
+    def _late_write(self, data: bytes, done: Callable[[], None] | None = None) -> None:
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(data)
+        if done is not None:
+            self._finish(done)
+
+    def _finish(self, done: Callable[[], None]) -> None:
+        if done in self.pending:
+            self.pending.discard(done)
+            done()
+
+    @staticmethod
+    def _sent(frames: list[bytes]) -> list[bytes]:
+        """Frames written at once (faults): a paced reply's ``on_sent`` is due now."""
+        done = getattr(frames, "on_sent", None)
+        if done is not None:
+            done()
+        return frames
 
     def _trickle(self, data: bytes, every_s: float) -> None:
         if data and self.transport is not None and not self.transport.is_closing():
@@ -166,16 +191,15 @@ class _Connection(asyncio.BufferedProtocol):
             t.write(PROTO_HEADER.pack((9 << 56) | (3 << 48) | 22) + b"\x00" * 22)
             return True
         if fault.startswith(Fault.DELAY):
-            data = b"".join(self.node.process(ptype, body, self))
+            data = b"".join(self._sent(self.node.process(ptype, body, self)))
             asyncio.get_running_loop().call_later(int(fault[len(Fault.DELAY):]) / 1000, self._late_write, data)
             return True
         if fault.startswith(Fault.TRICKLE):
-            data = b"".join(self.node.process(ptype, body, self))
+            data = b"".join(self._sent(self.node.process(ptype, body, self)))
             self._trickle(data, int(fault[len(Fault.TRICKLE):]) / 1000)
             return True
         if fault.startswith(Fault.ANSWER):
-            for _ in self.node.process(ptype, body, self):
-                pass
+            self._sent(self.node.process(ptype, body, self))
             t.write(reply(int(fault[len(Fault.ANSWER):])))
             return True
         if fault == Fault.HALF_CLOSE:
@@ -184,8 +208,7 @@ class _Connection(asyncio.BufferedProtocol):
             self.stalled = True
             return False
         if fault == Fault.HALF:
-            frames = self.node.process(ptype, body, self)
-            data = b"".join(frames)
+            data = b"".join(self._sent(self.node.process(ptype, body, self)))
             t.write(data[: max(1, len(data) // 2)])
             t.close()
             return False
@@ -298,10 +321,19 @@ class ServerNode:
                     return [reply(code, info3=1)]
             self.current_conn = conn
             try:
-                return handle_message(self, body)
+                frames = handle_message(self, body)
             except Exception as e:  # noqa: BLE001 - a bad request must not kill the server
                 log.debug("bad request: %r", e, exc_info=True)
-                return [reply(E.PARAMETER, info3=1)]
+                frames = [reply(E.PARAMETER, info3=1)]
+            hold = getattr(conn, "rps_hold", None)
+            if hold is not None:  # an admitted scan/query: its rate is reserved while it runs
+                conn.rps_hold = None
+                release = partial(sec.release, hold)
+                if getattr(frames, "interval", 0.0):
+                    frames.on_sent = release  # type: ignore[attr-defined]
+                else:
+                    release()
+            return frames
         if ptype == PROTO_TYPE_INFO:
             commands = [c for c in body.decode(errors="replace").split("\n") if c]
             if not commands:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,9 +50,12 @@ _NO_OPS: list[bytes] = []
 
 
 class Paced(list):
-    """Reply frames to be written ``interval`` seconds apart (``records_per_second``)."""
+    """Reply frames to be written ``interval`` seconds apart (``records_per_second``); the node
+    calls ``on_sent`` (security: release the scan's quota reservation) once the last one is
+    written or the connection is lost."""
 
     interval: float = 0.0
+    on_sent: Callable[[], None] | None = None
 
 
 # --------------------------------------------------------------------------- request

@@ -17,7 +17,8 @@ the real cluster shares its user database). Like the real server:
   truncate, index and UDF management, config changes and the admin commands themselves, with
   ROLE_VIOLATION (81) on refusal;
 * a role's allowlist restricts the client addresses its users may log in from (82); a role's
-  read/write quota (records per second of server time) is enforced per user (83);
+  read/write quota (records per second of server time) is enforced per user at each node (83);
+  a scan/query is admitted by its declared rate, which stays reserved while it runs;
 * predefined roles (one per privilege, global scope) and the default user ``admin``/``admin``
   with the ``user-admin`` role exist from the start.
 """
@@ -129,8 +130,11 @@ class Security:
         self.sessions: dict[bytes, tuple[str, float]] = {}
         #: Per user: how many times :meth:`revoke_sessions` cut its live connections off.
         self.revocations: dict[str, int] = {}
-        #: (user, second) -> [reads, writes] in that second of server time.
-        self.usage: dict[str, tuple[int, list[int]]] = {}
+        #: (node, user) -> (second, [reads, writes] of single records in that second of server time).
+        #: Quotas apply at each node, as on a real cluster.
+        self.usage: dict[tuple[Any, str], tuple[int, list[int]]] = {}
+        #: (node, user) -> [read, write] records per second reserved by its running scans/queries.
+        self.reserved: dict[tuple[Any, str], list[int]] = {}
         self.pki_user = pki_users or _cert_common_name
         #: Successful LOGINs and AUTHENTICATEs (with a session token), for tests and tools.
         self.logins = 0
@@ -184,33 +188,53 @@ class Security:
         quotas = [q for q in quotas if q]
         return max(quotas) if quotas else 0
 
-    def _charge(self, user: User, reads: int, writes: int) -> None:
-        """Count records against the user's quotas for this second; QUOTA_EXCEEDED past them."""
+    def _used(self, key: tuple[Any, str], second: int) -> tuple[list[int], list[int]]:
+        """This second's single-record counts and the running scans' reserved rates of ``key``."""
+        sec, counts = self.usage.get(key, (second, [0, 0]))
+        return (counts if sec == second else [0, 0]), self.reserved.get(key, [0, 0])
+
+    def _charge(self, conn: Any, user: User, reads: int, writes: int) -> None:
+        """Count records against the user's quotas at this node for this second (with the rates
+        its running scans/queries reserve); QUOTA_EXCEEDED past them."""
         if not self.quotas_enabled:
             return
         second = int(self.clock.time())
-        sec, counts = self.usage.get(user.name, (second, [0, 0]))
-        if sec != second:
-            counts = [0, 0]
+        key = (getattr(conn, "node", None), user.name)
+        counts, reserved = self._used(key, second)
         rq, wq = self._quota(user, False), self._quota(user, True)
-        if (reads and rq and counts[0] + reads > rq) or (writes and wq and counts[1] + writes > wq):
+        if ((reads and rq and counts[0] + reserved[0] + reads > rq)
+                or (writes and wq and counts[1] + reserved[1] + writes > wq)):
             raise Refused(QUOTA_EXCEEDED)
         counts[0] += reads
         counts[1] += writes
-        self.usage[user.name] = (second, counts)
+        self.usage[key] = (second, counts)
 
-    def _admit(self, user: User, rps: int, write: bool) -> None:
+    def _admit(self, conn: Any, user: User, rps: int, write: bool) -> None:
         """A scan/query asking for ``rps`` records per second (0: unlimited), as the real server
         admits one: under a quota it must ask for a rate, and that rate plus this second's single
-        records must fit the quota; its records are not counted one by one."""
+        records plus the rates of the user's scans still running must fit the quota. The rate
+        stays reserved until the scan ends (:meth:`release`; the hold is left on ``conn.rps_hold``
+        for the node to release once its last frame is sent); its records are not counted one by
+        one."""
         quota = self._quota(user, write) if self.quotas_enabled else 0
         if not quota:
             return
-        second = int(self.clock.time())
-        sec, counts = self.usage.get(user.name, (second, [0, 0]))
-        used = counts[1 if write else 0] if sec == second else 0
-        if rps == 0 or used + rps > quota:
+        key = (getattr(conn, "node", None), user.name)
+        counts, reserved = self._used(key, int(self.clock.time()))
+        i = 1 if write else 0
+        if rps == 0 or counts[i] + reserved[i] + rps > quota:
             raise Refused(QUOTA_EXCEEDED)
+        self.reserved.setdefault(key, [0, 0])[i] += rps
+        conn.rps_hold = (key, i, rps)
+
+    def release(self, hold: tuple[tuple[Any, str], int, int]) -> None:
+        """A scan/query admitted by :meth:`_admit` ended: its rate no longer counts."""
+        key, i, rps = hold
+        reserved = self.reserved.get(key)
+        if reserved is not None:
+            reserved[i] = max(0, reserved[i] - rps)
+            if reserved == [0, 0]:
+                del self.reserved[key]
 
     def user_of(self, conn: Any) -> User:
         """The connection's user, or NOT_AUTHENTICATED (also when the user was dropped)."""
@@ -234,12 +258,12 @@ class Security:
                 perm, ns, set_name, write = needs[0]
                 if not self.allowed(user, perm, ns, set_name):
                     return ROLE_VIOLATION
-                self._admit(user, rps, write)
+                self._admit(conn, user, rps, write)
                 return OK
             for perm, ns, set_name, _ in needs:
                 if not self.allowed(user, perm, ns, set_name):
                     return ROLE_VIOLATION
-            self._charge(user, sum(1 for n in needs if not n[3]), sum(1 for n in needs if n[3]))
+            self._charge(conn, user, sum(1 for n in needs if not n[3]), sum(1 for n in needs if n[3]))
         except Refused as e:
             return e.code
         return OK
@@ -254,7 +278,7 @@ class Security:
                                               fields.get(W.FIELD_SET, b"").decode(errors="replace"))
             if not self.allowed(user, perm, ns, set_name):
                 return ROLE_VIOLATION
-            self._charge(user, 0 if write else 1, 1 if write else 0)
+            self._charge(conn, user, 0 if write else 1, 1 if write else 0)
         except Refused as e:
             return e.code
         return OK
