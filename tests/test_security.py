@@ -160,22 +160,62 @@ def test_connect_arguments_win_over_config(srv):
     c.close()
 
 
-def test_password_never_in_errors_or_logs(srv, caplog):
-    secret = "s3cr3t-Passw0rd"
-    caplog.set_level(logging.DEBUG, logger="aerospike_py")
-    with pytest.raises(ex.AdminError) as ei:
-        _as(srv, "admin", secret)
-    hashed = A.hash_password(secret).decode()
-    for text in (str(ei.value), repr(ei.value), caplog.text):
-        assert secret not in text and hashed not in text
-    admin = aerospike_py.client(srv.config).connect()
+def _texts(exc: BaseException) -> list[str]:
+    """Every text an exception shows: str, repr, args, the formatted traceback and its chain."""
+    import traceback
+
+    out = ["".join(traceback.format_exception(exc))]
+    while exc is not None:
+        out += [str(exc), repr(exc), *map(repr, exc.args), repr(getattr(exc, "__dict__", {}))]
+        exc = exc.__cause__ or exc.__context__
+    return out
+
+
+def test_no_password_or_hash_in_any_log_line_or_exception_text(srv, admin, caplog):
+    """Passwords (and their bcrypt hashes) travel through login, re-login, every admin call and
+    every refusal: none of the client's or the server's log lines at DEBUG, and no text of any
+    exception raised on the way, ever contains one."""
+    caplog.set_level(logging.DEBUG)  # every logger: client and embedded server
+    secrets_ = ["s3cr3t-Passw0rd", "n3w-Passw0rd-x", "ext3rnal-Passw0rd", "x" * 50 + "-too-long-Passw0rd"]
+    errors: list[BaseException] = []
+
+    def expect_error(fn, *args, **kwargs):
+        try:
+            fn(*args, **kwargs)
+        except aerospike_py.AerospikeError as e:
+            errors.append(e)
+            return
+        raise AssertionError(f"{fn} did not raise")
+
+    expect_error(_as, srv, "admin", secrets_[0])  # wrong password: 65
+    expect_error(_as, srv, "ghost", secrets_[0])  # unknown user: 60
+    expect_error(_as, srv, "admin", secrets_[3])  # too long for the config: InvalidArgError
+    expect_error(_as, srv, "admin", secrets_[2], auth_mode=aerospike_py.AUTH_EXTERNAL)  # external, wrong: 65
+    expect_error(admin.admin_create_user, "", secrets_[0], [])  # 60 before sending
+    expect_error(admin.admin_create_user, "sec_u", secrets_[3], [])  # 62 before sending
+    expect_error(admin.admin_create_user, "admin", secrets_[0], [])  # 61 from the server
+    expect_error(admin.admin_change_password, "ghost", secrets_[1])  # 60 from the server
+    admin.admin_create_user("sec_u", secrets_[0], ["read-write"])
+    u = _as(srv, "sec_u", secrets_[0], policies={"read": {"max_retries": 0}})
     try:
-        assert secret not in repr(admin._cluster.auth)
-        with pytest.raises(ex.AdminError) as ei:
-            admin.admin_create_user("", secret, [])
-        assert secret not in str(ei.value) and hashed not in str(ei.value)
+        u.put(KEY, {"a": 1})
+        u.admin_change_password("sec_u", secrets_[1])  # own password: the old hash goes as proof
+        srv.call(srv.security.revoke_sessions, "sec_u")
+        assert u.get(KEY).bins == {"a": 1}  # 80, re-login with the new password, retried
+        expect_error(u.admin_create_user, "other", secrets_[0], [])  # 81
+        admin.admin_change_password("sec_u", secrets_[0])  # another user's: set (ends its sessions)
+        srv.call(srv.node.close_client_connections)
+        expect_error(u.get, KEY)  # its new connections log in with a stale password: 65
+        assert all(s not in repr(u._cluster.auth) for s in secrets_)
     finally:
-        admin.close()
+        u.close()
+    assert [getattr(e, "code", None) for e in errors] == [65, 60, -2, 65, 60, 62, 61, 60, 81, 65]
+    texts = [caplog.text, *(t for e in errors for t in _texts(e))]
+    assert caplog.text  # the paths above did log
+    for secret in secrets_:
+        hashed = A.hash_password(secret[:63]).decode()
+        for text in texts:
+            assert secret not in text and hashed not in text
 
 
 def test_every_new_connection_authenticates_with_the_session_token(srv, admin):
