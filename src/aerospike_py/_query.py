@@ -20,6 +20,7 @@ from typing import Any
 
 from . import _observe
 from . import _policy as P
+from ._commands import aggregate as AG
 from ._commands import query as QC
 from .exception import ClientError, _InvalidArgType
 from .types import Record
@@ -43,6 +44,7 @@ class _QueryBase:
     def __init__(self, client: Any, namespace: str, set_name: str | None) -> None:
         self._client = client
         self._stmt = QC.Statement(namespace, set_name)
+        self._agg: AG.Aggregation | None = None
 
     def __repr__(self) -> str:
         s = self._stmt
@@ -59,6 +61,19 @@ class _QueryBase:
         if ctx is not None and isinstance(predicate, tuple):
             predicate = (*predicate, {"ctx": list(ctx)})
         self._stmt.filter = QC.parse_predicate(predicate)
+
+    def apply(self, module: str, function: str, args: list[Any] | None = None) -> None:
+        """Make this query a stream UDF aggregation: ``module.function(stream, *args)`` runs its
+        stages on the server nodes and the final ones (from the first ``reduce``) here, in Lua
+        (needs ``lupa``); ``results()``/``foreach()``/``iterate()`` then give the values it yields."""
+        self._agg = AG.Aggregation(module, function, args)
+
+    def _aggregate_steps(self, policy: dict[str, Any] | None) -> Any:
+        import random
+
+        p = self._resolve(policy)
+        return AG.aggregate_steps(self._client._cluster_view, AG.client_lua(self._client), self._stmt,
+                                  self._agg, p, random.getrandbits(63) or 1)
 
     def _resolve(self, policy: dict[str, Any] | None) -> P.Policy:
         p = self._POLICY.resolve(policy, self._client._defaults.get(self._POLICY_NAME))
@@ -120,16 +135,24 @@ async def _awaited(value: Any) -> Any:
 class Query(_QueryBase):
     """A secondary-index query (with :meth:`where`) or a scan (without) of a set or namespace."""
 
-    def results(self, policy: dict[str, Any] | None = None) -> list[Record]:
-        """Every matching record, as a list of :class:`Record`."""
+    def results(self, policy: dict[str, Any] | None = None) -> list[Any]:
+        """Every matching record, as a list of :class:`Record` (an aggregation: its values)."""
+        if self._agg is not None:
+            return drive(self._client, self._stmt, self._aggregate_steps(policy))
         out: list[Record] = []
         extend = out.extend
         drive(self._client, self._stmt, self._steps(policy, lambda chunk, cmd: extend(chunk)))
         return out
 
     def foreach(self, callback: Callable[[Record], Any], policy: dict[str, Any] | None = None) -> None:
-        """Call ``callback(record)`` for each record (in this thread); it returns ``False`` to stop."""
-        it = self.iterate(policy)
+        """Call ``callback(record)`` for each record (in this thread); it returns ``False`` to stop
+        (an aggregation: for each of its values)."""
+        if self._agg is not None:
+            for v in self.results(policy):
+                if callback(v) is False:
+                    break
+            return
+        it = RecordStream(self, policy)
         try:
             for rec in it:
                 if callback(rec) is False:
@@ -137,8 +160,11 @@ class Query(_QueryBase):
         finally:
             it.close()
 
-    def iterate(self, policy: dict[str, Any] | None = None) -> RecordStream:
-        """Stream the records: at most ``record_queue_size`` (+ one frame per node) are held."""
+    def iterate(self, policy: dict[str, Any] | None = None) -> Any:
+        """Stream the records: at most ``record_queue_size`` (+ one frame per node) are held (an
+        aggregation: an iterator over its values, which are all known when the last node answered)."""
+        if self._agg is not None:
+            return iter(self.results(policy))
         return RecordStream(self, policy)
 
     def execute_background(self, ops: list[Any], policy: dict[str, Any] | None = None) -> int:
@@ -237,8 +263,10 @@ class RecordStream(Iterator[Record]):
 class AsyncQuery(_QueryBase):
     """The asyncio query: ``await results()``, ``await foreach(cb)``, ``async for r in iterate()``."""
 
-    async def results(self, policy: dict[str, Any] | None = None) -> list[Record]:
-        """Every matching record, as a list of :class:`Record`."""
+    async def results(self, policy: dict[str, Any] | None = None) -> list[Any]:
+        """Every matching record, as a list of :class:`Record` (an aggregation: its values)."""
+        if self._agg is not None:
+            return await _awaited(drive(self._client, self._stmt, self._aggregate_steps(policy)))
         out: list[Record] = []
         extend = out.extend
         await _awaited(drive(self._client, self._stmt, self._steps(policy, lambda chunk, cmd: extend(chunk))))
@@ -257,8 +285,11 @@ class AsyncQuery(_QueryBase):
         finally:
             await stream.aclose()
 
-    def iterate(self, policy: dict[str, Any] | None = None) -> AsyncRecordStream:
-        """``async for`` over the records; sockets stop being read while ``record_queue_size`` wait."""
+    def iterate(self, policy: dict[str, Any] | None = None) -> Any:
+        """``async for`` over the records; sockets stop being read while ``record_queue_size`` wait
+        (an aggregation: over its values, which are all known when the last node answered)."""
+        if self._agg is not None:
+            return _AsyncValues(self, policy)
         return AsyncRecordStream(self, policy)
 
     async def execute_background(self, ops: list[Any], policy: dict[str, Any] | None = None) -> int:
@@ -270,6 +301,28 @@ class AsyncQuery(_QueryBase):
         """Run the record UDF ``module.function(rec, *args)`` on every matching record on the
         server (records are updated, never created); returns the job id (see ``job_info``)."""
         return await _awaited(self._client._drive(self._background([], policy, (module, function, args))))
+
+
+class _AsyncValues(AsyncIterator[Any]):
+    """The values of an async aggregation (the call runs on the first ``__anext__``)."""
+
+    def __init__(self, query: AsyncQuery, policy: dict[str, Any] | None) -> None:
+        self._query = query
+        self._policy = policy
+        self._it: Iterator[Any] | None = None
+
+    def __aiter__(self) -> _AsyncValues:
+        return self
+
+    async def __anext__(self) -> Any:
+        if self._it is None:
+            self._it = iter(await self._query.results(self._policy))
+        for v in self._it:
+            return v
+        raise StopAsyncIteration
+
+    async def aclose(self) -> None:
+        self._it = iter(())
 
 
 class AsyncRecordStream(AsyncIterator[Record]):

@@ -1,17 +1,11 @@
-"""Record UDFs on the embedded server: Lua modules run by ``lupa`` (Lua 5.4) behind Aerospike's
-record API, and the ``udf-put``/``udf-list``/``udf-get``/``udf-remove`` info commands.
+"""UDFs on the embedded server: record UDFs and stream UDF aggregations run in Lua 5.4 (see
+:mod:`aerospike_py._lua`, which says what a module sees), and the
+``udf-put``/``udf-list``/``udf-get``/``udf-remove`` info commands.
 
-Lua 5.4 because the real server 8 embeds Lua 5.4 (its integers are 64-bit, ``//`` and bit
-operators exist, and error messages read the same), so a module behaves here as it does there.
-``lupa`` is an optional dependency (``pip install aerospike-purepy[server]``); without it, UDF
-calls answer with the real server's "module not found" failure and registration still works.
-
-What a module sees is built by ``udf_lua.lua``: the safe parts of the standard library (no
-``io``, no ``os`` beyond time functions, no ``load``/``dofile``, ``require`` only of registered
-modules, no ``debug``), Aerospike's ``list``/``map``/``bytes``/``geojson`` types, ``record.*``,
-``aerospike:*`` and the ``trace/debug/info/warn`` loggers. A call that runs longer than its
-time limit (the request's timeout, else 1 s) fails with ``UDF Execution Timeout``, as on the real
-server; the Lua heap of a node is bounded (``UdfEngine.max_memory``).
+Without ``lupa`` (``pip install aerospike-purepy[server]``), UDF calls answer with the real
+server's "module not found" failure and registration still works. A call that runs longer than
+its time limit (the request's timeout, else 1 s) fails with ``UDF Execution Timeout``, as on the
+real server.
 """
 
 from __future__ import annotations
@@ -21,14 +15,14 @@ import hashlib
 import json
 import logging
 import re
-import threading
 import time
-from importlib import resources
 from typing import Any
 
+from .._lua import SCOPE_SERVER, LuaEngine, lupa_available
 from .._wire import constants as W
-from .._wire.message import pack_op
-from .._wire.values import GeoJSON, KeyOrderedDict, decode_particle, encode_particle, unpack_cdt
+from .._wire.message import MSG_HEADER, MSG_HEADER_SIZE, pack_op
+from .._wire.query import pack_last
+from .._wire.values import KeyOrderedDict, decode_particle, encode_particle, unpack_cdt
 from . import errors as E
 from .errors import ResultError
 from .handler import MESSAGE_HANDLERS, check_filter, record_digest, reply, void_time_for
@@ -41,7 +35,6 @@ log = logging.getLogger("aerospike_py.server.udf")
 MAX_UDF_CONTENT = 1024 * 1024
 #: Time limit of a call whose request carries no timeout (the real server's default, 1 s).
 DEFAULT_TIME_LIMIT_MS = 1000
-_LOG_LEVELS = {1: logging.WARNING, 2: logging.INFO, 3: logging.DEBUG, 4: logging.DEBUG}
 _LUA_ERROR = re.compile(r'^\[string "([^"]*)"\]:(\d+): (.*)$', re.S)
 
 
@@ -62,73 +55,32 @@ class UdfModule:
 # --------------------------------------------------------------------------- Lua engine
 
 
-def lupa_available() -> bool:
-    try:
-        import lupa.lua54  # noqa: F401
-    except ImportError:
-        return False
-    return True
+class UdfEngine(LuaEngine):
+    """The Lua state of one node: its modules, each in its own sandboxed globals."""
 
-
-def _deny_attributes(obj: Any, name: Any, setting: bool) -> Any:
-    raise AttributeError("Python attributes are not reachable from a UDF")
-
-
-class UdfEngine:
-    """One Lua 5.4 state per node: modules (each in its own sandboxed globals) and calls."""
-
-    #: Bound of the Lua heap of one node, bytes (a UDF that needs more fails "not enough memory").
-    max_memory = 128 * 1024 * 1024
+    logger = log
 
     def __init__(self, node: Any) -> None:
-        from lupa import lua54
-
         self.node = node
-        self.lock = threading.RLock()
-        self.rt = lua54.LuaRuntime(encoding=None, unpack_returned_tuples=True, register_eval=False,
-                                   register_builtins=False, attribute_filter=_deny_attributes,
-                                   max_memory=self.max_memory)
-        self.lua_type = lua54.lua_type
-        self.deadline = 0.0
-        host = self.rt.table_from({b"expired": self._expired, b"log": self._log, b"now_ms": self._now_ms,
-                                   b"source": self._source})
-        code = resources.files(__package__).joinpath("udf_lua.lua").read_bytes()
-        self.api = self.rt.execute(code, host)
-        self.kind = self.api[b"kind"]
-        self.new_list = self.api[b"new_list"]
-        self.new_map = self.api[b"new_map"]
-        self.map_set = self.api[b"map_set"]
-        self.new_bytes = self.api[b"new_bytes"]
-        self.new_geojson = self.api[b"new_geojson"]
+        super().__init__()
         #: module file name -> (hash, env) of loaded modules.
         self.envs: dict[str, tuple[str, Any]] = {}
 
-    # callbacks from Lua ---------------------------------------------------
-
-    def _expired(self) -> bool:
-        return time.monotonic() > self.deadline
-
-    def _log(self, level: int, msg: bytes) -> None:
-        log.log(_LOG_LEVELS.get(level, logging.DEBUG), "%s", msg.decode(errors="replace"))
-
-    def _now_ms(self) -> int:
+    def now_ms(self) -> int:
         return int(self.node.clock.time() * 1000)
 
-    def _source(self, name: bytes) -> bytes | None:
-        m = self.node.udfs.get(name.decode(errors="replace") + ".lua")
+    def source(self, name: str) -> bytes | None:
+        m = self.node.udfs.get(name + ".lua")
         return None if m is None else m.content
-
-    # modules -------------------------------------------------------------
 
     def validate(self, name: str, content: bytes) -> tuple[str, int, str] | None:
         """Compile and run a module's top level in a fresh environment, as the real server does at
         registration: ``None``, or ``(file, line, message)`` of the error."""
         with self.lock:
-            self.deadline = time.monotonic() + DEFAULT_TIME_LIMIT_MS / 1000
-            ok, err = self.api[b"load"](content, name.encode(), self.api[b"new_env"]())
-        if ok:
+            env, text = self.load(content, name.encode(), DEFAULT_TIME_LIMIT_MS)
+        if env is not None:
             return None
-        text = err.decode(errors="replace") if isinstance(err, bytes) else "(Null error message returned by lua)"
+        assert text is not None
         m = _LUA_ERROR.match(text)
         if m:
             return m.group(1), int(m.group(2)), m.group(3)
@@ -138,64 +90,11 @@ class UdfEngine:
         cached = self.envs.get(module.name)
         if cached is not None and cached[0] == module.hash:
             return cached[1]
-        env = self.api[b"new_env"]()
-        self.deadline = time.monotonic() + DEFAULT_TIME_LIMIT_MS / 1000
-        ok, err = self.api[b"load"](module.content, b"@./" + module.name.encode(), env)
-        if not ok:
+        env, _ = self.load(module.content, b"@./" + module.name.encode(), DEFAULT_TIME_LIMIT_MS)
+        if env is None:
             return None
         self.envs[module.name] = (module.hash, env)
         return env
-
-    # values ----------------------------------------------------------------
-
-    def to_lua(self, v: Any) -> Any:
-        t = type(v)
-        if t is int or t is float or t is bool or v is None:
-            return v
-        if t is str:
-            return v.encode()
-        if t is GeoJSON:
-            return self.new_geojson(v.encode())
-        if isinstance(v, str):
-            return v.encode()
-        if isinstance(v, (bytes, bytearray)):
-            return self.new_bytes(bytes(v), 4)
-        if isinstance(v, (list, tuple)):
-            return self.new_list(self.rt.table_from([self.to_lua(x) for x in v]), len(v))
-        if isinstance(v, dict):
-            m = self.new_map()
-            for k, x in v.items():
-                self.map_set(m, self.to_lua(k), self.to_lua(x))
-            return m
-        return None
-
-    def from_lua(self, v: Any) -> Any:
-        t = type(v)
-        if t is int or t is float or t is bool or v is None:
-            return v
-        if t is bytes:
-            return v.decode(errors="replace")
-        if self.lua_type(v) != "table":
-            return None
-        k = self.kind(v)
-        if k == 1:
-            items = v[b"_v"]
-            return [self.from_lua(items[i]) for i in range(1, v[b"_n"] + 1)]
-        if k == 2:
-            keys = v[b"_k"]
-            return {self.from_lua(keys[nk]): self.from_lua(x) for nk, x in v[b"_m"].items()}
-        if k == 3:
-            return bytes(v[b"_s"])
-        if k == 4:
-            return GeoJSON(v[b"_s"].decode(errors="replace"))
-        return None
-
-    # calls -----------------------------------------------------------------
-
-    def call(self, env: Any, function: str, rec: Any, args: list[Any], limit_ms: int) -> tuple[bool, Any]:
-        self.deadline = time.monotonic() + limit_ms / 1000
-        lua_args = self.rt.table_from([self.to_lua(a) for a in args])
-        return self.api[b"call"](env, function.encode(), rec, lua_args, len(args))
 
 
 def engine_of(node: Any) -> UdfEngine | None:
@@ -318,6 +217,24 @@ def _key_value(key: bytes | None) -> Any:
     return None
 
 
+def _lua_record(eng: UdfEngine, now: int, rec: StoredRecord | None, digest: bytes, ttl: int) -> Any:
+    """The Lua record a UDF gets for ``rec`` (None: no record), as of citrus time ``now``."""
+    bins = eng.rt.table()
+    if rec is None:
+        meta = eng.rt.table_from({b"gen": 0, b"ttl": 0, b"lut": 0, b"digest": digest, b"size": 0})
+        return eng.api[b"new_record"](bins, meta, False, ttl)
+    for name, (pt, data) in rec.bins.items():
+        bins[name.encode()] = eng.to_lua(decode_particle(pt, data))
+    vt = rec.void_time
+    meta = eng.rt.table_from({
+        b"gen": rec.generation, b"ttl": max(vt - now, 0) if vt else 0,
+        b"lut": rec.last_update_ns // 1_000_000 - CITRUS_EPOCH * 1000,
+        b"set": rec.set_name.encode() if rec.set_name else None,
+        b"key": eng.to_lua(_key_value(rec.key)), b"digest": digest, b"size": rec.size(),
+    })
+    return eng.api[b"new_record"](bins, meta, True, ttl)
+
+
 def apply_udf(server: Any, h: Any, fields: dict[int, bytes]) -> bytes:
     """Run one record UDF call; its reply frame."""
     ns_name = fields.get(W.FIELD_NAMESPACE)
@@ -358,19 +275,7 @@ def apply_udf(server: Any, h: Any, fields: dict[int, bytes]) -> bytes:
         env = eng.env_of(module)
         if env is None:
             return _failure(E.UDF_ERROR, "UDF: Execution Error 1", gen, vt)
-        bins = eng.rt.table()
-        if rec is not None:
-            for name, (pt, data) in rec.bins.items():
-                bins[name.encode()] = eng.to_lua(decode_particle(pt, data))
-        now = clock.citrus_now()
-        meta = eng.rt.table_from({
-            b"gen": gen, b"ttl": max(vt - now, 0) if vt else 0,
-            b"lut": (rec.last_update_ns // 1_000_000 - CITRUS_EPOCH * 1000) if rec is not None else 0,
-            b"set": rec.set_name.encode() if rec is not None and rec.set_name else None,
-            b"key": eng.to_lua(_key_value(rec.key)) if rec is not None else None,
-            b"digest": digest, b"size": rec.size() if rec is not None else 0,
-        })
-        lua_rec = eng.api[b"new_record"](bins, meta, rec is not None, h.record_ttl)
+        lua_rec = _lua_record(eng, clock.citrus_now(), rec, digest, h.record_ttl)
         ok, value = eng.call(env, function, lua_rec, args, limit)
         if not ok:
             return _failure(E.UDF_ERROR, eng.from_lua(value) if isinstance(value, bytes) else value, gen, vt)
@@ -440,14 +345,16 @@ MESSAGE_HANDLERS["udf"] = handle_udf
 
 
 def handle_query_udf(server: Any, h: Any, fields: dict[int, bytes], offset: int, body: Any) -> list[bytes]:
-    """MESSAGE_HANDLERS["query_udf"]: a query with a UDF. A background UDF job (UDF_OP 2) runs the
-    record UDF on every matching record the node holds, as an internal transaction: records are
-    updated, never created, and answer nothing; ``query-show`` reports the job. Aggregations
-    (stream UDFs) are not supported here (16)."""
+    """MESSAGE_HANDLERS["query_udf"]: a query with a UDF: a stream UDF aggregation (UDF_OP 1, see
+    :func:`aggregate`) or a background UDF job (UDF_OP 2). A background job runs the record UDF
+    on every matching record the node holds, as an internal transaction: records are updated,
+    never created, and answer nothing; ``query-show`` reports the job."""
     from .._wire.message import MessageHeader
     from . import query as Q
 
     udf_op = fields.get(W.FIELD_UDF_OP, b"\x00")[:1]
+    if udf_op == b"\x01":
+        return aggregate(server, h, fields, body)
     if udf_op != b"\x02":
         return [reply(E.UNSUPPORTED_FEATURE)]
     ns = server.namespaces.get(fields.get(W.FIELD_NAMESPACE, b"").decode())
@@ -492,3 +399,95 @@ def handle_query_udf(server: Any, h: Any, fields: dict[int, bytes], offset: int,
 
 
 MESSAGE_HANDLERS["query_udf"] = handle_query_udf
+
+
+# --------------------------------------------------------------------------- aggregation
+
+_VALUE_MSG = MSG_HEADER.pack(MSG_HEADER_SIZE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1)
+
+
+def _agg_error(server: Any, eng: UdfEngine | None, err: Any, code: int) -> list[bytes]:
+    """The failure of an aggregation: its FAILURE value, then the end with result 1 (the job is
+    abandoned, as the real server does it)."""
+    from . import query as Q
+
+    text = f"UDF: Execution Error {code}"
+    if err is not None and eng is not None:
+        # The real server passes the error value to a string conversion that refuses anything else.
+        text += " : " + (eng.error_text(err) if isinstance(err, bytes) else
+                         f"bad argument #1 to '?' (string expected, got {eng.lua_type(err) or 'userdata'})")
+    msg = _VALUE_MSG + _value_op(b"FAILURE", text)
+    return [Q._frame([msg], len(msg)), Q._frame([pack_last(E.SERVER_ERROR)], 22)]
+
+
+def aggregate(server: Any, h: Any, fields: dict[int, bytes], body: Any) -> list[bytes]:
+    """A stream UDF aggregation, as the real server runs it (``as/src/query/query.c``): for each
+    partition the node is master of, the module's function builds its stream stages, and the
+    server-side ones (up to and including the first reduce) run over the partition's matching
+    records (read-only Lua records); every value they yield is a message with a ``SUCCESS`` bin,
+    one frame per partition. A Lua error answers one ``FAILURE`` message
+    (``UDF: Execution Error 2 : <error>``; ``... 1`` for a module that cannot be loaded) and ends
+    the answer with result 1. No filter expression (16) and no short query (4)."""
+    from . import query as Q
+
+    ns = server.namespaces.get(fields.get(W.FIELD_NAMESPACE, b"").decode(errors="replace"))
+    if ns is None:
+        return [reply(E.NAMESPACE_NOT_FOUND)]
+    if h.info1 & W.INFO1_SHORT_QUERY:
+        return [reply(E.PARAMETER)]
+    if W.FIELD_FILTER_EXP in fields:
+        return [reply(E.UNSUPPORTED_FEATURE)]
+    try:
+        req = Q.parse_request(h, fields, body, [])
+        if req.set_name and not Q._set_known(ns, req.set_name):
+            return [reply(E.KEY_NOT_FOUND)]
+        ix = Q._index_for(server, ns, req)
+        arglist = fields.get(W.FIELD_UDF_ARGLIST)
+        try:
+            args = unpack_cdt(arglist) if arglist else []
+        except Exception:  # noqa: BLE001 - a malformed argument list is a parameter error
+            raise ResultError(E.PARAMETER) from None
+        if not isinstance(args, list):
+            raise ResultError(E.PARAMETER)
+    except ResultError as e:
+        return [reply(e.code)]
+    module = server.udfs.get(fields.get(W.FIELD_UDF_PACKAGE_NAME, b"").decode(errors="replace") + ".lua")
+    function = fields.get(W.FIELD_UDF_FUNCTION, b"").decode(errors="replace")
+    job = Q.Job(req, "aggregation", ix.d.name if ix is not None else "", Q._client_name(server),
+                req.trid or Q._next_trid())
+    req.pids = None  # every partition the node is master of
+    owned = Q._owned(server, master_only=True)
+    pids = sorted(owned) if owned is not None else list(range(W.N_PARTITIONS))
+    limit = getattr(server, "udf_time_limit_ms", None) or h.transaction_ttl or DEFAULT_TIME_LIMIT_MS
+    eng = engine_of(server) if module is not None else None
+    frames: list[bytes] = []
+    groups: dict[int, list[StoredRecord]] = {}
+    for pid, _bval, rec in Q._records(server, ns, req, ix, pids):
+        groups.setdefault(pid, []).append(rec)
+    try:
+        if groups and eng is None:
+            return frames + _agg_error(server, None, None, 1)
+        if eng is None:
+            return [Q._FIN]
+        with eng.lock:
+            env = eng.env_of(module)
+            if env is None:
+                return _agg_error(server, None, None, 1)
+            now = server.clock.citrus_now()
+            for recs in groups.values():
+                ok, stages, _ = eng.stages(env, function, SCOPE_SERVER, args, limit)
+                if not ok:
+                    return frames + _agg_error(server, eng, stages, 2)
+                values = eng.rt.table_from([_lua_record(eng, now, r, r.digest, 0) for r in recs])
+                ok, out = eng.run_stages(stages, values, len(recs), limit)
+                if not ok:
+                    return frames + _agg_error(server, eng, out, 2)
+                job.succeeded += len(recs)
+                if out:
+                    msgs = [_VALUE_MSG + _value_op(b"SUCCESS", _plain(eng.from_lua(v))) for v in out]
+                    frames.append(Q._frame(msgs, sum(map(len, msgs))))
+        frames.append(Q._FIN)
+        return frames
+    finally:
+        job.finish = time.monotonic()
+        Q._register(server, job)

@@ -1,8 +1,9 @@
--- The Lua side of the embedded server's UDF engine: Aerospike's list/map/bytes/geojson types,
--- the record API (rec[bin], record.*, aerospike:*), logging, the sandbox every module runs in,
--- and the call wrapper with its time limit. Runs once per engine in the privileged global
+-- The Lua side of UDFs, shared by the embedded server and the client's aggregation: Aerospike's
+-- list/map/bytes/geojson types, the record API (rec[bin], record.*, aerospike:*), logging, the
+-- sandbox every module runs in, the call wrapper with its time limit, and stream UDFs (the
+-- map/filter/aggregate/reduce pipeline). Runs once per engine in the privileged global
 -- environment; modules only see the table built by new_env().
-local host = ...              -- Python callbacks: expired(), log(level, msg)
+local host = ...              -- Python callbacks: expired(), log(level, msg), now_ms(), source(name)
 local G = _G
 local rawget, rawset, setmetatable, getmetatable = rawget, rawset, setmetatable, getmetatable
 local type, tostring, error, pairs, ipairs, select, pcall, xpcall = type, tostring, error, pairs, ipairs, select, pcall, xpcall
@@ -640,6 +641,153 @@ end
 -- A stored record's bins as a Lua table (for Python, which cannot index Record instances).
 function API.record_state(r)
   return r._bins, r._updates, r._open, r._ttl, r._dropkey, r._failed, r._created == true
+end
+
+---------------------------------------------------------------------------- stream UDFs
+-- A stream function gets a StreamOps object and returns it with its stages recorded. The server
+-- runs the stages up to and including the first reduce (a reduce runs on both sides); the
+-- client runs the rest, from that reduce on, over the values of every node (Aerospike's
+-- stream_ops.lua semantics: a stage that yields nil ends its stream, a numeric aggregate value of
+-- 1000 or more is emitted early and the aggregation starts again from its initial value).
+local SCOPE_SERVER, SCOPE_CLIENT, SCOPE_EITHER, SCOPE_BOTH = 1, 2, 3, 4
+local StreamOps = {}
+StreamOps.__index = StreamOps
+StreamOps.__name = "StreamOps"
+
+local function s_map(nxt, f)
+  local done = false
+  return function()
+    if done then return nil end
+    local a = nxt()
+    if a ~= nil then return f(a) end
+    done = true
+  end
+end
+local function s_filter(nxt, p)
+  local done = false
+  return function()
+    if done then return nil end
+    for a in nxt do
+      if p(a) then return a end
+    end
+    done = true
+  end
+end
+local function s_reduce(nxt, f)
+  local done = false
+  return function()
+    if done then return nil end
+    local a = nxt()
+    if a ~= nil then
+      for b in nxt do a = f(a, b) end
+    end
+    done = true
+    return a
+  end
+end
+local function clone_init(v)
+  local t = type(v)
+  if t ~= "table" then return v end
+  local k = kind(v)
+  if k == 1 then return list.clone(v) elseif k == 2 then return map.clone(v) elseif k ~= 0 then return nil end
+  local out = {}
+  for key, x in pairs(v) do out[key] = x end
+  return out
+end
+local function s_aggregate(nxt, init, f)
+  local done = false
+  return function()
+    if done then return nil end
+    local a = clone_init(init)
+    for b in nxt do
+      a = f(a, b)
+      if type(a) == "number" and a >= 1000 then return a end
+    end
+    done = true
+    return a
+  end
+end
+local function add_stage(self, scope, fn, ...)
+  local ops = rawget(self, "ops")
+  ops[#ops + 1] = {scope = scope, fn = fn, args = table.pack(...)}
+  return self
+end
+function StreamOps.map(self, f) return add_stage(self, SCOPE_EITHER, s_map, f) end
+function StreamOps.filter(self, p) return add_stage(self, SCOPE_EITHER, s_filter, p) end
+function StreamOps.aggregate(self, init, f) return add_stage(self, SCOPE_SERVER, s_aggregate, init, f) end
+function StreamOps.reduce(self, f) return add_stage(self, SCOPE_BOTH, s_reduce, f) end
+function StreamOps.groupby(self, f)
+  local function group(m, v)
+    local k = f and f(v) or nil
+    local l = m[k] or list()
+    list.append(l, v)
+    m[k] = l
+    return m
+  end
+  local function concat(l1, l2)
+    local l = list.clone(l1)
+    for v in list.iterator(l2) do list.append(l, v) end
+    return l
+  end
+  return self:aggregate(map(), group):reduce(function(m1, m2) return map.merge(m1, m2, concat) end)
+end
+
+-- The stages of one side: the server's run until the first reduce (included), the client's start there.
+local function select_stages(ops, scope)
+  local server, client, phase = {}, {}, SCOPE_SERVER
+  for _, op in ipairs(ops) do
+    if phase == SCOPE_SERVER then
+      server[#server + 1] = op
+      if op.scope == SCOPE_BOTH then client[#client + 1] = op; phase = SCOPE_CLIENT end
+    else
+      client[#client + 1] = op
+    end
+  end
+  return scope == SCOPE_CLIENT and client or server
+end
+
+-- The aggregation function's result must be the StreamOps it was given (or one like it): the
+-- real server's error text when it is not (its aerospike.lua indexes `result.ops`, line 33).
+local function stages_of(result)
+  local ops = type(result) == "table" and kind(result) == 0 and rawget(result, "ops")
+  if type(ops) ~= "table" then
+    error('[string "aerospike.lua"]:33: attempt to index a ' .. as_type(result) .. " value (global 'result')", 0)
+  end
+  return ops
+end
+
+local function guarded(fn, ...)
+  timed_out = false
+  debug.sethook(hook, "", 1000)
+  local res = table.pack(pcall(fn, ...))
+  debug.sethook()
+  if timed_out then return false, TIMEOUT end
+  return table.unpack(res, 1, res.n)
+end
+
+-- The stages env[fname](stream, args...) sets up for one side (1 server, 2 client):
+-- (true, stages, count) or (false, error).
+function API.stages(env, fname, scope, args, nargs)
+  local f = env[fname]
+  if f == nil then return false, "function not found" end
+  return guarded(function()
+    local stages = select_stages(stages_of(f(setmetatable({ops = {}}, StreamOps), table.unpack(args, 1, nargs))), scope)
+    return stages, #stages
+  end)
+end
+
+-- Run stages over values[1..n]: (true, out, m) with the m values they yield, or (false, error).
+function API.run_stages(stages, values, n)
+  return guarded(function()
+    local i = 0
+    local it = function()
+      if i < n then i = i + 1; return values[i] end
+    end
+    for _, op in ipairs(stages) do it = op.fn(it, table.unpack(op.args, 1, op.args.n)) end
+    local out, m = {}, 0
+    for v in it do m = m + 1; out[m] = v end
+    return out, m
+  end)
 end
 
 API.list, API.map, API.bytes = list, map, bytes
