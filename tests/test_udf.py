@@ -46,6 +46,9 @@ def test_register_list_get_remove(client, tmp_path):
     assert mods["udf_lib.lua"]["type"] == 0
     # The real server's hash: SHA1 of its stored JSON object.
     assert len(mods["udf_lib.lua"]["hash"]) == 40
+    # As the official client: the hash as it comes (hex text) in a bytearray, content empty.
+    assert type(mods["udf_lib.lua"]["hash"]) is bytearray and type(mods["udf_lib.lua"]["content"]) is bytearray
+    int(mods["udf_lib.lua"]["hash"], 16)
     assert client.udf_get(MOD) == LIB.read_text()
     assert client.udf_get("udf_lib.lua") == LIB.read_text()
     client.udf_remove("udf_lib.lua")

@@ -191,14 +191,15 @@ def _parse_list(cmd: Command, body: Any, node: str) -> list[dict[str, Any]]:
 
 
 def parse_udf_list(answer: str) -> list[dict[str, Any]]:
-    """``filename=a.lua,hash=..,type=LUA;...`` -> ``[{"name", "hash", "type", "content"}]``."""
+    """``filename=a.lua,hash=..,type=LUA;...`` -> ``[{"name", "hash", "type", "content"}]``, as the
+    official client gives them: the hash as it comes (hex text in a ``bytearray``), content empty."""
     out = []
     for item in answer.split(";"):
         if not item:
             continue
         d = dict(p.partition("=")[::2] for p in item.split(","))
-        out.append({"name": d.get("filename", ""), "hash": d.get("hash", ""),
-                    "type": UDF_TYPE_LUA if d.get("type", "LUA") == "LUA" else -1, "content": b""})
+        out.append({"name": d.get("filename", ""), "hash": bytearray(d.get("hash", "").encode()),
+                    "type": UDF_TYPE_LUA if d.get("type", "LUA") == "LUA" else -1, "content": bytearray()})
     return out
 
 

@@ -1,0 +1,343 @@
+"""Stream UDF aggregation (``Query.apply``): end to end on the embedded server (sync, async, a
+3-node cluster), differential against a real server (ours on both, the official client on both),
+bad input, and the client's module source (``lua.user_path``, else the server's copy)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import aerospike_py
+from aerospike_py import predicates
+from aerospike_py.exception import AerospikeError, ClientError, InvalidArgError, UDFError
+from aerospike_py.server import EmbeddedCluster
+
+pytest.importorskip("lupa")
+
+LIB = Path(__file__).parent / "udf" / "stream_lib.lua"
+MOD = "stream_lib"
+SET = "agg_t"
+N = 300
+
+
+def line_of(function: str) -> int:
+    for i, line in enumerate(LIB.read_text().splitlines(), 1):
+        if line.startswith(f"function {function}("):
+            return i
+    raise LookupError(function)
+
+
+def load(client: Any, set_name: str = SET, n: int = N) -> None:
+    client.udf_put(str(LIB))
+    for i in range(n):
+        client.put(("test", set_name, i), {"n": i, "s": f"v{i}"})
+
+
+def agg(client: Any, function: str, args: list[Any] | None = None, set_name: str = SET,
+        where: Any = None, policy: dict[str, Any] | None = None) -> list[Any]:
+    q = client.query("test", set_name)
+    if where is not None:
+        q.where(where)
+    q.apply(MOD, function, args)
+    return q.results(policy)
+
+
+@pytest.fixture
+def aclient(client):
+    load(client)
+    yield client
+    client.udf_remove(MOD)
+
+
+def test_count_sum_average(aclient):
+    assert agg(aclient, "count") == [N]
+    assert agg(aclient, "sum_bin", ["n"]) == [sum(range(N))]
+    assert agg(aclient, "average", ["n"]) == [sum(range(N)) / N]
+    assert agg(aclient, "count_above", ["n", 250]) == [50]
+
+
+def test_no_reduce_gives_every_value(aclient):
+    assert sorted(agg(aclient, "above", ["n", 290])) == list(range(290, N))
+    assert sorted(agg(aclient, "values_of", ["n"]), key=lambda v: v[0])[:2] == [[0, "0", b""], [1, "1", b""]]
+    assert set(agg(aclient, "meta_of")) == {f"{SET}:1"}
+
+
+def test_group_by(aclient):
+    assert agg(aclient, "parity_counts", ["n"]) == [{"even": N // 2, "odd": N // 2}]
+    assert agg(aclient, "group_sizes", ["n"]) == [{0: 100, 1: 100, 2: 100}]
+
+
+def test_args_and_empty_results(aclient):
+    arg = {"k": [1, 2.5, b"\x00"], "t": True}
+    assert agg(aclient, "args_echo", ["x", arg]) == [["x", arg]]
+    assert agg(aclient, "nothing") == []
+    assert agg(aclient, "nils") == []
+    assert agg(aclient, "count", set_name="agg_no_such_set") == []
+
+
+def test_aggregate_value_over_1000_is_emitted_early(aclient):
+    # Each record's value is >= 1000 at once: emitted, then the aggregation restarts from 0, and
+    # each partition ends with that 0 (the real server's stream_ops semantics).
+    out = agg(aclient, "big_steps", ["n"])
+    assert sorted(v for v in out if v) == [i * 1000 for i in range(1, N)]
+    assert 0 in out
+
+
+def test_errors_carry_the_lua_message(aclient):
+    with pytest.raises(UDFError) as e:
+        agg(aclient, "fail_map")
+    assert e.value.code == 100
+    assert e.value.msg == f"UDF: Execution Error 2 : ./stream_lib.lua:{line_of('fail_map')}: boom in map"
+    with pytest.raises(UDFError, match=r"boom in reduce"):
+        agg(aclient, "fail_reduce")
+    with pytest.raises(UDFError, match=r"Execution Error 2 : \./stream_lib\.lua:\d+: boom on the client"):
+        agg(aclient, "fail_final")
+    with pytest.raises(UDFError, match="Execution Error 2 : function not found"):
+        agg(aclient, "no_such_function")
+    with pytest.raises(UDFError, match=r"attempt to index a number value \(global 'result'\)"):
+        agg(aclient, "not_a_stream")
+    q = aclient.query("test", SET)
+    q.apply("no_such_module", "count")
+    with pytest.raises(UDFError, match="Execution Error 1"):
+        q.results()
+    # The connection is left clean: the next aggregation works.
+    assert agg(aclient, "count") == [N]
+
+
+def test_foreach_and_iterate(aclient):
+    got: list[Any] = []
+    q = aclient.query("test", SET)
+    q.apply(MOD, "above", ["n", 297])
+    q.foreach(got.append)
+    assert sorted(got) == [297, 298, 299]
+    assert sorted(q.iterate()) == [297, 298, 299]
+    first: list[Any] = []
+    q.foreach(lambda v: first.append(v) or False)
+    assert len(first) == 1
+
+
+def test_secondary_index_query(aclient):
+    aclient.index_integer_create("test", SET, "n", "agg_t_n")
+    try:
+        assert agg(aclient, "count", where=predicates.between("n", 10, 19)) == [10]
+        assert agg(aclient, "sum_bin", ["n"], where=predicates.equals("n", 7)) == [7]
+    finally:
+        aclient.index_remove("test", "agg_t_n")
+
+
+def test_bad_input(aclient):
+    q = aclient.query("test", SET)
+    with pytest.raises(InvalidArgError):
+        q.apply(MOD, "count", "not a list")
+    with pytest.raises(InvalidArgError):
+        q.apply("", "count")
+    with pytest.raises(InvalidArgError):
+        q.apply(MOD, 5)
+    with pytest.raises(InvalidArgError):
+        q.apply(MOD, "count", [object()])
+    q.apply(MOD, "count")
+    with pytest.raises(ClientError, match="filter expression"):
+        from aerospike_py import exp
+
+        q.results({"filter_expression": exp.eq(exp.int_bin("n"), 1)})
+
+
+def test_async(server):
+    async def main() -> tuple[Any, ...]:
+        c = aerospike_py.AsyncClient(server.config)
+        await c.connect()
+        try:
+            await c.udf_put(str(LIB))
+            for i in range(20):
+                await c.put(("test", SET, i), {"n": i})
+            q = c.query("test", SET)
+            q.apply(MOD, "sum_bin", ["n"])
+            total = await q.results()
+            seen: list[Any] = []
+            q2 = c.query("test", SET)
+            q2.apply(MOD, "above", ["n", 17])
+            await q2.foreach(seen.append)
+            it = [v async for v in q2.iterate()]
+            q3 = c.query("test", SET)
+            q3.apply(MOD, "fail_map")
+            try:
+                await q3.results()
+                err = None
+            except UDFError as e:
+                err = e.msg
+            return total, sorted(seen), sorted(it), err
+        finally:
+            await c.close()
+
+    total, seen, it, err = asyncio.run(main())
+    assert total == [sum(range(20))]
+    assert seen == it == [17, 18, 19]
+    assert err is not None and err.endswith("boom in map")
+
+
+def test_cluster_each_partition_once():
+    with EmbeddedCluster(nodes=3, replication_factor=2) as cluster:
+        c = aerospike_py.client(cluster.config).connect()
+        try:
+            load(c, n=200)
+            assert agg(c, "count") == [200]
+            assert sorted(agg(c, "above", ["n", 0])) == list(range(200))
+        finally:
+            c.close()
+
+
+def test_local_module_in_user_path_wins(server, tmp_path):
+    """The client runs its final stages from ``<user_path>/<module>.lua`` when it is there."""
+    shutil.copy(LIB, tmp_path / "stream_lib.lua")
+    local = (tmp_path / "stream_lib.lua").read_text().replace(
+        "function count(s) return s : map(one) : reduce(add) end",
+        "function count(s) return s : map(one) : reduce(add) : map(function(v) return v * 10 end) end")
+    (tmp_path / "stream_lib.lua").write_text(local)
+    c = aerospike_py.client({**server.config, "lua": {"user_path": str(tmp_path)}}).connect()
+    try:
+        load(c, n=5)
+        assert agg(c, "count") == [50]  # the server's copy reduces, the local one maps * 10
+    finally:
+        c.close()
+
+
+def test_without_lupa_a_clear_error(aclient, monkeypatch):
+    import aerospike_py._lua as L
+
+    monkeypatch.setattr(L, "lupa_available", lambda: False)
+    c = aerospike_py.client(aclient._config).connect()
+    try:
+        q = c.query("test", SET)
+        q.apply(MOD, "count")
+        with pytest.raises(ClientError, match="install lupa"):
+            q.results()
+    finally:
+        c.close()
+
+
+# --------------------------------------------------------------------------- differential
+
+#: (function, args): run by our client on the real server and on the embedded one.
+DIFF_CASES: list[tuple[str, list[Any]]] = [
+    ("count", []), ("sum_bin", ["n"]), ("average", ["n"]), ("above", ["n", 280]), ("count_above", ["n", 100]),
+    ("parity_counts", ["n"]), ("group_sizes", ["n"]), ("big_steps", ["n"]), ("values_of", ["n"]),
+    ("meta_of", []), ("args_echo", [b"\x01", {"a": 1.5, "l": [1, "x"]}]), ("nothing", []), ("nils", []),
+    ("fail_map", []), ("fail_reduce", []), ("fail_final", []), ("no_such_function", []), ("not_a_stream", []),
+]
+DSET = "agg_diff"
+
+
+def _outcome(run: Any) -> Any:
+    try:
+        return ("ok", sorted(run(), key=repr))
+    except AerospikeError as e:
+        return ("error", type(e).__name__, e.code, e.msg.split("\n")[0])
+
+
+@pytest.fixture(scope="module")
+def both(real_server, aerospike_server):
+    real = aerospike_py.client(real_server.config).connect()
+    emb = aerospike_py.client(aerospike_server.config).connect()
+    for c in (real, emb):
+        load(c, DSET, 120)
+    yield real, emb
+    for c in (real, emb):
+        for i in range(120):
+            c.remove(("test", DSET, i))
+        c.udf_remove(MOD)
+        c.close()
+
+
+@pytest.mark.parametrize("case", DIFF_CASES, ids=[c[0] for c in DIFF_CASES])
+def test_same_as_real_server(both, case):
+    real, emb = both
+    fn, args = case
+    assert _outcome(lambda: agg(emb, fn, args, DSET)) == _outcome(lambda: agg(real, fn, args, DSET))
+
+
+def test_missing_module_same_as_real_server(both):
+    def run(c: Any) -> Any:
+        q = c.query("test", DSET)
+        q.apply("agg_no_such_module", "count")
+        return q.results()
+
+    real, emb = both
+    assert _outcome(lambda: run(emb)) == _outcome(lambda: run(real))
+
+
+@pytest.fixture(scope="module")
+def server_process():
+    """An embedded server in its own process (the official client keeps the GIL in udf_put)."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    proc = subprocess.Popen([sys.executable, "-m", "aerospike_py.server", "--port", "0"], env=env,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        host, port = line.rsplit(" ", 1)[1].strip().rsplit(":", 1)
+        yield host, int(port)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+#: Cases whose failure the official client may report from its own Lua or from the server's
+#: answer, whichever comes first (its error class and the file path then differ): the Lua message only.
+_RACY = {"not_a_stream", "fail_final", "fail_reduce"}
+
+
+def _official_outcome(aerospike: Any, hosts: list[Any], user_path: Path) -> list[Any]:
+    c = aerospike.client({"hosts": hosts, "lua": {"user_path": str(user_path)}}).connect()
+    out = []
+    try:
+        c.udf_put(str(LIB))
+        for i in range(60):
+            c.put(("test", "agg_off", i), {"n": i, "s": f"v{i}"})
+        for fn, args in DIFF_CASES:
+            q = c.query("test", "agg_off")
+            q.apply(MOD, fn, args)
+            try:
+                res: Any = ("ok", sorted(q.results(), key=repr))
+            except aerospike.exception.AerospikeError as e:
+                msg = str(e.args[1]).split(" : ", 1)[-1]
+                res = ("error", msg.rsplit(": ", 1)[-1]) if fn in _RACY else ("error", type(e).__name__, e.args[0], msg)
+            out.append((fn, res))
+        for i in range(60):
+            c.remove(("test", "agg_off", i))
+    finally:
+        c.close()
+    return out
+
+
+def test_official_client_same_on_embedded_and_real(real_server, server_process, tmp_path):
+    aerospike = pytest.importorskip("aerospike")
+    (tmp_path / "real").mkdir()
+    (tmp_path / "emb").mkdir()
+    emb = _official_outcome(aerospike, [server_process], tmp_path / "emb")
+    real = _official_outcome(aerospike, [(real_server.host, real_server.port)], tmp_path / "real")
+    assert emb == real
+    assert dict(emb)["count"] == ("ok", [60])
+
+
+def test_udf_list_and_get_shaped_as_the_official_client(real_server):
+    """udf_list/udf_get of ours and of the official client on the real server: same values, same types."""
+    aerospike = pytest.importorskip("aerospike")
+    ours = aerospike_py.client(real_server.config).connect()
+    off = aerospike.client({"hosts": [(real_server.host, real_server.port)]}).connect()
+    try:
+        ours.udf_put(str(LIB))
+        mine = [m for m in ours.udf_list() if m["name"] == "stream_lib.lua"]
+        theirs = [m for m in off.udf_list() if m["name"] == "stream_lib.lua"]
+        assert mine == theirs
+        assert {k: type(v) for k, v in mine[0].items()} == {k: type(v) for k, v in theirs[0].items()}
+        assert ours.udf_get("stream_lib.lua") == off.udf_get("stream_lib.lua") == LIB.read_text()
+    finally:
+        ours.close()
+        off.close()
