@@ -49,6 +49,8 @@ FLAG_BATCH_V2 = 0x08  # set by the official and Rust clients on every batch requ
 
 #: Result code of a record the server never answered (protocol violation).
 NO_RESPONSE = -1
+#: Result code TIMEOUT: the server gave up on a record, which may have been applied.
+_SERVER_TIMEOUT = 9
 
 _U32 = struct.Struct(">I")
 _ENTRY = struct.Struct(">I20sB")  # index, digest, REPEAT
@@ -207,7 +209,7 @@ def pack_batch(indices: Sequence[int], keys: Sequence[RequestKey], heads: Sequen
 class BatchState:
     """What the node commands of one call share: keys, result slots, per-record op filter."""
 
-    __slots__ = ("keys", "slots", "keep", "sink", "layout", "learned", "plan", "keep_failed")
+    __slots__ = ("keys", "slots", "keep", "sink", "layout", "learned", "plan", "keep_failed", "doubt")
 
     def __init__(self, keys: list[RequestKey], keep: list[bool] | None = None, sink: Any = None,
                  plan: Any = None, keep_failed: bool = False) -> None:
@@ -224,6 +226,9 @@ class BatchState:
         #: The record layout last seen (see :class:`Layout`), and how many were learned.
         self.layout: Layout | None = None
         self.learned = 0
+        #: Indices of write records that may have been applied by an attempt whose answer was not
+        #: a success: a failure of theirs is in doubt (see :func:`mark_doubt`).
+        self.doubt: set[int] = set()
 
 
 class BatchCommand(Command):
@@ -408,6 +413,8 @@ def _parse_frame(cmd: Command, body: Any, node: str) -> Any:
         if n_fields:
             off = skip_fields(buf, off, n_fields)
         if rc:
+            if rc == _SERVER_TIMEOUT and cmd.is_write:
+                state.doubt.add(idx)  # the server gave up on it, perhaps after applying it
             if n_ops and state.keep_failed:
                 failed_bins, off = parse_bins(buf, off, n_ops)
                 slots[idx] = (rc, gen, vt, failed_bins)
@@ -467,6 +474,26 @@ def apply_errors(cmds: list[Any], results: list[Any], is_write: bool) -> None:
                     slots[i] = err
 
 
+def note_doubt(cmds: list[Any], results: list[Any]) -> None:
+    """Remember the unanswered records of write commands that failed in doubt (sent, then no
+    answer): whatever a later attempt answers for them, other than success, is in doubt too."""
+    for cmd, res in zip(cmds, results, strict=True):
+        if isinstance(res, AerospikeError) and res.in_doubt:
+            state, indices = cmd.extra
+            slots = state.slots
+            state.doubt.update(i for i in indices if slots[i] is None)
+
+
+def mark_doubt(state: BatchState) -> None:
+    """Flag in doubt every failed record that an earlier attempt (or a server TIMEOUT) may have
+    applied, as the official clients do (a record failing on a command sent more than once)."""
+    slots = state.slots
+    for i in state.doubt:
+        s = slots[i]
+        if s is not None and s[0] and not (len(s) > 4 and s[4]):
+            slots[i] = (s[0], s[1], s[2], s[3], True)
+
+
 def _ttl(vt: int, now: int) -> int:
     if vt == 0:
         return NEVER_EXPIRES
@@ -502,7 +529,7 @@ def _to_batch_records(state: BatchState) -> list[BatchRecord]:
         if rc:
             if s[3] is not None:  # a failed UDF call's FAILURE bin
                 meta = new(RecordMetadata, (s[1], _ttl(s[2], now)))
-                append(new(BatchRecord, (pk, rc, new(Record, (pk, meta, s[3])), False)))
+                append(new(BatchRecord, (pk, rc, new(Record, (pk, meta, s[3])), len(s) > 4 and s[4])))
                 continue
             append(new(BatchRecord, (pk, rc, None, len(s) > 4 and s[4])))
             continue
@@ -588,6 +615,8 @@ def batch_steps(cluster_view: Callable[[], Any], state: BatchState, heads: Seque
         cmds = node_commands(cluster_view(), state, heads, run_pol, is_write, filter_field, todo, node_attempt) \
             if heads else []
         results = yield cmds, parallel, _as_is, delay
+        if is_write:
+            note_doubt(cmds, results)
         failed = [c for c, r in zip(cmds, results, strict=True) if _node_failure(r)]
         if failed and node_attempt < max_node_retries:
             delay = policy["sleep_between_retries"] / 1000
@@ -618,6 +647,8 @@ def batch_steps(cluster_view: Callable[[], Any], state: BatchState, heads: Seque
         todo = pending
         node_attempt = 0
         attempts += 1
+    if state.doubt:
+        mark_doubt(state)
     if not retry and not is_write:
         return finish(state, _NO_RETRY)
     unresolved = sum(1 for s in slots if s is not None and s[0] in RETRYABLE)
