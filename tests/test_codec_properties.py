@@ -287,9 +287,21 @@ def test_deep_decoder_agrees_with_the_fast_one(value: Any) -> None:
     assert _from_unpacked_deep(raw) == _from_unpacked(raw)
 
 
-@pytest.mark.parametrize("depth", [500, 1000])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(CDT_VALUES)
+def test_decoder_past_msgpacks_depth_agrees_with_msgpack(value: Any) -> None:
+    """The msgpack decoder used past 1,024 levels gives what msgpack's own gives."""
+    import msgpack
+
+    from aerospike_py._wire.values import _ext_hook, _unpack_deep
+
+    data = pack_cdt(value)
+    assert _unpack_deep(data) == msgpack.unpackb(data, raw=True, strict_map_key=False, ext_hook=_ext_hook)
+
+
+@pytest.mark.parametrize("depth", [500, 1000, 1025, 50_000])
 def test_deeply_nested_list_is_read(depth: int) -> None:
-    """A list nested as deep as msgpack allows (another client may store one) decodes."""
+    """A list nested as deep as a server stores it (another client may write one) decodes."""
     v = decode_particle(W.PT_LIST, b"\x91" * depth + b"\x93\x01\xa2\x03a\xc0")
     for _ in range(depth):
         assert len(v) == 1

@@ -300,18 +300,87 @@ def _from_unpacked_deep(root: Any) -> Any:
 
 
 def unpack_cdt(data: bytes | memoryview) -> Any:
-    """Decode Aerospike msgpack into Python values (nested as deep as msgpack allows: 1,024)."""
+    """Decode Aerospike msgpack into Python values, nested as deep as a server stores them (msgpack's
+    own decoder, up to 1,024 levels; :func:`_unpack_deep` past that)."""
     try:
         obj = msgpack.unpackb(data, raw=True, strict_map_key=False, ext_hook=_ext_hook, use_list=True)
     except TypeError:
         # A map keyed by lists/maps: unhashable in Python; decode keys as tuples.
-        obj = msgpack.unpackb(
-            data, raw=True, strict_map_key=False, ext_hook=_ext_hook, use_list=False, list_hook=tuple
-        )
+        try:
+            obj = msgpack.unpackb(
+                data, raw=True, strict_map_key=False, ext_hook=_ext_hook, use_list=False, list_hook=tuple
+            )
+        except _StackError:
+            return _from_unpacked_deep(_unpack_deep(data))
+    except _StackError:
+        return _from_unpacked_deep(_unpack_deep(data))
     try:
         return _from_unpacked(obj)
     except RecursionError:
         return _from_unpacked_deep(obj)
+
+
+_StackError = msgpack.exceptions.StackError
+_NO_KEY = object()
+
+
+def _unpack_deep(data: bytes | memoryview) -> Any:
+    """``msgpack.unpackb(data, raw=True, ...)`` for values nested past msgpack's limit: collections
+    are opened and closed on an explicit stack, scalars are msgpack's own; an unhashable map key
+    becomes a tuple."""
+    buf = bytes(data)
+    u = msgpack.Unpacker(raw=True, strict_map_key=False, ext_hook=_ext_hook, max_buffer_size=max(len(buf), 1))
+    u.feed(buf)
+    tell = u.tell
+    stack: list[list[Any]] = []  # open collections: [list | dict, values left, pending map key]
+    while True:
+        c = buf[tell()]
+        if 0x90 <= c <= 0x9F or c == 0xDC or c == 0xDD:
+            n = u.read_array_header()
+            v: Any = []
+            if n:
+                stack.append([v, n, _NO_KEY])
+                continue
+        elif 0x80 <= c <= 0x8F or c == 0xDE or c == 0xDF:
+            n = u.read_map_header()
+            v = {}
+            if n:
+                stack.append([v, 2 * n, _NO_KEY])
+                continue
+        else:
+            v = u.unpack()
+        while stack:  # ``v`` is complete: put it in its collection, closing those it completes
+            top = stack[-1]
+            coll = top[0]
+            if type(coll) is list:
+                coll.append(v)
+            elif top[2] is _NO_KEY:
+                top[2] = v
+            else:
+                key = top[2]
+                try:
+                    coll[key] = v
+                except TypeError:
+                    coll[_as_key(key)] = v
+                top[2] = _NO_KEY
+            top[1] -= 1
+            if top[1]:
+                break
+            stack.pop()
+            v = coll
+        else:
+            if tell() != len(buf):
+                raise msgpack.ExtraData(v, buf[tell():])
+            return v
+
+
+def _as_key(v: Any) -> Any:
+    """A list or map used as a map key, as a (hashable) tuple."""
+    if type(v) is list:
+        return tuple(_as_key(x) for x in v)
+    if type(v) is dict:
+        return tuple((_as_key(k), _as_key(x)) for k, x in v.items())
+    return v
 
 
 # --------------------------------------------------------------------------- particles

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import struct
+from itertools import chain
 from typing import Any, NamedTuple
 
 import msgpack
@@ -108,83 +109,104 @@ def _num(b: memoryview, i: int, fmt: str, size: int) -> tuple[Any, int]:
 
 
 def _unpack(b: memoryview, i: int) -> tuple[Any, int]:
+    """The value at ``i`` and the offset after it. Iterative (an explicit stack of open
+    collections), so values nested as deep as a real server stores them decode."""
+    stack: list[list[Any]] = []  # open collections: [CList | CMap, items left, pending map key]
+    while True:
+        v, i, n = _head(b, i)
+        if n:  # a non-empty collection: its items come next
+            stack.append([v, n, _NO_KEY])
+            continue
+        while stack:  # ``v`` is complete: put it in its collection, closing those it completes
+            top = stack[-1]
+            coll = top[0]
+            if type(coll) is CList:
+                coll.append(v)
+            elif top[2] is _NO_KEY:
+                top[2] = v
+            else:
+                if _is_flag(top[2]):
+                    coll.flags = top[2].code
+                else:
+                    coll.items.append([top[2], v])
+                top[2] = _NO_KEY
+            top[1] -= 1
+            if top[1]:
+                break
+            stack.pop()
+            if type(coll) is CList and coll and _is_flag(coll[0]):
+                coll.flags = coll.pop(0).code
+            v = coll
+        else:
+            return v, i
+
+
+_NO_KEY = object()
+
+
+def _head(b: memoryview, i: int) -> tuple[Any, int, int]:
+    """A scalar (``n`` = 0) or an empty collection and the number of values its items hold (``n``)."""
     c = b[i]
     i += 1
     if c <= 0x7F:
-        return c, i
+        return c, i, 0
     if c >= 0xE0:
-        return c - 0x100, i
+        return c - 0x100, i, 0
     if c <= 0x8F:
-        return _unpack_map(b, i, c & 0x0F)
+        return CMap(), i, 2 * (c & 0x0F)
     if c <= 0x9F:
-        return _unpack_list(b, i, c & 0x0F)
+        return CList(), i, c & 0x0F
     if c <= 0xBF:
         n = c & 0x1F
-        return bytes(b[i:i + n]), i + n
+        return bytes(b[i:i + n]), i + n, 0
     if c == 0xC0:
-        return None, i
+        return None, i, 0
     if c == 0xC2:
-        return False, i
+        return False, i, 0
     if c == 0xC3:
-        return True, i
+        return True, i, 0
     if c in (0xC4, 0xD9):
         n = b[i]
-        return bytes(b[i + 1:i + 1 + n]), i + 1 + n
+        return bytes(b[i + 1:i + 1 + n]), i + 1 + n, 0
     if c in (0xC5, 0xDA):
         n, i = _num(b, i, "H", 2)
-        return bytes(b[i:i + n]), i + n
+        return bytes(b[i:i + n]), i + n, 0
     if c in (0xC6, 0xDB):
         n, i = _num(b, i, "I", 4)
-        return bytes(b[i:i + n]), i + n
+        return bytes(b[i:i + n]), i + n, 0
     if c in (0xC7, 0xC8, 0xC9):
         n, i = (b[i], i + 1) if c == 0xC7 else _num(b, i, "H" if c == 0xC8 else "I", 2 if c == 0xC8 else 4)
         t, i = _num(b, i, "b", 1)
-        return Ext(t, bytes(b[i:i + n])), i + n
+        return Ext(t, bytes(b[i:i + n])), i + n, 0
     if 0xD4 <= c <= 0xD8:
         n = 1 << (c - 0xD4)
         t, i = _num(b, i, "b", 1)
-        return Ext(t, bytes(b[i:i + n])), i + n
-    table = {0xCA: ("f", 4), 0xCB: ("d", 8), 0xCC: None, 0xCD: ("H", 2), 0xCE: ("I", 4), 0xCF: ("Q", 8),
-             0xD0: ("b", 1), 0xD1: ("h", 2), 0xD2: ("i", 4), 0xD3: ("q", 8)}
+        return Ext(t, bytes(b[i:i + n])), i + n, 0
     if c == 0xCC:
-        return b[i], i + 1
-    if c in table:
-        f, n = table[c]  # type: ignore[misc]
-        v, i = _num(b, i, f, n)
-        return (float(v) if c == 0xCA else v), i
+        return b[i], i + 1, 0
+    f = _SCALARS.get(c)
+    if f is not None:
+        v, i = _num(b, i, *f)
+        return (float(v) if c == 0xCA else v), i, 0
     if c in (0xDC, 0xDD):
         n, i = _num(b, i, "H" if c == 0xDC else "I", 2 if c == 0xDC else 4)
-        return _unpack_list(b, i, n)
+        if n > len(b) - i:  # each item takes a byte at least: a count the data cannot hold is a lie
+            raise ValueError(f"list of {n} items in {len(b) - i} bytes")
+        return CList(), i, n
     if c in (0xDE, 0xDF):
         n, i = _num(b, i, "H" if c == 0xDE else "I", 2 if c == 0xDE else 4)
-        return _unpack_map(b, i, n)
+        if 2 * n > len(b) - i:
+            raise ValueError(f"map of {n} entries in {len(b) - i} bytes")
+        return CMap(), i, 2 * n
     raise ValueError(f"unknown msgpack byte {c:#x}")
+
+
+_SCALARS = {0xCA: ("f", 4), 0xCB: ("d", 8), 0xCD: ("H", 2), 0xCE: ("I", 4), 0xCF: ("Q", 8),
+            0xD0: ("b", 1), 0xD1: ("h", 2), 0xD2: ("i", 4), 0xD3: ("q", 8)}
 
 
 def _is_flag(v: Any) -> bool:
     return type(v) is Ext and v.code >= 0 and not v.data
-
-
-def _unpack_list(b: memoryview, i: int, n: int) -> tuple[CList, int]:
-    out = CList()
-    for _ in range(n):
-        v, i = _unpack(b, i)
-        out.append(v)
-    if out and _is_flag(out[0]):
-        out.flags = out.pop(0).code
-    return out, i
-
-
-def _unpack_map(b: memoryview, i: int, n: int) -> tuple[CMap, int]:
-    m = CMap()
-    for _ in range(n):
-        k, i = _unpack(b, i)
-        v, i = _unpack(b, i)
-        if _is_flag(k):
-            m.flags = k.code
-        else:
-            m.items.append([k, v])
-    return m, i
 
 
 _packer = msgpack.Packer(use_bin_type=False, autoreset=True)
@@ -197,35 +219,42 @@ def _header(n: int, small: int, b16: bytes, b32: bytes) -> bytes:
 
 
 def pack(v: Any) -> bytes:
-    """Encode CList/CMap/scalars back to Aerospike msgpack (order flags as a leading ext)."""
+    """Encode CList/CMap/scalars back to Aerospike msgpack (order flags as a leading ext).
+    Iterative, as :func:`unpack`: any depth."""
     out: list[bytes] = []
-    _pack(v, out)
+    append = out.append
+    stack = [iter((v,))]
+    while stack:
+        for x in stack[-1]:
+            if isinstance(x, list) and not isinstance(x, CList):
+                x = CList(x)
+            if isinstance(x, CList):
+                append(_header(len(x) + (1 if x.flags else 0), 0x90, b"\xdc", b"\xdd"))
+                if x.flags:
+                    append(b"\xc7\x00" + bytes([x.flags]))
+                if x:
+                    stack.append(iter(x))
+                    break
+            elif isinstance(x, CMap):
+                append(_header(len(x.items) + (1 if x.flags else 0), 0x80, b"\xde", b"\xdf"))
+                if x.flags:
+                    append(b"\xc7\x00" + bytes([x.flags]) + b"\xc0")
+                if x.items:
+                    stack.append(chain.from_iterable(x.items))
+                    break
+            elif type(x) is Ext:
+                n = len(x.data)
+                fixed = _FIXEXT.get(n)
+                head = bytes([fixed]) if fixed else _header_ext(n)
+                append(head + (x.code & 0xFF).to_bytes(1, "big") + x.data)
+            else:
+                append(_packer.pack(x))
+        else:
+            stack.pop()
     return b"".join(out)
 
 
-def _pack(v: Any, out: list[bytes]) -> None:
-    if isinstance(v, CList):
-        out.append(_header(len(v) + (1 if v.flags else 0), 0x90, b"\xdc", b"\xdd"))
-        if v.flags:
-            out.append(b"\xc7\x00" + bytes([v.flags]))
-        for x in v:
-            _pack(x, out)
-    elif isinstance(v, CMap):
-        out.append(_header(len(v.items) + (1 if v.flags else 0), 0x80, b"\xde", b"\xdf"))
-        if v.flags:
-            out.append(b"\xc7\x00" + bytes([v.flags]) + b"\xc0")
-        for k, x in v.items:
-            _pack(k, out)
-            _pack(x, out)
-    elif isinstance(v, list):
-        _pack(CList(v), out)
-    elif type(v) is Ext:
-        n = len(v.data)
-        fixed = {1: 0xD4, 2: 0xD5, 4: 0xD6, 8: 0xD7, 16: 0xD8}.get(n)
-        head = bytes([fixed]) if fixed else _header_ext(n)
-        out.append(head + (v.code & 0xFF).to_bytes(1, "big") + v.data)
-    else:
-        out.append(_packer.pack(v))
+_FIXEXT = {1: 0xD4, 2: 0xD5, 4: 0xD6, 8: 0xD7, 16: 0xD8}
 
 
 def _header_ext(n: int) -> bytes:
