@@ -7,7 +7,7 @@ import logging
 import ssl
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
@@ -44,12 +44,20 @@ _MAX_BODY = 128 * 1024 * 1024
 _GOOD_HEADS = frozenset((2 << 8) | t for t in (1, 2, 3, 4))
 #: Receive buffer of a connection (grown for a larger frame, shrunk back once it is handled).
 _BUF_SIZE = 64 * 1024
+#: Work a reply made as it is written may do before the loop serves others (seconds).
+_SLICE_S = 0.005
 SECURITY_NOT_SUPPORTED = 51
 
 
 class _Connection(asyncio.BufferedProtocol):
     """One client connection. Bytes are received into a buffer the connection keeps (no allocation
-    per read); every whole frame in it is handled, an incomplete one waits for more bytes."""
+    per read); every whole frame in it is handled, an incomplete one waits for more bytes.
+
+    No connection holds the loop or the memory for the others, as on a real server: while the
+    client does not read its replies (the transport's buffer is over its high-water mark), its
+    requests are neither read nor handled; a reply made as it is written (an iterator of frames,
+    a big scan) is written a slice at a time, yielding to the loop between slices, and the
+    connection's next request waits for it."""
 
     def __init__(self, node: ServerNode) -> None:
         self.node = node
@@ -65,6 +73,9 @@ class _Connection(asyncio.BufferedProtocol):
         self.session_expires = 0.0  # server time its session ends (then it answers 80)
         self.rps_hold: Any = None  # the quota reservation of the scan being admitted (security)
         self.pending: set[Callable[[], None]] = set()  # on_sent of paced replies still being written
+        self.blocked = False  # the client is not reading its replies (pause_writing)
+        self.streaming: Iterator[bytes] | None = None  # a reply being made as it is written
+        self.reading = True
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -94,6 +105,54 @@ class _Connection(asyncio.BufferedProtocol):
         self.buf[: len(pending)] = pending
         self.start, self.have = 0, len(pending)
 
+    def pause_writing(self) -> None:
+        self.blocked = True
+        self._update_reading()
+
+    def resume_writing(self) -> None:
+        self.blocked = False
+        if self.streaming is not None:
+            self._pump()
+        else:
+            self._update_reading()
+            self.buffer_updated(0)  # requests read before the pause
+
+    def _update_reading(self) -> None:
+        """Read from the socket only while requests can be handled (backpressure)."""
+        want = not self.blocked and self.streaming is None
+        t = self.transport
+        if want != self.reading and t is not None and not t.is_closing():
+            self.reading = want
+            t.resume_reading() if want else t.pause_reading()
+
+    def _pump(self) -> None:
+        """Write the next slice of the reply being made: up to the transport's high-water mark or
+        :data:`_SLICE_S` of work, then yield to the loop (or wait for the client to read)."""
+        t = self.transport
+        frames = self.streaming
+        if frames is None:
+            return
+        if t is None or t.is_closing():
+            self.streaming = None
+            return
+        until = time.monotonic() + _SLICE_S
+        try:
+            for frame in frames:
+                t.write(frame)
+                if self.blocked:
+                    return  # resume_writing pumps again
+                if time.monotonic() >= until:
+                    asyncio.get_running_loop().call_soon(self._pump)
+                    return
+        except Exception as e:  # noqa: BLE001 - a failing reply must not kill the server
+            log.debug("closing connection: reply failed: %r", e, exc_info=True)
+            self.streaming = None
+            t.close()
+            return
+        self.streaming = None
+        self._update_reading()
+        self.buffer_updated(0)  # requests that arrived meanwhile
+
     def buffer_updated(self, nbytes: int) -> None:
         if self.stalled:
             self.start = self.have = 0
@@ -102,6 +161,9 @@ class _Connection(asyncio.BufferedProtocol):
         buf, view = self.buf, self.view
         pos = self.start
         while have - pos >= 8:
+            if self.blocked or self.streaming is not None:
+                self.need = 8
+                return  # handled once the client reads / the reply is written
             (v,) = _unpack_proto(buf, pos)
             length = v & _SIZE_MASK
             if (v >> 48) not in _GOOD_HEADS or length > _MAX_BODY:
@@ -136,6 +198,11 @@ class _Connection(asyncio.BufferedProtocol):
             if fault is not None:
                 return self._apply_fault(fault, ptype, body)
         frames = node.process(ptype, body, self)
+        if not isinstance(frames, list):  # made as it is written
+            self.streaming = iter(frames)
+            self._update_reading()
+            asyncio.get_running_loop().call_soon(self._pump)  # (not from inside buffer_updated)
+            return True
         if frames:
             interval = getattr(frames, "interval", 0.0)
             if interval:  # paced (a query's records_per_second): frames go out one by one

@@ -22,8 +22,9 @@ from __future__ import annotations
 import logging
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 from .._wire import constants as W
@@ -383,16 +384,38 @@ def _basic(server: Any, ns: Any, h: MessageHeader, fields: dict[int, bytes], bod
     ix = _index_for(server, ns, req)
     job = Job(req, "basic", ix.d.name if ix is not None and not h.info1 & W.INFO1_SHORT_QUERY else "",
               _client_name(server), req.trid or _next_trid())
-    frames = _run_basic(server, ns, req, ix, job)
-    job.finish = time.monotonic()
-    job.net_io_bytes = sum(map(len, frames))
-    if not h.info1 & W.INFO1_SHORT_QUERY:
-        _register(server, job)
-    if req.rps and len(frames) > 2:
+    register = not h.info1 & W.INFO1_SHORT_QUERY
+    if not req.rps:  # made as the connection writes it: a big scan does not hold the loop
+        frames = _run_basic(server, ns, req, ix, job)
+        first = next(frames)  # (a request that fails before its first frame is answered as ever)
+        return _streamed(server, job, chain((first,), frames), register)
+    frames = [f for f in _run_basic(server, ns, req, ix, job) if f]
+    _finish(server, job, sum(map(len, frames)), register)
+    if len(frames) > 2:
         paced = Paced(frames)
         paced.interval = max(1, req.rps // 10) / req.rps
         return paced
     return frames
+
+
+def _finish(server: Any, job: Job, sent: int, register: bool) -> None:
+    job.finish = time.monotonic()
+    job.net_io_bytes = sent
+    if register:
+        _register(server, job)
+
+
+def _streamed(server: Any, job: Job, frames: Iterator[bytes], register: bool) -> Iterator[bytes]:
+    """The frames of a scan/query as they are made (an empty one is a pause in the work); the job
+    is done once the last is taken. A failure after the first frames ends the stream with its code."""
+    sent = 0
+    try:
+        for frame in frames:
+            sent += len(frame)
+            yield frame
+    except ResultError as e:
+        yield reply(e.code)
+    _finish(server, job, sent, register)
 
 
 def _next_trid() -> int:
@@ -442,11 +465,10 @@ def _records(server: Any, ns: Any, req: QueryRequest, ix: Any, pids: list[int]):
             yield pid, bval, rec
 
 
-def _run_basic(server: Any, ns: Any, req: QueryRequest, ix: Any, job: Job) -> list[bytes]:
+def _run_basic(server: Any, ns: Any, req: QueryRequest, ix: Any, job: Job) -> Iterator[bytes]:
     owned = _owned(server)
     assert req.pids is not None
     wanted = sorted(req.pids)
-    frames: list[bytes] = []
     chunk: list[bytes] = []
     size = 0
     if owned is not None:
@@ -464,7 +486,11 @@ def _run_basic(server: Any, ns: Any, req: QueryRequest, ix: Any, job: Job) -> li
     limit = req.max_records
     per_frame = max(1, req.rps // 10) if req.rps else 0  # paced answers: about ten frames a second
     all_bins = req.bin_names is None and not req.read_ops
+    seen = 0
     for _pid, bval, rec in _records(server, ns, req, ix, wanted):
+        seen += 1
+        if not seen & 255:
+            yield b""  # a pause: the loop may serve others (see _streamed)
         if filter_exp is not None:
             try:
                 check_filter(server, {W.FIELD_FILTER_EXP: filter_exp}, rec, ns)
@@ -494,15 +520,15 @@ def _run_basic(server: Any, ns: Any, req: QueryRequest, ix: Any, job: Job) -> li
         chunk.append(msg)
         size += len(msg)
         if size > CHUNK_LIMIT or per_frame and count % per_frame == 0:
-            frames.append(_frame(chunk, size))
+            job.succeeded = job.throttled = count
+            yield _frame(chunk, size)
             chunk, size = [], 0
         if limit and count >= limit:
             break
     job.succeeded = job.throttled = count
     if chunk:
-        frames.append(_frame(chunk, size))
-    frames.append(_FIN)
-    return frames
+        yield _frame(chunk, size)
+    yield _FIN
 
 
 def _frame(chunk: list[bytes], size: int) -> bytes:
