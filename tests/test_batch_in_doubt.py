@@ -147,15 +147,16 @@ def test_connection_lost_after_send_is_in_doubt(cluster: EmbeddedCluster, client
 
 
 def test_failure_on_a_resend_after_an_attempt_that_applied_is_in_doubt(cluster: EmbeddedCluster, client: Any) -> None:
-    """Create-only: the first attempt creates the records but its answer comes too late; the node
-    retry is answered KEY_EXISTS for them, which the first attempt caused: in doubt."""
+    """Create-only: the first attempt creates the records but its answer comes too late; the resend
+    (``retry=1``: records that timed out) is answered KEY_EXISTS, which the first attempt caused."""
     keys = _keys()
     masters = _masters(cluster, keys)
     slow = masters[0]
     cluster.inject_fault(slow, f"{Fault.DELAY}3000")
-    policy = dict(FAST, max_retries=1, exists=aerospike_py.POLICY_EXISTS_CREATE_ONLY)
-    recs = _write(client, keys, policy).batch_records
-    for k, m, br in zip(keys, masters, recs, strict=True):
+    policy = dict(FAST, exists=aerospike_py.POLICY_EXISTS_CREATE_ONLY)
+    res = client.batch_write([(k, {"v": 1}) for k in keys], policy=policy, retry=1)
+    assert res.retry.attempts == 2
+    for k, m, br in zip(keys, masters, res.batch_records, strict=True):
         if m == slow:
             assert (br.result, br.in_doubt) == (5, True), (k, br)
         else:
@@ -163,12 +164,31 @@ def test_failure_on_a_resend_after_an_attempt_that_applied_is_in_doubt(cluster: 
         assert client.get(k)[2] == {"v": 1}
 
 
-def test_resend_that_succeeds_is_not_in_doubt_and_reads_never_are(cluster: EmbeddedCluster, client: Any) -> None:
+@pytest.mark.parametrize("fault", [f"{Fault.DELAY}3000", Fault.HALF_CLOSE])
+def test_a_sent_write_sub_batch_is_not_sent_again(cluster: EmbeddedCluster, client: Any, fault: str) -> None:
+    """Node retries (the batch policy's max_retries, 2 by default) resend a write sub-batch only when
+    it was never sent: increments are applied once, and reported in doubt; reads are retried."""
+    keys = _keys()
+    _seed(client, keys)
+    masters = _masters(cluster, keys)
+    slow = masters[0]
+    cluster.inject_fault(slow, fault)
+    cluster.reset_counts()
+    recs = _operate(client, keys, dict(FAST, max_retries=2)).batch_records
+    mine = masters.count(slow)
+    applies = fault != Fault.HALF_CLOSE  # (half_close answers nothing and applies nothing)
+    assert cluster.request_counts()[slow] == (mine if applies else 0)  # not sent again
+    for k, m, br in zip(keys, masters, recs, strict=True):
+        assert (br.result == 0, br.in_doubt) == ((False, True) if m == slow else (True, False)), (k, br)
+    applied = [client.get(k)[2]["v"] for k, m in zip(keys, masters, strict=True) if m == slow]
+    assert applied == [1 if applies else 0] * mine
+    cluster.inject_fault(slow, Fault.STALL)
+    assert all(br.result == 0 for br in client.batch_read(keys, policy=dict(FAST, max_retries=1)).batch_records)
+
+
+def test_a_read_is_never_in_doubt(cluster: EmbeddedCluster, client: Any) -> None:
     keys = _keys()
     masters = _masters(cluster, keys)
-    cluster.inject_fault(masters[0], Fault.HALF_CLOSE)
-    recs = _write(client, keys, dict(FAST, max_retries=1)).batch_records
-    assert [(br.result, br.in_doubt) for br in recs] == [(0, False)] * N
     cluster.inject_fault(masters[0], Fault.STALL)
     with pytest.raises(aerospike_py.exception.AerospikeTimeoutError) as ei:
         client.batch_read(keys, policy=FAST)

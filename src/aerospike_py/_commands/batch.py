@@ -595,7 +595,8 @@ def batch_steps(cluster_view: Callable[[], Any], state: BatchState, heads: Seque
     1. One command per node, each run once by the executor (``max_retries`` is applied here).
     2. Node retries: the unanswered records of a node command that failed in transport are split
        again by the cluster's *current* partition map (so a departed node's keys go to their new
-       owner), up to ``max_retries`` times, ``sleep_between_retries`` apart.
+       owner), up to ``max_retries`` times, ``sleep_between_retries`` apart; for writes only when
+       the command was never sent (a write that may have been applied is not applied twice).
     3. Write retries (``retry`` > 0): records that failed with a retryable code are resent after a
        full-jitter exponential backoff, unless ``total_timeout`` would be overrun.
 
@@ -617,7 +618,9 @@ def batch_steps(cluster_view: Callable[[], Any], state: BatchState, heads: Seque
         results = yield cmds, parallel, _as_is, delay
         if is_write:
             note_doubt(cmds, results)
-        failed = [c for c, r in zip(cmds, results, strict=True) if _node_failure(r)]
+        # A write sub-batch that was sent is not sent again (it may have been applied: its records
+        # stay in doubt); one never sent (connection refused) goes to the owners of the moment.
+        failed = [c for c, r in zip(cmds, results, strict=True) if _node_failure(r) and not (is_write and r.in_doubt)]
         if failed and node_attempt < max_node_retries:
             delay = policy["sleep_between_retries"] / 1000
             left = deadline - clock() - delay if deadline is not None else None
