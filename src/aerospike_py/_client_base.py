@@ -308,7 +308,8 @@ class ClientBase(BatchMixin, QueryMixin):
         cluster = getattr(self, "_cluster", None)
         if cluster is None:
             return {"cluster_name": self._config.get("cluster_name"), "tend_count": 0, "nodes": []}
-        return cluster.stats()
+        stats: dict[str, Any] = cluster.stats()
+        return stats
 
     def _cluster_view(self) -> Any:
         """The connected cluster (nodes, partition tables), for commands that split by node."""

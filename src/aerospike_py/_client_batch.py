@@ -327,15 +327,17 @@ def _shared_heads(rkeys: list[Any], build: Any, per_key: bool = False) -> list[b
         if spaces.count(spaces[0]) == len(spaces):  # one (namespace, set): no loop
             return [build(rkeys[0])] * len(rkeys)
     cache: dict[Any, bytes] = {}
-    out = []
+    out: list[bytes] = []
     append = out.append
-    last_space = h = None
+    last_space = None
+    h = b""
     for k in rkeys:
         space = k[0]  # the key's KeySpace: one per (namespace, set)
         if space is not last_space:
-            h = cache.get(space)
-            if h is None:
-                h = cache[space] = build(k)
+            got = cache.get(space)
+            if got is None:
+                got = cache[space] = build(k)
+            h = got
             last_space = space
         append(h)
     return out

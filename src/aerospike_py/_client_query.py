@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _constants as C
 from ._commands import query as QC
@@ -18,6 +18,9 @@ from ._commands.base import Command
 from ._commands.info import _check_ok, _info_value
 from ._wire.info import pack_info_request
 from .exception import AerospikeTimeoutError, _InvalidArgValue
+
+if TYPE_CHECKING:
+    from ._net.cluster import Node
 
 #: Background job states, as the official client numbers them.
 JOB_STATUS_UNDEF = 0
@@ -32,6 +35,8 @@ class NodeInfo(Command):
     """An info request to one given node."""
 
     __slots__ = ("node",)
+
+    node: Node
 
 
 def _node_info(node: Any, command: str, policy: Any, parse: Any = _info_value) -> NodeInfo:

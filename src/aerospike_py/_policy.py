@@ -97,7 +97,11 @@ _ENUMS: dict[str, tuple[int, ...]] = {
 _BOOLS = {"durable_delete", "allow_inline", "allow_inline_ssd", "respond_all_keys", "include_bin_data"}
 
 
-class Policy(dict):
+#: ``(info2_bits, info3_bits, generation, record_ttl, key_policy, durable)`` of a write.
+WriteAttrs = tuple[int, int, int, int, int, bool]
+
+
+class Policy(dict[str, Any]):
     """A resolved policy: every field present, values validated. Attribute access for speed.
 
     ``cacheable`` marks long-lived policies (defaults) whose derived values may be cached.
@@ -109,7 +113,7 @@ class Policy(dict):
         super().__init__(*args, **kwargs)
         self.cacheable = False
         #: write_attrs(self, None), remembered for cacheable policies.
-        self.attrs: tuple | None = None
+        self.attrs: WriteAttrs | None = None
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -229,7 +233,7 @@ INFO = PolicyKind("info", INFO_DEFAULTS)
 _META_KEYS = frozenset(("gen", "ttl", "key", "exists", "commit_level", "durable_delete"))
 
 
-def write_attrs(policy: Policy, meta: dict[str, Any] | None) -> tuple[int, int, int, int, int, bool]:
+def write_attrs(policy: Policy, meta: dict[str, Any] | None) -> WriteAttrs:
     """``(info2_bits, info3_bits, generation, record_ttl, key_policy, durable)`` for a write.
 
     Fields set in ``meta`` (WriteMeta) win over the policy's.

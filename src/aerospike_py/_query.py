@@ -56,7 +56,7 @@ class _QueryBase:
             bins = tuple(bins[0])
         self._stmt.select(bins)
 
-    def where(self, predicate: tuple, ctx: list[Any] | None = None) -> None:
+    def where(self, predicate: tuple[Any, ...], ctx: list[Any] | None = None) -> None:
         """Filter by one secondary-index predicate from :mod:`aerospike_py.predicates`."""
         if ctx is not None and isinstance(predicate, tuple):
             predicate = (*predicate, {"ctx": list(ctx)})
@@ -88,9 +88,10 @@ class _QueryBase:
         return QC.query_steps(self._client._cluster_view, run)
 
     def _queue_size(self, policy: dict[str, Any] | None) -> int:
-        return max(1, self._resolve(policy).get("record_queue_size", 1024))
+        size: int = self._resolve(policy).get("record_queue_size", 1024)
+        return max(1, size)
 
-    def _background(self, ops: list[Any], policy: dict[str, Any] | None, udf: tuple | None = None) -> Any:
+    def _background(self, ops: list[Any], policy: dict[str, Any] | None, udf: tuple[str, str, list[Any] | None] | None = None) -> Any:
         """A background job: write ``ops``, or the record UDF ``udf = (module, function, args)``."""
         from ._policy import WRITE
 
@@ -169,13 +170,15 @@ class Query(_QueryBase):
 
     def execute_background(self, ops: list[Any], policy: dict[str, Any] | None = None) -> int:
         """Apply write ``ops`` to every matching record on the server; returns the job id."""
-        return drive(self._client, self._stmt, self._background(ops, policy))
+        job_id: int = drive(self._client, self._stmt, self._background(ops, policy))
+        return job_id
 
     def execute_udf_background(self, module: str, function: str, args: list[Any] | None = None,
                                policy: dict[str, Any] | None = None) -> int:
         """Run the record UDF ``module.function(rec, *args)`` on every matching record on the
         server (records are updated, never created); returns the job id (see ``job_info``)."""
-        return self._client._drive(self._background([], policy, (module, function, args)))
+        job_id: int = self._client._drive(self._background([], policy, (module, function, args)))
+        return job_id
 
 
 class RecordStream(Iterator[Record]):
@@ -233,9 +236,9 @@ class RecordStream(Iterator[Record]):
                 if chunk is _END or type(chunk) is _Failed:
                     self._chunks.appendleft(chunk)  # stays ended
                     self._stopped = True
-                    if chunk is _END:
-                        return
-                    raise chunk.exc
+                    if isinstance(chunk, _Failed):
+                        raise chunk.exc
+                    return
                 self._count -= len(chunk)
                 self._cond.notify_all()
             yield from chunk
@@ -294,13 +297,15 @@ class AsyncQuery(_QueryBase):
 
     async def execute_background(self, ops: list[Any], policy: dict[str, Any] | None = None) -> int:
         """Apply write ``ops`` to every matching record on the server; returns the job id."""
-        return await _awaited(drive(self._client, self._stmt, self._background(ops, policy)))
+        job_id: int = await _awaited(drive(self._client, self._stmt, self._background(ops, policy)))
+        return job_id
 
     async def execute_udf_background(self, module: str, function: str, args: list[Any] | None = None,
                                      policy: dict[str, Any] | None = None) -> int:
         """Run the record UDF ``module.function(rec, *args)`` on every matching record on the
         server (records are updated, never created); returns the job id (see ``job_info``)."""
-        return await _awaited(self._client._drive(self._background([], policy, (module, function, args))))
+        job_id: int = await _awaited(self._client._drive(self._background([], policy, (module, function, args))))
+        return job_id
 
 
 class _AsyncValues(AsyncIterator[Any]):
@@ -421,7 +426,7 @@ class Scan(Query):
     _POLICY = P.SCAN
     _POLICY_NAME = "scan"
 
-    def where(self, predicate: tuple, ctx: list[Any] | None = None) -> None:
+    def where(self, predicate: tuple[Any, ...], ctx: list[Any] | None = None) -> None:
         raise ClientError("a scan takes no predicate: use client.query() for index queries")
 
 
@@ -431,7 +436,7 @@ class AsyncScan(AsyncQuery):
     _POLICY = P.SCAN
     _POLICY_NAME = "scan"
 
-    def where(self, predicate: tuple, ctx: list[Any] | None = None) -> None:
+    def where(self, predicate: tuple[Any, ...], ctx: list[Any] | None = None) -> None:
         raise ClientError("a scan takes no predicate: use client.query() for index queries")
 
 

@@ -14,6 +14,7 @@ errors the server detects (an int compared with a string) come back as server er
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgpack
@@ -498,7 +499,7 @@ def _v(x: Any) -> Expr:
     raise _InvalidArgType(f"expression argument of unsupported type {type(x).__name__}")
 
 
-def _bin_arg(b: Any, accessor: Any) -> Expr:
+def _bin_arg(b: Any, accessor: Callable[[str], Expr]) -> Expr:
     if isinstance(b, str):
         return accessor(b)
     if isinstance(b, dict) and "__expr__" in b:
@@ -522,7 +523,7 @@ def _ctx(ctx: Any) -> list[Any] | None:
     return flat
 
 
-def _rt(return_type: Any, allowed: frozenset, inverted: bool) -> int:
+def _rt(return_type: Any, allowed: frozenset[int], inverted: bool) -> int:
     if isinstance(return_type, bool) or not isinstance(return_type, int) or return_type < 0 \
             or (return_type & ~_INVERTED) not in allowed:
         raise _InvalidArgValue(f"unknown return type {return_type!r}")

@@ -62,7 +62,8 @@ class NumpyBatchRecords:
 
     def get(self, key: str | int | bytes) -> np.void:
         """The row of a user key (KeyError when it was not requested)."""
-        return self.batch_records[self._map[key]]
+        row: np.void = self.batch_records[self._map[key]]
+        return row
 
     def __contains__(self, key: object) -> bool:
         return key in self._map
@@ -75,7 +76,7 @@ class NumpyBatchRecords:
 
     def __repr__(self) -> str:
         ok = int((self.result_codes == 0).sum())
-        return f"NumpyBatchRecords(count={len(self)}, ok={ok}, fields={list(self.batch_records.dtype.names)})"
+        return f"NumpyBatchRecords(count={len(self)}, ok={ok}, fields={list(self.batch_records.dtype.names or ())})"
 
 
 def _np() -> Any:
@@ -95,19 +96,20 @@ def _np() -> Any:
 _NUMPY: Any = None
 
 
-def _check_dtype(dtype: Any) -> np.dtype:
+def _check_dtype(dtype: Any) -> np.dtype[np.void]:
     """A structured dtype whose fields are all numpy kinds we can fill (TypeError otherwise)."""
-    np = _np()
+    numpy = _np()
     try:
-        dt = np.dtype(dtype)
+        dt: np.dtype[np.void] = numpy.dtype(dtype)
     except TypeError as e:
         raise _InvalidArgType(f"_dtype: {e}") from None
     if dt in _CHECKED:
         return dt
-    if not dt.names:
+    fields = dt.fields
+    if not dt.names or fields is None:
         raise _InvalidArgType("_dtype must be a structured dtype (one field per bin)")
     for name in dt.names:
-        f = dt.fields[name][0]
+        f = fields[name][0]
         base = f.subdtype[0] if f.subdtype else f
         if f.subdtype and base.kind not in "iuf":
             raise _InvalidArgType(f"_dtype field {name!r}: sub-arrays must be of ints or floats, not {base}")
@@ -178,14 +180,14 @@ class _Layout:
         """Whether all ``n`` records from ``off`` have this shape (fast check of the usual case)."""
         rows = np.frombuffer(buf, np.uint8, count=n * self.size, offset=off)
         if n * len(self.cols) > _FLAT_MAX:
-            return rows.reshape(n, self.size)[:, self.cols].tobytes() == self.tmpl * n
+            return bool(rows.reshape(n, self.size)[:, self.cols].tobytes() == self.tmpl * n)
         f = _FLAT.get((self, n))
         if f is None:
             if len(_FLAT) >= 32:
                 _FLAT.clear()
             f = _FLAT[(self, n)] = ((np.arange(n, dtype=np.intp)[:, None] * self.size + self.cols)
                                     .ravel(), self.tmpl * n)
-        return rows.take(f[0]).tobytes() == f[1]
+        return bool(rows.take(f[0]).tobytes() == f[1])
 
     def values(self, np: Any, view: Any, j: int) -> Any:
         name = f"v{j}"
@@ -450,7 +452,7 @@ def _ttls(np: Any, void_times: Any) -> Any:
     return np.where(vt == 0, _NEVER, ttl)
 
 
-def _one_run(np: Any, keys: list[Any], run: tuple[_Layout, Any], dtype: Any) -> NumpyBatchRecords:
+def _one_run(np: Any, keys: list[Any], run: tuple[_Layout, Any, bytes, int], dtype: Any) -> NumpyBatchRecords:
     """The usual reply, one run of same-shape records: a cached plan fills the run's rows with one
     structured cast (plus the checked fill for the fields it cannot cast exactly); when the run is
     every row in request order (one node), those are the results, else they are scattered."""
@@ -501,7 +503,8 @@ def _in_order(np: Any, n: int) -> bytes:
     b = _ORDER[0]
     if len(b) < 4 * n:
         if n > 1 << 20:
-            return np.arange(n, dtype=">u4").tobytes()
+            whole: bytes = np.arange(n, dtype=">u4").tobytes()
+            return whole
         b = _ORDER[0] = np.arange(max(n, 1024), dtype=">u4").tobytes()
     return b[: 4 * n]
 
@@ -515,7 +518,7 @@ def _from_batch_records(records: list[Any], dtype: Any) -> NumpyBatchRecords:
     arr = np.zeros(n, dt)
     meta = np.zeros(n, _META_NP)
     codes = np.zeros(n, np.int32)
-    names = dt.names
+    names = dt.names or ()
     for i, br in enumerate(records):
         codes[i] = br.result
         rec = br.record
@@ -543,7 +546,8 @@ def _numpy_result(dtype: Any) -> Any:
     return finish
 
 
-def _records_from_array(data: Any, namespace: str, set_name: str, dtype: Any, key_field: str = "_key") -> list:
+def _records_from_array(data: Any, namespace: str, set_name: str, dtype: Any,
+                        key_field: str = "_key") -> list[tuple[tuple[str, str, Any], dict[str, Any]]]:
     """Rows of a structured array -> ``[(key, bins)]`` for ``batch_write``.
 
     ``key_field`` holds the user key (int, or ``S`` bytes with trailing NULs removed, decoded as

@@ -29,43 +29,43 @@ __all__ = [
     "geo_contains_geojson_point",
 ]
 
-def _with_ctx(t: tuple, ctx: list[Any] | None) -> tuple:
+def _with_ctx(t: tuple[Any, ...], ctx: list[Any] | None) -> tuple[Any, ...]:
     return t if not ctx else (*t, {"ctx": list(ctx)})
 
 
-def equals(bin_name: str, val: Any, ctx: list[Any] | None = None) -> tuple:
+def equals(bin_name: str, val: Any, ctx: list[Any] | None = None) -> tuple[Any, ...]:
     """Records whose indexed ``bin_name`` equals ``val`` (int, str or bytes)."""
     return _with_ctx(("equals", bin_name, val), ctx)
 
 
-def between(bin_name: str, min_val: Any, max_val: Any, ctx: list[Any] | None = None) -> tuple:
+def between(bin_name: str, min_val: Any, max_val: Any, ctx: list[Any] | None = None) -> tuple[Any, ...]:
     """Records whose indexed integer ``bin_name`` is in ``min_val..max_val`` (inclusive)."""
     return _with_ctx(("between", bin_name, min_val, max_val), ctx)
 
 
-def contains(bin_name: str, index_type: int, val: Any, ctx: list[Any] | None = None) -> tuple:
+def contains(bin_name: str, index_type: int, val: Any, ctx: list[Any] | None = None) -> tuple[Any, ...]:
     """Records whose list / map-key / map-value index (``INDEX_TYPE_*``) on ``bin_name`` holds ``val``."""
     return _with_ctx(("contains", bin_name, index_type, val), ctx)
 
 
 def range(bin_name: str, index_type: int, min_val: int, max_val: int,  # noqa: A001 - the official name
-          ctx: list[Any] | None = None) -> tuple:
+          ctx: list[Any] | None = None) -> tuple[Any, ...]:
     """Like :func:`between` on a collection index (``INDEX_TYPE_*``), as the official client's ``range``."""
     return _with_ctx(("range", bin_name, index_type, min_val, max_val), ctx)
 
 
-def geo_within_geojson_region(bin_name: str, geojson: str, ctx: list[Any] | None = None) -> tuple:
+def geo_within_geojson_region(bin_name: str, geojson: str, ctx: list[Any] | None = None) -> tuple[Any, ...]:
     """Records whose GeoJSON ``bin_name`` lies within the region ``geojson`` (a Polygon/MultiPolygon)."""
     return _with_ctx(("geo_within_geojson_region", bin_name, geojson), ctx)
 
 
 def geo_within_radius(bin_name: str, lat: float, lng: float, radius: float,
-                      ctx: list[Any] | None = None) -> tuple:
+                      ctx: list[Any] | None = None) -> tuple[Any, ...]:
     """Records whose GeoJSON point ``bin_name`` is within ``radius`` metres of (``lat``, ``lng``)."""
     return _with_ctx(("geo_within_radius", bin_name, lat, lng, radius), ctx)
 
 
-def geo_contains_geojson_point(bin_name: str, geojson: str, ctx: list[Any] | None = None) -> tuple:
+def geo_contains_geojson_point(bin_name: str, geojson: str, ctx: list[Any] | None = None) -> tuple[Any, ...]:
     """Records whose GeoJSON region ``bin_name`` contains the point ``geojson``."""
     return _with_ctx(("geo_contains_geojson_point", bin_name, geojson), ctx)
 

@@ -17,10 +17,11 @@ import gc
 import random
 import struct
 import time
-from collections.abc import Callable, Generator, ItemsView, Iterable, Iterator, Sequence, ValuesView
+from collections.abc import Callable, Generator, ItemsView, Iterable, Iterator, Mapping, Sequence, ValuesView
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
+from .._policy import WriteAttrs
 from .._wire import constants as W
 from .._wire.message import FIELD_HEADER, MSG_HEADER, OP_HEADER, pack_message, parse_bins, skip_fields
 from .._wire.values import decode_particle
@@ -34,6 +35,9 @@ from ..exception import (
 from ..types import BatchRecord, BatchRecords, BatchRetryInfo, Record, RecordMetadata
 from .base import CITRUS_EPOCH, MORE, NEVER_EXPIRES, Command, parse_frame_sparing_gc, raise_for
 from .keys import _RECENT, RequestKey, parse_key
+
+if TYPE_CHECKING:
+    from .._net.cluster import Node
 
 # Entry type bits.
 BATCH_MSG_REPEAT = 0x01
@@ -83,15 +87,15 @@ def parse_keys(keys: Any, what: str = "keys") -> list[RequestKey]:
     if not isinstance(keys, (list, tuple)):
         raise _InvalidArgType(f"{what} must be a list of keys, not {type(keys).__name__}")
     try:
-        out = list(map(_RECENT.get, keys))
+        memo: list[RequestKey | None] = list(map(_RECENT.get, keys))
     except TypeError:  # an unhashable key (a list, a list user key): the loop below
-        out = [None]
-    if None not in out:
+        memo = [None]
+    if None not in memo:
         # The memo holds only str and int user keys, so when every user key given is exactly a str
         # or an int, each entry found was made for that very key (an int never equals a str).
         if set(map(type, map(_tuple_user_key, keys))) <= _MEMO_TYPES:
-            return out
-    out = []
+            return cast("list[RequestKey]", memo)  # no None in it
+    out: list[RequestKey] = []
     append = out.append
     recent = _RECENT
     try:
@@ -132,7 +136,7 @@ def read_head(k: RequestKey, info1: int, info2: int, ttl: int, ops: Sequence[byt
                      _ns_set_fields(k), *ops))
 
 
-def write_head(k: RequestKey, info1: int, attrs: tuple, ops: Sequence[bytes], extra_fields: Sequence[bytes] = (),
+def write_head(k: RequestKey, info1: int, attrs: WriteAttrs, ops: Sequence[bytes], extra_fields: Sequence[bytes] = (),
                extra_info2: int = W.INFO2_RESPOND_ALL_OPS, n_ops: int = -1) -> bytes:
     """The entry body (after the digest) of a write, delete or UDF call (``attrs`` from write_attrs);
     ``ops`` holds one op per item, or ``n_ops`` ops in its parts."""
@@ -236,6 +240,8 @@ class BatchCommand(Command):
 
     __slots__ = ("node",)
 
+    node: Node
+
 
 def node_commands(cluster: Any, state: BatchState, heads: Sequence[bytes], policy: Any, is_write: bool,
                   filter_field: bytes | None, todo: Sequence[int] | None = None,
@@ -247,14 +253,15 @@ def node_commands(cluster: Any, state: BatchState, heads: Sequence[bytes], polic
     if todo is None:
         todo = range(len(keys))
     if len(nodes) == 1:
-        groups: dict[Any, Sequence[int]] = {nodes[0]: todo}
+        groups: Mapping[Node, Sequence[int]] = {nodes[0]: todo}
     else:
         node_for = cluster.node_for
         replica = policy["replica"]
-        groups = {}
+        lists: dict[Node, list[int]] = {}
         for i in todo:
             k = keys[i]
-            groups.setdefault(node_for(k.namespace, k.partition_id, is_write, replica, attempt), []).append(i)
+            lists.setdefault(node_for(k.namespace, k.partition_id, is_write, replica, attempt), []).append(i)
+        groups = lists
     cmds = []
     for node, indices in groups.items():
         cmd = BatchCommand(None, pack_batch(indices, keys, heads, policy, filter_field), is_write, parse_batch,
@@ -439,6 +446,7 @@ def _parse_frame(cmd: Command, body: Any, node: str) -> Any:
                 name = nb.decode()
                 if len(names) < 8192:
                     names[nb] = name
+            v: Any
             if pt == 1:
                 v = int.from_bytes(buf[vs:off], "big", signed=True)
             elif pt == 3:
@@ -516,7 +524,7 @@ def to_batch_records(state: BatchState) -> list[BatchRecord]:
 def _to_batch_records(state: BatchState) -> list[BatchRecord]:
     now = int(time.time())
     new = _tuple_new
-    out = []
+    out: list[BatchRecord] = []
     append = out.append
     last_meta = None
     last_gen = last_vt = -1

@@ -26,9 +26,9 @@ _pack_double = struct.Struct(">d").pack
 #: Write-op bytes between size and value, per particle type and bin name (see _op_tail).
 _OP_TAILS: dict[int, dict[Any, bytes]] = {1: {}, 2: {}, 3: {}}
 #: Bin names -> generated encoder for the value types first seen with them (None: left to the loop).
-_LAYOUTS: dict[tuple, Callable[..., bytes | None] | None] = {}
+_LAYOUTS: dict[tuple[Any, ...], Callable[..., bytes | None] | None] = {}
 #: Names seen once: an encoder is generated the second time (one-off layouts cost nothing).
-_SEEN: set[tuple] = set()
+_SEEN: set[tuple[Any, ...]] = set()
 #: Packed sizes of small ops (a tuple index costs less than a struct call).
 _U32_TABLE = tuple(_pack_u32(i) for i in range(1024))
 _MAX_LAYOUTS = 512
@@ -81,7 +81,7 @@ def _encode_loop(bins: Any) -> bytes:
         raise _InvalidArgType(f"bins must be a dict of bin name -> value, not {type(bins).__name__}")
     if not bins:
         raise _InvalidArgValue("bins must not be empty")
-    parts = []
+    parts: list[bytes] = []
     append = parts.append
     for name, value in bins.items():
         t = type(value)
@@ -107,7 +107,7 @@ def _encode_loop(bins: Any) -> bytes:
     return b"".join(parts)
 
 
-def _learn(names: tuple, bins: dict) -> Callable[..., bytes | None] | None:
+def _learn(names: tuple[Any, ...], bins: dict[Any, Any]) -> Callable[..., bytes | None] | None:
     """The encoder for bins named ``names``, generated for the value types of ``bins`` when these
     names are seen for the second time (None the first time, or when a type is left to the loop)."""
     if names not in _SEEN:
@@ -136,7 +136,7 @@ def _generate(names: tuple[str, ...], types: tuple[type, ...]) -> Callable[..., 
     args = [f"v{i}" for i in range(len(names))]
     checks = []
     body = []
-    parts = []
+    parts: list[str] = []
     run_fmt: list[str] = []
     run_args: list[str] = []
     namespace: dict[str, Any] = {"_u32": _pack_u32, "_U": _U32_TABLE, "_N": len(_U32_TABLE)}
@@ -174,7 +174,8 @@ def _generate(names: tuple[str, ...], types: tuple[type, ...]) -> Callable[..., 
     exec(source, namespace)  # noqa: S102 - generated from names and types above, constants via repr
     fn = namespace["encode"]
     fn.source = source
-    return fn
+    encode: Callable[..., bytes | None] = fn
+    return encode
 
 
 __all__ = ["encode_bins"]

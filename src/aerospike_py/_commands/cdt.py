@@ -69,15 +69,15 @@ def _int(op: dict[str, Any], name: str, default: Any = _MISSING) -> Any:
     return v
 
 
-def _list_arg(op: dict[str, Any], name: str = "val") -> list:
+def _list_arg(op: dict[str, Any], name: str = "val") -> list[Any]:
     v = _get(op, name)
     if not isinstance(v, (list, tuple)):
         raise _InvalidArgType(f"{name!r} must be a list, not {type(v).__name__}")
     return list(v)
 
 
-def _return_type(op: dict[str, Any], allowed: frozenset) -> int:
-    rt = _int(op, "return_type")
+def _return_type(op: dict[str, Any], allowed: frozenset[int]) -> int:
+    rt: int = _int(op, "return_type")
     if (rt & ~INVERTED) not in allowed or rt < 0:
         raise _InvalidArgValue(f"unknown return type {rt}")
     return rt
@@ -90,7 +90,7 @@ _MAP_POLICY_FIELDS = frozenset({"order", "write_mode", "map_order", "write_flags
 
 
 def _list_policy(op: dict[str, Any]) -> tuple[int, int] | None:
-    p = op.get("list_policy")
+    p: object = op.get("list_policy")
     if p is None:
         return None
     if not isinstance(p, dict):
@@ -98,7 +98,8 @@ def _list_policy(op: dict[str, Any]) -> tuple[int, int] | None:
     for k in p:
         if k not in _LIST_POLICY_FIELDS:
             _warn_unknown_field("list policy", k)
-    order, flags = p.get("order", p.get("list_order", 0)), p.get("flags", p.get("write_flags", 0))
+    given: dict[str, int] = p  # checked below
+    order, flags = given.get("order", given.get("list_order", 0)), given.get("flags", given.get("write_flags", 0))
     for name, v in (("order", order), ("flags", flags)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
             raise _InvalidArgValue(f"list_policy {name} must be a non-negative int")
@@ -108,7 +109,7 @@ def _list_policy(op: dict[str, Any]) -> tuple[int, int] | None:
 
 
 def _map_policy(op: dict[str, Any]) -> tuple[int, int]:
-    p = op.get("map_policy")
+    p: object = op.get("map_policy")
     if p is None:
         return 0, 0
     if not isinstance(p, dict):
@@ -116,8 +117,10 @@ def _map_policy(op: dict[str, Any]) -> tuple[int, int]:
     for k in p:
         if k not in _MAP_POLICY_FIELDS:
             _warn_unknown_field("map policy", k)
-    order = p.get("order", p.get("map_order", 0))
-    flags = p.get("write_mode", p.get("write_flags", p.get("map_write_flags", p.get("map_write_mode", 0))))
+    given: dict[str, int] = p  # checked below
+    order = given.get("order", given.get("map_order", 0))
+    flags = given.get("write_mode", given.get("write_flags", given.get("map_write_flags",
+                                                                       given.get("map_write_mode", 0))))
     for name, v in (("order", order), ("write_mode", flags)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
             raise _InvalidArgValue(f"map_policy {name} must be a non-negative int")
@@ -146,10 +149,10 @@ def _ctx_list(op: dict[str, Any]) -> list[Any] | None:
     return flat
 
 
-Args = Callable[[dict[str, Any]], list]
+Args = Callable[[dict[str, Any]], list[Any]]
 
 
-def _encode(op: dict[str, Any], code: int, args: list, is_write: bool, has_result: bool, is_map: bool) -> EncodedOp:
+def _encode(op: dict[str, Any], code: int, args: list[Any], is_write: bool, has_result: bool, is_map: bool) -> EncodedOp:
     try:
         name = op["bin"]
     except KeyError:
@@ -164,11 +167,11 @@ def _encode(op: dict[str, Any], code: int, args: list, is_write: bool, has_resul
     except (ValueTypeError, OverflowError, ValueError) as e:
         raise _InvalidArgValue(f"operation {op.get('op')} on bin {name!r}: {e}") from None
     wire = W.OP_CDT_MODIFY if is_write else W.OP_CDT_READ
-    e = EncodedOp(pack_op(wire, b, W.PT_BLOB, data), wire, name, is_write, has_result, is_map)
+    enc = EncodedOp(pack_op(wire, b, W.PT_BLOB, data), wire, name, is_write, has_result, is_map)
     rt = op.get("return_type")
     if is_map and isinstance(rt, int) and (rt & ~INVERTED) == 8:  # MAP_RETURN_KEY_VALUE
-        e.post = _key_value_pairs
-    return e
+        enc.post = _key_value_pairs
+    return enc
 
 
 def _key_value_pairs(v: Any) -> Any:
@@ -188,12 +191,12 @@ def _register(public: int, code: int, args: Args, is_write: bool, is_map: bool,
     OP_ENCODERS[public] = enc
 
 
-def _opt_count(op: dict[str, Any]) -> list:
+def _opt_count(op: dict[str, Any]) -> list[Any]:
     c = _int(op, "count", None)
     return [] if c is None else [c]
 
 
-def _end(op: dict[str, Any]) -> list:
+def _end(op: dict[str, Any]) -> list[Any]:
     end = op.get("val_end")
     return [] if end is None else [end]
 
@@ -201,7 +204,7 @@ def _end(op: dict[str, Any]) -> list:
 # --------------------------------------------------------------------------- list
 
 
-def _lpol(op: dict[str, Any], *, with_order: bool = True) -> list:
+def _lpol(op: dict[str, Any], *, with_order: bool = True) -> list[Any]:
     p = _list_policy(op)
     if p is None:
         return []
@@ -212,27 +215,27 @@ def _lrt(op: dict[str, Any]) -> int:
     return _return_type(op, LIST_RETURN_TYPES)
 
 
-def _sort_flags(op: dict[str, Any]) -> list:
+def _sort_flags(op: dict[str, Any]) -> list[Any]:
     v = _int(op, "val", 0)
     if v & ~0x3:
         raise _InvalidArgValue(f"unknown list sort flags {v}")
     return [v]
 
 
-def _list_order(op: dict[str, Any]) -> list:
+def _list_order(op: dict[str, Any]) -> list[Any]:
     v = _int(op, "val", 0)
     if v not in (0, 1):
         raise _InvalidArgValue(f"unknown list order {v}")
     return [v]
 
 
-def _set_args(op: dict[str, Any]) -> list:
+def _set_args(op: dict[str, Any]) -> list[Any]:
     p = _list_policy(op)
     base = [_int(op, "index"), _get(op, "val")]
     return base + [p[1]] if p is not None else base
 
 
-def _incr_args(op: dict[str, Any]) -> list:
+def _incr_args(op: dict[str, Any]) -> list[Any]:
     val = op.get("val", 1)
     if isinstance(val, bool) or not isinstance(val, (int, float)):
         raise _InvalidArgType(f"list_increment needs an int or float, not {type(val).__name__}")
@@ -285,12 +288,12 @@ def _mrt(op: dict[str, Any]) -> int:
     return _return_type(op, MAP_RETURN_TYPES)
 
 
-def _mput(op: dict[str, Any]) -> list:
+def _mput(op: dict[str, Any]) -> list[Any]:
     order, flags = _map_policy(op)
     return [_get(op, "map_key"), _get(op, "val"), order, *([flags] if flags else [])]
 
 
-def _mput_items(op: dict[str, Any]) -> list:
+def _mput_items(op: dict[str, Any]) -> list[Any]:
     items = _get(op, "val")
     if not isinstance(items, dict):
         raise _InvalidArgType(f"map_put_items needs a dict, not {type(items).__name__}")
@@ -298,7 +301,7 @@ def _mput_items(op: dict[str, Any]) -> list:
     return [items, order, *([flags] if flags else [])]
 
 
-def _mincr(op: dict[str, Any]) -> list:
+def _mincr(op: dict[str, Any]) -> list[Any]:
     val = _get(op, "val")
     if isinstance(val, bool) or not isinstance(val, (int, float)):
         raise _InvalidArgType(f"map increment/decrement needs an int or float, not {type(val).__name__}")
@@ -306,7 +309,7 @@ def _mincr(op: dict[str, Any]) -> list:
     return [_get(op, "map_key"), val, order]
 
 
-def _map_order(op: dict[str, Any]) -> list:
+def _map_order(op: dict[str, Any]) -> list[Any]:
     v = _int(op, "val", 0)
     if v not in (0, 1, 3):
         raise _InvalidArgValue(f"unknown map order {v}")

@@ -5,6 +5,7 @@ The op value is a blob particle holding the msgpack array ``[expression, flags]`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .._wire import constants as W
@@ -15,7 +16,7 @@ from .keys import check_bin_name
 from .ops import OP_ENCODERS, EncodedOp
 
 
-def _encoder(wire_op: int, valid_flags: int, is_write: bool):
+def _encoder(wire_op: int, valid_flags: int, is_write: bool) -> Callable[[dict[str, Any]], EncodedOp]:
     def enc(op: dict[str, Any]) -> EncodedOp:
         name = op.get("bin")
         if not isinstance(name, str):

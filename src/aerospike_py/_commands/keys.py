@@ -46,7 +46,7 @@ class KeySpace:
 
 _SPACES: dict[tuple[str, str], KeySpace] = {}
 #: Recently parsed ``(namespace, set, str/int key)`` tuples -> RequestKey: hot keys skip hashing.
-_RECENT: dict[tuple, RequestKey] = {}
+_RECENT: dict[tuple[Any, ...], RequestKey] = {}
 #: Keys remembered before the memo is emptied.
 _RECENT_KEYS = 8192
 
@@ -60,7 +60,7 @@ def key_space(namespace: str, set_name: str) -> KeySpace:
     return ks
 
 
-class RequestKey(tuple):
+class RequestKey(tuple[KeySpace, Any, bytes, int, "bytes | None", AerospikeKey]):
     """A validated key: ``(space, user_key, digest, particle_type, key_bytes, public)`` with named
     access; ``public`` is the :class:`AerospikeKey` that results carry (made once per key).
 

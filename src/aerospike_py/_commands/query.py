@@ -19,8 +19,8 @@ import random
 import struct
 import sys
 import time
-from collections.abc import Callable, Generator, Sequence
-from typing import Any
+from collections.abc import Callable, Generator, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .._wire import constants as W
 from .._wire import query as Q
@@ -38,6 +38,9 @@ from ..exception import (
 from ..types import AerospikeKey, Record, RecordMetadata
 from .base import CITRUS_EPOCH, MORE, NEVER_EXPIRES, Command, parse_frame_sparing_gc
 from .cdt import _ctx_list
+
+if TYPE_CHECKING:
+    from .._net.cluster import Node
 
 N_PARTITIONS = W.N_PARTITIONS
 _unpack_msg = MSG_HEADER.unpack_from
@@ -333,6 +336,8 @@ class NodeCommand(Command):
 
     __slots__ = ("node",)
 
+    node: Node
+
 
 class NodeRun:
     """What one node's request of a round covers, and what came back."""
@@ -357,7 +362,8 @@ class QueryRun:
     """The state of one query/scan call across its rounds (no I/O; see :func:`query_steps`)."""
 
     def __init__(self, stmt: Statement, policy: Any, pf: PartitionFilter | None, sink: Sink,
-                 background_ops: list[bytes] | None = None, write_attrs: tuple | None = None) -> None:
+                 background_ops: list[bytes] | None = None,
+                 write_attrs: tuple[int, int, int, int, int] | None = None) -> None:
         self.stmt = stmt
         self.policy = policy
         if pf is None:
@@ -439,7 +445,8 @@ class QueryRun:
         full = [p.id for p in nr.parts if p.digest is None]
         partial = [p for p in nr.parts if p.digest is not None]
         if self.background_ops is not None:
-            info1, info2, info3, gen, ttl = self.write_attrs  # type: ignore[misc]
+            assert self.write_attrs is not None  # set with background_ops
+            info1, info2, info3, gen, ttl = self.write_attrs
             ops = self.background_ops
         else:
             info1, info2, info3, gen, ttl = self.info1, self.info2, W.INFO3_PARTITION_DONE, 0, self.record_ttl
@@ -661,11 +668,12 @@ class Layout:
             "def build_same(rows, m, ns):\n"
             f"    return [{record} for {', '.join(targets[2:])}, in rows]\n"
         )
-        env = {"_tn": _tuple_new, "_R": Record, "_K": AerospikeKey, "_dp": decode_particle}
+        env: dict[str, Any] = {"_tn": _tuple_new, "_R": Record, "_K": AerospikeKey, "_dp": decode_particle}
         exec(src, env)  # noqa: S102 - generated from the layout's own names (repr) and formats
-        self.build = env["build"]
+        self.build: Callable[[Iterator[tuple[Any, ...]], Callable[[Record], None], str, dict[int, RecordMetadata],
+                              Callable[[int, int], RecordMetadata]], None] = env["build"]
         #: For a run whose records all have the same generation and void time (one metadata).
-        self.build_same = env["build_same"]
+        self.build_same: Callable[[Iterator[tuple[Any, ...]], RecordMetadata, str], list[Record]] = env["build_same"]
 
     def run_length(self, buf: bytes, off: int, end: int) -> int:
         """How many records from ``off`` have this shape (a few are checked before all)."""
@@ -759,13 +767,13 @@ def _meta_maker(metas: dict[int, RecordMetadata], now: int) -> Callable[[int, in
     return meta
 
 
-def parse_answer(cmd: NodeCommand, body: Any, node: str) -> Any:
+def parse_answer(cmd: Command, body: Any, node: str) -> Any:
     """Hand the records of one answer frame to the call's sink (one list per frame) and move their
     partitions' cursors; None after the last message, else MORE."""
     return parse_frame_sparing_gc(_parse_frame, cmd, body, node)
 
 
-def _parse_frame(cmd: NodeCommand, body: Any, node: str) -> Any:
+def _parse_frame(cmd: Command, body: Any, node: str) -> Any:
     nr: NodeRun = cmd.extra
     run = nr.run
     buf = body if type(body) is bytes else bytes(body)
@@ -825,7 +833,7 @@ def _parse_frame(cmd: NodeCommand, body: Any, node: str) -> Any:
                 raise _error_from_result_code(rc, f"query on node {node}", node=node)
             digest = b""
             set_name = None
-            user_key = None
+            user_key: Any = None
             bval = 0
             for _ in range(n_fields):
                 size = _unpack_u32(buf, off)[0]
@@ -946,7 +954,7 @@ def job_status(answer: str) -> str:
     return "in-progress"
 
 
-def background_write_attrs(policy: Any, ops: Sequence[Any]) -> tuple[list[bytes], tuple]:
+def background_write_attrs(policy: Any, ops: Sequence[Any]) -> tuple[list[bytes], tuple[int, int, int, int, int]]:
     """Packed write ops of a background query and its header values ``(info1, info2, info3, gen, ttl)``."""
     from .._policy import ttl_to_wire
     from .ops import encode_ops
@@ -968,7 +976,8 @@ UDF_OP_AGGREGATE = 1
 UDF_OP_BACKGROUND = 2
 
 
-def background_udf(policy: Any, module: Any, function: Any, args: Any) -> tuple[tuple, tuple]:
+def background_udf(policy: Any, module: Any, function: Any,
+                   args: Any) -> tuple[tuple[int, bytes, bytes, bytes], tuple[int, int, int, int, int]]:
     """``((udf_op, module, function, arglist), header values)`` of a background UDF query."""
     from .._policy import ttl_to_wire
     from .udf import check_name, pack_args

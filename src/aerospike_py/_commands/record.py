@@ -4,9 +4,10 @@ remove_bin, operate, operate_ordered."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
-from .._policy import write_attrs
+from .._policy import WriteAttrs, write_attrs
 from .._wire import constants as W
 from .._wire.message import (
     FIELD_HEADER,
@@ -43,8 +44,10 @@ _SINGLE_BIN_OPS = {W.OP_APPEND: "append", W.OP_PREPEND: "prepend", W.OP_INCR: "i
 def filter_field(policy: Any) -> bytes | None:
     """The filter-expression field of a policy, if it has one."""
     exp = policy["filter_expression"]
-    if exp is None:
-        return None
+    return None if exp is None else _exp_field(exp)
+
+
+def _exp_field(exp: Any) -> bytes:
     from ..exp import _pack_filter  # local: the expression module is optional at import time
 
     return pack_field(W.FIELD_FILTER_EXP, _pack_filter(exp))
@@ -58,8 +61,9 @@ def _fields(key: RequestKey, policy: Any, send_key: bool) -> tuple[int, bytes]:
     if send_key and key.kbytes is not None:
         data += pack_key_field(key.ptype, key.kbytes)
         n += 1
-    if policy["filter_expression"] is not None:
-        data += filter_field(policy)
+    exp = policy["filter_expression"]
+    if exp is not None:
+        data += _exp_field(exp)
         n += 1
     return n, data
 
@@ -71,7 +75,8 @@ def _read_info1(policy: Any, base: int) -> int:
 
 
 def _read_ttl(policy: Any) -> int:
-    return policy["read_touch_ttl_percent"] & 0xFFFFFFFF
+    percent: int = policy["read_touch_ttl_percent"]
+    return percent & 0xFFFFFFFF
 
 
 # --------------------------------------------------------------------------- reply parsers
@@ -210,8 +215,8 @@ def exists(key: Any, policy: Any) -> Command:
 # --------------------------------------------------------------------------- writes
 
 
-def _write_command(key: RequestKey, policy: Any, attrs: tuple, ops: list[bytes], info1: int = 0,
-                   extra_info2: int = 0, parse=_parse_write, extra: Any = None, op: str | None = None) -> Command:
+def _write_command(key: RequestKey, policy: Any, attrs: WriteAttrs, ops: list[bytes], info1: int = 0,
+                   extra_info2: int = 0, parse: Callable[[Command, Any, str], Any] = _parse_write, extra: Any = None, op: str | None = None) -> Command:
     info2, info3, generation, ttl, key_policy, _ = attrs
     nf, fields = _fields(key, policy, key_policy == 1)
     req = pack_message_raw(

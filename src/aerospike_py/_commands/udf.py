@@ -16,7 +16,7 @@ import base64
 import os
 import time
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._policy import write_attrs
 from .._wire import constants as W
@@ -33,6 +33,9 @@ from ..exception import (
 from .base import Command, raise_for
 from .keys import parse_key
 from .record import _fields
+
+if TYPE_CHECKING:
+    from .._net.cluster import Node
 
 _unpack_header = MSG_HEADER.unpack_from
 #: ``udf_type`` values: only Lua exists.
@@ -118,11 +121,13 @@ class InfoNodeCommand(Command):
 
     __slots__ = ("node",)
 
+    node: Node | None
+
 
 def module_name(module: Any) -> str:
     """``name`` or ``name.lua`` -> ``name.lua`` (the server's file name of a Lua module)."""
-    check_name("UDF module", module)
-    return module if module.endswith(".lua") else module + ".lua"
+    name = check_name("UDF module", module).decode()
+    return name if name.endswith(".lua") else name + ".lua"
 
 
 def _info_answer(cmd: Command, body: Any, node: str) -> str:

@@ -44,7 +44,7 @@ _POLLIN = getattr(select, "POLLIN", 1)
 
 #: ``retry(future, cmd, node, attempt, total_deadline, error)``: what a connection calls when the
 #: request it carries for the executor's fast path fails on the network (see ``AsyncExecutor``).
-RetryHook = Callable[[asyncio.Future, Any, Any, int, float, BaseException], None]
+RetryHook = Callable[[asyncio.Future[Any], Any, Any, int, float, BaseException], None]
 
 
 class _Drain:

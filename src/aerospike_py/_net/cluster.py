@@ -12,7 +12,7 @@ import re
 import threading
 import time
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._wire.info import info_error, pack_info_request, parse_info_response
 from .._wire.proto import ProtocolError
@@ -27,6 +27,9 @@ from .auth import Auth, login_sync, relogin_sync
 from .connection import Connection, ConnectionClosed, ConnectionTimeout
 from .partitions import PartitionTable, parse_replicas
 from .tls import tls_context
+
+if TYPE_CHECKING:
+    from .async_pool import AsyncPool
 
 log = logging.getLogger(__name__)
 _monotonic = time.monotonic
@@ -50,7 +53,7 @@ class Node:
         self.partition_generation = -1
         self.peers_generation = -1
         self.active = True
-        self.async_pool: Any = None
+        self.async_pool: AsyncPool | None = None
         self.features: set[str] = set()
         #: Background drains finished (timeout_delay), for tests and tools.
         self.drains = 0
@@ -514,7 +517,7 @@ class Cluster:
         new_peers: list[tuple[str, str, list[tuple[str, int]]]] = []
         refresh: list[Node] = []
         rack_refresh: list[Node] = []
-        commands = ("node", "peers-generation", "partition-generation")
+        commands: tuple[str, ...] = ("node", "peers-generation", "partition-generation")
         if self.rack_aware:
             commands += ("rebalance-generation",)
         for node in list(self.node_list):

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from .._wire.constants import N_PARTITIONS
+
+if TYPE_CHECKING:
+    from .cluster import Node
 
 _BITMAP_BYTES = (N_PARTITIONS + 7) // 8
 
@@ -55,7 +59,7 @@ def bitmap_partitions(bitmap: bytes) -> list[int]:
     return out
 
 
-def build_bitmap(pids: Any) -> bytes:
+def build_bitmap(pids: Iterable[int]) -> bytes:
     """Inverse of :func:`bitmap_partitions`."""
     bm = bytearray(N_PARTITIONS // 8)
     for p in pids:
@@ -70,10 +74,10 @@ class PartitionTable:
 
     def __init__(self, namespace: str, n_replicas: int = 1) -> None:
         self.namespace = namespace
-        self.replicas: list[list[Any]] = [[None] * N_PARTITIONS for _ in range(n_replicas)]
+        self.replicas: list[list[Node | None]] = [[None] * N_PARTITIONS for _ in range(n_replicas)]
         self.regime = 0
 
-    def update(self, node: Any, regime: int, bitmaps: list[bytes]) -> None:
+    def update(self, node: Node, regime: int, bitmaps: list[bytes]) -> None:
         """Record what ``node`` says it holds (it may also drop partitions it no longer has)."""
         while len(self.replicas) < len(bitmaps):
             self.replicas.append([None] * N_PARTITIONS)
@@ -92,7 +96,8 @@ class PartitionTable:
                 if arr[pid] is node:
                     arr[pid] = None
 
-    def remove_node(self, node: Any) -> None:
+    def remove_node(self, node: Node) -> None:
+        """Forget ``node`` as a holder of any partition."""
         for arr in self.replicas:
             for pid in range(N_PARTITIONS):
                 if arr[pid] is node:

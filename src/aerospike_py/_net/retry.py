@@ -110,9 +110,9 @@ class Attempts:
         self.target = target
         total_ms = policy["total_timeout"]
         self.deadline = start + total_ms / 1000 if total_ms else 0.0
-        self.socket_s = policy["socket_timeout"] / 1000
-        self.max_retries = policy["max_retries"]
-        self.sleep_s = policy["sleep_between_retries"] / 1000
+        self.socket_s: float = policy["socket_timeout"] / 1000
+        self.max_retries: int = policy["max_retries"]
+        self.sleep_s: float = policy["sleep_between_retries"] / 1000
         self.attempt = 0  # attempts started so far
         self.sent_any = False
         self.last_error: BaseException | None = None

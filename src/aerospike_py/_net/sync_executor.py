@@ -81,6 +81,7 @@ class SyncExecutor:
         socket_ms = policy["socket_timeout"]
         timeout_ms = total_ms if total_ms and (not socket_ms or total_ms < socket_ms) else socket_ms
         sent = False
+        body: bytes | memoryview
         try:
             if timeout_ms != conn.timeout_ms:
                 conn.set_timeout(timeout_ms)

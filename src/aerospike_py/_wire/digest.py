@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .constants import N_PARTITIONS, PT_BLOB, PT_INTEGER, PT_STRING
+
+if TYPE_CHECKING:
+    from _hashlib import HASH
 
 _INT64 = struct.Struct(">q")
 
@@ -21,7 +24,7 @@ try:
         return h.digest()
 
 except (ValueError, TypeError):  # OpenSSL 3 without the legacy provider
-    from ._ripemd160 import ripemd160  # type: ignore[assignment]
+    from ._ripemd160 import ripemd160
 
     HAVE_OPENSSL_RIPEMD160 = False
 
@@ -33,6 +36,7 @@ class SetHasher:
 
     def __init__(self, set_name: bytes) -> None:
         self._set = set_name
+        self._bases: dict[int, HASH] | None
         if HAVE_OPENSSL_RIPEMD160:
             self._bases = {}
             for pt in (PT_INTEGER, PT_STRING, PT_BLOB):

@@ -95,9 +95,9 @@ def _field(ftype: int, data: bytes) -> bytes:
 def index_value(ptype: int, value: Any) -> bytes:
     """The bytes of one end of an index range: i64 big-endian, UTF-8 text, or raw bytes."""
     if ptype == PT_INTEGER:
-        return value.to_bytes(8, "big", signed=True)
+        return int(value).to_bytes(8, "big", signed=True)
     if ptype in (PT_STRING, PT_GEOJSON):
-        return value.encode()
+        return str(value).encode()
     return bytes(value)
 
 

@@ -89,7 +89,7 @@ class RecordShape:
         namespace: dict[str, Any] = {"_unpack": struct.Struct("".join(fmt)).unpack, "_decode": decode_particle,
                                      "_stats": _STATS}
         exec(self.source, namespace)  # noqa: S102 - generated from the shape above, names via repr
-        self.decode = namespace["decode"]
+        self.decode: Callable[[Any], tuple[int, int, dict[str, Any]] | None] = namespace["decode"]
         self.names = tuple(names)
 
 

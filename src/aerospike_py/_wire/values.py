@@ -68,7 +68,7 @@ _WILDCARD_BYTES = b"\xd4\xff\x00"  # fixext1, type -1, payload 0
 _INFINITY_BYTES = b"\xd4\xff\x01"
 
 
-class KeyOrderedDict(dict):
+class KeyOrderedDict(dict[Any, Any]):
     """A dict written to the server as a key-ordered map."""
 
     __slots__ = ()
@@ -147,7 +147,7 @@ def _str_header(n: int) -> bytes:
 class _OrderedMap:
     __slots__ = ("items",)
 
-    def __init__(self, d: dict, depth: int) -> None:
+    def __init__(self, d: dict[Any, Any], depth: int) -> None:
         self.items = sorted(
             ((k, _to_packable(x, depth + 1)) for k, x in d.items()), key=lambda kv: cdt_sort_key(kv[0])
         )
@@ -197,7 +197,8 @@ def _pack_with_ordered(obj: Any) -> bytes:
             _pack_with_ordered(k) + _pack_with_ordered(v) for k, v in obj.items()
         )
     if t is _Raw:
-        return _str_header(len(obj)) + obj
+        raw: _Raw = obj
+        return _str_header(len(raw)) + raw
     if obj is WILDCARD:
         return _WILDCARD_BYTES
     if obj is INFINITY:
@@ -496,7 +497,7 @@ def cdt_type_rank(v: Any) -> int:
     return 0
 
 
-def cdt_sort_key(v: Any) -> tuple:
+def cdt_sort_key(v: Any) -> tuple[Any, ...]:
     """A key ordering values as Aerospike orders them inside lists and maps."""
     r = cdt_type_rank(v)
     if r in (3, 8, 2):
