@@ -1,5 +1,5 @@
-"""Type information: the typed client facades match the runtime clients, and a typed usage file of
-the whole API passes ``mypy --strict`` (a missing ``await`` is reported)."""
+"""Type information: the typed client facades match the runtime clients; the package and a typed
+usage file of the whole API pass ``mypy --strict`` (a missing ``await`` is reported)."""
 
 from __future__ import annotations
 
@@ -51,29 +51,39 @@ def _mypy(*args: str) -> subprocess.CompletedProcess[str]:
     if importlib.util.find_spec("mypy") is None:
         pytest.skip("mypy is not installed")
     env_src = str(ROOT / "src")
-    return subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--follow-imports=silent",
-                           "--python-executable", sys.executable, *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "mypy", "--strict", "--python-executable", sys.executable, *args],
+                          capture_output=True, text=True,
                           cwd=ROOT, env={**os.environ, "MYPYPATH": env_src},
                           timeout=600)
 
 
 @pytest.fixture(scope="module")
 def mypy_run(tmp_path_factory):
-    """One ``mypy --strict`` run (it takes seconds) over the usage file and a missing-await file."""
+    """One ``mypy --strict`` run (it takes tens of seconds) over the package (its settings in
+    pyproject.toml), the usage file and a missing-await file."""
     tmp = tmp_path_factory.mktemp("mypy")
     bad = tmp / "missing_await.py"
     bad.write_text("import aerospike_py\n\n\nasync def f(c: aerospike_py.AsyncClient) -> None:\n"
                    "    c.put(('test', 'demo', 1), {'a': 1})\n")
-    return _mypy("--cache-dir", str(tmp / "cache"), str(USAGE), str(bad)), bad
+    return _mypy("--cache-dir", str(tmp / "cache"), "src/aerospike_py", str(USAGE), str(bad)), bad
+
+
+def _errors(done: subprocess.CompletedProcess[str], prefix: str) -> list[str]:
+    return [line for line in done.stdout.splitlines() if line.startswith(prefix) and ": error:" in line]
+
+
+def test_package_passes_mypy_strict(mypy_run):
+    done, _ = mypy_run
+    assert "src/aerospike_py" in done.args and not _errors(done, "src"), done.stdout + done.stderr
+    assert not done.stderr.strip(), done.stderr
 
 
 def test_usage_file_passes_mypy_strict(mypy_run):
-    done, bad = mypy_run
-    errors = [line for line in done.stdout.splitlines() if ": error:" in line]
-    assert not [e for e in errors if not e.startswith(str(bad))], done.stdout + done.stderr
+    done, _ = mypy_run
+    assert not _errors(done, str(USAGE.relative_to(ROOT))) and not _errors(done, str(USAGE)), done.stdout
 
 
 def test_mypy_flags_a_missing_await(mypy_run):
     done, bad = mypy_run
-    flagged = [line for line in done.stdout.splitlines() if line.startswith(str(bad)) and ": error:" in line]
+    flagged = _errors(done, str(bad))
     assert len(flagged) == 1 and "unused-coroutine" in flagged[0], done.stdout

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from .cluster import EmbeddedCluster
 from .node import Fault, ServerNode
 from .storage import Clock, Namespace
+
+T = TypeVar("T")
 
 __all__ = ["EmbeddedServer", "EmbeddedCluster", "Fault", "Namespace", "Clock", "ServerNode"]
 
@@ -47,11 +50,13 @@ class _LoopThread:
         self.loop.call_soon(self._ready.set)
         self.loop.run_forever()
 
-    def call(self, coro: Any, timeout: float = 30) -> Any:
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
+        """Run ``coro`` on the loop and wait (at most ``timeout`` s) for its result."""
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
-    def run_sync(self, fn: Any, *args: Any) -> Any:
-        async def _f() -> Any:
+    def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        """Call ``fn(*args)`` on the loop's thread and return its result."""
+        async def _f() -> T:
             return fn(*args)
 
         return self.call(_f())

@@ -35,7 +35,7 @@ class Entry:
 
     __slots__ = ("header", "fields", "ops")
 
-    def __init__(self, header: MessageHeader, fields: dict[int, bytes], ops: list) -> None:
+    def __init__(self, header: MessageHeader, fields: dict[int, bytes], ops: list[Any]) -> None:
         self.header = header
         self.fields = fields
         self.ops = ops

@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import struct
 from itertools import chain
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
 import msgpack
 
@@ -45,7 +45,7 @@ class Ext(NamedTuple):
     data: bytes
 
 
-class CList(list):
+class CList(list[Any]):
     """A list with its order flag (0 unordered, 1 ordered)."""
 
     __slots__ = ("flags", "fresh")
@@ -266,7 +266,7 @@ def _header_ext(n: int) -> bytes:
 # --------------------------------------------------------------------------- ordering
 
 
-def sort_key(v: Any) -> tuple:
+def sort_key(v: Any) -> tuple[Any, ...]:
     """Aerospike's order: nil < bool < int < string < list < map < bytes < float < geojson < inf < wildcard."""
     t = type(v)
     if t is int:
@@ -310,7 +310,7 @@ def matches(pattern: Any, v: Any) -> bool:
 # --------------------------------------------------------------------------- selection helpers
 
 
-def _int_arg(args: list, i: int, default: Any = None) -> Any:
+def _int_arg(args: list[Any], i: int, default: Any = None) -> Any:
     if i >= len(args):
         if default is None:
             raise ResultError(PARAMETER, "missing argument")
@@ -321,7 +321,7 @@ def _int_arg(args: list, i: int, default: Any = None) -> Any:
     return v
 
 
-def _arg(args: list, i: int) -> Any:
+def _arg(args: list[Any], i: int) -> Any:
     if i >= len(args):
         raise ResultError(PARAMETER, "missing argument")
     return args[i]
@@ -344,12 +344,12 @@ def _range(index: int, count: int | None, n: int) -> range:
     return range(max(start, 0), max(min(end, n), max(start, 0)))
 
 
-def _rank_order(values: list) -> list[int]:
+def _rank_order(values: list[Any]) -> list[int]:
     """Positions sorted by value (stable)."""
     return sorted(range(len(values)), key=lambda i: sort_key(values[i]))
 
 
-def _value_rank_start(values: list, value: Any) -> int:
+def _value_rank_start(values: list[Any], value: Any) -> int:
     k = sort_key(value)
     return sum(1 for v in values if sort_key(v) < k)
 
@@ -367,7 +367,7 @@ class Selection:
         self.order = order
 
 
-def _select(values: list, code_kind: str, args: list, rt: int, *, first_arg: int = 1, is_map: bool = False) -> Selection:
+def _select(values: list[Any], code_kind: str, args: list[Any], rt: int, *, first_arg: int = 1, is_map: bool = False) -> Selection:
     """Common selection by index/rank/value/value-list/interval/rel-rank over ``values``."""
     n = len(values)
     a = first_arg
@@ -417,7 +417,7 @@ def _invert(sel: Selection, n: int) -> Selection:
     return Selection([i for i in range(n) if i not in chosen], order="asc")
 
 
-def _ranks(values: list) -> list[int]:
+def _ranks(values: list[Any]) -> list[int]:
     order = _rank_order(values)
     ranks = [0] * len(values)
     for r, i in enumerate(order):
@@ -425,7 +425,7 @@ def _ranks(values: list) -> list[int]:
     return ranks
 
 
-def _result(values: list, sel: Selection, rt: int, keys: list | None = None, map_flags: int = 0) -> Any:
+def _result(values: list[Any], sel: Selection, rt: int, keys: list[Any] | None = None, map_flags: int = 0) -> Any:
     """Build the result of a selection for return type ``rt`` (without the INVERTED bit)."""
     n = len(values)
     pos = sel.positions
@@ -446,6 +446,7 @@ def _result(values: list, sel: Selection, rt: int, keys: list | None = None, map
     if rt in (RT_INDEX, RT_REV_INDEX):
         out = [(i if rt == RT_INDEX else n - 1 - i) for i in pos]
     elif rt in (RT_RANK, RT_REV_RANK):
+        ranks: dict[int, int] | list[int]
         if sel.order == "lindex":  # a list element found by index: ties share their lowest rank
             ordered = sorted(map(sort_key, values))
             ranks = {i: bisect.bisect_left(ordered, sort_key(values[i])) for i in pos}
@@ -500,7 +501,7 @@ _MAP_CREATES = {64, 65, 66, 67, 68, 69, 70, 73, 74}
 MAX_PAD = 1024 * 1024
 
 
-def _pad(lst: list, count: int) -> None:
+def _pad(lst: list[Any], count: int) -> None:
     """Append ``count`` nils, after checking that they could fit in a record at all."""
     if count > MAX_PAD:
         raise ResultError(RECORD_TOO_BIG, f"{count} nils of padding")
@@ -513,7 +514,7 @@ def _has_wildcard(v: Any) -> bool:
     return isinstance(v, list) and any(_has_wildcard(x) for x in v)
 
 
-def _list_add_items(lst: CList, items: list, flags: int, index: int | None) -> int:
+def _list_add_items(lst: CList, items: list[Any], flags: int, index: int | None) -> int:
     """Append (index None) or insert ``items`` honouring ADD_UNIQUE / NO_FAIL / PARTIAL; return new size."""
     if flags & L_ADD_UNIQUE:
         if any(_has_wildcard(v) for v in items):
@@ -573,7 +574,7 @@ def _resort(lst: CList) -> None:
         lst.sort(key=sort_key)
 
 
-def list_op(lst: CList, code: int, args: list) -> Any:
+def list_op(lst: CList, code: int, args: list[Any]) -> Any:
     """Apply list op ``code`` to ``lst`` in place; return the result value (None: no result)."""
     if code in _LIST_SELECT:
         rt, inverted = _split_rt(_arg(args, 0))
@@ -673,7 +674,7 @@ def list_op(lst: CList, code: int, args: list) -> Any:
         flags = _int_arg(args, 0, 0)
         lst.sort(key=sort_key, reverse=bool(flags & 1))
         if flags & 2:
-            out: list = []
+            out: list[Any] = []
             for v in lst:
                 if not out or sort_key(out[-1]) != sort_key(v):
                     out.append(v)
@@ -686,7 +687,7 @@ def list_op(lst: CList, code: int, args: list) -> Any:
     raise ResultError(PARAMETER, f"unknown list op {code}")
 
 
-def _bad_rt(rt: int) -> None:
+def _bad_rt(rt: int) -> NoReturn:
     raise ResultError(PARAMETER, f"return type {rt} is not valid for lists")
 
 
@@ -709,7 +710,7 @@ _MAP_SELECT = {97: "key", 98: "index", 100: "rank", 102: "value", 103: "key_inte
                88: "key_rel", 89: "rel_rank"}
 
 
-def _map_select(m: CMap, kind: str, args: list, rt: int) -> tuple[list, list, Selection]:
+def _map_select(m: CMap, kind: str, args: list[Any], rt: int) -> tuple[list[Any], list[Any], Selection]:
     """Return (keys, values, selection) with keys/values in key order (index order)."""
     pairs = sorted(m.items, key=lambda kv: sort_key(kv[0]))
     keys = [k for k, _ in pairs]
@@ -776,7 +777,7 @@ def _map_write(m: CMap, key: Any, val: Any, flags: int, *, create: bool = True, 
     return True
 
 
-def _map_put_many(m: CMap, items: list, flags: int) -> None:
+def _map_put_many(m: CMap, items: list[Any], flags: int) -> None:
     """:func:`_map_write` of each ``(key, value)`` in turn, on a key-sorted map: entries found by
     hash of their sort key, new ones appended and the map sorted once (O(n log n), not O(n^2))."""
     index = {sort_key(kv[0]): kv for kv in m.items}
@@ -802,7 +803,7 @@ def _map_put_many(m: CMap, items: list, flags: int) -> None:
         m.sort()
 
 
-def map_op(m: CMap, code: int, args: list) -> Any:
+def map_op(m: CMap, code: int, args: list[Any]) -> Any:
     """Apply map op ``code`` to ``m`` in place; return the result value (None: no result)."""
     if code in _MAP_SELECT:
         rt, inverted = _split_rt(_arg(args, 0))
@@ -876,7 +877,7 @@ def map_op(m: CMap, code: int, args: list) -> Any:
     raise ResultError(PARAMETER, f"unknown map op {code}")
 
 
-def _set_map_order(m: CMap, args: list, i: int) -> None:
+def _set_map_order(m: CMap, args: list[Any], i: int) -> None:
     if not m.items and len(args) > i and type(args[i]) is int and not m.flags:
         m.flags = args[i] & 3
 
@@ -910,7 +911,7 @@ def _new_container(ctype: int) -> Any:
     return CMap(flags={0x40: 0, 0x80: 1, 0xC0: 3}.get(create, 0))
 
 
-def _maker(path: list, nxt: int, is_list: bool) -> Any:
+def _maker(path: list[Any], nxt: int, is_list: bool) -> Any:
     """What a context level creates: the container the next item needs, or the op's kind at the end."""
     if nxt < len(path):
         ctype = path[nxt]
@@ -940,7 +941,7 @@ class _NothingToDo(Exception):
     """A create context made missing levels, but the op does not create: a no-op (nil)."""
 
 
-def _step(cur: Any, ctype: int, value: Any, modify: bool, make: Any = None, made: list | None = None) -> Any:
+def _step(cur: Any, ctype: int, value: Any, modify: bool, make: Any = None, made: list[Any] | None = None) -> Any:
     """Return the element ``(ctype, value)`` selects in ``cur``, creating it with ``make()`` when asked.
 
     As on the real server, a context item's create flags describe the collection that *holds* the
@@ -1011,11 +1012,11 @@ def _step(cur: Any, ctype: int, value: Any, modify: bool, make: Any = None, made
     raise ResultError(PARAMETER, f"unknown context type {ctype:#x}")
 
 
-def _parse(value: bytes) -> tuple[list, int, list]:
+def _parse(value: bytes) -> tuple[list[Any], int, list[Any]]:
     payload = unpack(value)
     if not isinstance(payload, CList) or not payload:
         raise ResultError(PARAMETER, "CDT op must be a msgpack list")
-    ctx: list = []
+    ctx: list[Any] = []
     if payload[0] == 0xFF:
         if len(payload) != 3 or not isinstance(payload[1], CList) or not isinstance(payload[2], CList):
             raise ResultError(PARAMETER, "bad CDT context")
@@ -1097,7 +1098,7 @@ def _cdt(ctx: OpContext, op: WireOp) -> tuple[int, bytes] | None:
     return to_particle(result)
 
 
-def apply(root: Any, path: list, code: int, args: list, modify: bool = False, created: bool = False) -> Any:
+def apply(root: Any, path: list[Any], code: int, args: list[Any], modify: bool = False, created: bool = False) -> Any:
     """Apply CDT op ``code`` to the element of ``root`` that context ``path`` selects; its result.
 
     The one place a CDT op's semantics are computed: used by the op handler (reads and writes)

@@ -21,13 +21,19 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections import Counter
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from .._wire.constants import N_PARTITIONS
 from .._wire.digest import partition_id
 from .info import INFO_HANDLERS
 from .node import Fault, ServerNode
 from .storage import Clock, Namespace
+
+if TYPE_CHECKING:
+    from . import _LoopThread
+
+T = TypeVar("T")
 
 _EMPTY_BITMAP = base64.b64encode(bytes(N_PARTITIONS // 8)).decode()
 
@@ -317,7 +323,7 @@ class EmbeddedCluster:
         self.core = EmbeddedClusterCore(nodes, replication_factor, namespaces, host, base_port, cluster_name,
                                         default_ttl, self.clock, racks, self.security, server_tls(tls), tls_name)
         self.cluster_name = cluster_name
-        self._loop: Any = None
+        self._loop: _LoopThread | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -354,18 +360,21 @@ class EmbeddedCluster:
 
         return client_config([(n.host, n.port) for n in self.core.nodes], self.security, self._tls, self._tls_name)
 
-    def call(self, fn: Any, *args: Any) -> Any:
-        """Run ``fn(*args)`` on the cluster's loop thread (safe access to server state)."""
+    def _running(self) -> _LoopThread:
         assert self._loop is not None, "cluster not started"
-        return self._loop.run_sync(fn, *args)
+        return self._loop
+
+    def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` on the cluster's loop thread (safe access to server state)."""
+        return self._running().run_sync(fn, *args)
 
     # ------------------------------------------------------------------ faults and membership
 
     def stop_node(self, i: int) -> None:
-        self._loop.call(self.core.stop_node(i))
+        self._running().call(self.core.stop_node(i))
 
     def start_node(self, i: int) -> None:
-        self._loop.call(self.core.start_node(i))
+        self._running().call(self.core.start_node(i))
 
     def isolate_node(self, i: int) -> None:
         self.call(self.core.isolate_node, i)

@@ -32,7 +32,7 @@ from .._wire.values import HLL, GeoJSON, cdt_sort_key, decode_particle, encode_p
 from . import bits, cdt, hll
 from .errors import BIN_EXISTS, BIN_NOT_FOUND, OP_NOT_APPLICABLE, PARAMETER, ResultError
 from .ops import FILTER_EVALUATOR, OP_HANDLERS, OpContext
-from .storage import CITRUS_EPOCH, StoredRecord, delete_bin
+from .storage import CITRUS_EPOCH, Clock, StoredRecord, delete_bin
 
 
 class _Unknown:
@@ -59,7 +59,7 @@ class Ctx:
 
     __slots__ = ("rec", "ns", "clock", "vars")
 
-    def __init__(self, rec: StoredRecord, ns: Any, clock: Any) -> None:
+    def __init__(self, rec: StoredRecord, ns: Any, clock: Clock) -> None:
         self.rec = rec
         self.ns = ns
         self.clock = clock
@@ -68,6 +68,8 @@ class Ctx:
 
 Fn = Callable[[Ctx], Any]
 Compiled = tuple[str, Fn]
+#: Compiles one expression node: ``(args, env)`` -> its code (``env``: variable name -> type).
+Builder = Callable[[list[Any], dict[str, str]], Compiled]
 
 
 def _err(msg: str) -> ResultError:
@@ -153,15 +155,15 @@ def _compile(obj: Any, env: dict[str, str]) -> Compiled:
     return builder(args, env)
 
 
-def _need(args: list, lo: int, hi: int | None = None, what: str = "") -> None:
+def _need(args: list[Any], lo: int, hi: int | None = None, what: str = "") -> None:
     if len(args) < lo or (hi is not None and len(args) > hi):
         raise _err(f"{what}: wrong number of arguments ({len(args)})")
 
 
-def _compare(op: int) -> Callable[[list, dict], Compiled]:
+def _compare(op: int) -> Builder:
     name = {1: "eq", 2: "ne", 3: "gt", 4: "ge", 5: "lt", 6: "le"}[op]
 
-    def build(args: list, env: dict[str, str]) -> Compiled:
+    def build(args: list[Any], env: dict[str, str]) -> Compiled:
         _need(args, 2, 2, name)
         lt, lf = _compile(args[0], env)
         rt, rf = _compile(args[1], env)
@@ -193,23 +195,23 @@ def _order_key(v: Any) -> Any:
     return cdt_sort_key(v)
 
 
-def _cmp(op: int, a: Any, b: Any) -> bool:
+def _cmp(op: int, a: object, b: object) -> bool:
     if op == 1:
         return a == b
     if op == 2:
         return a != b
     ka, kb = _order_key(a), _order_key(b)
     if op == 3:
-        return ka > kb
+        return bool(ka > kb)
     if op == 4:
-        return ka >= kb
+        return bool(ka >= kb)
     if op == 5:
-        return ka < kb
-    return ka <= kb
+        return bool(ka < kb)
+    return bool(ka <= kb)
 
 
-def _logic(op: int) -> Callable[[list, dict], Compiled]:
-    def build(args: list, env: dict[str, str]) -> Compiled:
+def _logic(op: int) -> Builder:
+    def build(args: list[Any], env: dict[str, str]) -> Compiled:
         if op == 18:
             _need(args, 1, 1, "not")
         else:
@@ -286,8 +288,8 @@ def _int_div(a: int, b: int) -> Any:
 
 def _fold(name: str, int_fn: Callable[[int, int], Any], float_fn: Callable[[float, float], Any],
           unary: Callable[[Any], Any] | None = None, allowed: tuple[str, ...] = (INT, FLOAT),
-          lo: int = 1, hi: int | None = None) -> Callable[[list, dict], Compiled]:
-    def build(args: list, env: dict[str, str]) -> Compiled:
+          lo: int = 1, hi: int | None = None) -> Builder:
+    def build(args: list[Any], env: dict[str, str]) -> Compiled:
         _need(args, lo, hi, name)
         subs = [_compile(a, env) for a in args]
         typ = _numeric_type(subs, name, allowed)
@@ -349,8 +351,8 @@ def _log(a: float, b: float) -> Any:
         return math.nan
 
 
-def _unary(name: str, arg_t: tuple[str, ...], res_t: str | None, f: Callable[[Any], Any]) -> Callable[[list, dict], Compiled]:
-    def build(args: list, env: dict[str, str]) -> Compiled:
+def _unary(name: str, arg_t: tuple[str, ...], res_t: str | None, f: Callable[[Any], Any]) -> Builder:
+    def build(args: list[Any], env: dict[str, str]) -> Compiled:
         _need(args, 1, 1, name)
         t, g = _compile(args[0], env)
         if t != ANY and t not in arg_t:
@@ -374,7 +376,7 @@ def _to_int(v: float) -> Any:
     return int(v)
 
 
-def _shift(name: str, f: Callable[[int, int], int]) -> Callable[[list, dict], Compiled]:
+def _shift(name: str, f: Callable[[int, int], int]) -> Builder:
     return _fold(name, lambda a, b: _wrap(f(a, b)), lambda a, b: UNKNOWN, allowed=(INT,), lo=2, hi=2)
 
 
@@ -390,8 +392,8 @@ def _arshift(a: int, s: int) -> int:
     return a >> s if 0 <= s < 64 else (-1 if a < 0 else 0)
 
 
-def _scan(left: bool) -> Callable[[list, dict], Compiled]:
-    def build(args: list, env: dict[str, str]) -> Compiled:
+def _scan(left: bool) -> Builder:
+    def build(args: list[Any], env: dict[str, str]) -> Compiled:
         _need(args, 2, 2, "int_scan")
         (vt, vf), (st, sf) = _compile(args[0], env), _compile(args[1], env)
         if vt not in (INT, ANY) or st not in (BOOL, ANY):
@@ -410,7 +412,7 @@ def _scan(left: bool) -> Callable[[list, dict], Compiled]:
     return build
 
 
-def _minmax(is_max: bool) -> Callable[[list, dict], Compiled]:
+def _minmax(is_max: bool) -> Builder:
     pick = max if is_max else min
     return _fold("max" if is_max else "min", lambda a, b: pick(a, b), lambda a, b: pick(a, b))
 
@@ -418,7 +420,7 @@ def _minmax(is_max: bool) -> Callable[[list, dict], Compiled]:
 # --------------------------------------------------------------------------- record access
 
 
-def _build_bin(args: list, env: dict[str, str]) -> Compiled:
+def _build_bin(args: list[Any], env: dict[str, str]) -> Compiled:
     _need(args, 2, 2, "bin")
     t, name = args
     typ = _EXP_TYPES.get(t) if type(t) is int else None
@@ -436,7 +438,7 @@ def _build_bin(args: list, env: dict[str, str]) -> Compiled:
     return typ, fn
 
 
-def _build_bin_type(args: list, env: dict[str, str]) -> Compiled:
+def _build_bin_type(args: list[Any], env: dict[str, str]) -> Compiled:
     _need(args, 1, 1, "bin_type")
     if type(args[0]) is not bytes:
         raise _err("bin_type: bad name")
@@ -449,7 +451,7 @@ def _build_bin_type(args: list, env: dict[str, str]) -> Compiled:
     return INT, fn
 
 
-def _build_key(args: list, env: dict[str, str]) -> Compiled:
+def _build_key(args: list[Any], env: dict[str, str]) -> Compiled:
     _need(args, 1, 1, "key")
     typ = _EXP_TYPES.get(args[0]) if type(args[0]) is int else None
     if typ not in _KEY_PTYPES:
@@ -465,8 +467,8 @@ def _build_key(args: list, env: dict[str, str]) -> Compiled:
     return typ, fn
 
 
-def _meta(typ: str, f: Callable[[Ctx], Any]) -> Callable[[list, dict], Compiled]:
-    def build(args: list, env: dict[str, str]) -> Compiled:
+def _meta(typ: str, f: Callable[[Ctx], Any]) -> Builder:
+    def build(args: list[Any], env: dict[str, str]) -> Compiled:
         _need(args, 0, 0, "metadata")
         return typ, f
 
@@ -487,7 +489,7 @@ def _since_update(c: Ctx) -> int:
     return max(c.clock.nanos() - c.rec.last_update_ns, 0) // 1_000_000
 
 
-def _build_digest_mod(args: list, env: dict[str, str]) -> Compiled:
+def _build_digest_mod(args: list[Any], env: dict[str, str]) -> Compiled:
     _need(args, 1, 1, "digest_modulo")
     m = args[0]
     if type(m) is not int or not (-(1 << 31) <= m < (1 << 31)) or m == 0:
@@ -557,7 +559,7 @@ def translate_posix(pattern: str, extended: bool) -> str:
     return "".join(out)
 
 
-def _build_regex(args: list, env: dict[str, str]) -> Compiled:
+def _build_regex(args: list[Any], env: dict[str, str]) -> Compiled:
     _need(args, 3, 3, "regex")
     flags, pattern, sub = args
     if type(flags) is not int or type(pattern) is not bytes:
@@ -615,13 +617,14 @@ def _in_ring(p: tuple[float, float], ring: list[tuple[float, float]]) -> bool:
     return inside
 
 
-def _point_in(p: tuple[float, float], region: Any) -> bool:
+def _point_in(p: tuple[float, float], region: tuple[str, Any]) -> bool:
     kind, data = region
     if kind == "circle":
-        return _distance(p, data[0]) <= data[1]
+        radius: float = data[1]
+        return _distance(p, data[0]) <= radius
     if kind == "polygon":
         return _in_ring(p, data[0]) and not any(_in_ring(p, hole) for hole in data[1:])
-    return kind == "point" and data == p
+    return kind == "point" and p == data
 
 
 def _geo_match(a: Any, b: Any) -> bool:
@@ -634,7 +637,7 @@ def _geo_match(a: Any, b: Any) -> bool:
     return _point_in(a[1][0], b)  # circle: its centre (approximation)
 
 
-def _build_geo(args: list, env: dict[str, str]) -> Compiled:
+def _build_geo(args: list[Any], env: dict[str, str]) -> Compiled:
     _need(args, 2, 2, "geo_compare")
     (lt, lf), (rt, rf) = _compile(args[0], env), _compile(args[1], env)
     if lt not in (GEO, ANY) or rt not in (GEO, ANY):
@@ -658,7 +661,7 @@ def _build_geo(args: list, env: dict[str, str]) -> Compiled:
 # --------------------------------------------------------------------------- control flow
 
 
-def _build_cond(args: list, env: dict[str, str]) -> Compiled:
+def _build_cond(args: list[Any], env: dict[str, str]) -> Compiled:
     if len(args) < 3 or len(args) % 2 == 0:
         raise _err("cond needs condition/value pairs and a default")
     subs = [_compile(a, env) for a in args]
@@ -686,7 +689,7 @@ def _build_cond(args: list, env: dict[str, str]) -> Compiled:
     return typ, fn
 
 
-def _build_let(args: list, env: dict[str, str]) -> Compiled:
+def _build_let(args: list[Any], env: dict[str, str]) -> Compiled:
     if len(args) < 1 or len(args) % 2 == 0:
         raise _err("let needs name/value pairs and a scope")
     inner = dict(env)
@@ -715,7 +718,7 @@ def _build_let(args: list, env: dict[str, str]) -> Compiled:
     return typ, fn
 
 
-def _build_var(args: list, env: dict[str, str]) -> Compiled:
+def _build_var(args: list[Any], env: dict[str, str]) -> Compiled:
     _need(args, 1, 1, "var")
     if type(args[0]) is not bytes:
         raise _err("var: name must be a string")
@@ -725,7 +728,7 @@ def _build_var(args: list, env: dict[str, str]) -> Compiled:
     return env[name], lambda c: c.vars.get(name, UNKNOWN)
 
 
-def _build_quoted(args: list, env: dict[str, str]) -> Compiled:
+def _build_quoted(args: list[Any], env: dict[str, str]) -> Compiled:
     _need(args, 1, 1, "quoted")
     if type(args[0]) is not list:
         raise _err("quoted value must be a list")
@@ -806,7 +809,7 @@ def _call_container(node: Any, module: int, env: dict[str, str]) -> Compiled:
     return typ, evaluated
 
 
-def _build_call(args: list, env: dict[str, str]) -> Compiled:
+def _build_call(args: list[Any], env: dict[str, str]) -> Compiled:
     """``[CALL, result type, module, op payload, operand]``: a list/map (module 0), bit (1) or HLL (2)
     read op evaluated by the same code as the server's read operations; any error -> unknown."""
     _need(args, 4, 4, "call")
@@ -818,7 +821,7 @@ def _build_call(args: list, env: dict[str, str]) -> Compiled:
         raise _err("call: list/map/bit/HLL modify expressions are not supported")
     if module not in _CALL_MODULES or type(payload) is not list or not payload:
         raise _err("call: bad module or op")
-    path: list = []
+    path: list[Any] = []
     if module == 0 and payload[0] == 0xFF:
         if len(payload) != 3 or type(payload[1]) is not list or type(payload[2]) is not list or not payload[2]:
             raise _err("call: bad context")
@@ -866,12 +869,12 @@ def _build_call(args: list, env: dict[str, str]) -> Compiled:
     return typ, fn
 
 
-def _build_unknown(args: list, env: dict[str, str]) -> Compiled:
+def _build_unknown(args: list[Any], env: dict[str, str]) -> Compiled:
     _need(args, 0, 0, "unknown")
     return ANY, lambda c: UNKNOWN
 
 
-_BUILDERS: dict[int, Callable[[list, dict], Compiled]] = {
+_BUILDERS: dict[int, Builder] = {
     0: _build_unknown,
     **{op: _compare(op) for op in range(1, 7)},
     7: _build_regex, 8: _build_geo,
@@ -959,7 +962,7 @@ def compile_expression(data: bytes | memoryview) -> Compiled:
     return compiled
 
 
-def evaluate(data: bytes | memoryview, rec: StoredRecord, ns: Any, clock: Any) -> Any:
+def evaluate(data: bytes | memoryview, rec: StoredRecord, ns: Any, clock: Clock) -> Any:
     """The value of an expression on a record (``UNKNOWN`` when it cannot be computed)."""
     _, fn = compile_expression(data)
     return fn(Ctx(rec, ns, clock))

@@ -173,7 +173,7 @@ def _polygon(body: Any) -> list[list[Point]]:
     return [_loop(loop) for loop in body]
 
 
-def _coords(obj: dict) -> Any:
+def _coords(obj: dict[Any, Any]) -> Any:
     c = obj.get("coordinates")
     if c is None:
         raise GeoError("missing coordinates")
@@ -182,7 +182,7 @@ def _coords(obj: dict) -> Any:
     return c
 
 
-def _geometry(obj: dict, kind: str) -> Shape:
+def _geometry(obj: dict[Any, Any], kind: str) -> Shape:
     if kind == "Point":
         return _point(obj.get("coordinates"))
     if kind == "Polygon":
@@ -257,7 +257,7 @@ def matches(candidate: Shape, query: Shape) -> bool:
     """Whether a stored shape answers a geo query: a point inside the query region, or (for a query
     point) a stored region containing it."""
     if isinstance(query, Point):
-        return candidate.is_region and candidate.contains(query)  # type: ignore[union-attr]
-    if candidate.is_region:
-        return False
-    return query.contains(candidate)  # type: ignore[union-attr]
+        return not isinstance(candidate, Point) and candidate.contains(query)
+    if isinstance(candidate, Point):
+        return query.contains(candidate)
+    return False

@@ -18,6 +18,7 @@ from .._wire.message import (
     OP_HEADER,
     REQUEST_HEADER,
     MessageHeader,
+    WireOp,
     pack_message,
     pack_op,
     parse_wire_ops,
@@ -26,7 +27,7 @@ from . import errors as E
 from .errors import ResultError
 from .geo import check_particle as check_geo
 from .ops import FILTER_EVALUATOR, NO_RESULT, OP_HANDLERS, READ_OPS, OpContext, op_write
-from .storage import StoredRecord, delete_bin
+from .storage import Clock, StoredRecord, delete_bin
 
 #: Handlers for whole messages that are not single-record commands: key -> handler(server, header,
 #: fields, ops_bytes_offset, body) -> list of frames. Keys: "batch", "scan", "udf".
@@ -59,7 +60,7 @@ def ok_reply(generation: int, void_time: int, ops: list[bytes] | None) -> bytes:
                               len(ops)) + data
 
 
-def void_time_for(wire_ttl: int, ns: Any, clock: Any, current: int, exists: bool) -> int:
+def void_time_for(wire_ttl: int, ns: Any, clock: Clock, current: int, exists: bool) -> int:
     """The void time a write gives a record (``wire_ttl`` as the client sent it)."""
     if wire_ttl == 0xFFFFFFFF:
         return 0
@@ -115,6 +116,7 @@ def handle_message(server: Any, body: bytes) -> list[bytes]:
         return _dispatch("scan", server, h, fields, offset, memoryview(body))
     n_ops = head[10]
     plain = None
+    ops: list[WireOp] | list[tuple[str, int, bytes]]
     if (head[2] & _WRITE_OR_DELETE) == W.INFO2_WRITE and n_ops and W.FIELD_UDF_PACKAGE_NAME not in fields \
             and OP_HANDLERS.get(W.OP_WRITE) is op_write:
         plain = _parse_plain_writes(body, offset, n_ops)
@@ -132,7 +134,7 @@ def handle_message(server: Any, body: bytes) -> list[bytes]:
 
 def _parse_plain_writes(body: bytes, offset: int, n_ops: int) -> list[tuple[str, int, bytes]] | None:
     """``[(bin name, particle type, value)]`` when every op is a plain write, else None."""
-    out = []
+    out: list[tuple[str, int, bytes]] = []
     append = out.append
     for _ in range(n_ops):
         size, op, ptype, _v, nlen = _unpack_op_header(body, offset)
@@ -152,7 +154,7 @@ def _dispatch(kind: str, server: Any, h: Any, fields: dict[int, bytes], offset: 
     return handler(server, h, fields, offset, body)
 
 
-def execute_record(server: Any, h: Any, fields: dict[int, bytes], ops: list, *, in_batch: bool = False,
+def execute_record(server: Any, h: Any, fields: dict[int, bytes], ops: list[Any], *, in_batch: bool = False,
                    plain: bool = False) -> bytes:
     """Run a single-record command; return its reply frame (raises ResultError on failure).
 
@@ -186,10 +188,10 @@ def execute_record(server: Any, h: Any, fields: dict[int, bytes], ops: list, *, 
         raise
 
 
-def read_record(server: Any, ns: Any, digest: bytes, h: Any, fields: dict[int, bytes], ops: list) -> bytes:
+def read_record(server: Any, ns: Any, digest: bytes, h: Any, fields: dict[int, bytes], ops: list[Any]) -> bytes:
     """A read command's reply frame."""
     clock = server.clock
-    rec = ns.get(digest, clock)
+    rec: StoredRecord | None = ns.get(digest, clock)
     if rec is None:
         raise ResultError(E.KEY_NOT_FOUND)
     if W.FIELD_FILTER_EXP in fields:
@@ -244,7 +246,7 @@ _MODIFY_OPS = frozenset({W.OP_INCR, W.OP_APPEND, W.OP_PREPEND, W.OP_DELETE, W.OP
                          W.OP_HLL_MODIFY})
 
 
-def _check_write_ops(ops: list, info3: int, plain: bool) -> bool:
+def _check_write_ops(ops: list[Any], info3: int, plain: bool) -> bool:
     """Reject op/policy combinations the real server rejects (PARAMETER, BIN_NAME) before it
     looks the record up; return whether the command must not create the record."""
     replace = bool(info3 & _REPLACE)
@@ -286,7 +288,7 @@ def delete_record(server: Any, ns: Any, digest: bytes, h: Any, fields: dict[int,
     return ok_reply(0, 0, None)
 
 
-def write_record(server: Any, ns: Any, digest: bytes, h: Any, fields: dict[int, bytes], ops: list,
+def write_record(server: Any, ns: Any, digest: bytes, h: Any, fields: dict[int, bytes], ops: list[Any],
                  plain: bool = False) -> bytes:
     """A write/delete/operate command's reply frame (``plain``: see :func:`execute_record`)."""
     clock = server.clock

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import struct
-from typing import Any
+from typing import Any, TypeGuard
 
 import msgpack
 
@@ -342,7 +342,7 @@ def _args(op: WireOp) -> list[Any]:
     return args
 
 
-def _is_int(v: Any) -> bool:
+def _is_int(v: Any) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._wire.constants import N_PARTITIONS
+
+if TYPE_CHECKING:
+    from .node import ServerNode
 
 BUILD = "8.1.2.0"
 _ALL_BITMAP = base64.b64encode(b"\xff" * (N_PARTITIONS // 8)).decode()
@@ -45,7 +48,7 @@ def answer(server: Any, command: str) -> str:
     handler = INFO_HANDLERS.get(name)
     if handler is not None:
         return handler(server, parse_params(arg))
-    node = server
+    node: ServerNode = server
     if name == "node":
         return node.node_id
     if name in ("build", "version"):
@@ -100,11 +103,12 @@ def answer(server: Any, command: str) -> str:
         return (f"cluster_size={node.cluster_size()};objects={objects};client_connections="
                 f"{node.client_connections};uptime={node.uptime()};requests={node.requests}")
     if name == "namespace" and (arg or slash):
-        ns = node.namespaces.get(arg)
-        if ns is None:
+        found = node.namespaces.get(arg)
+        if found is None:
             return "ERROR:20:namespace not found"
-        return (f"objects={ns.count()};replication-factor={ns.replication_factor};default-ttl={ns.default_ttl};"
-                f"nsup-period=10;storage-engine=memory;max-record-size={ns.max_record_size}")
+        return (f"objects={found.count()};replication-factor={found.replication_factor};"
+                f"default-ttl={found.default_ttl};nsup-period=10;storage-engine=memory;"
+                f"max-record-size={found.max_record_size}")
     if name == "sets":
         parts = []
         for ns in node.namespaces.values():
@@ -118,8 +122,8 @@ def answer(server: Any, command: str) -> str:
         return "ok"
     if name in ("truncate", "truncate-namespace"):
         p = parse_params(arg)
-        ns = node.namespaces.get(p.get("namespace", ""))
-        if ns is None:
+        target = node.namespaces.get(p.get("namespace", ""))
+        if target is None:
             return "ERROR:20:namespace not found"
         set_name = p.get("set") if name == "truncate" else None
         if name == "truncate" and not set_name:
@@ -131,7 +135,7 @@ def answer(server: Any, command: str) -> str:
             return "ERROR:4:bad lut"
         if before > node.clock.nanos() + 10**9 * 3600 * 24:
             return "ERROR:4:lut is in the future"
-        node.truncate(ns.name, set_name, before)
+        node.truncate(target.name, set_name, before)
         return "ok"
     if name == "status":
         return "ok"

@@ -9,7 +9,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._wire.admin import pack_admin
 from .._wire.constants import N_PARTITIONS, PROTO_TYPE_ADMIN, PROTO_TYPE_INFO, PROTO_TYPE_MESSAGE
@@ -20,6 +20,9 @@ from .handler import handle_message, reply
 from .info import _ALL_BITMAP, answer
 from .security import info_frames
 from .storage import Clock, Namespace
+
+if TYPE_CHECKING:
+    from .cluster import EmbeddedClusterCore
 
 log = logging.getLogger("aerospike_py.server")
 
@@ -59,6 +62,9 @@ class _Connection(asyncio.BufferedProtocol):
     a big scan) is written a slice at a time, yielding to the loop between slices, and the
     connection's next request waits for it."""
 
+    #: Set by ``connection_made``, before any other callback.
+    transport: asyncio.Transport
+
     def __init__(self, node: ServerNode) -> None:
         self.node = node
         self.buf = bytearray(_BUF_SIZE)
@@ -66,7 +72,6 @@ class _Connection(asyncio.BufferedProtocol):
         self.start = 0  # first byte of ``buf`` not handled yet
         self.have = 0  # bytes received into ``buf``
         self.need = 8  # size of the incomplete frame at ``start`` (8: its header is incomplete)
-        self.transport: asyncio.Transport | None = None
         self.stalled = False
         self.user: str | None = None  # the authenticated user (security on)
         self.revocation = 0  # Security.revocations of the user when it authenticated
@@ -78,7 +83,7 @@ class _Connection(asyncio.BufferedProtocol):
         self.reading = True
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = transport  # type: ignore[assignment]  # a stream server's transports are Transports
         self.node.connections.add(self)
         self.node.client_connections += 1
 
@@ -211,7 +216,7 @@ class _Connection(asyncio.BufferedProtocol):
                 last = len(frames) - 1
                 for i, frame in enumerate(frames[1:last], 1):
                     later(i * interval, self._late_write, frame)
-                done = frames.on_sent
+                done: Callable[[], None] | None = getattr(frames, "on_sent", None)
                 if done is not None:
                     self.pending.add(done)
                 later(last * interval, self._late_write, frames[last], done)
@@ -314,7 +319,7 @@ class ServerNode:
         self.partition_requests: Counter[int] = Counter()
         self.connections: set[_Connection] = set()
         self.started = time.monotonic()
-        self.cluster: Any = None  # set when part of an EmbeddedCluster
+        self.cluster: EmbeddedClusterCore | None = None  # set when part of an EmbeddedCluster
         self._faults: list[tuple[Callable[[int, bytes], bool], str, int]] = []
         self._server: asyncio.base_events.Server | None = None
         #: Registered UDF modules by file name (``server.udf.UdfModule``).
@@ -410,7 +415,8 @@ class ServerNode:
             return [pack_info_response([(c, answer(self, c)) for c in commands])]
         if ptype == PROTO_TYPE_ADMIN:
             if sec is not None:
-                return sec.handle_admin(self, conn, body)
+                answer_frames: list[bytes] = sec.handle_admin(self, conn, body)
+                return answer_frames
             return [pack_admin(0, (), SECURITY_NOT_SUPPORTED)]  # as Community Edition answers
         if ptype == 4:
             # CE rejects compressed requests (observed: result 25), without inflating them.

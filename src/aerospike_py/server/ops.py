@@ -44,7 +44,7 @@ class OpContext:
 
 
 #: What a handler returns for an op that puts no bin at all in the reply (not even a nil one).
-NO_RESULT: Any = ("no result",)
+NO_RESULT: tuple[int, bytes] = (-1, b"no result")  # compared by identity
 
 OpHandler = Callable[[OpContext, WireOp], "tuple[int, bytes] | None"]
 #: Handlers by wire op type (read ops and modify ops alike).

@@ -38,6 +38,7 @@ from .handler import MESSAGE_HANDLERS, _run_op, check_filter, reply, write_recor
 from .info import INFO_HANDLERS
 from .ops import OpContext
 from .sindex import ITYPE_DEFAULT, find_index
+from .storage import StoredRecord
 
 log = logging.getLogger("aerospike_py.server")
 
@@ -50,7 +51,7 @@ _U64 = struct.Struct(">Q")
 _NO_OPS: list[bytes] = []
 
 
-class Paced(list):
+class Paced(list[Any]):
     """Reply frames to be written ``interval`` seconds apart (``records_per_second``); the node
     calls ``on_sent`` (security: release the scan's quota reservation) once the last one is
     written or the connection is lost."""
@@ -91,7 +92,7 @@ class QueryRequest:
     filter_exp: bytes | None = None
     no_bins: bool = False
     bin_names: list[str] | None = None
-    read_ops: list = field(default_factory=list)
+    read_ops: list[Any] = field(default_factory=list[Any])
 
 
 def _bad(msg: str) -> ResultError:
@@ -167,7 +168,7 @@ def _pids(q: Any, fields: dict[int, bytes], has_where: bool) -> tuple[dict[int, 
     return out, len(q.digests)
 
 
-def parse_request(h: MessageHeader, fields: dict[int, bytes], body: memoryview, ops: list) -> QueryRequest:
+def parse_request(h: MessageHeader, fields: dict[int, bytes], body: memoryview, ops: list[Any]) -> QueryRequest:
     """The facts of a query/scan request, decoded by the shared codec (``_wire.query``) and checked
     as the real server checks them (raises ``ResultError(PARAMETER)``)."""
     try:
@@ -264,7 +265,8 @@ class Job:
 
 
 def _jobs(server: Any) -> list[Job]:
-    return server.extensions.setdefault("query_jobs", [])
+    jobs: list[Job] = server.extensions.setdefault("query_jobs", [])
+    return jobs
 
 
 def _register(server: Any, job: Job) -> None:
@@ -372,7 +374,7 @@ def _index_for(server: Any, ns: Any, req: QueryRequest) -> Any:
 
 
 def _basic(server: Any, ns: Any, h: MessageHeader, fields: dict[int, bytes], body: memoryview,
-           ops: list) -> list[bytes]:
+           ops: list[Any]) -> list[bytes]:
     if not h.info3 & W.INFO3_PARTITION_DONE:
         return [reply(E.UNSUPPORTED_FEATURE)]
     for op in ops:
@@ -423,7 +425,8 @@ def _next_trid() -> int:
     return _trid_counter[0]
 
 
-def _records(server: Any, ns: Any, req: QueryRequest, ix: Any, pids: list[int]):
+def _records(server: Any, ns: Any, req: QueryRequest, ix: Any,
+             pids: list[int]) -> Iterator[tuple[int, int, StoredRecord]]:
     """``(pid, bval, record)`` of the candidates in the partitions ``pids``, in answer order."""
     clock = server.clock
     now = clock.citrus_now()
@@ -551,7 +554,7 @@ def _record_ops(server: Any, ns: Any, rec: Any, req: QueryRequest) -> list[bytes
 
 
 def _background(server: Any, ns: Any, h: MessageHeader, fields: dict[int, bytes], body: memoryview,
-                ops: list) -> list[bytes]:
+                ops: list[Any]) -> list[bytes]:
     if h.info1 & W.INFO1_SHORT_QUERY:
         raise _bad("ops-bg queries can't be 'short' queries")
     req = parse_request(h, fields, body, [])

@@ -238,8 +238,10 @@ class Security:
 
     def user_of(self, conn: Any) -> User:
         """The connection's user, or NOT_AUTHENTICATED (also when the user was dropped)."""
-        name = getattr(conn, "user", None)
-        user = self.users.get(name) if name is not None else None
+        name: str | None = getattr(conn, "user", None)
+        if name is None:
+            raise Refused(NOT_AUTHENTICATED)
+        user = self.users.get(name)
         if (user is None or conn.revocation != self.revocations.get(name, 0)
                 or self.clock.time() >= conn.session_expires):
             raise Refused(NOT_AUTHENTICATED)
@@ -631,7 +633,7 @@ def _cert_common_name(conn: Any) -> str | None:
     for rdn in cert.get("subject", ()):
         for key, value in rdn:
             if key == "commonName":
-                return value
+                return str(value)
     return None
 
 

@@ -106,9 +106,9 @@ class IndexDef:
         self.ktype = ktype
         self.itype = itype
         self.ctx_b64 = ctx_b64
-        self.ctx: list | None = None if ctx_b64 is None else list(cdt.unpack(base64.b64decode(ctx_b64)))
+        self.ctx: list[Any] | None = None if ctx_b64 is None else list(cdt.unpack(base64.b64decode(ctx_b64)))
 
-    def key(self) -> tuple:
+    def key(self) -> tuple[Any, ...]:
         """Identity of the definition (what ``already exists with different definition`` compares)."""
         return self.set_name, self.bin, self.ktype, self.itype, self.ctx_b64
 
@@ -135,7 +135,7 @@ def _display(v: Any) -> str:
     return str(v)
 
 
-def format_ctx(ctx: list) -> str:
+def format_ctx(ctx: list[Any]) -> str:
     """A context as ``sindex-list`` shows it: ``[list_index(1), map_key(<string#1>)]``."""
     parts = []
     for i in range(0, len(ctx) - 1, 2):
@@ -179,7 +179,7 @@ def _particle_key(ptype: int, value: bytes, ktype: int) -> Any:
     return bytes(value)
 
 
-def record_keys(d: IndexDef, rec: StoredRecord) -> tuple:
+def record_keys(d: IndexDef, rec: StoredRecord) -> tuple[Any, ...]:
     """The distinct index keys of ``rec`` (empty when the index does not cover it)."""
     if d.set_name is not None and rec.set_name != d.set_name:
         return ()
@@ -203,7 +203,7 @@ def record_keys(d: IndexDef, rec: StoredRecord) -> tuple:
     except (ResultError, IndexError, TypeError):
         return ()
     if itype == ITYPE_DEFAULT:
-        elements: Iterable = (target,)
+        elements: Iterable[Any] = (target,)
     elif itype == ITYPE_LIST:
         elements = target if isinstance(target, cdt.CList) else ()
     elif not isinstance(target, cdt.CMap):
@@ -244,7 +244,8 @@ def _valid_geo(text: bytes) -> bool:
 def bval_of(ktype: int, key: Any) -> int:
     """The signed 64-bit ``bval`` of an index key."""
     if ktype == W.PT_INTEGER:
-        return key
+        bval: int = key  # an integer index's keys are ints
+        return bval
     if ktype == W.PT_GEOJSON:
         return 0
     return _signed(wyhash64(key))
@@ -258,9 +259,9 @@ class SecondaryIndex:
 
     def __init__(self, d: IndexDef) -> None:
         self.d = d
-        self.by_digest: dict[bytes, tuple] = {}
+        self.by_digest: dict[bytes, tuple[Any, ...]] = {}
         self.by_key: dict[Any, set[bytes]] = {}
-        self._sorted: list | None = None  # distinct integer keys, sorted (rebuilt when stale)
+        self._sorted: list[Any] | None = None  # distinct integer keys, sorted (rebuilt when stale)
         self.n_entries = 0
         self.load_time = 0
 
@@ -304,7 +305,7 @@ class SecondaryIndex:
         if old:
             self._drop(digest, old)
 
-    def _drop(self, digest: bytes, keys: tuple) -> None:
+    def _drop(self, digest: bytes, keys: tuple[Any, ...]) -> None:
         by_key = self.by_key
         for k in keys:
             s = by_key.get(k)
@@ -421,7 +422,7 @@ class IndexRegistry:
 
 
 def _registry(node: Any, namespace: str) -> IndexRegistry:
-    regs = node.extensions.setdefault("sindex", {})
+    regs: dict[str, IndexRegistry] = node.extensions.setdefault("sindex", {})
     reg = regs.get(namespace)
     if reg is None:
         reg = regs[namespace] = IndexRegistry()
@@ -597,7 +598,7 @@ def sindex_delete(node: Any, params: dict[str, str]) -> str:
 
 def _local_ns(node: Any, params: dict[str, str]) -> Namespace:
     ns_name = _required_ns(params)
-    ns = node.namespaces.get(ns_name)
+    ns: Namespace | None = node.namespaces.get(ns_name)
     if ns is None:
         raise _Reply("ERROR:20:namespace not found on node")
     return ns
@@ -636,7 +637,7 @@ def sindex_exists(node: Any, params: dict[str, str]) -> str:
 
 
 def _list(node: Any, spaces: Iterable[str], b64: bool) -> str:
-    out = []
+    out: list[str] = []
     for ns_name in spaces:
         out.extend(d.list_entry(b64) for d in _registry(node, ns_name).defs() if ns_name in node.namespaces)
     return ";".join(out)

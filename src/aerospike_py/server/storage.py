@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from operator import itemgetter
 from typing import Any
 
@@ -149,7 +149,7 @@ class Namespace:
         for ix in self.indexes.values():
             ix.clear()
 
-    def records(self, pids: Any = None, clock: Clock | None = None):
+    def records(self, pids: Iterable[int] | None = None, clock: Clock | None = None) -> Iterator[tuple[int, StoredRecord]]:
         """Iterate ``(pid, record)`` over live records (optionally only some partitions)."""
         now = clock.citrus_now() if clock is not None else 0
         for pid in range(N_PARTITIONS) if pids is None else pids:

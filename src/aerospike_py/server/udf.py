@@ -99,7 +99,7 @@ class UdfEngine(LuaEngine):
 
 def engine_of(node: Any) -> UdfEngine | None:
     """The node's engine (made on first use); None when lupa is not installed."""
-    eng = node.extensions.get("udf_engine")
+    eng: UdfEngine | None = node.extensions.get("udf_engine")
     if eng is None:
         if not lupa_available():
             return None
@@ -308,7 +308,7 @@ def _write(server: Any, ns: Any, digest: bytes, rec: StoredRecord | None, bins: 
         ns.delete(digest)
         server.on_write(ns, digest, None)
         return reply(E.OK, 0, 0, [_value_op(b"SUCCESS", result)])
-    if exists:
+    if rec is not None:
         work = rec.copy()
     else:
         work = StoredRecord(digest, (fields.get(W.FIELD_SET) or b"").decode())
@@ -318,7 +318,7 @@ def _write(server: Any, ns: Any, digest: bytes, rec: StoredRecord | None, bins: 
         work.key = key
     if drop_key:
         work.key = None
-    gen, vt = (rec.generation, rec.void_time) if exists else (0, 0)
+    gen, vt = (rec.generation, rec.void_time) if rec is not None else (0, 0)
     if work.size() > ns.max_record_size:
         return reply(E.RECORD_TOO_BIG, gen, vt)
     work.void_time = void_time_for(ttl, ns, clock, vt, exists)
