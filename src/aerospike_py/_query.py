@@ -71,6 +71,7 @@ class _QueryBase:
     def _aggregate_steps(self, policy: dict[str, Any] | None) -> Any:
         import random
 
+        assert self._agg is not None  # set by apply()
         p = self._resolve(policy)
         return AG.aggregate_steps(self._client._cluster_view, AG.client_lua(self._client), self._stmt,
                                   self._agg, p, random.getrandbits(63) or 1)
@@ -139,7 +140,8 @@ class Query(_QueryBase):
     def results(self, policy: dict[str, Any] | None = None) -> list[Any]:
         """Every matching record, as a list of :class:`Record` (an aggregation: its values)."""
         if self._agg is not None:
-            return drive(self._client, self._stmt, self._aggregate_steps(policy))
+            values: list[Any] = drive(self._client, self._stmt, self._aggregate_steps(policy))
+            return values
         out: list[Record] = []
         extend = out.extend
         drive(self._client, self._stmt, self._steps(policy, lambda chunk, cmd: extend(chunk)))
@@ -269,7 +271,8 @@ class AsyncQuery(_QueryBase):
     async def results(self, policy: dict[str, Any] | None = None) -> list[Any]:
         """Every matching record, as a list of :class:`Record` (an aggregation: its values)."""
         if self._agg is not None:
-            return await _awaited(drive(self._client, self._stmt, self._aggregate_steps(policy)))
+            values: list[Any] = await _awaited(drive(self._client, self._stmt, self._aggregate_steps(policy)))
+            return values
         out: list[Record] = []
         extend = out.extend
         await _awaited(drive(self._client, self._stmt, self._steps(policy, lambda chunk, cmd: extend(chunk))))

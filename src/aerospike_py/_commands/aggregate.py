@@ -23,7 +23,7 @@ from .._wire import constants as W
 from .._wire import query as Q
 from .._wire.message import MSG_HEADER, parse_bins, skip_fields
 from ..exception import ClientError, UDFError, _error_from_result_code
-from .base import MORE
+from .base import MORE, Command
 from .query import NodeCommand, Statement
 from .udf import check_name, pack_args, udf_get
 
@@ -115,7 +115,7 @@ class _NodeValues:
         self.failure: Exception | None = None
 
 
-def _parse_values(cmd: NodeCommand, body: Any, node: str) -> Any:
+def _parse_values(cmd: Command, body: Any, node: str) -> Any:
     """The values of one answer frame into ``cmd.extra``; None after the last message."""
     nv: _NodeValues = cmd.extra
     out = nv.values

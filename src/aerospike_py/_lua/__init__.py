@@ -56,9 +56,12 @@ class LuaEngine:
         from lupa import lua54
 
         self.lock = threading.RLock()
-        self.rt = lua54.LuaRuntime(encoding=None, unpack_returned_tuples=True, register_eval=False,
-                                   register_builtins=False, attribute_filter=_deny_attributes,
-                                   max_memory=self.max_memory)
+        # types-lupa describes a runtime with a str encoding and few of LuaRuntime's arguments; this
+        # one runs with encoding=None (Lua strings are bytes), so it is used without those types.
+        runtime: Any = lua54.LuaRuntime
+        self.rt: Any = runtime(encoding=None, unpack_returned_tuples=True, register_eval=False,
+                               register_builtins=False, attribute_filter=_deny_attributes,
+                               max_memory=self.max_memory)
         self.lua_type = lua54.lua_type
         self.deadline = 0.0
         host = self.rt.table_from({b"expired": self._expired, b"log": self._log, b"now_ms": self.now_ms,
@@ -152,7 +155,8 @@ class LuaEngine:
         """A record UDF call: ``(True, value)`` or ``(False, error)``."""
         self.deadline = time.monotonic() + limit_ms / 1000
         lua_args = self.rt.table_from([self.to_lua(a) for a in args])
-        return self.api[b"call"](env, function.encode(), rec, lua_args, len(args))
+        outcome: tuple[bool, Any] = self.api[b"call"](env, function.encode(), rec, lua_args, len(args))
+        return outcome
 
     def stages(self, env: Any, function: str, scope: int, args: list[Any], limit_ms: int) -> tuple[bool, Any, int]:
         """The stream stages ``function(stream, *args)`` sets up for one side:

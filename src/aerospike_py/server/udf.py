@@ -20,7 +20,8 @@ from typing import Any
 
 from .._lua import SCOPE_SERVER, LuaEngine, lupa_available
 from .._wire import constants as W
-from .._wire.message import MSG_HEADER, MSG_HEADER_SIZE, pack_op
+from .._wire.constants import MSG_HEADER_SIZE
+from .._wire.message import MSG_HEADER, pack_op
 from .._wire.query import pack_last
 from .._wire.values import KeyOrderedDict, decode_particle, encode_particle, unpack_cdt
 from . import errors as E
