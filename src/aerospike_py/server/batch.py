@@ -158,7 +158,7 @@ def run_entry(server: Any, digest: bytes, entry: Entry) -> bytes:
         if handler is None:
             raise ResultError(E.UNSUPPORTED_FEATURE, "UDF not supported")
         h = entry.header._replace(n_ops=0)
-        return handler(server, h, fields, 0, memoryview(b""))[0]
+        return next(iter(handler(server, h, fields, 0, memoryview(b""))))
     return execute_record(server, entry.header, fields, entry.ops, in_batch=True)
 
 

@@ -7,7 +7,7 @@ Batch, scan/query and UDF requests are recognised here and handed to their handl
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .._wire import constants as W
@@ -31,7 +31,9 @@ from .storage import Clock, StoredRecord, delete_bin
 
 #: Handlers for whole messages that are not single-record commands: key -> handler(server, header,
 #: fields, ops_bytes_offset, body) -> list of frames. Keys: "batch", "scan", "udf".
-MESSAGE_HANDLERS: dict[str, Callable[..., list[bytes]]] = {}
+#: A request's reply frames: a list, or made as the connection writes them (a scan or query).
+Frames = list[bytes] | Iterator[bytes]
+MESSAGE_HANDLERS: dict[str, Callable[..., Frames]] = {}
 
 _pack_field_header = FIELD_HEADER.pack
 _NO_FIELDS: list[bytes] = []
@@ -96,7 +98,7 @@ def record_digest(fields: dict[int, bytes]) -> bytes:
     return compute_digest(fields.get(W.FIELD_SET, b""), key[0], key[1:])
 
 
-def handle_message(server: Any, body: bytes) -> list[bytes]:
+def handle_message(server: Any, body: bytes) -> Frames:
     """Answer one type-3 request (``body``: the bytes after the proto header); returns the reply frames."""
     if type(body) is not bytes:
         body = bytes(body)
@@ -147,7 +149,7 @@ def _parse_plain_writes(body: bytes, offset: int, n_ops: int) -> list[tuple[str,
     return out
 
 
-def _dispatch(kind: str, server: Any, h: Any, fields: dict[int, bytes], offset: int, body: memoryview) -> list[bytes]:
+def _dispatch(kind: str, server: Any, h: Any, fields: dict[int, bytes], offset: int, body: memoryview) -> Frames:
     handler = MESSAGE_HANDLERS.get(kind)
     if handler is None:
         return [reply(E.UNSUPPORTED_FEATURE, info3=W.INFO3_LAST)]

@@ -16,8 +16,9 @@ from .._wire.constants import N_PARTITIONS, PROTO_TYPE_ADMIN, PROTO_TYPE_INFO, P
 from .._wire.info import pack_info_response
 from .._wire.proto import PROTO_HEADER, ProtocolError, check_proto_header
 from . import errors as E
-from .handler import handle_message, reply
+from .handler import Frames, handle_message, reply
 from .info import _ALL_BITMAP, answer
+from .query import Paced
 from .security import info_frames
 from .storage import Clock, Namespace
 
@@ -236,12 +237,14 @@ class _Connection(asyncio.BufferedProtocol):
             done()
 
     @staticmethod
-    def _sent(frames: list[bytes]) -> list[bytes]:
-        """Frames written at once (faults): a paced reply's ``on_sent`` is due now."""
+    def _sent(frames: Frames) -> list[bytes]:
+        """Frames written at once (faults): a streamed reply is made now, a paced reply's
+        ``on_sent`` is due now."""
         done = getattr(frames, "on_sent", None)
+        made = frames if isinstance(frames, list) else list(frames)
         if done is not None:
             done()
-        return frames
+        return made
 
     def _trickle(self, data: bytes, every_s: float) -> None:
         if data and self.transport is not None and not self.transport.is_closing():
@@ -379,7 +382,7 @@ class ServerNode:
 
     # ------------------------------------------------------------------ requests
 
-    def process(self, ptype: int, body: bytes, conn: Any) -> list[bytes]:
+    def process(self, ptype: int, body: bytes, conn: Any) -> Frames:
         self.requests += 1
         sec = self.security
         if ptype == PROTO_TYPE_MESSAGE:
@@ -401,8 +404,8 @@ class ServerNode:
             if hold is not None:  # an admitted scan/query: its rate is reserved while it runs
                 conn.rps_hold = None
                 release = partial(sec.release, hold)
-                if getattr(frames, "interval", 0.0):
-                    frames.on_sent = release  # type: ignore[attr-defined]
+                if isinstance(frames, Paced):
+                    frames.on_sent = release
                 else:
                     release()
             return frames

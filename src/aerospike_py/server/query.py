@@ -34,7 +34,7 @@ from .._wire.query import pack_last, pack_partition_done, pack_record, parse_ind
 from . import errors as E
 from . import geo
 from .errors import ResultError
-from .handler import MESSAGE_HANDLERS, _run_op, check_filter, reply, write_record
+from .handler import MESSAGE_HANDLERS, Frames, _run_op, check_filter, reply, write_record
 from .info import INFO_HANDLERS
 from .ops import OpContext
 from .sindex import ITYPE_DEFAULT, find_index
@@ -341,7 +341,7 @@ def _set_known(ns: Any, set_name: str) -> bool:
     return any(ix.d.set_name == set_name for ix in ns.indexes.values())
 
 
-def handle_query(server: Any, h: MessageHeader, fields: dict[int, bytes], offset: int, body: memoryview) -> list[bytes]:
+def handle_query(server: Any, h: MessageHeader, fields: dict[int, bytes], offset: int, body: memoryview) -> Frames:
     """Answer a query/scan request (see the module docstring)."""
     ns = server.namespaces.get(fields.get(W.FIELD_NAMESPACE, b"").decode())
     if ns is None:
@@ -374,7 +374,8 @@ def _index_for(server: Any, ns: Any, req: QueryRequest) -> Any:
 
 
 def _basic(server: Any, ns: Any, h: MessageHeader, fields: dict[int, bytes], body: memoryview,
-           ops: list[Any]) -> list[bytes]:
+           ops: list[Any]) -> Frames:
+    """A basic scan/query's answer: its frames, streamed as they are made unless it is paced."""
     if not h.info3 & W.INFO3_PARTITION_DONE:
         return [reply(E.UNSUPPORTED_FEATURE)]
     for op in ops:
@@ -388,9 +389,9 @@ def _basic(server: Any, ns: Any, h: MessageHeader, fields: dict[int, bytes], bod
               _client_name(server), req.trid or _next_trid())
     register = not h.info1 & W.INFO1_SHORT_QUERY
     if not req.rps:  # made as the connection writes it: a big scan does not hold the loop
-        frames = _run_basic(server, ns, req, ix, job)
-        first = next(frames)  # (a request that fails before its first frame is answered as ever)
-        return _streamed(server, job, chain((first,), frames), register)
+        made = _run_basic(server, ns, req, ix, job)
+        first = next(made)  # (a request that fails before its first frame is answered as ever)
+        return _streamed(server, job, chain((first,), made), register)
     frames = [f for f in _run_basic(server, ns, req, ix, job) if f]
     _finish(server, job, sum(map(len, frames)), register)
     if len(frames) > 2:
