@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import struct
 from collections.abc import Callable, Generator
 from typing import Any
 
 from .._wire import constants as W
 from .._wire import query as Q
 from .._wire.message import MSG_HEADER, parse_bins, skip_fields
+from .._wire.values import decode_particle
 from ..exception import ClientError, UDFError, _error_from_result_code
 from .base import MORE, Command
 from .query import NodeCommand, Statement
@@ -32,7 +34,12 @@ DEFAULT_USER_PATH = "/usr/local/aerospike/usr-lua"
 #: Time limit of the local (client-side) stages, ms.
 LOCAL_LIMIT_MS = 3_600_000
 UDF_OP_AGGREGATE = 1
-_unpack_msg = MSG_HEADER.unpack_from
+_unpack_counts = struct.Struct(">HH").unpack_from
+_OP_HEADER = struct.Struct(">IBBBB")
+_unpack_op = _OP_HEADER.unpack_from
+_unpack_q = struct.Struct(">q").unpack_from
+#: The first 37 bytes of a message carrying an integer value (then 8 bytes of value).
+_INT_VALUE = MSG_HEADER.pack(22, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1) + _OP_HEADER.pack(19, 1, 1, 0, 7) + b"SUCCESS"
 
 Step = tuple[list[Any], bool, Callable[[list[Any]], Any], float]
 
@@ -118,23 +125,35 @@ class _NodeValues:
 def _parse_values(cmd: Command, body: Any, node: str) -> Any:
     """The values of one answer frame into ``cmd.extra``; None after the last message."""
     nv: _NodeValues = cmd.extra
-    out = nv.values
+    append = nv.values.append
     buf = body if type(body) is bytes else bytes(body)
     off, end = 0, len(buf)
     while off < end:
-        _, _, _, info3, _, rc, _, _, _, n_fields, n_ops = _unpack_msg(buf, off)
+        if buf[off:off + 37] == _INT_VALUE:  # the common case: an integer value
+            append(_unpack_q(buf, off + 37)[0])
+            off += 45
+            continue
+        info3, rc = buf[off + 3], buf[off + 5]
+        n_fields, n_ops = _unpack_counts(buf, off + 18)
         off = skip_fields(buf, off + 22, n_fields) if n_fields else off + 22
-        bins = None
-        if n_ops:
-            bins, off = parse_bins(buf, off, n_ops)
-        if bins:
-            failure = bins.get("FAILURE")
-            if failure is not None:
-                if nv.failure is None:
-                    nv.failure = _error_from_result_code(
-                        100, failure if isinstance(failure, str) else repr(failure), node=node)
-            elif "SUCCESS" in bins:
-                out.append(bins["SUCCESS"])
+        if n_ops == 1:  # a value: one op, bin SUCCESS or FAILURE
+            size, _, pt, _, nlen = _unpack_op(buf, off)
+            vs = off + 8 + nlen
+            name = buf[off + 8:vs]
+            off += 4 + size
+            if name == b"SUCCESS":
+                if pt == 1:
+                    append(int.from_bytes(buf[vs:off], "big", signed=True))
+                elif pt == 3:
+                    append(buf[vs:off].decode())
+                else:
+                    append(decode_particle(pt, buf[vs:off]))
+            elif name == b"FAILURE" and nv.failure is None:
+                failure = decode_particle(pt, buf[vs:off])
+                nv.failure = _error_from_result_code(
+                    100, failure if isinstance(failure, str) else repr(failure), node=node)
+        elif n_ops:
+            _, off = parse_bins(buf, off, n_ops)
         if info3 & W.INFO3_LAST or rc:
             if nv.failure is not None:
                 raise nv.failure
