@@ -5,6 +5,7 @@ bad input, and the client's module source (``lua.user_path``, else the server's 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -31,18 +32,18 @@ def line_of(function: str) -> int:
     raise LookupError(function)
 
 
-def load(client: Any, set_name: str = SET, n: int = N) -> None:
-    client.udf_put(str(LIB))
+def load(client: Any, set_name: str = SET, n: int = N, lib: Path = LIB) -> None:
+    client.udf_put(str(lib))
     for i in range(n):
         client.put(("test", set_name, i), {"n": i, "s": f"v{i}"})
 
 
 def agg(client: Any, function: str, args: list[Any] | None = None, set_name: str = SET,
-        where: Any = None, policy: dict[str, Any] | None = None) -> list[Any]:
+        where: Any = None, policy: dict[str, Any] | None = None, module: str = MOD) -> list[Any]:
     q = client.query("test", set_name)
     if where is not None:
         q.where(where)
-    q.apply(MOD, function, args)
+    q.apply(module, function, args)
     return q.results(policy)
 
 
@@ -228,7 +229,19 @@ DIFF_CASES: list[tuple[str, list[Any]]] = [
     ("meta_of", []), ("args_echo", [b"\x01", {"a": 1.5, "l": [1, "x"]}]), ("nothing", []), ("nils", []),
     ("fail_map", []), ("fail_reduce", []), ("fail_final", []), ("no_such_function", []), ("not_a_stream", []),
 ]
-DSET = "agg_diff"
+#: The real server is shared (other test runs may use it at the same time): this run's own
+#: module and set names there.
+RUN = f"{os.getpid()}"
+DMOD = f"stream_lib_{RUN}"
+DSET = f"agg_diff_{RUN}"
+
+
+@pytest.fixture(scope="module")
+def dlib(tmp_path_factory) -> Path:
+    """The stream module under this run's name (DMOD)."""
+    p = tmp_path_factory.mktemp("agg_lua") / f"{DMOD}.lua"
+    shutil.copy(LIB, p)
+    return p
 
 
 def _outcome(run: Any) -> Any:
@@ -239,16 +252,19 @@ def _outcome(run: Any) -> Any:
 
 
 @pytest.fixture(scope="module")
-def both(real_server, aerospike_server):
+def both(real_server, aerospike_server, dlib):
     real = aerospike_py.client(real_server.config).connect()
     emb = aerospike_py.client(aerospike_server.config).connect()
     for c in (real, emb):
-        load(c, DSET, 120)
+        load(c, DSET, 120, dlib)
     yield real, emb
     for c in (real, emb):
         for i in range(120):
             c.remove(("test", DSET, i))
-        c.udf_remove(MOD)
+        try:
+            c.udf_remove(DMOD)
+        except AerospikeError:
+            pass  # removed by a test already
         c.close()
 
 
@@ -256,7 +272,8 @@ def both(real_server, aerospike_server):
 def test_same_as_real_server(both, case):
     real, emb = both
     fn, args = case
-    assert _outcome(lambda: agg(emb, fn, args, DSET)) == _outcome(lambda: agg(real, fn, args, DSET))
+    assert _outcome(lambda: agg(emb, fn, args, DSET, module=DMOD)) == \
+        _outcome(lambda: agg(real, fn, args, DSET, module=DMOD))
 
 
 def test_missing_module_same_as_real_server(both):
@@ -293,16 +310,18 @@ def server_process():
 _RACY = {"not_a_stream", "fail_final", "fail_reduce"}
 
 
-def _official_outcome(aerospike: Any, hosts: list[Any], user_path: Path) -> list[Any]:
+def _official_outcome(aerospike: Any, hosts: list[Any], user_path: Path, lib: Path) -> list[Any]:
     c = aerospike.client({"hosts": hosts, "lua": {"user_path": str(user_path)}}).connect()
     out = []
+    mod = lib.stem  # this run's DMOD (a child process has its own pid)
+    oset = f"agg_off_{mod}"
     try:
-        c.udf_put(str(LIB))
+        c.udf_put(str(lib))
         for i in range(60):
-            c.put(("test", "agg_off", i), {"n": i, "s": f"v{i}"})
+            c.put(("test", oset, i), {"n": i, "s": f"v{i}"})
         for fn, args in DIFF_CASES:
-            q = c.query("test", "agg_off")
-            q.apply(MOD, fn, args)
+            q = c.query("test", oset)
+            q.apply(mod, fn, args)
             try:
                 res: Any = ("ok", sorted(q.results(), key=repr))
             except aerospike.exception.AerospikeError as e:
@@ -310,34 +329,53 @@ def _official_outcome(aerospike: Any, hosts: list[Any], user_path: Path) -> list
                 res = ("error", msg.rsplit(": ", 1)[-1]) if fn in _RACY else ("error", type(e).__name__, e.args[0], msg)
             out.append((fn, res))
         for i in range(60):
-            c.remove(("test", "agg_off", i))
+            c.remove(("test", oset, i))
     finally:
         c.close()
     return out
 
 
-def test_official_client_same_on_embedded_and_real(real_server, server_process, tmp_path):
-    aerospike = pytest.importorskip("aerospike")
+def _official_in_child(host: str, port: int, user_path: Path, lib: Path) -> list[Any]:
+    """``_official_outcome`` in a fresh process: the official client's Lua paths are set once per
+    process (by its first client), so an earlier test's client would decide where it looks."""
+    import base64
+    import pickle
+    import subprocess
+    import sys
+
+    code = ("import base64, pickle, sys, aerospike; sys.path.insert(0, sys.argv[1]); import test_aggregate as t; "
+            "out = t._official_outcome(aerospike, [(sys.argv[2], int(sys.argv[3]))], t.Path(sys.argv[4]), "
+            "t.Path(sys.argv[5])); print(base64.b64encode(pickle.dumps(out)).decode())")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    done = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), host, str(port), str(user_path),
+                           str(lib)], env=env, capture_output=True, text=True, timeout=300, check=True)
+    return pickle.loads(base64.b64decode(done.stdout.strip().splitlines()[-1]))
+
+
+def test_official_client_same_on_embedded_and_real(real_server, server_process, tmp_path, dlib):
+    pytest.importorskip("aerospike")
     (tmp_path / "real").mkdir()
     (tmp_path / "emb").mkdir()
-    emb = _official_outcome(aerospike, [server_process], tmp_path / "emb")
-    real = _official_outcome(aerospike, [(real_server.host, real_server.port)], tmp_path / "real")
+    emb = _official_in_child(*server_process, tmp_path / "emb", dlib)
+    real = _official_in_child(real_server.host, real_server.port, tmp_path / "real", dlib)
     assert emb == real
     assert dict(emb)["count"] == ("ok", [60])
 
 
-def test_udf_list_and_get_shaped_as_the_official_client(real_server):
+def test_udf_list_and_get_shaped_as_the_official_client(real_server, dlib):
     """udf_list/udf_get of ours and of the official client on the real server: same values, same types."""
     aerospike = pytest.importorskip("aerospike")
     ours = aerospike_py.client(real_server.config).connect()
     off = aerospike.client({"hosts": [(real_server.host, real_server.port)]}).connect()
+    name = f"{DMOD}.lua"
     try:
-        ours.udf_put(str(LIB))
-        mine = [m for m in ours.udf_list() if m["name"] == "stream_lib.lua"]
-        theirs = [m for m in off.udf_list() if m["name"] == "stream_lib.lua"]
+        ours.udf_put(str(dlib))
+        mine = [m for m in ours.udf_list() if m["name"] == name]
+        theirs = [m for m in off.udf_list() if m["name"] == name]
         assert mine == theirs
         assert {k: type(v) for k, v in mine[0].items()} == {k: type(v) for k, v in theirs[0].items()}
-        assert ours.udf_get("stream_lib.lua") == off.udf_get("stream_lib.lua") == LIB.read_text()
+        assert ours.udf_get(name) == off.udf_get(name) == LIB.read_text()
+        ours.udf_remove(name)
     finally:
         ours.close()
         off.close()
