@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import os
+import struct
 import time
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,7 @@ from .._policy import write_attrs
 from .._wire import constants as W
 from .._wire.info import info_error, pack_info_request, parse_info_response
 from .._wire.message import MSG_HEADER, pack_field, pack_message_raw, parse_bins, skip_fields
-from .._wire.values import ValueTypeError, pack_cdt
+from .._wire.values import ValueTypeError, decode_particle, pack_cdt
 from ..exception import (
     AerospikeError,
     AerospikeTimeoutError,
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from .._net.cluster import Node
 
 _unpack_header = MSG_HEADER.unpack_from
+_unpack_u32 = struct.Struct(">I").unpack_from
 #: ``udf_type`` values: only Lua exists.
 UDF_TYPE_LUA = 0
 #: Seconds between two ``udf-list`` polls of a register/remove task.
@@ -89,7 +91,21 @@ def udf_result(bins: dict[str, Any] | None, rc: int, node: str, key: Any) -> Any
     return None
 
 
+#: A successful reply's bytes 18..30 and 30..37 (no fields, one op on bin SUCCESS: value after byte 37).
+_ONE_OP = b"\x00\x00\x00\x01"
+
+
 def _parse_apply(cmd: Command, body: Any, node: str) -> Any:
+    if body[5] == 0 and body[18:22] == _ONE_OP and body[29] == 7 and body[30:37] == b"SUCCESS":
+        if type(body) is not bytes:
+            body = bytes(body)
+        pt = body[27]
+        v = body[37:26 + _unpack_u32(body, 22)[0]]
+        if pt == 1:
+            return int.from_bytes(v, "big", signed=True)
+        if pt == 3:
+            return v.decode()
+        return decode_particle(pt, v)
     _, _, _, _, _, rc, _gen, _vt, _, nfields, nops = _unpack_header(body, 0)
     if nops:
         bins, _ = parse_bins(body, skip_fields(body, 22, nfields) if nfields else 22, nops)
@@ -100,16 +116,26 @@ def _parse_apply(cmd: Command, body: Any, node: str) -> Any:
     return None
 
 
+#: (module, function) -> their two packed fields (bounded; names repeat in real use).
+_NAME_FIELDS: dict[tuple[str, str], bytes] = {}
+_NO_ARGS = pack_field(W.FIELD_UDF_ARGLIST, pack_cdt([]))
+
+
 def apply(key: Any, module: Any, function: Any, args: Any, policy: Any) -> Command:
     """A record UDF call: ``module.function(rec, *args)`` on the record at ``key``."""
     k = parse_key(key)
-    m = check_name("UDF module", module)
-    f = check_name("UDF function", function)
-    arglist = pack_args(args)
+    names = _NAME_FIELDS.get((module, function)) if type(module) is str and type(function) is str else None
+    if names is None:
+        names = (pack_field(W.FIELD_UDF_PACKAGE_NAME, check_name("UDF module", module))
+                 + pack_field(W.FIELD_UDF_FUNCTION, check_name("UDF function", function)))
+        if len(_NAME_FIELDS) < 1024 and type(module) is str and type(function) is str:
+            _NAME_FIELDS[(module, function)] = names
+    arglist = _NO_ARGS if not args and (args is None or type(args) in (list, tuple)) else \
+        pack_field(W.FIELD_UDF_ARGLIST, pack_args(args))
     info2, info3, generation, ttl, key_policy, _ = write_attrs(policy, None)
     nf, fields = _fields(k, policy, key_policy == 1)
-    fields += b"".join(udf_fields(m, f, arglist))
-    req = pack_message_raw(0, info2, info3, generation, ttl, policy["total_timeout"], nf + 3, fields, 0, b"")
+    req = pack_message_raw(0, info2, info3, generation, ttl, policy["total_timeout"], nf + 3,
+                           fields + names + arglist, 0, b"")
     return Command(k, req, True, _parse_apply, policy)
 
 
