@@ -96,6 +96,59 @@ def test_bad_server_certificates(certs, which):
     assert ("expired" in str(err)) == (which == "expired")
 
 
+def _async_connect_error(config):
+    async def main():
+        with pytest.raises(aerospike_py.AerospikeError) as ei:
+            await aerospike_py.AsyncClient(config).connect()
+        return ei.value
+
+    return asyncio.run(main())
+
+
+@pytest.mark.parametrize("case", ["wrong_ca", "wrong_name", "expired", "no_client_cert", "rogue_client_cert"])
+def test_async_client_refusals_over_tls(tls_srv, mtls_srv, certs, case):
+    ca = {"cafile": str(certs.ca.file)}
+    if case == "expired":
+        with EmbeddedServer(tls={"certfile": certs.expired.cert, "keyfile": certs.expired.key},
+                            tls_name=TLS_NAME) as srv:
+            err = _async_connect_error(_cfg(srv, ca))
+        assert "CERTIFICATE_VERIFY_FAILED" in str(err) and "expired" in str(err)
+        return
+    config = {
+        "wrong_ca": _cfg(tls_srv, {"cafile": str(certs.other_ca.file)}),
+        "wrong_name": _cfg(tls_srv, ca, name="not.the.name"),
+        "no_client_cert": _cfg(mtls_srv, ca, user="admin", password="admin", timeout=2000),
+        "rogue_client_cert": _cfg(mtls_srv, {**ca, "certfile": str(certs.rogue_client.cert),
+                                             "keyfile": str(certs.rogue_client.key)},
+                                  user="admin", password="admin", timeout=2000),
+    }[case]
+    err = _async_connect_error(config)
+    if case in ("wrong_ca", "wrong_name"):
+        assert isinstance(err, ex.ClusterError) and "CERTIFICATE_VERIFY_FAILED" in str(err)
+        assert ("mismatch" in str(err).lower()) == (case == "wrong_name")
+    else:  # the server ends the handshake: the client never gets to log in
+        assert isinstance(err, ex.ClusterError) and err.code == -11
+
+
+def test_async_client_with_a_client_certificate_logs_in_over_mutual_tls(mtls_srv, certs):
+    tls = {"cafile": str(certs.ca.file), "certfile": str(certs.client_locked.cert),
+           "keyfile": str(certs.client_locked.key), "keyfile_pw": "keypw"}
+
+    async def main():
+        a = await aerospike_py.AsyncClient(_cfg(mtls_srv, tls, user="admin", password="admin",
+                                                min_conns_per_node=2)).connect()
+        try:
+            await a.admin_create_user("tls_async", "pw", ["read-write"])
+            assert (await a.admin_query_user_info("tls_async"))["roles"] == ["read-write"]
+            await a.admin_drop_user("tls_async")
+        finally:
+            await a.close()
+
+    logins = mtls_srv.security.logins
+    asyncio.run(main())
+    assert mtls_srv.security.logins > logins
+
+
 def test_plain_client_cannot_talk_to_a_tls_server(tls_srv):
     err = _connect_error({"hosts": [(tls_srv.host, tls_srv.port)], "timeout": 500})
     assert isinstance(err, (ex.ClusterError, ex.AerospikeTimeoutError))
