@@ -928,7 +928,12 @@ def test_official_client_gets_the_same_permission_errors(srv, admin):
     try:
         for off_call, our_call in [
             (lambda: official.put(KEY, {"a": 1}), lambda: ours.put(KEY, {"a": 1})),
+            (lambda: official.remove(KEY), lambda: ours.remove(KEY)),
             (lambda: official.admin_query_users_info(), lambda: ours.admin_query_users_info()),
+            (lambda: official.admin_query_user_info("admin"), lambda: ours.admin_query_user_info("admin")),
+            (lambda: official.admin_create_role("x", [{"code": aerospike.PRIV_READ}]),
+             lambda: ours.admin_create_role("x", [{"code": aerospike_py.PRIV_READ}])),
+            (lambda: official.admin_drop_user("admin"), lambda: ours.admin_drop_user("admin")),
             (lambda: official.info_random_node("truncate:namespace=test;set=sec"),
              lambda: ours.truncate("test", "sec")),
         ]:
@@ -938,6 +943,46 @@ def test_official_client_gets_the_same_permission_errors(srv, admin):
     finally:
         official.close()
         ours.close()
+
+
+def test_official_client_gets_the_same_quota_and_bad_name_errors(srv, admin):
+    aerospike = pytest.importorskip("aerospike")
+    now = 2_000_000_000.0
+    srv.clock._now = lambda: now  # frozen server time: one quota window
+    try:
+        admin.admin_create_role("q1", [{"code": "read-write"}], read_quota=5, write_quota=1)
+        admin.admin_create_user("quser", "pw", ["q1"])
+        official = aerospike.client({"hosts": srv.config["hosts"], "user": "quser", "password": "pw"}).connect()
+        ours = _as(srv, "quser", "pw")
+        try:
+            official.put(KEY, {"a": 1})
+            with pytest.raises(aerospike.exception.AerospikeError) as theirs:
+                official.put(KEY, {"a": 2})
+            assert theirs.value.code == _code(ours.put, KEY, {"a": 2}) == 83
+            with pytest.raises(aerospike.exception.AerospikeError) as theirs:
+                official.scan("test", "sec").results()  # no rate under a quota
+            assert theirs.value.code == _code(ours.scan("test", "sec").results) == 83
+        finally:
+            official.close()
+            ours.close()
+    finally:
+        import time
+
+        srv.clock._now = time.time
+    # Bad names the official client sends on (the server answers): our client raises the same code
+    # before sending.
+    official = aerospike.client({"hosts": srv.config["hosts"], "user": "admin", "password": "admin"}).connect()
+    try:
+        for name, args in [("admin_create_user", ("", "pw", ["read"])), ("admin_drop_user", ("u" * 64,)),
+                           ("admin_query_user_info", ("u" * 64,)),
+                           ("admin_create_role", ("", [{"code": aerospike_py.PRIV_READ}])),
+                           ("admin_create_role", ("r" * 64, [{"code": aerospike_py.PRIV_READ}])),
+                           ("admin_drop_role", ("r" * 64,))]:
+            with pytest.raises(aerospike.exception.AerospikeError) as theirs:
+                getattr(official, name)(*args)
+            assert theirs.value.code == _code(getattr(admin, name), *args) in (60, 70), name
+    finally:
+        official.close()
 
 
 def test_async_pool_gives_back_the_slot_of_a_refused_login(srv, admin):
