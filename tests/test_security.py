@@ -902,6 +902,25 @@ def test_admin_frames_match_the_official_client(srv, admin, recorder):
         official.close()
 
 
+def test_authenticate_frames_match_the_official_client(srv, admin, recorder):
+    """The official client's AUTHENTICATE (token of its LOGIN, on its other connections) is the
+    frame ours builds for that token, byte for byte."""
+    aerospike = pytest.importorskip("aerospike")
+    recorder.clear()
+    official = aerospike.client({"hosts": srv.config["hosts"], "user": "admin", "password": "admin",
+                                 "min_conns_per_node": 3}).connect()
+    try:
+        for _ in range(5):
+            official.admin_query_user_info("admin")
+        auths = [f for f in recorder if f[2] == A.AUTHENTICATE]
+        assert auths, "the official client opened no second connection"
+        for frame in auths:
+            (_, _, fields), = A.iter_records(frame)
+            assert A.authenticate_request(0, "admin", fields[A.SESSION_TOKEN])[8:] == frame
+    finally:
+        official.close()
+
+
 def test_own_password_change_frame_matches_the_official_client(srv, admin, recorder):
     aerospike = pytest.importorskip("aerospike")
     admin.admin_create_user("cp", "old", ["read"])
