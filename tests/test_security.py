@@ -671,13 +671,15 @@ def test_bad_input_raises_before_sending(srv, admin, call, exc):
 
 # -- permissions: every privilege x every command class --------------------------------------------
 
-COMMANDS = ("read", "write", "batch_read", "batch_write", "query", "udf_apply", "truncate", "udf_admin", "udf_put",
-            "sindex", "sindex_create", "sys_admin", "user_admin", "info")
+COMMANDS = ("read", "write", "delete", "batch_read", "batch_write", "query", "background", "udf_apply",
+            "udf_background", "truncate", "udf_admin", "udf_put", "sindex", "sindex_create", "sys_admin",
+            "user_admin", "info")
 ALLOWED = {
     "read": {"read", "batch_read", "query"},
-    "read-write": {"read", "write", "batch_read", "batch_write", "query"},
-    "read-write-udf": {"read", "write", "batch_read", "batch_write", "query", "udf_apply"},
-    "write": {"write", "batch_write"},
+    "read-write": {"read", "write", "delete", "batch_read", "batch_write", "query", "background"},
+    "read-write-udf": {"read", "write", "delete", "batch_read", "batch_write", "query", "background", "udf_apply",
+                       "udf_background"},
+    "write": {"write", "delete", "batch_write", "background"},
     "truncate": {"truncate"},
     "sindex-admin": {"sindex", "sindex_create"},
     "udf-admin": {"udf_admin", "udf_put"},
@@ -702,6 +704,12 @@ def _run_command(c, what, lua):
             c.get(KEY)
         elif what == "write":
             c.put(KEY, {"a": 1})
+        elif what == "delete":
+            c.remove(KEY)
+        elif what == "background":
+            c.query("test", "sec").execute_background([{"op": aerospike_py.OPERATOR_WRITE, "bin": "bg", "val": 1}])
+        elif what == "udf_background":
+            c.query("test", "sec").execute_udf_background("nomodule", "nofunction", [])
         elif what == "batch_read":  # refusals are per record, as the real server checks each
             res = c.batch_read([KEY, ("test", "sec", "k2")])
             codes = {r.result for r in res.batch_records}
