@@ -271,6 +271,57 @@ def test_session_expiring_on_open_connections_logs_in_again_and_retries_once(srv
         c.close()
 
 
+EXPIRY_CALLS = {
+    "scan": lambda c: len(c.scan("test", "sexp").results()) == 3,
+    "query": lambda c: len(c.query("test", "sexp").results()) == 3,
+    "foreach": lambda c: c.scan("test", "sexp").foreach(lambda r: None) is None,
+    "batch_read": lambda c: [r.result for r in c.batch_read([("test", "sexp", i) for i in range(3)]).batch_records]
+    == [0, 0, 0],
+    "batch_write": lambda c: [r.result for r in c.batch_write([(("test", "sexp", 0), {"i": 0})]).batch_records] == [0],
+    "info": lambda c: c.info_random_node("namespaces") == "test;bar",
+    "info_all": lambda c: [r.response for r in c.info_all("namespaces")] == ["test;bar"],
+    "truncate": lambda c: c.truncate("test", "sexp_other") is None,
+    "admin_query": lambda c: c.admin_query_user_info("sexp")["user"] == "sexp",
+}
+
+
+@pytest.mark.parametrize("what", sorted(EXPIRY_CALLS))
+def test_every_kind_of_command_logs_in_again_after_its_session_expired(srv, admin, what):
+    admin.admin_create_user("sexp", "pw", ["read-write", "truncate"])
+    c = _as(srv, "sexp", "pw", tend_interval=3_600_000)
+    try:
+        for i in range(3):
+            c.put(("test", "sexp", i), {"i": i})
+        sec = srv.security
+        srv.clock.advance(sec.session_ttl)  # the pooled connection's session expired: it answers 80
+        logins = sec.logins
+        assert EXPIRY_CALLS[what](c)
+        assert sec.logins == logins + 1
+    finally:
+        c.close()
+
+
+def test_async_streams_and_info_log_in_again_after_the_session_expired(srv, admin):
+    admin.admin_create_user("asexp", "pw", ["read-write"])
+
+    async def main():
+        u = await aerospike_py.AsyncClient({"hosts": srv.config["hosts"], "user": "asexp", "password": "pw",
+                                            "tend_interval": 3_600_000}).connect()
+        try:
+            await u.put(("test", "asexp", 1), {"i": 1})
+            sec = srv.security
+            for call in (lambda: u.scan("test", "asexp").results(), lambda: u.batch_read([("test", "asexp", 1)]),
+                         lambda: u.info_random_node("namespaces"), lambda: u.admin_query_user_info("asexp")):
+                srv.clock.advance(sec.session_ttl)
+                logins = sec.logins
+                assert await call()
+                assert sec.logins == logins + 1
+        finally:
+            await u.close()
+
+    asyncio.run(main())
+
+
 def test_async_session_expiring_on_open_connections_logs_in_again(srv, admin):
     admin.admin_create_user("attl", "pw", ["read-write"])
 

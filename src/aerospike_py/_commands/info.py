@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from .._wire.info import info_error, pack_info_request, parse_info_response
@@ -21,9 +22,18 @@ def _check_command(command: Any) -> str:
     return command.strip()
 
 
+def answers(body: Any, names: Sequence[str], node: str) -> dict[str, str]:
+    """The answers to the info commands ``names``. A node that refuses the whole request as not
+    authenticated (its session of the connection expired or was revoked) raises AdminError 80:
+    the retry engine logs in afresh and asks once more, as for any command."""
+    if bytes(body[:9]) == b"ERROR:80:":
+        raise _error_from_result_code(80, f"info request refused by node {node}: not authenticated", node=node)
+    return parse_info_response(body, names)
+
+
 def _info_value(cmd: Command, body: Any, node: str) -> str:
     names = cmd.extra
-    info = parse_info_response(body, names)
+    info = answers(body, names, node)
     if len(names) == 1:
         return info.get(names[0], "")
     return "".join(f"{k}\t{v}\n" for k, v in info.items() if not k.startswith("ERROR:"))
@@ -37,7 +47,7 @@ def info(command: Any, policy: Any) -> Command:
 
 
 def _check_ok(cmd: Command, body: Any, node: str) -> None:
-    info = parse_info_response(body, cmd.extra[:1])
+    info = answers(body, cmd.extra[:1], node)
     value = info.get(cmd.extra[0], "")
     err = info_error(value)
     if err is not None:

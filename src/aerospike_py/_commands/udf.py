@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._policy import write_attrs
 from .._wire import constants as W
-from .._wire.info import info_error, pack_info_request, parse_info_response
+from .._wire.info import info_error, pack_info_request
 from .._wire.message import MSG_HEADER, pack_field, pack_message_raw, parse_bins, skip_fields
 from .._wire.values import ValueTypeError, decode_particle, pack_cdt
 from ..exception import (
@@ -32,6 +32,7 @@ from ..exception import (
     _error_from_result_code,
 )
 from .base import Command, raise_for
+from .info import answers
 from .keys import parse_key
 from .record import _fields
 
@@ -157,7 +158,7 @@ def module_name(module: Any) -> str:
 
 
 def _info_answer(cmd: Command, body: Any, node: str) -> str:
-    return parse_info_response(body, (cmd.extra,)).get(cmd.extra, "")
+    return answers(body, (cmd.extra,), node).get(cmd.extra, "")
 
 
 def registration_error(answer: str, node: str) -> AerospikeError | None:

@@ -27,8 +27,8 @@ The rules, in one place:
   (closed if the reply does not come whole in time).
 * **Re-login.** A node answering ``NOT_AUTHENTICATED`` (80: it no longer holds the connection's
   session) to a client that logs in: that connection is discarded, the node's session token
-  forgotten, and the command (not a stream) is sent once more to the same node, on a connection
-  that logs in afresh. Any other answer, or a second 80, ends the command.
+  forgotten, and the command (streams too: an 80 is a request's whole answer) is sent once more
+  to the same node, on a connection that logs in afresh. Any other answer, or a second 80, ends the command.
 * **Final error.** Out of time: :class:`AerospikeTimeoutError`; a reply that breaks the protocol:
   :class:`ClientError` naming what was wrong; other network failures: :class:`ClusterError`
   (code -10). Each names the key and the node, and carries ``in_doubt``.
@@ -171,10 +171,11 @@ class Attempts:
 
         The node's session token is forgotten (the next connection logs in) and the next attempt
         goes to the same node without counting as a retry. The caller has discarded the
-        connection that got the answer."""
+        connection that got the answer. Streams (batches, scans/queries, admin queries) qualify
+        too: a node checks a request's authentication before anything else, so an 80 is the
+        whole answer and nothing of the stream was delivered."""
         auth = self.cluster.auth
-        if (auth is None or self.relogged or self.cmd.stream
-                or getattr(error, "code", None) != NOT_AUTHENTICATED):
+        if auth is None or self.relogged or getattr(error, "code", None) != NOT_AUTHENTICATED:
             return False
         self.relogged = True
         auth.forget(node.address)
