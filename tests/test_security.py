@@ -533,17 +533,25 @@ def test_a_running_scan_keeps_its_rate_reserved_against_the_quota(srv, admin):
         admin.admin_create_user("rr", "pw", ["rres"])
         c = _as(srv, "rr", "pw")
         try:
-            during = []
+            def attempt() -> list[int]:
+                during: list[int] = []
 
-            def while_running(rec):  # the scan's frames are paced: it is still running here
-                if not during:
-                    during.append(srv.call(lambda: {k: list(v) for k, v in sec.reserved.items()}))
-                    during.append(_code(c.get, ("test", "qres", 0)))  # 10 reserved + 1 > 10
-                    during.append(_code(c.scan("test", "qres").results, {"records_per_second": 1}))
-                return True
+                def while_running(rec):  # the scan's frames are paced (0.1 s apart): still running
+                    if not during:
+                        during.append(_code(c.get, ("test", "qres", 0)))  # 10 reserved + 1 > 10
+                        during.append(_code(c.scan("test", "qres").results, {"records_per_second": 1}))
+                    return True
 
-            c.scan("test", "qres").foreach(while_running, {"records_per_second": 10})
-            assert during == [{(srv.node, "rr"): [10, 0]}, 83, 83]
+                c.scan("test", "qres").foreach(while_running, {"records_per_second": 10})
+                return during
+
+            # (A loaded machine may deliver the first record only as the scan ends: then nothing
+            # is reserved any more by the time of the checks; such a run is tried again.)
+            for _ in range(3):
+                during = attempt()
+                if during == [83, 83]:
+                    break
+            assert during == [83, 83]
             assert srv.call(lambda: dict(sec.reserved)) == {}  # released with the scan's last frame
             assert c.get(("test", "qres", 0)).bins == {"i": 0}  # the quota is free again
             assert len(c.scan("test", "qres").results({"records_per_second": 9})) == 6  # 1 read + 9 fit
