@@ -311,7 +311,9 @@ _RACY = {"not_a_stream", "fail_final", "fail_reduce"}
 
 
 def _official_outcome(aerospike: Any, hosts: list[Any], user_path: Path, lib: Path) -> list[Any]:
-    c = aerospike.client({"hosts": hosts, "lua": {"user_path": str(user_path)}}).connect()
+    from _clients import official_generous
+
+    c = aerospike.client(official_generous({"hosts": hosts, "lua": {"user_path": str(user_path)}})).connect()
     out = []
     mod = lib.stem  # this run's DMOD (a child process has its own pid)
     oset = f"agg_off_{mod}"
@@ -365,8 +367,10 @@ def test_official_client_same_on_embedded_and_real(real_server, server_process, 
 def test_udf_list_and_get_shaped_as_the_official_client(real_server, dlib):
     """udf_list/udf_get of ours and of the official client on the real server: same values, same types."""
     aerospike = pytest.importorskip("aerospike")
+    from _clients import official_generous
+
     ours = aerospike_py.client(real_server.config).connect()
-    off = aerospike.client({"hosts": [(real_server.host, real_server.port)]}).connect()
+    off = aerospike.client(official_generous({"hosts": [(real_server.host, real_server.port)]})).connect()
     name = f"{DMOD}.lua"
     try:
         ours.udf_put(str(dlib))
