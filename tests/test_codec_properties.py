@@ -307,3 +307,27 @@ def test_deeply_nested_list_is_read(depth: int) -> None:
         assert len(v) == 1
         v = v[0]
     assert v == [1, "a", None]
+
+
+
+LONG_CDT = st.lists(SCALARS, min_size=16, max_size=24) | st.dictionaries(
+    st.text(max_size=6) | INT64, SCALARS | st.lists(SCALARS, max_size=3), min_size=16, max_size=24)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(CDT_VALUES | LONG_CDT, max_size=3) | LONG_CDT)
+def test_server_fast_codec_agrees_with_its_python_one(value: Any) -> None:
+    """The embedded server decodes with msgpack's C decoder and encodes flat collections with its
+    C packer when it can: the same values and bytes as its own iterative decoder and encoder."""
+    from aerospike_py.server import cdt
+
+    for data in (pack_cdt(value), b"\x92\xc7\x00\x01" + pack_cdt(value),  # an ordered list holding it
+                 b"\x82\xc7\x00\x01\xc0\x01" + pack_cdt(value)):  # a key-ordered map {1: it}
+        fast = cdt.unpack(data)
+        slow, end = cdt._unpack(memoryview(data), 0)
+        assert end == len(data)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(cdt, "_FLAT_MIN", 1 << 62)  # the Python encoder throughout
+            python_bytes = cdt.pack(slow)
+            assert cdt.pack(fast) == python_bytes
+        assert cdt.pack(fast) == python_bytes

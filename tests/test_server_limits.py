@@ -166,3 +166,37 @@ def test_map_put_items_is_not_quadratic(sort_key_calls: list[int]) -> None:
     assert [k for k, _ in m.items] == list(range(2 * N))
     assert m.items[0][1] == "replaced" and m.items[1][1] == -1
     assert sort_key_calls[0] < 10 * N
+
+
+def _mixed(n: int) -> list[Any]:
+    """``n`` ints and a nil (a list of one type takes the no-sort-key path; this one does not)."""
+    return [*range(n), None]
+
+
+@pytest.mark.parametrize("code", [23, 36])  # get / remove by value list
+def test_list_by_value_list_is_not_quadratic(sort_key_calls: list[int], code: int) -> None:
+    lst = cdt.CList(_mixed(N))
+    wanted = cdt.CList(range(0, N, 2))
+    assert cdt.list_op(lst, code, [aerospike_py.LIST_RETURN_COUNT, wanted]) == N // 2
+    assert len(lst) == (N + 1 if code == 23 else N // 2 + 1)
+    assert sort_key_calls[0] < 4 * N  # quadratic: ~N * N / 2
+
+
+@pytest.mark.parametrize(("code", "kind"), [(107, "key"), (81, "key"), (108, "value"), (83, "value")])
+def test_map_by_key_or_value_list_is_not_quadratic(sort_key_calls: list[int], code: int, kind: str) -> None:
+    m = cdt.CMap([[k, k] for k in _mixed(N)])
+    wanted = cdt.CList(range(0, N, 2))
+    assert cdt.map_op(m, code, [aerospike_py.MAP_RETURN_COUNT, wanted]) == N // 2
+    assert len(m.items) == (N + 1 if code > 96 else N // 2 + 1)
+    assert sort_key_calls[0] < 12 * N
+
+
+def test_homogeneous_collections_sort_and_select_without_sort_keys(sort_key_calls: list[int]) -> None:
+    lst = cdt.CList(range(N, 0, -1))
+    cdt.list_op(lst, 13, [0])  # sort
+    assert lst == list(range(1, N + 1))
+    m = cdt.CMap([[b"\x03k%05d" % i, i] for i in range(N, 0, -1)])
+    m.sort()
+    assert [v for _, v in m.items] == list(range(1, N + 1))
+    assert m.find(b"\x03k00007") == 6 and m.find(7) == -1 and m.find(b"\x04k00007") == -1
+    assert sort_key_calls[0] < 10

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import bisect
 import struct
+from collections.abc import Callable
 from itertools import chain
+from operator import itemgetter
 from typing import Any, NamedTuple, NoReturn
 
 import msgpack
@@ -75,14 +77,18 @@ class CMap:
             self.sort()
 
     def sort(self) -> None:
-        self.items.sort(key=lambda kv: sort_key(kv[0]))
+        keys = [kv[0] for kv in self.items]
+        if sort_keys(keys) is keys:  # all ints, floats or strings: by the keys themselves
+            self.items.sort(key=_first)
+        else:
+            self.items.sort(key=lambda kv: sort_key(kv[0]))
 
     def find(self, key: Any) -> int:
-        k = sort_key(key)
-        for i, (kk, _) in enumerate(self.items):
-            if sort_key(kk) == k:
-                return i
-        return -1
+        hashed, probe = hash_keys([kv[0] for kv in self.items])
+        try:
+            return hashed.index(probe(key))
+        except ValueError:
+            return -1
 
 
 # --------------------------------------------------------------------------- msgpack
@@ -94,7 +100,19 @@ _S = {n: struct.Struct(">" + f) for n, f in (("H", "H"), ("I", "I"), ("Q", "Q"),
 
 def unpack(data: bytes, whole: bool = False) -> Any:
     """Decode Aerospike msgpack into CList/CMap/scalars (strings keep their type-byte prefix);
-    ``whole``: the value must fill ``data`` exactly."""
+    ``whole``: the value must fill ``data`` exactly.
+
+    msgpack's own decoder does it when it can (C speed: a 100k-element map in milliseconds); what
+    it refuses (Aerospike's ext type -1, nesting past 1,024 levels, malformed data) goes through
+    :func:`_unpack`, which also names what is wrong."""
+    try:
+        return _unpackb(data, raw=True, strict_map_key=False, ext_hook=Ext, list_hook=_list_hook,
+                        object_pairs_hook=_map_hook)
+    except msgpack.ExtraData as e:
+        if not whole:
+            return e.unpacked
+    except Exception:  # noqa: BLE001, S110 - decoded (or refused with its reason) below
+        pass
     try:
         v, i = _unpack(memoryview(data), 0)
     except (IndexError, struct.error, ValueError, TypeError) as e:
@@ -102,6 +120,32 @@ def unpack(data: bytes, whole: bool = False) -> Any:
     if whole and i != len(data):
         raise ResultError(PARAMETER, "bad msgpack: extra data")
     return v
+
+
+_unpackb = msgpack.unpackb
+
+
+def _list_hook(items: list) -> CList:
+    out = CList(items)
+    if items and _is_flag(items[0]):
+        out.flags = out.pop(0).code
+    return out
+
+
+def _map_hook(pairs: list) -> CMap:
+    m = CMap()
+    if Ext in map(type, map(_first, pairs)):  # (C-level scan: an order flag is rare)
+        for k, v in pairs:
+            if _is_flag(k):
+                m.flags = k.code
+            else:
+                m.items.append([k, v])
+    else:
+        m.items = list(map(list, pairs))
+    return m
+
+
+_first = itemgetter(0)
 
 
 def _num(b: memoryview, i: int, fmt: str, size: int) -> tuple[Any, int]:
@@ -229,6 +273,9 @@ def pack(v: Any) -> bytes:
             if isinstance(x, list) and not isinstance(x, CList):
                 x = CList(x)
             if isinstance(x, CList):
+                if len(x) >= _FLAT_MIN and (flat := _flat(x)) is not None:  # msgpack's packer, at once
+                    append(flat)
+                    continue
                 append(_header(len(x) + (1 if x.flags else 0), 0x90, b"\xdc", b"\xdd"))
                 if x.flags:
                     append(b"\xc7\x00" + bytes([x.flags]))
@@ -236,6 +283,9 @@ def pack(v: Any) -> bytes:
                     stack.append(iter(x))
                     break
             elif isinstance(x, CMap):
+                if len(x.items) >= _FLAT_MIN and (flat := _flat(x)) is not None:
+                    append(flat)
+                    continue
                 append(_header(len(x.items) + (1 if x.flags else 0), 0x80, b"\xde", b"\xdf"))
                 if x.flags:
                     append(b"\xc7\x00" + bytes([x.flags]) + b"\xc0")
@@ -255,6 +305,34 @@ def pack(v: Any) -> bytes:
 
 
 _FIXEXT = {1: 0xD4, 2: 0xD5, 4: 0xD6, 8: 0xD7, 16: 0xD8}
+#: Collections this long or longer are first offered to msgpack's packer whole (see :func:`_flat`).
+_FLAT_MIN = 16
+
+
+def _refuse(v: Any) -> Any:
+    raise TypeError
+
+
+def _flat(x: Any) -> bytes | None:
+    """``x`` packed by msgpack in one call when it is a list or map without an order flag whose
+    items are plain scalars (exact int, float, bytes, bool, None; map keys distinct), else None."""
+    if x.flags:
+        return None
+    if type(x) is CMap:
+        d = dict(x.items) if set(map(type, map(_first, x.items))) <= _SCALAR_TYPES else None
+        if d is None or len(d) != len(x.items):
+            return None
+        x = d
+    else:
+        x = list(x)
+    try:
+        return _strict_packb(x, use_bin_type=False, strict_types=True, default=_refuse)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+_SCALAR_TYPES = frozenset((int, float, bytes, bool, type(None)))
+_strict_packb = msgpack.packb
 
 
 def _header_ext(n: int) -> bytes:
@@ -287,6 +365,49 @@ def sort_key(v: Any) -> tuple[Any, ...]:
     if t is Ext and v.code == -1:
         return (11,) if v.data == b"\x00" else (10,)
     return (0,)
+
+
+def sort_keys(values: list) -> list:
+    """``sort_key`` of each value; the values themselves when all are ints, all floats or all
+    strings (the same order, without a tuple per value: collections of 100k elements stay fast)."""
+    if values:
+        types = set(map(type, values))  # (C-level scans only)
+        if types == _INT or types == _FLOAT:
+            return values
+        if types == _BYTES and min(values)[:1] == b"\x03" == max(values)[:1]:  # (all strings)
+            return values
+    return list(map(sort_key, values))
+
+
+_INT, _FLOAT, _BYTES = {int}, {float}, {bytes}
+
+
+def sort_values(lst: list, reverse: bool = False) -> None:
+    """Sort ``lst`` in place in Aerospike's order (stable)."""
+    if sort_keys(lst) is lst:
+        lst.sort(reverse=reverse)
+    else:
+        lst.sort(key=sort_key, reverse=reverse)
+
+
+def hash_keys(values: list) -> tuple[list, Callable[[Any], Any]]:
+    """What to compare ``values`` by for Aerospike's equality, and the function that gives a probe
+    value's: the values themselves when all are ints, floats or strings (a probe of another kind
+    gets its sort key, a tuple, which equals none of them), else their sort keys."""
+    keys = sort_keys(values)
+    if keys is values and values:
+        t = type(values[0])
+        if t is bytes:
+            return keys, lambda v: v if type(v) is bytes and v[:1] == b"\x03" else sort_key(v)
+        return keys, lambda v: v if type(v) is t else sort_key(v)
+    return keys, sort_key
+
+
+def _plain(pattern: Any) -> bool:
+    """No wildcard anywhere in ``pattern``: matching it is equality of sort keys."""
+    if _is_wildcard(pattern):
+        return False
+    return all(map(_plain, pattern)) if isinstance(pattern, CList) else True
 
 
 def _is_wildcard(v: Any) -> bool:
@@ -346,7 +467,7 @@ def _range(index: int, count: int | None, n: int) -> range:
 
 def _rank_order(values: list[Any]) -> list[int]:
     """Positions sorted by value (stable)."""
-    return sorted(range(len(values)), key=lambda i: sort_key(values[i]))
+    return sorted(range(len(values)), key=sort_keys(values).__getitem__)
 
 
 def _value_rank_start(values: list[Any], value: Any) -> int:
@@ -386,12 +507,19 @@ def _select(values: list[Any], code_kind: str, args: list[Any], rt: int, *, firs
         return Selection([order[i] for i in r], order="rrange" if is_map else "lrrange0" if r.start == 0 else "lrrange")
     if code_kind == "value":
         val = _arg(args, a)
+        if _plain(val):
+            key = sort_key(val)
+            return Selection([i for i, k in enumerate(map(sort_key, values)) if k == key],
+                             order=None if is_map else "lrrange")
         return Selection([i for i, v in enumerate(values) if matches(val, v)], order=None if is_map else "lrrange")
     if code_kind == "value_list":
         vals = _arg(args, a)
         if not isinstance(vals, CList):
             raise ResultError(PARAMETER, "value list expected")
-        return Selection([i for i, v in enumerate(values) if any(matches(p, v) for p in vals)], order="rank")
+        plain = {sort_key(p) for p in vals if _plain(p)}  # (one look-up per value, not one per pair)
+        wild = [p for p in vals if not _plain(p)]
+        return Selection([i for i, v in enumerate(values)
+                          if sort_key(v) in plain or wild and any(matches(p, v) for p in wild)], order="rank")
     if code_kind == "interval":
         lo = sort_key(_arg(args, a))
         hi = sort_key(args[a + 1]) if len(args) > a + 1 else (10,)
@@ -549,7 +677,7 @@ def _list_add_items(lst: CList, items: list[Any], flags: int, index: int | None)
         # Each item after the equal ones already there, equal items in their given order: a
         # stable sort of the sorted list followed by the items (timsort merges the two runs).
         lst.extend(items)
-        lst.sort(key=sort_key)
+        sort_values(lst)
         return len(lst)
     if index is None:
         lst.extend(items)
@@ -571,7 +699,7 @@ def _list_add_items(lst: CList, items: list[Any], flags: int, index: int | None)
 
 def _resort(lst: CList) -> None:
     if lst.flags & 1:
-        lst.sort(key=sort_key)
+        sort_values(lst)
 
 
 def list_op(lst: CList, code: int, args: list[Any]) -> Any:
@@ -672,7 +800,7 @@ def list_op(lst: CList, code: int, args: list[Any]) -> Any:
         return v
     if code == 13:  # sort
         flags = _int_arg(args, 0, 0)
-        lst.sort(key=sort_key, reverse=bool(flags & 1))
+        sort_values(lst, reverse=bool(flags & 1))
         if flags & 2:
             out: list[Any] = []
             for v in lst:
@@ -712,9 +840,10 @@ _MAP_SELECT = {97: "key", 98: "index", 100: "rank", 102: "value", 103: "key_inte
 
 def _map_select(m: CMap, kind: str, args: list[Any], rt: int) -> tuple[list[Any], list[Any], Selection]:
     """Return (keys, values, selection) with keys/values in key order (index order)."""
-    pairs = sorted(m.items, key=lambda kv: sort_key(kv[0]))
-    keys = [k for k, _ in pairs]
-    values = [v for _, v in pairs]
+    items = m.items
+    order = sorted(range(len(items)), key=sort_keys([k for k, _ in items]).__getitem__)
+    keys = [items[i][0] for i in order]
+    values = [items[i][1] for i in order]
     n = len(keys)
     if kind == "key":
         k = sort_key(_arg(args, 1))
@@ -725,15 +854,17 @@ def _map_select(m: CMap, kind: str, args: list[Any], rt: int) -> tuple[list[Any]
         ks = _arg(args, 1)
         if not isinstance(ks, CList):
             raise ResultError(PARAMETER, "key list expected")
-        want = [sort_key(k) for k in ks]
-        pos = [i for w in want for i in range(n) if sort_key(keys[i]) == w]
-        return keys, values, Selection(sorted(set(pos)))
+        hashed, probe = hash_keys(keys)
+        where = {k: i for i, k in enumerate(hashed)}  # (one look-up per key asked, not a scan)
+        pos = {where[w] for w in map(probe, ks) if w in where}
+        return keys, values, Selection(sorted(pos))
     if kind == "key_interval":
         lo = sort_key(_arg(args, 1))
         hi = sort_key(args[2]) if len(args) > 2 else (10,)
         return keys, values, Selection([i for i in range(n) if lo <= sort_key(keys[i]) < hi], order="irange")
     if kind == "key_rel":
-        start = sum(1 for k in keys if sort_key(k) < sort_key(_arg(args, 1))) + _int_arg(args, 2)
+        rel = sort_key(_arg(args, 1))
+        start = sum(1 for k in keys if sort_key(k) < rel) + _int_arg(args, 2)
         count = args[3] if len(args) > 3 else None
         if count is not None and count < 0:
             raise ResultError(PARAMETER, "negative count")
@@ -780,10 +911,11 @@ def _map_write(m: CMap, key: Any, val: Any, flags: int, *, create: bool = True, 
 def _map_put_many(m: CMap, items: list[Any], flags: int) -> None:
     """:func:`_map_write` of each ``(key, value)`` in turn, on a key-sorted map: entries found by
     hash of their sort key, new ones appended and the map sorted once (O(n log n), not O(n^2))."""
-    index = {sort_key(kv[0]): kv for kv in m.items}
+    _, probe = hash_keys([kv[0] for kv in m.items] + [kv[0] for kv in items])
+    index = {probe(kv[0]): kv for kv in m.items}
     added = False
     for key, val in items:
-        sk = sort_key(key)
+        sk = probe(key)
         kv = index.get(sk)
         if kv is not None:
             if flags & M_CREATE_ONLY:
@@ -818,8 +950,9 @@ def map_op(m: CMap, code: int, args: list[Any]) -> Any:
             sel.single = False
         res = _result(values, sel, rt, keys)
         if code < 96 and sel.positions:
-            gone = {sort_key(keys[i]) for i in sel.positions}
-            m.items = [kv for kv in m.items if sort_key(kv[0]) not in gone]
+            hashed, probe = hash_keys([kv[0] for kv in m.items])
+            gone = {probe(keys[i]) for i in sel.positions}
+            m.items = [kv for kv, h in zip(m.items, hashed, strict=True) if h not in gone]
         return res
     if code == 64:
         order = _int_arg(args, 0, 0)
