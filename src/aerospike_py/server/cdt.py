@@ -110,7 +110,7 @@ def unpack(data: bytes, whole: bool = False) -> Any:
                         object_pairs_hook=_map_hook)
     except msgpack.ExtraData as e:
         if not whole:
-            return e.unpacked
+            return e.unpacked  # type: ignore[attr-defined]  # (msgpack's stubs omit it)
     except Exception:  # noqa: BLE001, S110 - decoded (or refused with its reason) below
         pass
     try:
@@ -125,14 +125,14 @@ def unpack(data: bytes, whole: bool = False) -> Any:
 _unpackb = msgpack.unpackb
 
 
-def _list_hook(items: list) -> CList:
+def _list_hook(items: list[Any]) -> CList:
     out = CList(items)
     if items and _is_flag(items[0]):
         out.flags = out.pop(0).code
     return out
 
 
-def _map_hook(pairs: list) -> CMap:
+def _map_hook(pairs: list[tuple[Any, Any]]) -> CMap:
     m = CMap()
     if Ext in map(type, map(_first, pairs)):  # (C-level scan: an order flag is rare)
         for k, v in pairs:
@@ -367,7 +367,7 @@ def sort_key(v: Any) -> tuple[Any, ...]:
     return (0,)
 
 
-def sort_keys(values: list) -> list:
+def sort_keys(values: list[Any]) -> list[Any]:
     """``sort_key`` of each value; the values themselves when all are ints, all floats or all
     strings (the same order, without a tuple per value: collections of 100k elements stay fast)."""
     if values:
@@ -382,7 +382,7 @@ def sort_keys(values: list) -> list:
 _INT, _FLOAT, _BYTES = {int}, {float}, {bytes}
 
 
-def sort_values(lst: list, reverse: bool = False) -> None:
+def sort_values(lst: list[Any], reverse: bool = False) -> None:
     """Sort ``lst`` in place in Aerospike's order (stable)."""
     if sort_keys(lst) is lst:
         lst.sort(reverse=reverse)
@@ -390,7 +390,7 @@ def sort_values(lst: list, reverse: bool = False) -> None:
         lst.sort(key=sort_key, reverse=reverse)
 
 
-def hash_keys(values: list) -> tuple[list, Callable[[Any], Any]]:
+def hash_keys(values: list[Any]) -> tuple[list[Any], Callable[[Any], Any]]:
     """What to compare ``values`` by for Aerospike's equality, and the function that gives a probe
     value's: the values themselves when all are ints, floats or strings (a probe of another kind
     gets its sort key, a tuple, which equals none of them), else their sort keys."""
