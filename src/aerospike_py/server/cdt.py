@@ -801,7 +801,7 @@ def _list_set(lst: CList, code: int, args: list[Any]) -> Any:
     return None
 
 
-def _list_trim(lst: CList, code: int, args: list[Any]) -> Any:
+def _list_trim(lst: CList, code: int, args: list) -> Any:
     n = len(lst)
     r = _range(_int_arg(args, 0), _int_arg(args, 1), n)
     kept = lst[r.start:r.stop]
@@ -809,12 +809,12 @@ def _list_trim(lst: CList, code: int, args: list[Any]) -> Any:
     return n - len(kept)
 
 
-def _list_clear(lst: CList, code: int, args: list[Any]) -> Any:
+def _list_clear(lst: CList, code: int, args: list) -> Any:
     lst.clear()
     return None
 
 
-def _list_increment(lst: CList, code: int, args: list[Any]) -> Any:
+def _list_increment(lst: CList, code: int, args: list) -> Any:
     n = len(lst)
     index = _int_arg(args, 0)
     incr = args[1] if len(args) > 1 else 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import time
 from collections.abc import ItemsView, Iterable, Iterator, ValuesView
-from typing import Any, cast
+from typing import Any
 
 from ..._wire.expiry import ttl_of
 from ...types import BatchRecord, BatchRecords, BatchRetryInfo, Record, RecordMetadata
@@ -95,8 +95,7 @@ class BatchReadHandle:
 
     def as_dict(self) -> dict[Any, dict[str, Any]]:
         """``{user_key: bins}`` of the found records (failed and digest-only records left out)."""
-        return {k.user_key: cast("dict[str, Any]", s.bins)
-                for k, s in zip(self._state.keys, self._state.slots, strict=True)
+        return {k.user_key: s.bins for k, s in zip(self._state.keys, self._state.slots, strict=True)
                 if s is not None and s.rc == 0 and k.user_key is not None}
 
     def to_dict(self) -> dict[Any, dict[str, Any]]:
@@ -150,7 +149,7 @@ class BatchReadHandle:
 
     def to_numpy(self, dtype: Any) -> Any:
         """The records as a ``NumpyBatchRecords`` of ``dtype``."""
-        from ...numpy_batch import _from_batch_records
+        from ..numpy_batch import _from_batch_records
 
         return _from_batch_records(self.batch_records, dtype)
 
