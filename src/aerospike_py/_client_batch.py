@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Generator
-from operator import attrgetter
+from operator import itemgetter
 from typing import Any
 
 from . import _constants as C
@@ -180,7 +180,7 @@ class BatchMixin:
             if info1 and p["read_mode_ap"]:
                 info1 |= W.INFO1_READ_MODE_AP_ALL
             keep = reply_keep(encoded)
-            heads = _shared_heads(rkeys, lambda k: B.write_head(k, info1, attrs, data), attrs.key_policy == C.POLICY_KEY_SEND)
+            heads = _shared_heads(rkeys, lambda k: B.write_head(k, info1, attrs, data), attrs[4] == 1)
         else:
             if p["read_mode_ap"]:
                 info1 |= W.INFO1_READ_MODE_AP_ALL
@@ -201,7 +201,7 @@ class BatchMixin:
         p = self._batch_policy(policy)
         wp = P.Policy(p, exists=C.POLICY_EXISTS_IGNORE, ttl=0)
         base_attrs = P.write_attrs(wp, None)
-        send_key = base_attrs.key_policy == C.POLICY_KEY_SEND
+        send_key = base_attrs[4] == 1
         rkeys = []
         heads: list[bytes] = []
         shared: dict[tuple[bytes, bytes], bytes] = {}
@@ -246,7 +246,7 @@ class BatchMixin:
         p = self._batch_policy(policy)
         wp = P.Policy(self._write_view(p, policy), gen=C.POLICY_GEN_IGNORE)
         base_attrs = P.write_attrs(wp, None)
-        send_key = base_attrs.key_policy == C.POLICY_KEY_SEND
+        send_key = base_attrs[4] == 1
         rkeys = []
         heads: list[bytes] = []
         shared: dict[tuple[bytes, bytes], bytes] = {}
@@ -304,7 +304,7 @@ async def _drive_async(client: Any, steps: Generator[B.Step, Any, Any], first: A
         out = await client._run_many(cmds, parallel, combine)
 
 
-_space_of = attrgetter("space")
+_space_of = itemgetter(0)  # RequestKey -> its KeySpace
 _NUMPY_BATCH: Any = None
 
 
@@ -332,7 +332,7 @@ def _shared_heads(rkeys: list[Any], build: Any, per_key: bool = False) -> list[b
     last_space = None
     h = b""
     for k in rkeys:
-        space = k.space  # one KeySpace per (namespace, set)
+        space = k[0]  # the key's KeySpace: one per (namespace, set)
         if space is not last_space:
             got = cache.get(space)
             if got is None:
