@@ -305,9 +305,6 @@ class ServerNode:
         tls: ssl.SSLContext | None = None,
         tls_name: str | None = None,
     ) -> None:
-        from .registry import install  # (it imports the handler modules, which import this one)
-
-        install()
         self.host = host
         self.port = port
         if namespaces is None:
