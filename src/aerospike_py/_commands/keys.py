@@ -100,7 +100,8 @@ class RequestKey(tuple[KeySpace, Any, bytes, int, "bytes | None", AerospikeKey])
 
     @property
     def partition_id(self) -> int:
-        return partition_id(self[2])
+        d = self[2]
+        return (d[0] | (d[1] << 8)) & 0xFFF
 
     def fields(self) -> bytes:
         """Namespace, set and digest fields, concatenated."""

@@ -28,7 +28,6 @@ from itertools import chain
 from typing import Any
 
 from .._wire import constants as W
-from .._wire.digest import partition_id
 from .._wire.message import MessageHeader, pack_op, parse_wire_ops
 from .._wire.proto import PROTO_HEADER
 from .._wire.query import pack_last, pack_partition_done, pack_record, parse_index_range, parse_query
@@ -162,7 +161,7 @@ def _pids(q: Any, fields: dict[int, bytes], has_where: bool) -> tuple[dict[int, 
         raise _bad("bval array missing or of another size than the digests")
     for i, d in enumerate(q.digests):
         d = bytes(d)
-        pid = partition_id(d)
+        pid = (d[0] | (d[1] << 8)) & 0xFFF
         if pid in out:
             raise _bad("bad or duplicate digest pid")
         out[pid] = (q.bvals[i] if has_where and q.bvals is not None else 0, d)
