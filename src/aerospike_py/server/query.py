@@ -256,7 +256,7 @@ class Job:
                    f":recs-throttled={self.throttled if req.rps else 0}:recs-filtered-meta={self.filtered_meta}"
                    f":recs-filtered-bins={self.filtered_bins}:recs-succeeded={self.succeeded}"
                    f":recs-failed={self.failed}:from={self.client}:job-type={self.kind}")
-        if self.kind == "basic":
+        if self.kind in ("basic", "aggregation"):  # the jobs that answer on the connection
             out.append(f":net-io-bytes={self.net_io_bytes}:net-io-time=0"
                        f":socket-timeout={req.socket_timeout or 10000}")
         else:

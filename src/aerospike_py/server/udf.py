@@ -491,4 +491,5 @@ def aggregate(server: Any, h: Any, fields: dict[int, bytes], body: Any) -> list[
         return frames
     finally:
         job.finish = time.monotonic()
+        job.net_io_bytes = sum(map(len, frames))
         Q._register(server, job)
