@@ -121,7 +121,7 @@ from .types import (
 )
 
 #: The package's logger (``logging.getLogger("aerospike_py")``), silent unless configured.
-logger = logging.getLogger("aerospike_py")
+logger: logging.Logger = logging.getLogger("aerospike_py")
 logger.addHandler(logging.NullHandler())
 
 

@@ -227,11 +227,11 @@ class PartitionFilter:
             raise _InvalidArgValue(f"Invalid partition range ({begin}, {count})")
         if digest is not None and (not isinstance(digest, (bytes, bytearray)) or len(digest) != 20):
             raise _InvalidArgValue("partition filter digest must be 20 bytes")
-        self.begin = begin
-        self.count = count
-        self.digest = bytes(digest) if digest is not None else None
+        self.begin: int = begin
+        self.count: int = count
+        self.digest: bytes | None = bytes(digest) if digest is not None else None
         self.partitions: list[PartitionStatus] | None = None
-        self.done = False
+        self.done: bool = False
 
     def __repr__(self) -> str:
         return f"PartitionFilter(begin={self.begin}, count={self.count})"

@@ -36,9 +36,9 @@ class Entry:
     __slots__ = ("header", "fields", "ops")
 
     def __init__(self, header: MessageHeader, fields: dict[int, bytes], ops: list[Any]) -> None:
-        self.header = header
-        self.fields = fields
-        self.ops = ops
+        self.header: MessageHeader = header
+        self.fields: dict[int, bytes] = fields
+        self.ops: list[Any] = ops
 
 
 def parse_entries(data: bytes, batch_fields: dict[int, bytes]) -> tuple[int, list[tuple[int, bytes, Entry]]]:

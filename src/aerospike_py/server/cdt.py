@@ -54,9 +54,9 @@ class CList(list[Any]):
 
     def __init__(self, items: Any = (), flags: int = 0) -> None:
         super().__init__(items)
-        self.flags = flags
+        self.flags: int = flags
         #: Made by this op (a missing bin or context level): the op's policy may set its order.
-        self.fresh = False
+        self.fresh: bool = False
 
 
 def _fresh_list(flags: int = 0) -> CList:
@@ -72,7 +72,7 @@ class CMap:
 
     def __init__(self, items: Any = (), flags: int = 0) -> None:
         self.items: list[list[Any]] = [list(p) for p in items]
-        self.flags = flags
+        self.flags: int = flags
         if flags & 1:
             self.sort()
 

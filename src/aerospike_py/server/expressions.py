@@ -60,9 +60,9 @@ class Ctx:
     __slots__ = ("rec", "ns", "clock", "vars")
 
     def __init__(self, rec: StoredRecord, ns: Any, clock: Clock) -> None:
-        self.rec = rec
-        self.ns = ns
-        self.clock = clock
+        self.rec: StoredRecord = rec
+        self.ns: Any = ns
+        self.clock: Clock = clock
         self.vars: dict[str, Any] = {}
 
 

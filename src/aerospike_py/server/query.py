@@ -40,7 +40,7 @@ from .ops import OpContext
 from .sindex import ITYPE_DEFAULT, find_index
 from .storage import StoredRecord
 
-log = logging.getLogger("aerospike_py.server")
+log: logging.Logger = logging.getLogger("aerospike_py.server")
 
 CHUNK_LIMIT = 1024 * 1024
 MAX_DONE_JOBS = 100  # query-max-done
@@ -232,7 +232,7 @@ class Job:
         self.si_name = si_name
         self.client = client
         self.trid = trid
-        self.start = time.monotonic()
+        self.start: float = time.monotonic()
         self.finish: float | None = None
         self.filtered_meta = self.filtered_bins = self.succeeded = self.failed = 0
         self.throttled = 0  # records that went through the rps throttle

@@ -135,10 +135,10 @@ class Security:
         self.usage: dict[tuple[Any, str], tuple[int, list[int]]] = {}
         #: (node, user) -> [read, write] records per second reserved by its running scans/queries.
         self.reserved: dict[tuple[Any, str], list[int]] = {}
-        self.pki_user = pki_users or _cert_common_name
+        self.pki_user: Callable[[Any], str | None] = pki_users or _cert_common_name
         #: Successful LOGINs and AUTHENTICATEs (with a session token), for tests and tools.
-        self.logins = 0
-        self.authentications = 0
+        self.logins: int = 0
+        self.authentications: int = 0
 
     # ------------------------------------------------------------------ users, test helpers
 

@@ -99,13 +99,13 @@ class IndexDef:
 
     def __init__(self, name: str, namespace: str, set_name: str | None, bin_name: str, ktype: int, itype: int,
                  ctx_b64: str | None) -> None:
-        self.name = name
-        self.namespace = namespace
-        self.set_name = set_name
-        self.bin = bin_name
-        self.ktype = ktype
-        self.itype = itype
-        self.ctx_b64 = ctx_b64
+        self.name: str = name
+        self.namespace: str = namespace
+        self.set_name: str | None = set_name
+        self.bin: str = bin_name
+        self.ktype: int = ktype
+        self.itype: int = itype
+        self.ctx_b64: str | None = ctx_b64
         self.ctx: list[Any] | None = None if ctx_b64 is None else list(cdt.unpack(base64.b64decode(ctx_b64)))
 
     def key(self) -> tuple[Any, ...]:
@@ -262,8 +262,8 @@ class SecondaryIndex:
         self.by_digest: dict[bytes, tuple[Any, ...]] = {}
         self.by_key: dict[Any, set[bytes]] = {}
         self._sorted: list[Any] | None = None  # distinct integer keys, sorted (rebuilt when stale)
-        self.n_entries = 0
-        self.load_time = 0
+        self.n_entries: int = 0
+        self.load_time: int = 0
 
     def build(self, ns: Namespace) -> None:
         start = time.monotonic()

@@ -30,7 +30,7 @@ from .handler import MESSAGE_HANDLERS, check_filter, record_digest, reply, void_
 from .info import INFO_HANDLERS
 from .storage import CITRUS_EPOCH, StoredRecord
 
-log = logging.getLogger("aerospike_py.server.udf")
+log: logging.Logger = logging.getLogger("aerospike_py.server.udf")
 
 #: The largest module the server accepts (decoded bytes), as on the real server.
 MAX_UDF_CONTENT = 1024 * 1024
@@ -45,12 +45,12 @@ class UdfModule:
     __slots__ = ("name", "content", "content64", "hash")
 
     def __init__(self, name: str, content: bytes, content64: str) -> None:
-        self.name = name
-        self.content = content
-        self.content64 = content64
+        self.name: str = name
+        self.content: bytes = content
+        self.content64: str = content64
         # The real server hashes its stored JSON object (SHA1, hex): same text, same hash.
         obj = json.dumps({"content64": content64, "type": "LUA", "name": name})
-        self.hash = hashlib.sha1(obj.encode()).hexdigest()
+        self.hash: str = hashlib.sha1(obj.encode()).hexdigest()
 
 
 # --------------------------------------------------------------------------- Lua engine
