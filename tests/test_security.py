@@ -87,6 +87,10 @@ def test_without_credentials_the_server_says_not_authenticated(srv):
     with pytest.raises(ex.AdminError) as ei:
         aerospike_py.client({"hosts": srv.config["hosts"]}).connect()
     assert ei.value.code == 80
+    aerospike = pytest.importorskip("aerospike")
+    with pytest.raises(aerospike.exception.AerospikeError) as theirs:  # its infos get the ERROR:80 line
+        aerospike.client({"hosts": srv.config["hosts"]}).connect()
+    assert theirs.value.code == 80
 
 
 def test_wrong_password_and_unknown_user(srv):
