@@ -735,8 +735,8 @@ def test_bad_input_raises_before_sending(srv, admin, call, exc):
 # -- permissions: every privilege x every command class --------------------------------------------
 
 COMMANDS = ("read", "write", "delete", "batch_read", "batch_write", "query", "background", "udf_apply",
-            "udf_background", "truncate", "udf_admin", "udf_put", "sindex", "sindex_create", "sys_admin",
-            "user_admin", "info")
+            "udf_background", "truncate", "udf_admin", "udf_put", "sindex", "sindex_create", "query_admin",
+            "sys_admin", "user_admin", "info")
 ALLOWED = {
     "read": {"read", "batch_read", "query"},
     "read-write": {"read", "write", "delete", "batch_read", "batch_write", "query", "background"},
@@ -746,8 +746,8 @@ ALLOWED = {
     "truncate": {"truncate"},
     "sindex-admin": {"sindex", "sindex_create"},
     "udf-admin": {"udf_admin", "udf_put"},
-    "data-admin": {"truncate", "udf_admin", "udf_put", "sindex", "sindex_create"},
-    "sys-admin": {"sys_admin"},
+    "data-admin": {"truncate", "udf_admin", "udf_put", "sindex", "sindex_create", "query_admin"},
+    "sys-admin": {"sys_admin", "truncate", "udf_admin", "udf_put", "sindex", "sindex_create", "query_admin"},
     "user-admin": {"user_admin"},
 }
 
@@ -783,9 +783,10 @@ def _run_command(c, what, lua):
             return 81 if 81 in codes else 0
         elif what == "truncate":
             c.truncate("test", "sec")
-        elif what in ("udf_admin", "sindex", "sys_admin", "info"):
+        elif what in ("udf_admin", "sindex", "query_admin", "sys_admin", "info"):
             command = {"udf_admin": "udf-remove:filename=nothing.lua",
                        "sindex": "sindex-delete:namespace=test;indexname=none",
+                       "query_admin": "query-abort:trid=1",
                        "sys_admin": "set-config:context=service;proto-fd-max=20000",
                        "info": "build"}[what]
             value = c.info_random_node(command)
