@@ -15,6 +15,7 @@ from aerospike_py import cdt_ctx as X
 from aerospike_py import exp as E
 from aerospike_py import list_operations as L
 from aerospike_py import map_operations as M
+from aerospike_py import predicates as P
 from aerospike_py.exception import (
     BinTypeError,
     RecordGenerationError,
@@ -346,3 +347,80 @@ def test_list_rank_range_from_rank_0_gives_values_largest_first(client: Any) -> 
     vals = aerospike_py.LIST_RETURN_VALUE
     assert client.operate(key("r0"), [L.list_get_by_rank_range("l", 0, vals, 3)]).bins == {"l": ["a", 9, 1]}
     assert client.operate(key("r0"), [L.list_get_by_rank_range("l", 1, vals, 3)]).bins == {"l": [9, "a", "é"]}
+
+
+# --------------------------------------------------------------------------- UDFs, queries, scans
+
+
+@pytest.fixture
+def udf_client(client: Any) -> Any:
+    pytest.importorskip("lupa")
+    from pathlib import Path
+
+    client.udf_put(str(Path(__file__).parent / "udf" / "diffh_udf.lua"))
+    return client
+
+
+def test_udf_update_keeps_stored_bins_in_place_and_appends_new_ones(udf_client: Any) -> None:
+    c = udf_client
+    c.put(key("uo"), {"s": "a", "i": 6, "x": b"\x01"})
+    c.apply(key("uo"), "diffh_udf", "put", ["l", 0.5])
+    assert list(c.get(key("uo")).bins) == ["s", "i", "x", "l"]
+    c.apply(key("uo"), "diffh_udf", "drop_bin", ["i"])
+    c.apply(key("uo"), "diffh_udf", "put", ["i", 1])
+    assert list(c.get(key("uo")).bins) == ["s", "x", "l", "i"]
+    assert c.apply(key("uo"), "diffh_udf", "meta", [])["names"] == ["s", "x", "l", "i"]
+
+
+@pytest.mark.parametrize("policy", [{"exists": aerospike_py.POLICY_EXISTS_UPDATE},
+                                    {"exists": aerospike_py.POLICY_EXISTS_REPLACE},
+                                    {"exists": aerospike_py.POLICY_EXISTS_REPLACE_ONLY},
+                                    {"exists": aerospike_py.POLICY_EXISTS_CREATE_ONLY},
+                                    {"gen": aerospike_py.POLICY_GEN_EQ}, {"gen": aerospike_py.POLICY_GEN_GT}])
+def test_udf_with_an_exists_or_generation_condition_is_parameter_error(udf_client: Any, policy: dict) -> None:
+    c = udf_client
+    for k in (key("uc"), key("uc-missing")):  # answered before the record is looked up
+        if k == key("uc"):
+            c.put(k, {"i": 1})
+        with pytest.raises(ServerError) as e:
+            c.apply(k, "diffh_udf", "get", ["i"], policy=policy)
+        assert code(e) == 4
+    assert c.get(key("uc")).bins == {"i": 1}
+
+
+def test_batch_udf_with_an_exists_condition_is_parameter_error(udf_client: Any) -> None:
+    c = udf_client
+    c.put(key("bu"), {"i": 1})
+    flt = E.eq(E.int_val(1), E.int_val(2))  # the condition is checked before the filter
+    res = c.batch_apply([key("bu"), key("bu-missing")], "diffh_udf", "get", ["i"],
+                        policy={"exists": aerospike_py.POLICY_EXISTS_UPDATE, "filter_expression": flt})
+    assert [r.result for r in res.batch_records] == [4, 4]
+
+
+def test_udf_delete_answers_the_next_generation(udf_client: Any) -> None:
+    c = udf_client
+    for _ in range(3):
+        c.put(key("ud"), {"s": 1}, meta={"ttl": 1000})
+    rec = c.batch_apply([key("ud")], "diffh_udf", "del", []).batch_records[0]
+    assert (rec.result, rec.record.meta.gen, rec.record.meta.ttl) == (0, 4, 0xFFFFFFFF)
+    assert c.exists(key("ud")).meta is None
+
+
+def test_query_and_scan_skip_records_without_any_selected_bin(client: Any) -> None:
+    client.put(("test", "divq", 1), {"i": 1, "s": "a"})
+    client.put(("test", "divq", 2), {"i": 2, "zz": 1})
+    scan = client.scan("test", "divq")
+    scan.select("zz")
+    assert [r.bins for r in scan.results()] == [{"zz": 1}]
+    client.index_integer_create("test", "divq", "i", "divq_i")
+    try:
+        q = client.query("test", "divq")
+        q.where(P.between("i", 0, 5))
+        q.select("zz", "nope")
+        assert [r.bins for r in q.results()] == [{"zz": 1}]
+        q = client.query("test", "divq")  # without bin data every matching record is there
+        q.where(P.between("i", 0, 5))
+        q.select("nope")
+        assert len(q.results({"include_bin_data": False})) == 2
+    finally:
+        client.index_remove("test", "divq_i")

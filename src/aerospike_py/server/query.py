@@ -517,6 +517,8 @@ def _run_basic(server: Any, ns: Any, req: QueryRequest, ix: Any, job: Job) -> It
             except ResultError:
                 job.failed += 1
                 continue
+            if not ops and req.bin_names is not None:
+                continue  # none of the selected bins: the real server sends no message for it
             n_ops = len(ops)
         count += 1
         msg = pack_record(ns_name, rec.digest, rec.set_name.encode(), rec.key, bval if send_bval else None,
