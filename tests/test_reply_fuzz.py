@@ -196,3 +196,40 @@ def test_mutated_real_server_replies_are_typed(fuzz_client: Any, proxy: Mutating
 
     check()
     assert fuzz_client.get(KEYS[0]).bins["s"] == "héllo"
+
+
+# --------------------------------------------------------------------------- decoder-level slice
+
+
+@pytest.fixture(scope="module")
+def decoder_fuzzer() -> Iterator[Any]:
+    from _replyfuzz import Fuzzer
+
+    fz = Fuzzer()
+    yield fz
+    fz.close()
+
+
+def test_mutated_replies_through_every_decoder_path(decoder_fuzzer: Any) -> None:
+    """A seeded slice of tests/_replyfuzz.py: every recorded call (single-record, batch, numpy,
+    query/scan sinks, info, index/job polls, admin) and the compressed-frame and tend parsers, fed
+    mutated replies: each ends in a result or an AerospikeError, quickly."""
+    f = decoder_fuzzer.run(seed=2026, inputs=int(os.environ.get("AEROSPIKE_PY_FUZZ_DECODER_INPUTS", "1500")))
+    assert not f.untyped and not f.slow, f.summary()
+    assert f.ok and f.typed  # both outcomes occur: the mutations reach past the first byte
+
+
+def test_numpy_batch_index_beyond_the_keys_is_typed(decoder_fuzzer: Any) -> None:
+    """A batch reply message naming a record index past the request's keys (found by the fuzz:
+    IndexError out of the numpy result filling) is a protocol error on the call."""
+    pytest.importorskip("numpy")
+    name, client, fx, call, script = next(c for c in decoder_fuzzer.cases if c[0] == "numpy")
+    frames = [bytearray(b) for b in script[0]]
+    first = frames[0]
+    first[14:18] = (500).to_bytes(4, "big")  # the first message's batch index
+    fx.script, fx.i = [[bytes(b) for b in frames]], 0
+    try:
+        with pytest.raises(aerospike_py.exception.ClientError, match="protocol error"):
+            call(client)
+    finally:
+        fx.script = None

@@ -281,7 +281,10 @@ class _NumpySink:
                     ok = (rows[:, lay.cols] == lay.template).all(1)
                     m = n if ok.all() else int(ok.argmin())
                 if m:
-                    self.runs.append((lay, np.frombuffer(buf, lay.dtype, count=m, offset=off), buf, off))
+                    view = np.frombuffer(buf, lay.dtype, count=m, offset=off)
+                    if int(view["_i"].max()) >= len(cmd.extra[0].keys):
+                        raise IndexError("batch index beyond the request's keys")
+                    self.runs.append((lay, view, buf, off))
                     off += m * lay.size
                     if off >= end:
                         break
@@ -321,6 +324,8 @@ class _NumpySink:
             if rc:
                 raise_for(cmd, rc, node)
             return off, True
+        if idx >= len(cmd.extra[0].keys):
+            raise IndexError("batch index beyond the request's keys")
         if n_fields:
             off = skip_fields(buf, off, n_fields)
         if rc:
