@@ -2,9 +2,13 @@
 
 A *program* is a short list of steps over a small key space (three keys of one set, a handful of
 bins): puts with every exists/generation/TTL policy, gets, touches, the basic operators, list,
-map, bit and HLL operations (all policies, flags, return types, nested contexts), filter and
-operation expressions, batch reads/writes/operates/removes with per-record metadata, and truncate
-of the program's own set. :func:`run_program` runs one on a client and returns what every step
+map, bit and HLL operations (all policies, flags, return types with and without INVERTED, ordered
+and unordered collections, nested contexts), filter and operation expressions, batch
+reads/writes/operates/removes with per-record metadata, truncate of the program's own set,
+secondary indexes (:data:`INDEXES`: created and removed, named after the set) with queries
+(equality/range/contains, nested contexts, filter expressions, partition filters, selected bins,
+``max_records``) and scans, and record UDFs (``apply``/``batch_apply`` of :data:`UDF_MODULE`,
+registered on both servers by :func:`register_udf`). :func:`run_program` runs one on a client and returns what every step
 answered (results, result codes, ``in_doubt``, generations, TTLs) followed by every record as read
 back; :func:`compare` says where two such outcomes differ (TTLs within a tolerance, since the
 servers' clocks move independently).
