@@ -424,3 +424,18 @@ def test_query_and_scan_skip_records_without_any_selected_bin(client: Any) -> No
         assert len(q.results({"include_bin_data": False})) == 2
     finally:
         client.index_remove("test", "divq_i")
+
+
+def test_scan_records_without_selected_bins_count_against_max_records(client: Any) -> None:
+    from aerospike_py._wire.digest import compute_digest, key_particle, partition_id
+
+    def pid(k: int) -> int:
+        return partition_id(compute_digest("divm", *key_particle(k)))
+
+    first, second = sorted(range(2), key=pid)  # scans go in partition order
+    client.put(("test", "divm", first), {"a": 1})
+    client.put(("test", "divm", second), {"a": 2, "zz": 1})
+    scan = client.scan("test", "divm")
+    scan.select("zz")
+    assert scan.results({"max_records": 1}) == []  # the first record used up the one allowed
+    assert [r.bins for r in scan.results({"max_records": 2})] == [{"zz": 1}]
