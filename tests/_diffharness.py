@@ -44,7 +44,7 @@ from aerospike_py.types import RecordMetadata
 
 NS = "test"
 USER_KEYS: list[Any] = ["k0", "k1", 7]
-TTL_TOLERANCE = 2
+TTL_TOLERANCE = 15  # seconds: a loaded machine may take that long between the two runs of a step
 
 Step = tuple[str, tuple[Any, ...], dict[str, Any]]
 
@@ -135,15 +135,14 @@ class Gen:
         return [self.value(1) for _ in range(self.r.randint(0, n))]
 
     # -- CDT pieces
-    # INVERTED with index/rank return types is checked by its own probe (tests/_invprobe.py): the
-    # real server orders those results per range segment, not yet followed here (README: gaps).
+    # (INVERTED with index/rank return types also has its own, denser probe: tests/_invprobe.py.)
     def list_rt(self) -> int:
         rt = self.r.choice([0, 1, 2, 3, 4, 5, 7, 13])
-        return rt | (L.LIST_RETURN_INVERTED if rt not in (1, 2, 3, 4) and self.r.random() < 0.25 else 0)
+        return rt | (L.LIST_RETURN_INVERTED if self.r.random() < 0.25 else 0)
 
     def map_rt(self) -> int:
         rt = self.r.choice([0, 1, 2, 3, 4, 5, 6, 7, 8, 13, 16, 17])
-        return rt | (M.MAP_RETURN_INVERTED if rt not in (1, 2, 3, 4) and self.r.random() < 0.25 else 0)
+        return rt | (M.MAP_RETURN_INVERTED if self.r.random() < 0.25 else 0)
 
     def idx(self) -> int:
         return self.r.choice([-4, -2, -1, 0, 0, 1, 1, 2, 3, 5, 20])

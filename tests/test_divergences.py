@@ -366,10 +366,11 @@ def test_udf_update_keeps_stored_bins_in_place_and_appends_new_ones(udf_client: 
     c.put(key("uo"), {"s": "a", "i": 6, "x": b"\x01"})
     c.apply(key("uo"), "diffh_udf", "put", ["l", 0.5])
     assert list(c.get(key("uo")).bins) == ["s", "i", "x", "l"]
-    c.apply(key("uo"), "diffh_udf", "drop_bin", ["i"])
-    c.apply(key("uo"), "diffh_udf", "put", ["i", 1])
-    assert list(c.get(key("uo")).bins) == ["s", "x", "l", "i"]
-    assert c.apply(key("uo"), "diffh_udf", "meta", [])["names"] == ["s", "x", "l", "i"]
+    c.apply(key("uo"), "diffh_udf", "drop_bin", ["s"])  # the last bin takes its place
+    assert list(c.get(key("uo")).bins) == ["l", "i", "x"]
+    c.apply(key("uo"), "diffh_udf", "put", ["s", 1])
+    assert list(c.get(key("uo")).bins) == ["l", "i", "x", "s"]
+    assert c.apply(key("uo"), "diffh_udf", "meta", [])["names"] == ["l", "i", "x", "s"]
 
 
 @pytest.mark.parametrize("policy", [{"exists": aerospike_py.POLICY_EXISTS_UPDATE},
@@ -439,3 +440,46 @@ def test_scan_records_without_selected_bins_count_against_max_records(client: An
     scan.select("zz")
     assert scan.results({"max_records": 1}) == []  # the first record used up the one allowed
     assert [r.bins for r in scan.results({"max_records": 2})] == [{"zz": 1}]
+
+
+# --------------------------------------------------------------------------- INVERTED index/rank order
+
+
+def _one(client: Any, k: str, bins: dict, op: dict) -> Any:
+    client.put(key(k), bins)
+    return client.operate_ordered(key(k), [op]).ordered_bins[0][1]
+
+
+def test_inverted_list_index_results_in_the_real_servers_order(client: Any) -> None:
+    rev_index, rev_rank = aerospike_py.LIST_RETURN_REVERSE_INDEX | INV, aerospike_py.LIST_RETURN_REVERSE_RANK | INV
+    # the rest of an index range: head then tail, each ascending (reverse indexes)
+    assert _one(client, "il1", {"l": [2, "a", 0.5, "ab", 5, 2, -1]},
+                L.list_get_by_index_range("l", 3, rev_index, 2)) == [4, 5, 6, 0, 1]
+    # the rest of an unordered list's rank range: by index, mapped to reverse indexes
+    assert _one(client, "il2", {"l": [3, 1, 0, 2, 0, "ab", "a"]},
+                L.list_get_by_rank_range("l", -3, rev_index, 2)) == [5, 4, 3, 2, 1]
+    # of equal values, the rank range takes the ones the real server's heap takes
+    assert _one(client, "il3", {"l": [1, 1, 1]}, L.list_get_by_value_rel_rank_range("l", 0, 2, rev_index, 2)) == [1, 0]
+    assert _one(client, "il4", {"l": ["a", "b", -1, "a", 2]},
+                L.list_get_by_rank_range("l", 0, aerospike_py.LIST_RETURN_INDEX | INV, 3)) == [0, 1]
+    # an ordered list's rank range is an index range
+    client.put(key("il5"), {"x": 1})
+    ops = [L.list_set_order("l", aerospike_py.LIST_ORDERED), L.list_append_items("l", ["b", "b", 2, 2, 3]),
+           L.list_get_by_rank_range("l", 1, rev_rank, 1)]
+    assert client.operate_ordered(key("il5"), ops).ordered_bins[-1][1] == [4, 0, 1, 2]
+
+
+def test_inverted_map_index_and_rank_results_in_the_real_servers_order(client: Any) -> None:
+    inv = M.MAP_RETURN_INVERTED
+    rev_index = aerospike_py.MAP_RETURN_REVERSE_INDEX | inv
+    assert _one(client, "im1", {"m": {1: "b", "b": "b", "a": [1], 3: 1}},
+                M.map_get_by_key_rel_index_range("m", 0, 1, rev_index, 2)) == [3, 0]
+    # the rest of a rank range, by mask: key indexes in storage (insertion) order
+    assert _one(client, "im2", {"m": {"b": b"x", 4: 2, 2: 0, "c": "b", 5: 0, 3: 1}},
+                M.map_get_by_rank_range("m", -2, aerospike_py.MAP_RETURN_INDEX | inv, 3)) == [0, 3, 1, 2]
+    assert _one(client, "im3", {"m": {"b": -1, 0: 0.5, 2: 0.5, 5: -1, 4: 1}},
+                M.map_get_by_index_range("m", 0, aerospike_py.MAP_RETURN_REVERSE_RANK | inv, 2)) == [2, 4, 3]
+    # nothing selected: everything, by mask (reverse indexes descend)
+    assert _one(client, "im4", {"m": {0: 0, 2: b"x", 5: 3}},
+                M.map_remove_by_value_list("m", ["b", 1], rev_index)) == [2, 1, 0]
+    assert client.get(key("im4")).bins == {"m": {}}

@@ -400,7 +400,8 @@ function API.new_geojson(s) return setmetatable({_s = s}, GeoJSON) end
 ---------------------------------------------------------------------------- record
 -- A record is a table with metatable Record. Its state (see API.new_record):
 --   _bins     stored bins as they are now in this call (updates applied), name -> value
---   _names    the stored bins' names in storage order (new bins go last, as the real server's)
+--   _names    the stored bins' names in storage order, as the real server keeps them: new bins go
+--             last, the last bin takes a deleted bin's place
 --   _cache    bins set since the last update, name -> {value} (a value may be nil: delete);
 --   _corder   the names of _cache in the order they were first set
 --   _open     the record exists in storage (or was created in this call)
@@ -457,11 +458,11 @@ local function execute_updates(r)
   for _, name in ipairs(r._corder) do
     local v = cache[name][1]
     if v == nil then
-      if bins[name] ~= nil then
-        n = n - 1
-        for i = 1, #names do
-          if names[i] == name then table.remove(names, i); break end
+      if bins[name] ~= nil then  -- the record's last bin takes the deleted one's place
+        for i = 1, n do
+          if names[i] == name then names[i] = names[n]; names[n] = nil; break end
         end
+        n = n - 1
       end
       bins[name] = nil
     else
