@@ -799,11 +799,20 @@ def _err(e: AerospikeError) -> tuple[Any, ...]:
 class Runner:
     """Runs programs on one client, in set ``set_name``."""
 
-    def __init__(self, client: Any, set_name: str) -> None:
+    def __init__(self, client: Any, set_name: str, keep_indexes: bool = False) -> None:
         self.c = client
         self.set = set_name
         self.keys = [(NS, set_name, k) for k in USER_KEYS]
         self.indexes: set[int] = set()  # index numbers this runner may have created
+        #: Indexes outlive a program (both runners see the same sequence, so they stay alike):
+        #: creating one on a loaded real server takes up to a second.
+        self.keep_indexes = keep_indexes
+
+    def drop_indexes(self) -> None:
+        """Remove every index a program of this set may have created."""
+        for j in range(len(INDEXES)):
+            self.c.index_remove(NS, self.index_name(j), policy={"timeout": 20000})
+        self.indexes.clear()
 
     def index_name(self, j: int) -> str:
         return f"{self.set}_ix{j}"
@@ -839,9 +848,10 @@ class Runner:
         return norm(sorted(((r.key[3], r.key[2], r.meta, r.bins) for r in recs), key=lambda t: t[0]))
 
     def reset(self) -> None:
-        for j in sorted(self.indexes):
-            self.c.index_remove(NS, self.index_name(j), policy={"timeout": 20000})
-        self.indexes.clear()
+        if not self.keep_indexes:
+            for j in sorted(self.indexes):
+                self.c.index_remove(NS, self.index_name(j), policy={"timeout": 20000})
+            self.indexes.clear()
         for k in self.keys:
             try:
                 self.c.remove(k)
@@ -1002,6 +1012,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--stop", type=int, default=20, help="stop after this many divergences")
     ap.add_argument("--quiet", action="store_true")
     ap.add_argument("--shrink", action="store_true", help="shrink divergent programs before printing")
+    ap.add_argument("--fresh-indexes", action="store_true",
+                    help="drop the indexes after every program (slower; each seed then stands alone)")
     a = ap.parse_args(argv)
     host, _, port = a.real.rpartition(":")
     lo, _, hi = a.seeds.partition(":")
@@ -1010,7 +1022,8 @@ def main(argv: list[str]) -> int:
     emb = A.client(srv.config).connect()
     hll_consts(real, a.set)
     register_udf(real, emb)
-    rr, er = Runner(real, a.set), Runner(emb, a.set)
+    rr, er = Runner(real, a.set, not a.fresh_indexes), Runner(emb, a.set, not a.fresh_indexes)
+    rr.drop_indexes()
     found = timeouts = 0
     t0 = time.time()
     n = 0
@@ -1035,6 +1048,7 @@ def main(argv: list[str]) -> int:
             print(f"... {n} programs, {found} divergent, {time.time() - t0:.0f} s", flush=True)
     print(f"ran {n} programs (seeds {lo}..{int(lo) + n - 1}) in {time.time() - t0:.0f} s: {found} divergent"
           f" ({timeouts} runs again after a server timeout)")
+    rr.drop_indexes()
     real.close()
     emb.close()
     srv.stop()

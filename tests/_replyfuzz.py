@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import random
+import resource
 import sys
 import time
 import traceback
@@ -48,6 +49,7 @@ from aerospike_py.exception import AerospikeError, ClientError
 
 NS, SET = "test", "replyfuzz"
 SLOW_S = 2.0
+BIG_MB = 64  # one input growing the peak resident memory by more is a finding
 TRACES = Path(__file__).resolve().parents[2] / "shared" / "traces"
 UDF_FILE = Path(__file__).parent / "udf" / "diffh_udf.lua"
 
@@ -174,6 +176,8 @@ class FuzzExecutor:
                 result = cmd.parse(cmd, body, "FUZZ")
                 if result is not MORE:
                     return result
+        except MemoryError:  # (a finding: the fuzz runs with a capped address space, see main)
+            raise
         except (*MALFORMED, ProtocolError) as e:  # as the executors answer it (common.failure)
             raise ClientError(f"protocol error: {type(e).__name__}: {e}") from None
         raise ClientError("connection closed before the whole reply")
@@ -332,9 +336,14 @@ class Findings:
         return "\n".join(lines)
 
 
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _timed(f: Findings, name: str, data: Any, fn: Callable[[], Any]) -> None:
     f.n += 1
     t0 = time.monotonic()
+    peak = _rss_mb()
     try:
         fn()
         f.ok += 1
@@ -345,6 +354,9 @@ def _timed(f: Findings, name: str, data: Any, fn: Callable[[], Any]) -> None:
     dt = time.monotonic() - t0
     if dt > SLOW_S:
         f.slow.append((name, dt, data))
+    grown = _rss_mb() - peak
+    if grown > BIG_MB:  # one reply made the client allocate that much more than ever before
+        f.bad(name, MemoryError(f"peak memory grew by {grown:.0f} MB on one reply"), data)
 
 
 def _decoder_inputs(r: random.Random, frames: list[bytes], infos: list[str]) -> list[tuple[str, Callable[[], Any], Any]]:
@@ -476,12 +488,17 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--inputs", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--chunk", type=int, default=20_000)
+    ap.add_argument("--memory-mb", type=int, default=3072, help="address-space cap")
     a = ap.parse_args(argv)
-    faulthandler.dump_traceback_later(300, repeat=True)  # a hang shows where it is
+    faulthandler.dump_traceback_later(600, exit=True)  # a hang shows where it is (reset per chunk)
+    # A reply must never make the client allocate what it merely announces: cap the address
+    # space, so such an attempt is a MemoryError (a finding) instead of the machine's memory.
+    resource.setrlimit(resource.RLIMIT_AS, (a.memory_mb << 20, resource.RLIM_INFINITY))
     fz = Fuzzer()
     f = Findings()
     t0 = time.time()
     for k, start in enumerate(range(0, a.inputs, a.chunk)):
+        faulthandler.dump_traceback_later(600, exit=True)
         fz.run(a.seed * 1_000_003 + k, min(a.chunk, a.inputs - start), f)
         print(f"... {f.n} inputs, {len(f.untyped)} untyped kinds, {len(f.slow)} slow, "
               f"{time.time() - t0:.0f} s", flush=True)
