@@ -284,7 +284,10 @@ class Gen:
             lambda: M.map_get_by_rank_range(bin, self.idx(), self.map_rt(), self.count(), ctx=ctx),
             lambda: M.map_get_by_key_list(bin, [k() for _ in range(r.randint(0, 3))], self.map_rt(), ctx=ctx),
             lambda: M.map_get_by_value_list(bin, self.values(), self.map_rt(), ctx=ctx),
-            lambda: M.map_create(bin, r.choice([0, 1, 3]), ctx=ctx),
+            # (map_create flags its last context item "create": a negative list index there
+            # aborts asd 8.1.2, cdt_context_fill_create() invalid context index)
+            lambda: M.map_create(bin, r.choice([0, 1, 3]), ctx=ctx if not ctx or ctx[-1].type != 0x10
+                                 or ctx[-1].value >= 0 else [*ctx[:-1], X.cdt_ctx_list_index(0)]),
         ]
         return r.choice(choices)()
 

@@ -320,7 +320,8 @@ class Findings:
         self.slow: list[tuple[str, float, bytes]] = []
 
     def bad(self, name: str, exc: BaseException, data: Any) -> None:
-        sig = f"{name}: {type(exc).__name__}: {traceback.extract_tb(exc.__traceback__)[-1][:3]}"
+        tb = traceback.extract_tb(exc.__traceback__)
+        sig = f"{name}: {type(exc).__name__}: {tb[-1][:3] if tb else str(exc)[:40]}"
         lst = self.untyped.setdefault(sig, [])
         if len(lst) < 3:
             lst.append((repr(exc)[:300], data, "".join(traceback.format_exception(exc))[-2000:]))
