@@ -6,6 +6,7 @@ only, so CI keeps them without a real server.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -353,12 +354,13 @@ def test_list_rank_range_from_rank_0_gives_values_largest_first(client: Any) -> 
 
 
 @pytest.fixture
-def udf_client(client: Any) -> Any:
+def udf_client(client: Any) -> Iterator[Any]:
     pytest.importorskip("lupa")
     from pathlib import Path
 
     client.udf_put(str(Path(__file__).parent / "udf" / "diffh_udf.lua"))
-    return client
+    yield client
+    client.udf_remove("diffh_udf")  # (the session's server keeps modules across tests)
 
 
 def test_udf_update_keeps_stored_bins_in_place_and_appends_new_ones(udf_client: Any) -> None:
