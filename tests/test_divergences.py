@@ -485,3 +485,24 @@ def test_inverted_map_index_and_rank_results_in_the_real_servers_order(client: A
     assert _one(client, "im4", {"m": {0: 0, 2: b"x", 5: 3}},
                 M.map_remove_by_value_list("m", ["b", 1], rev_index)) == [2, 1, 0]
     assert client.get(key("im4")).bins == {"m": {}}
+
+
+def test_index_of_an_existing_definition_renames_it(client: Any) -> None:
+    def names() -> list[tuple[str, str]]:
+        out = client.info_random_node("sindex-list:ns=test")
+        return [(dict(kv.split("=", 1) for kv in e.split(":"))["indexname"],
+                 dict(kv.split("=", 1) for kv in e.split(":"))["bin"]) for e in out.split(";") if "set=divx" in e]
+
+    client.index_integer_create("test", "divx", "i", "divx_a")
+    client.index_integer_create("test", "divx", "i", "divx_b")  # the same definition: renamed, ok
+    assert names() == [("divx_b", "i")]
+    client.index_integer_create("test", "divx", "s", "divx_a")  # the name is free again
+    assert names() == [("divx_b", "i"), ("divx_a", "s")]
+    with pytest.raises(aerospike_py.exception.IndexFoundError):  # a name taken by another definition
+        client.index_integer_create("test", "divx", "i", "divx_a")
+    client.put(("test", "divx", 1), {"i": 3})
+    q = client.query("test", "divx")
+    q.where(P.equals("i", 3))
+    assert [r.bins for r in q.results()] == [{"i": 3}]  # the renamed index still serves
+    for n in ("divx_a", "divx_b"):
+        client.index_remove("test", n)
