@@ -5,12 +5,14 @@ server and on the embedded one must answer alike. Skipped without a real server 
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import pytest
 
 import aerospike_py
 from _diffharness import Gen, Runner, compare, describe, hll_consts, register_udf, run_pair
+from aerospike_py.exception import AerospikeError
 from aerospike_py.server import EmbeddedServer
 
 SEEDS = range(0, 100)  # some seconds; the long runs use the command line (see the module)
@@ -34,6 +36,27 @@ def test_seeded_programs_agree(real_server) -> None:
                 assert i is None, f"seed {seed}\n{describe(prog, i, x, y)}"
             rr.reset()
             er.reset()
+        finally:
+            real.close()
+            emb.close()
+
+
+def test_inverted_index_rank_results_agree(real_server) -> None:
+    """A seeded slice of tests/_invprobe.py: INVERTED index/rank results of list and map
+    selections (ordered and unordered, with ties, read and remove) as a real server answers."""
+    from _invprobe import case, run
+
+    with EmbeddedServer() as srv:
+        real = aerospike_py.client(real_server.config).connect()
+        emb = aerospike_py.client(srv.config).connect()
+        key = ("test", f"invprobe_ci{os.getpid() % 16}", "k")
+        try:
+            for seed in range(300):
+                _, build, op = case(seed)
+                x, y = run(real, key, build, op), run(emb, key, build, op)
+                assert x == y, f"case {seed}: {build} {op}\n  real {x}\n  emb  {y}"
+            with contextlib.suppress(AerospikeError):
+                real.remove(key)
         finally:
             real.close()
             emb.close()
