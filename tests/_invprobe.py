@@ -25,14 +25,14 @@ INV = 0x10000
 SCALARS = [0, 1, 2, 3, 5, -1, "a", "b", "ab", 0.5, 2, 1, [1], b"x"]
 
 
-def case(seed: int, lists_only: bool = False) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
+def case(seed: int, lists_only: bool = False, inverted_only: bool = True) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
     """(bin, ops that build it, the selection op) of case ``seed``."""
     r = random.Random(seed)
 
     def sc() -> Any:
         return r.choice(SCALARS)
 
-    rt = r.choice([1, 2, 3, 4]) | INV
+    rt = r.choice([1, 2, 3, 4]) | (INV if inverted_only or r.random() < 0.5 else 0)
     remove = r.random() < 0.3
     if lists_only or r.random() < 0.5:
         order = r.choice([0, 1])

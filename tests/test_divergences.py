@@ -506,3 +506,17 @@ def test_index_of_an_existing_definition_renames_it(client: Any) -> None:
     assert [r.bins for r in q.results()] == [{"i": 3}]  # the renamed index still serves
     for n in ("divx_a", "divx_b"):
         client.index_remove("test", n)
+
+
+def test_list_index_and_rank_results_in_the_real_servers_order(client: Any) -> None:
+    rev_index = aerospike_py.LIST_RETURN_REVERSE_INDEX
+    # an unordered list's rank range selects by mask: reverse indexes descend
+    assert _one(client, "lp1", {"l": [6, 6]}, L.list_get_by_value_rel_rank_range("l", None, -2, rev_index, 10)) == [1, 0]
+    # an ordered list's value range is an index range: its reverse indexes ascend
+    client.put(key("lp2"), {"x": 1})
+    ops = [L.list_set_order("l", aerospike_py.LIST_ORDERED), L.list_append_items("l", [[1], "b", 0.5, b"x", 5]),
+           L.list_get_by_value_range("l", "b", None, rev_index)]
+    assert client.operate_ordered(key("lp2"), ops).ordered_bins[-1][1] == [0, 1, 2, 3]
+    # an unordered list's ranks of a value list: value by value, each value once
+    assert _one(client, "lp3", {"l": [1, 1, [1], 3, 5, b"x", 3]},
+                L.list_get_by_value_list("l", [[1], [1], 1], aerospike_py.LIST_RETURN_REVERSE_RANK)) == [1, 6, 5]

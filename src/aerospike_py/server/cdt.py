@@ -621,6 +621,53 @@ def _heap_rank_range(values: list, start: int, count: int) -> list[int]:
     return out[::-1] if less else out  # lowest rank first (order_heap_reverse_end)
 
 
+def _list_plain_positions(lst: CList, kind: str, args: list, rt: int, chosen: set[int]) -> CList:
+    """Index/rank results of a (not inverted) multi-element list selection in the real server's
+    order (particle_list.c): ranges ascend (also in reverse terms); masks go by index, each mapped
+    (reverse indexes descend); an unordered list's ranks of a value list go value by value."""
+    n = len(lst)
+    rev = rt in (RT_REV_INDEX, RT_REV_RANK)
+    is_rank = rt in (RT_RANK, RT_REV_RANK)
+    ordered = bool(lst.flags & 1)
+
+    def one(i: int) -> int:
+        return n - 1 - i if rev else i
+
+    def mask() -> CList:
+        return CList([one(i) for i in sorted(chosen)])
+
+    if kind == "value_list":
+        keys = sorted(map(sort_key, lst))
+        if not ordered and not is_rank:
+            return mask()
+        out: list[int] = []
+        seen: set = set()
+        for v in _arg(args, 1):
+            if not ordered:  # (an unordered list's ranks: each value once)
+                if sort_key(v) in seen:
+                    continue
+                seen.add(sort_key(v))
+            lo = bisect.bisect_left(keys, sort_key(v))
+            cnt = bisect.bisect_right(keys, sort_key(v)) - lo
+            out.extend(_segments([(lo, cnt)], n, rev) if ordered else [one(lo + j) for j in range(cnt)])
+        return CList(out)
+    if kind in ("index_range", "rank_range"):
+        start, count = _index_count(_int_arg(args, 1), args[2] if len(args) > 2 else None, n)
+    elif kind == "rel_rank":
+        rel = bisect.bisect_left(sorted(map(sort_key, lst)), sort_key(_arg(args, 1)))
+        start, count = _rel_index_count(_int_arg(args, 2), args[3] if len(args) > 3 else None, rel, n)
+    else:  # value, interval
+        start, count = bisect.bisect_left(sorted(map(sort_key, lst)), sort_key(_arg(args, 1))), len(chosen)
+    if count == 0:
+        return CList()
+    if kind == "index_range" or ordered:
+        if not is_rank or ordered or count == n:
+            return _segments([(0 if is_rank and count == n else start, count)], n, rev)
+        ordered_keys = sorted(map(sort_key, lst))
+        return CList([one(bisect.bisect_left(ordered_keys, sort_key(lst[i]))) for i in range(start, start + count)])
+    return _segments([(start, count)], n, rev) if is_rank else mask()
+
+
 def _list_inverted_positions(lst: CList, kind: str, args: list, rt: int,
                              chosen: set[int]) -> tuple[CList | None, set[int]]:
     """Index/rank results (None for other return types) of an INVERTED multi-element list
@@ -949,6 +996,14 @@ def list_op(lst: CList, code: int, args: list[Any]) -> Any:
                 if code >= 32:
                     lst[:] = [v for i, v in enumerate(lst) if i in chosen]
                 return res
+        elif not sel.single and rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK):
+            chosen = set(sel.positions)
+            if kind in ("rank_range", "rel_rank") and not lst.flags & 1:  # ties: as the real heap picks
+                _, chosen = _list_inverted_positions(lst, kind, args, RT_NONE, chosen)
+            res = _list_plain_positions(lst, kind, args, rt, chosen)
+            if code >= 32:
+                lst[:] = [v for i, v in enumerate(lst) if i not in chosen]
+            return res
         res = _result(lst, sel, rt) if rt not in (RT_KEY, RT_KEY_VALUE) else _bad_rt(rt)
         if code >= 32:
             chosen = set(sel.positions)
