@@ -520,3 +520,16 @@ def test_list_index_and_rank_results_in_the_real_servers_order(client: Any) -> N
     # an unordered list's ranks of a value list: value by value, each value once
     assert _one(client, "lp3", {"l": [1, 1, [1], 3, 5, b"x", 3]},
                 L.list_get_by_value_list("l", [[1], [1], 1], aerospike_py.LIST_RETURN_REVERSE_RANK)) == [1, 6, 5]
+
+
+def test_map_index_results_of_rank_ranges_and_value_ranges_in_the_real_servers_order(client: Any) -> None:
+    # a rank range's key indexes come in rank order, even when it takes every element
+    assert _one(client, "mp1", {"m": {4: "a" * 20, 6: "é", "a": 8}},
+                M.map_get_by_value_rel_rank_range("m", -3, 0, aerospike_py.MAP_RETURN_REVERSE_INDEX)) == [0, 2, 1]
+    assert _one(client, "mp2", {"m": {b"a": "ba", 3: 0.5}},
+                M.map_get_by_rank_range("m", 0, aerospike_py.MAP_RETURN_INDEX, 2)) == [1, 0]
+    # a value range's key indexes go by mask (a key-ordered map: key order; reverse indexes descend)
+    client.put(key("mp3"), {"x": 1})
+    ops = [M.map_set_order("m", aerospike_py.MAP_KEY_ORDERED), M.map_put_items("m", {"b": 5, 4: 5, 5: 1, "c": 1}),
+           M.map_get_by_value_range("m", 0, None, aerospike_py.MAP_RETURN_REVERSE_INDEX)]
+    assert client.operate_ordered(key("mp3"), ops).ordered_bins[-1][1] == [3, 2, 1, 0]

@@ -878,7 +878,8 @@ def _result(values: list[Any], sel: Selection, rt: int, keys: list[Any] | None =
         if not out:  # not found: -1 for index and rank types, as the real server
             return -1 if rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK) else None
         return out[0]
-    if sel.order is not None and len(pos) == n and rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK):
+    if sel.order is not None and len(pos) == n and rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK) and not (
+            sel.order == "rrange" and rt in (RT_INDEX, RT_REV_INDEX)):  # (a map's rank order stays)
         return CList(range(n))  # a range (or an inversion) taking every element: 0..n-1, as the real server
     if sel.order is not None and rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK):
         if sel.order == "asc" or (sel.order == "rank" and rt in (RT_RANK, RT_REV_RANK)) or (
@@ -1241,6 +1242,16 @@ def map_op(m: CMap, code: int, args: list[Any]) -> Any:
             if code < 96:
                 kept = {sort_key(keys[i]) for i in chosen}
                 m.items = [kv for kv in m.items if sort_key(kv[0]) in kept]
+            return res
+        if not inverted and not sel.single and kind in ("interval", "value") and rt in (RT_INDEX, RT_REV_INDEX):
+            # found by mask: key indexes in storage order (an unordered map's insertion order)
+            n = len(keys)
+            where = {sort_key(k): i for i, k in enumerate(keys)}
+            chosen = set(sel.positions)
+            idx = [where[sort_key(kv[0])] for kv in m.items]
+            res = CList([(n - 1 - i if rt == RT_REV_INDEX else i) for i in idx if i in chosen])
+            if code < 96 and chosen:
+                m.items = [kv for kv in m.items if where[sort_key(kv[0])] not in chosen]
             return res
         if inverted and not (sel.single and not sel.positions and m.flags & 1):
             # (a key-ordered map answers a missing key as not found, inverted or not)
