@@ -233,3 +233,38 @@ def test_numpy_batch_index_beyond_the_keys_is_typed(decoder_fuzzer: Any) -> None
             call(client)
     finally:
         fx.script = None
+
+
+def test_batch_timeout_record_past_the_keys_is_typed(decoder_fuzzer: Any) -> None:
+    """A write batch's TIMEOUT record naming an index past the keys (found by the fuzz: IndexError
+    out of the in-doubt marking after the parse) is a protocol error on the call."""
+    name, client, fx, call, script = next(c for c in decoder_fuzzer.cases if c[0] == "batch-remove")
+    first = bytearray(script[0][0])
+    first[5] = 9  # result TIMEOUT
+    first[14:18] = (500).to_bytes(4, "big")  # batch index
+    fx.script, fx.i = [[bytes(first), *script[0][1:]]], 0
+    try:
+        res = call(client)  # a node command that failed: its records carry the error
+    finally:
+        fx.script = None
+    assert [r.result for r in res.batch_records] == [-1, -1, -1]
+
+
+def test_record_layout_field_announcing_gigabytes_is_refused_without_allocating() -> None:
+    """A query record whose field announces 2 GiB (found by the fuzz: the layout built a list as
+    long as announced, MemoryError) gets no layout, and nothing that size is built."""
+    from aerospike_py._commands.query import layout_at
+    from aerospike_py._wire.message import pack_field, pack_op
+
+    msg = bytearray(struct.pack(">BBBBBBIIIHH", 22, 0, 0, 0, 0, 0, 1, 0, 0, 3, 0))  # no bins (nobins)
+    msg += pack_field(0, b"test") + pack_field(4, b"d" * 20)
+    msg += (1 << 31).to_bytes(4, "big") + b"\x01set"  # the set name field announces 2 GiB
+    assert layout_at(bytes(msg), 0, 3, 0) is None  # no fast path for it (the general parser refuses it)
+
+
+def test_integer_particle_of_another_size_is_malformed() -> None:
+    from aerospike_py._wire.values import decode_particle
+
+    assert decode_particle(1, (5).to_bytes(8, "big")) == 5
+    with pytest.raises(struct.error):  # (the executors answer it as a protocol error)
+        decode_particle(1, b"\x00" * 9)
