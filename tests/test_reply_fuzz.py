@@ -254,7 +254,7 @@ def test_record_layout_field_announcing_gigabytes_is_refused_without_allocating(
     """A query record whose field announces 2 GiB (found by the fuzz: the layout built a list as
     long as announced, MemoryError) gets no layout, and nothing that size is built."""
     from aerospike_py._commands.query import layout_at
-    from aerospike_py._wire.message import pack_field, pack_op
+    from aerospike_py._wire.message import pack_field
 
     msg = bytearray(struct.pack(">BBBBBBIIIHH", 22, 0, 0, 0, 0, 0, 1, 0, 0, 3, 0))  # no bins (nobins)
     msg += pack_field(0, b"test") + pack_field(4, b"d" * 20)
