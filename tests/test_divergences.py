@@ -533,3 +533,22 @@ def test_map_index_results_of_rank_ranges_and_value_ranges_in_the_real_servers_o
     ops = [M.map_set_order("m", aerospike_py.MAP_KEY_ORDERED), M.map_put_items("m", {"b": 5, 4: 5, 5: 1, "c": 1}),
            M.map_get_by_value_range("m", 0, None, aerospike_py.MAP_RETURN_REVERSE_INDEX)]
     assert client.operate_ordered(key("mp3"), ops).ordered_bins[-1][1] == [3, 2, 1, 0]
+
+
+def test_replace_leaving_no_bins_deletes_a_record_a_secondary_index_holds(client: Any) -> None:
+    replace = {"exists": aerospike_py.POLICY_EXISTS_REPLACE_ONLY}
+    write_e = [E.exp_write("e", E.int_bin("zz"), 24)]  # (fails to evaluate, no fail): no bin written
+    client.put(key("rx1"), {"i": 1})
+    with pytest.raises(RecordNotFound):  # no index holds it: nothing happens
+        client.operate(key("rx1"), write_e, policy=replace)
+    assert client.get(key("rx1")).bins == {"i": 1}
+    client.index_integer_create("test", "divergences", "i", "div_rx_i")
+    try:
+        client.put(key("rx2"), {"s": "x"})  # (not indexed: nothing happens either)
+        with pytest.raises(RecordNotFound):
+            client.operate(key("rx2"), write_e, policy=replace)
+        rec = client.operate(key("rx1"), write_e, policy=replace)  # indexed: the real server deletes it
+        assert (rec.meta.gen, rec.bins) == (0, {"e": None})
+        assert client.exists(key("rx1")).meta is None
+    finally:
+        client.index_remove("test", "div_rx_i")
