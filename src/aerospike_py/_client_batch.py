@@ -121,7 +121,7 @@ class BatchMixin:
             _observe.record_stage("key_parse", "batch_read", clock() - t0)
         if numpy_dtype is not None:
             nb = _numpy_batch()
-            return self._submit("batch_read", B.BatchState(rkeys, sink=nb._NumpySink()), heads, p, False,
+            return self._submit("batch_read", B.BatchState(rkeys, sink=nb._NumpySink(len(rkeys))), heads, p, False,
                                 nb._numpy_result(numpy_dtype))
         state = B.BatchState(rkeys)
         if self._BATCH_READ_HANDLE:

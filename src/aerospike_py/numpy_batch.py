@@ -252,7 +252,8 @@ class _NumpySink:
     """Collects a numpy batch_read's reply: runs of same-shape records stay as structured views over
     the reply bytes (no per-record Python work); other records are parsed one by one."""
 
-    def __init__(self) -> None:
+    def __init__(self, n_keys: int) -> None:
+        self.n_keys = n_keys  # a record index at or past it is a malformed reply
         self.np = _np()
         #: The layout of the run being read; at first, a guess: the last layout any call learned
         #: (checked exactly like any other; a wrong guess only costs that check).
@@ -281,7 +282,10 @@ class _NumpySink:
                     ok = (rows[:, lay.cols] == lay.template).all(1)
                     m = n if ok.all() else int(ok.argmin())
                 if m:
-                    self.runs.append((lay, np.frombuffer(buf, lay.dtype, count=m, offset=off), buf, off))
+                    view = np.frombuffer(buf, lay.dtype, count=m, offset=off)
+                    if int(view["_i"].max()) >= self.n_keys:
+                        raise IndexError("batch index beyond the request's keys")
+                    self.runs.append((lay, view, buf, off))
                     off += m * lay.size
                     if off >= end:
                         break
@@ -321,6 +325,8 @@ class _NumpySink:
             if rc:
                 raise_for(cmd, rc, node)
             return off, True
+        if idx >= self.n_keys:
+            raise IndexError("batch index beyond the request's keys")
         if n_fields:
             off = skip_fields(buf, off, n_fields)
         if rc:
@@ -335,6 +341,8 @@ class _NumpySink:
             name = buf[off + 8 : vs].decode()
             off += 4 + size
             v = buf[vs:off]
+            if pt == 1 and len(v) != 8:
+                raise ValueError(f"integer particle of {len(v)} bytes")
             bins[name] = (int.from_bytes(v, "big", signed=True) if pt == 1
                           else v if pt in (3, 4) else decode_particle(pt, v))
         self.generic.append((idx, 0, gen, vt, bins))

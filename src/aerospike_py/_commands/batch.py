@@ -420,15 +420,15 @@ def _parse_frame(cmd: Command, body: Any, node: str) -> Any:
         if n_fields:
             off = skip_fields(buf, off, n_fields)
         if rc:
-            if rc == _SERVER_TIMEOUT and cmd.is_write:
-                state.doubt.add(idx)  # the server gave up on it, perhaps after applying it
             if n_ops and state.keep_failed:
                 failed_bins, off = parse_bins(buf, off, n_ops)
                 slots[idx] = (rc, gen, vt, failed_bins)
-                continue
-            for _ in range(n_ops):
-                off += 4 + _unpack_op(buf, off)[0]
-            slots[idx] = (rc, gen, vt, None)
+            else:
+                for _ in range(n_ops):
+                    off += 4 + _unpack_op(buf, off)[0]
+                slots[idx] = (rc, gen, vt, None)
+            if rc == _SERVER_TIMEOUT and cmd.is_write:  # (after slots[idx]: an index past the keys fails it)
+                state.doubt.add(idx)  # the server gave up on it, perhaps after applying it
             continue
         if keep is None and plan is None and n_ops and not n_fields and state.learned < _MAX_LEARNED:
             state.learned += 1
@@ -448,6 +448,8 @@ def _parse_frame(cmd: Command, body: Any, node: str) -> Any:
                     names[nb] = name
             v: Any
             if pt == 1:
+                if off - vs != 8:
+                    raise ValueError(f"integer particle of {off - vs} bytes")
                 v = int.from_bytes(buf[vs:off], "big", signed=True)
             elif pt == 3:
                 v = buf[vs:off].decode()

@@ -596,6 +596,8 @@ class Layout:
         targets = ["gen", "vt"]
         for _ in range(n_fields):
             size = _unpack_u32(buf, p)[0]
+            if not 0 < size <= len(buf) - p - 4:  # (never a range the size merely announces)
+                raise ValueError(f"field of {size} bytes past the frame's end")
             ft = buf[p + 4]
             rel = p - off
             checks.extend(range(rel, rel + 5))
@@ -865,6 +867,8 @@ def _parse_frame(cmd: Command, body: Any, node: str) -> Any:
                     if len(names) < 8192:
                         names[nb] = name
                 if pt == 1:
+                    if off - vs != 8:
+                        raise ValueError(f"integer particle of {off - vs} bytes")
                     bins[name] = int.from_bytes(buf[vs:off], "big", signed=True)
                 elif pt == 3:
                     bins[name] = buf[vs:off].decode()

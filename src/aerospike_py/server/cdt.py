@@ -545,6 +545,285 @@ def _invert(sel: Selection, n: int) -> Selection:
     return Selection([i for i in range(n) if i not in chosen], order="asc")
 
 
+def _index_count(index: int, count: int | None, n: int) -> tuple[int, int]:
+    """The real server's ``calc_index_count_multi``: (start, count) clamped to ``n`` elements."""
+    if count is not None and count < 0:
+        raise ResultError(PARAMETER, "negative count")
+    if index >= n:
+        return n, 0
+    if index < 0:
+        index += n
+        if index < 0:
+            if count is None:
+                return 0, n
+            return 0, 0 if -index >= count else min(count + index, n)
+    return index, n - index if count is None else min(count, n - index)
+
+
+def _rel_index_count(index: int, count: int | None, rel: int, n: int) -> tuple[int, int]:
+    """The real server's ``calc_rel_index_count`` then ``calc_index_count_multi``."""
+    index += rel
+    if index < 0:
+        if count is not None:
+            count = max(count + index, 0)
+        index = 0
+    return _index_count(index, count, n)
+
+
+def _segments(parts: list[tuple[int, int]], n: int, rev: bool) -> CList:
+    """Index/rank results the real server builds range by range: each (start, count) ascends,
+    mapped to reverse positions (``n - start - count`` on) for the reverse return types."""
+    out: list[int] = []
+    for start, count in parts:
+        if count > 0:
+            out.extend(range(n - start - count, n - start) if rev else range(start, start + count))
+    return CList(out)
+
+
+def _heap_rank_range(values: list, start: int, count: int) -> list[int]:
+    """Positions of ranks ``start .. start+count``, lowest rank first, as the real server picks
+    them among equal values: a binary heap over the positions (min-heap, or max-heap when the
+    range is nearer the top), popped to the end of its array (``order_heap_init_build_by_range_temp``)."""
+    n = len(values)
+    keys = [sort_key(v) for v in values]
+    tail = n - start - count
+    less = start <= tail
+    discard = start if less else tail
+
+    def before(a: int, b: int) -> bool:  # cmp_fn(a, b) == heap.cmp
+        return keys[a] < keys[b] if less else keys[a] > keys[b]
+
+    heap = list(range(n))
+    filled = n
+
+    def heapify(i: int) -> None:
+        while True:
+            c1, c2 = 2 * i + 1, 2 * i + 2
+            if c1 >= filled:
+                return
+            child = c1 if c2 >= filled or before(heap[c1], heap[c2]) or keys[heap[c1]] == keys[heap[c2]] else c2
+            if not before(heap[child], heap[i]):
+                return
+            heap[i], heap[child] = heap[child], heap[i]
+            i = child
+
+    for i in range(n // 2 - 1, -1, -1):
+        heapify(i)
+    end = n - 1
+    for _ in range(count + discard):
+        top = heap[0]
+        filled -= 1
+        heap[0] = heap[filled]
+        heapify(0)
+        heap[end] = top
+        end -= 1
+    out = heap[filled : filled + count]
+    return out[::-1] if less else out  # lowest rank first (order_heap_reverse_end)
+
+
+def _list_plain_positions(lst: CList, kind: str, args: list, rt: int, chosen: set[int]) -> CList:
+    """Index/rank results of a (not inverted) multi-element list selection in the real server's
+    order (particle_list.c): ranges ascend (also in reverse terms); masks go by index, each mapped
+    (reverse indexes descend); an unordered list's ranks of a value list go value by value."""
+    n = len(lst)
+    rev = rt in (RT_REV_INDEX, RT_REV_RANK)
+    is_rank = rt in (RT_RANK, RT_REV_RANK)
+    ordered = bool(lst.flags & 1)
+
+    def one(i: int) -> int:
+        return n - 1 - i if rev else i
+
+    def mask() -> CList:
+        return CList([one(i) for i in sorted(chosen)])
+
+    if kind == "value_list":
+        keys = sorted(map(sort_key, lst))
+        if not ordered and not is_rank:
+            return mask()
+        out: list[int] = []
+        seen: set = set()
+        for v in _arg(args, 1):
+            if not ordered:  # (an unordered list's ranks: each value once)
+                if sort_key(v) in seen:
+                    continue
+                seen.add(sort_key(v))
+            lo = bisect.bisect_left(keys, sort_key(v))
+            cnt = bisect.bisect_right(keys, sort_key(v)) - lo
+            out.extend(_segments([(lo, cnt)], n, rev) if ordered else [one(lo + j) for j in range(cnt)])
+        return CList(out)
+    if kind in ("index_range", "rank_range"):
+        start, count = _index_count(_int_arg(args, 1), args[2] if len(args) > 2 else None, n)
+    elif kind == "rel_rank":
+        rel = bisect.bisect_left(sorted(map(sort_key, lst)), sort_key(_arg(args, 1)))
+        start, count = _rel_index_count(_int_arg(args, 2), args[3] if len(args) > 3 else None, rel, n)
+    else:  # value, interval
+        start, count = bisect.bisect_left(sorted(map(sort_key, lst)), sort_key(_arg(args, 1))), len(chosen)
+    if count == 0:
+        return CList()
+    if kind == "index_range" or ordered:
+        if not is_rank or ordered or count == n:
+            return _segments([(0 if is_rank and count == n else start, count)], n, rev)
+        ordered_keys = sorted(map(sort_key, lst))
+        return CList([one(bisect.bisect_left(ordered_keys, sort_key(lst[i]))) for i in range(start, start + count)])
+    return _segments([(start, count)], n, rev) if is_rank else mask()
+
+
+def _list_inverted_positions(lst: CList, kind: str, args: list, rt: int,
+                             chosen: set[int]) -> tuple[CList | None, set[int]]:
+    """Index/rank results (None for other return types) of an INVERTED multi-element list
+    selection in the real server's order (particle_list.c), and the positions selected before the
+    inversion: complements of index ranges come as a head and a tail range; masks ascend by index;
+    rank complements come as the rank segments around the selected rank range. Of equal values,
+    an unordered list's rank range takes the ones the real server's heap takes."""
+    n = len(lst)
+    rev = rt in (RT_REV_INDEX, RT_REV_RANK)
+    is_rank = rt in (RT_RANK, RT_REV_RANK)
+    wanted = rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK)
+
+    def mask() -> CList:
+        return CList([(n - 1 - i if rev else i) for i in range(n) if i not in chosen])
+
+    def ranks(idxs: range) -> list[int]:
+        ordered = sorted(map(sort_key, lst))
+        out = [bisect.bisect_left(ordered, sort_key(lst[i])) for i in idxs]
+        return [n - 1 - r for r in out] if rev else out
+
+    if kind == "value_list":
+        if not wanted:
+            return None, chosen
+        vals = _arg(args, 1)
+        if not vals:
+            return _segments([(0, n)], n, rev), chosen
+        if lst.flags & 1 or not is_rank:
+            return mask(), chosen
+        keys = sorted(map(sort_key, lst))
+        parts, prev = [], 0
+        for k in sorted({sort_key(v) for v in vals}):
+            lo, hi = bisect.bisect_left(keys, k), bisect.bisect_right(keys, k)
+            if hi > lo:
+                parts.append((prev, lo - prev))
+                prev = hi
+        parts.append((prev, n - prev))
+        return _segments(parts, n, rev), chosen
+    if kind in ("index_range", "rank_range"):
+        start, count = _index_count(_int_arg(args, 1), args[2] if len(args) > 2 else None, n)
+    elif kind == "rel_rank":
+        rel = bisect.bisect_left(sorted(map(sort_key, lst)), sort_key(_arg(args, 1)))
+        start, count = _rel_index_count(_int_arg(args, 2), args[3] if len(args) > 3 else None, rel, n)
+    else:  # value, interval: the rank of the interval's start and how many it holds
+        start, count = bisect.bisect_left(sorted(map(sort_key, lst)), sort_key(_arg(args, 1))), len(chosen)
+    if kind in ("rank_range", "rel_rank") and not lst.flags & 1:
+        chosen = set(_heap_rank_range(lst, start, count))
+    if not wanted:
+        return None, chosen
+    if kind == "index_range" or lst.flags & 1:  # an index range: its complement, head and tail
+        if count == 0:
+            return _segments([(0, n)], n, rev), chosen
+        if start == 0:
+            head, tail = (0, 0), (count, n - count)
+        elif start + count >= n:
+            head, tail = (0, start), (n, 0)
+        else:
+            head, tail = (0, start), (start + count, n - start - count)
+        if is_rank and not lst.flags & 1:
+            return CList(ranks(range(head[0], head[0] + head[1])) + ranks(range(tail[0], tail[0] + tail[1]))), chosen
+        return _segments([head, tail], n, rev), chosen
+    if not is_rank:
+        return mask(), chosen
+    return _segments([(0, start), (start + count, n - start - count)], n, rev), chosen
+
+
+def _map_inverted_positions(m: CMap, keys: list, values: list, kind: str, args: list, rt: int,
+                            chosen: set[int]) -> tuple[CList, set[int]]:
+    """Index/rank results of an INVERTED multi-element map selection in the real server's order
+    (particle_map.c), and the key indexes selected before the inversion. Masks go in storage
+    order (an unordered map's insertion order), ranges as head/tail segments or ranks in order.
+    (A map read from storage has no value order index there: the paths without one apply.)"""
+    n = len(keys)
+    rev = rt in (RT_REV_INDEX, RT_REV_RANK)
+    is_rank = rt in (RT_RANK, RT_REV_RANK)
+    kord = bool(m.flags & 1)
+    where = {sort_key(k): i for i, k in enumerate(keys)}
+    storage = [where[sort_key(kv[0])] for kv in m.items]
+    ranks = _ranks(values)
+    every = _segments([(0, n)], n, rev)
+
+    def out(kis: Any) -> CList:
+        return CList([(n - 1 - (ranks[k] if is_rank else k)) if rev else (ranks[k] if is_rank else k) for k in kis])
+
+    def by_mask(picked: set[int]) -> CList:
+        return out(k for k in storage if k not in picked)
+
+    def around(found: list[tuple[int, int]]) -> CList:  # segments around (start, count) ranges
+        parts, prev = [], 0
+        for lo, cnt in found:
+            if cnt:
+                parts.append((prev, lo - prev))
+                prev = lo + cnt
+        parts.append((prev, n - prev))
+        return _segments(parts, n, rev)
+
+    def in_rank_order(start: int, count: int) -> list[int]:  # (equal values: by key, as there)
+        return _rank_order(values)[start : start + count]
+
+    if kind in ("value_list", "key_list"):
+        items = _arg(args, 1)
+        if not items:
+            return every, chosen
+        if kind == "key_list" and kord or not is_rank and kind == "value_list":
+            return by_mask(chosen), chosen
+        space = sorted(map(sort_key, values if kind == "value_list" else keys))
+        found = [(bisect.bisect_left(space, k), bisect.bisect_right(space, k) - bisect.bisect_left(space, k))
+                 for k in sorted({sort_key(v) for v in items})]
+        return around(found), chosen
+    if kind in ("value", "interval"):
+        rank = bisect.bisect_left(sorted(map(sort_key, values)), sort_key(_arg(args, 1)))
+        count = len(chosen)
+        if not count:
+            return every, chosen
+        return (around([(rank, count)]) if is_rank else by_mask(chosen)), chosen
+    if kind in ("rank_range", "rel_rank"):
+        if kind == "rank_range":
+            start, count = _index_count(_int_arg(args, 1), args[2] if len(args) > 2 else None, n)
+        else:
+            rel = bisect.bisect_left(sorted(map(sort_key, values)), sort_key(_arg(args, 1)))
+            start, count = _rel_index_count(_int_arg(args, 2), args[3] if len(args) > 3 else None, rel, n)
+        chosen = set(in_rank_order(start, count))
+        if count == 0:
+            head: tuple[int, int] | None = (0, n)
+        elif start == 0:
+            head = (count, n - count)
+        elif start + count >= n:
+            head = (0, start)
+        else:
+            head = None
+        if head is not None:  # reduced to a plain rank range
+            return (_segments([head], n, rev) if is_rank else out(in_rank_order(*head))), chosen
+        return (around([(start, count)]) if is_rank else by_mask(chosen)), chosen
+    # index_range, key_rel, key_interval: ranges of key indexes
+    if kind == "index_range":
+        start, count = _index_count(_int_arg(args, 1), args[2] if len(args) > 2 else None, n)
+    elif kind == "key_rel":
+        rel = bisect.bisect_left([sort_key(k) for k in keys], sort_key(_arg(args, 1)))
+        start, count = _rel_index_count(_int_arg(args, 2), args[3] if len(args) > 3 else None, rel, n)
+    else:
+        start, count = bisect.bisect_left([sort_key(k) for k in keys], sort_key(_arg(args, 1))), len(chosen)
+        if not kord:
+            return (by_mask(chosen) if is_rank else around([(start, count)])), chosen
+    chosen = set(range(start, start + count))
+    if count == 0:
+        return every, chosen
+    if start == 0:
+        return (out(range(count, n)) if is_rank else _segments([(count, n - count)], n, rev)), chosen
+    if start + count >= n:
+        return (out(range(start)) if is_rank else _segments([(0, start)], n, rev)), chosen
+    if not is_rank:
+        return around([(start, count)]), chosen
+    if kord:
+        return out([*range(start), *range(start + count, n)]), chosen
+    return by_mask(chosen), chosen
+
+
 def _ranks(values: list[Any]) -> list[int]:
     order = _rank_order(values)
     ranks = [0] * len(values)
@@ -599,7 +878,8 @@ def _result(values: list[Any], sel: Selection, rt: int, keys: list[Any] | None =
         if not out:  # not found: -1 for index and rank types, as the real server
             return -1 if rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK) else None
         return out[0]
-    if sel.order is not None and len(pos) == n and rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK):
+    if sel.order is not None and len(pos) == n and rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK) and not (
+            sel.order == "rrange" and rt in (RT_INDEX, RT_REV_INDEX)):  # (a map's rank order stays)
         return CList(range(n))  # a range (or an inversion) taking every element: 0..n-1, as the real server
     if sel.order is not None and rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK):
         if sel.order == "asc" or (sel.order == "rank" and rt in (RT_RANK, RT_REV_RANK)) or (
@@ -706,9 +986,25 @@ def list_op(lst: CList, code: int, args: list[Any]) -> Any:
     """Apply list op ``code`` to ``lst`` in place; return the result value (None: no result)."""
     if code in _LIST_SELECT:
         rt, inverted = _split_rt(_arg(args, 0))
-        sel = _select(lst, _LIST_SELECT[code], args, rt)
+        kind = _LIST_SELECT[code]
+        sel = _select(lst, kind, args, rt)
         if inverted:
-            sel = _invert(sel, len(lst))
+            if sel.single:
+                _invert(sel, len(lst))  # (not applicable)
+            res, chosen = _list_inverted_positions(lst, kind, args, rt, set(sel.positions))
+            sel = _invert(Selection(sorted(chosen)), len(lst))
+            if res is not None:
+                if code >= 32:
+                    lst[:] = [v for i, v in enumerate(lst) if i in chosen]
+                return res
+        elif not sel.single and rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK):
+            chosen = set(sel.positions)
+            if kind in ("rank_range", "rel_rank") and not lst.flags & 1:  # ties: as the real heap picks
+                _, chosen = _list_inverted_positions(lst, kind, args, RT_NONE, chosen)
+            res = _list_plain_positions(lst, kind, args, rt, chosen)
+            if code >= 32:
+                lst[:] = [v for i, v in enumerate(lst) if i not in chosen]
+            return res
         res = _result(lst, sel, rt) if rt not in (RT_KEY, RT_KEY_VALUE) else _bad_rt(rt)
         if code >= 32:
             chosen = set(sel.positions)
@@ -939,7 +1235,24 @@ def map_op(m: CMap, code: int, args: list[Any]) -> Any:
     """Apply map op ``code`` to ``m`` in place; return the result value (None: no result)."""
     if code in _MAP_SELECT:
         rt, inverted = _split_rt(_arg(args, 0))
-        keys, values, sel = _map_select(m, _MAP_SELECT[code], args, rt)
+        kind = _MAP_SELECT[code]
+        keys, values, sel = _map_select(m, kind, args, rt)
+        if inverted and not sel.single and rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK):
+            res, chosen = _map_inverted_positions(m, keys, values, kind, args, rt, set(sel.positions))
+            if code < 96:
+                kept = {sort_key(keys[i]) for i in chosen}
+                m.items = [kv for kv in m.items if sort_key(kv[0]) in kept]
+            return res
+        if not inverted and not sel.single and kind in ("interval", "value") and rt in (RT_INDEX, RT_REV_INDEX):
+            # found by mask: key indexes in storage order (an unordered map's insertion order)
+            n = len(keys)
+            where = {sort_key(k): i for i, k in enumerate(keys)}
+            chosen = set(sel.positions)
+            idx = [where[sort_key(kv[0])] for kv in m.items]
+            res = CList([(n - 1 - i if rt == RT_REV_INDEX else i) for i in idx if i in chosen])
+            if code < 96 and chosen:
+                m.items = [kv for kv in m.items if where[sort_key(kv[0])] not in chosen]
+            return res
         if inverted and not (sel.single and not sel.positions and m.flags & 1):
             # (a key-ordered map answers a missing key as not found, inverted or not)
             sel = _invert(sel, len(keys))

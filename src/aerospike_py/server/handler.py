@@ -156,6 +156,11 @@ def _dispatch(kind: str, server: Any, h: Any, fields: dict[int, bytes], offset: 
     return handler(server, h, fields, offset, body)
 
 
+def _indexed(ns: Any, digest: bytes) -> bool:
+    """Whether a secondary index of the namespace holds an entry of the record."""
+    return any(digest in ix.by_digest for ix in getattr(ns, "indexes", {}).values())
+
+
 def execute_record(server: Any, h: Any, fields: dict[int, bytes], ops: list[Any], *, in_batch: bool = False,
                    plain: bool = False) -> bytes:
     """Run a single-record command; return its reply frame (raises ResultError on failure).
@@ -349,8 +354,9 @@ def write_record(server: Any, ns: Any, digest: bytes, h: Any, fields: dict[int, 
                 raise ResultError(E.BIN_NAME)
             _run_op(ctx, op, results, respond_all)
     if not work.bins:  # every bin removed (or a delete op): the record goes
-        if not exists or info3 & _REPLACE:
-            # (a replace does not read the old bins: with none written it deletes nothing)
+        if not exists or info3 & _REPLACE and not _indexed(ns, digest):
+            # (a replace does not read the old bins: with none written it deletes nothing; unless
+            # a secondary index holds one of them, which the real server reads to unindex it)
             raise ResultError(E.KEY_NOT_FOUND)
         ns.delete(digest)
         server.on_write(ns, digest, None)

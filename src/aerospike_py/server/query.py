@@ -517,6 +517,13 @@ def _run_basic(server: Any, ns: Any, req: QueryRequest, ix: Any, job: Job) -> It
             except ResultError:
                 job.failed += 1
                 continue
+            if not ops and req.bin_names is not None:
+                # None of the selected bins: the real server sends no message for the record,
+                # yet counts it against max_records.
+                count += 1
+                if limit and count >= limit:
+                    break
+                continue
             n_ops = len(ops)
         count += 1
         msg = pack_record(ns_name, rec.digest, rec.set_name.encode(), rec.key, bval if send_bval else None,

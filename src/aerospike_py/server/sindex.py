@@ -561,6 +561,17 @@ def _create(node: Any, params: dict[str, str]) -> str:
     old = reg.by_name(name)
     if old is not None:
         return "ok" if old.key() == d.key() else "ERROR:200:'indexname' already exists with different definition"
+    same = next((x for x in reg.defs() if x.key() == d.key()), None)
+    if same is not None:  # the same definition under another name: the real server renames it
+        for n in _all_nodes(node):
+            r = _registry(n, ns_name)
+            r.slots[r.slots.index(same)] = d
+            ns = n.namespaces.get(ns_name)
+            ix = ns.indexes.pop(same.name, None) if ns is not None else None
+            if ix is not None:
+                ix.d = d
+                ns.indexes[name] = ix
+        return "ok"
     if len(reg.defs()) >= MAX_INDEXES:
         return "ERROR:206:already at sindex definition limit"
     for n in _all_nodes(node):
