@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ._commands.base import MORE, raise_for
 from ._commands.batch import NO_RESPONSE, BatchState, layout_key
 from ._wire.constants import INFO3_LAST
+from ._wire.expiry import CITRUS_EPOCH, NEVER_EXPIRES
 from ._wire.message import MSG_HEADER, OP_HEADER, skip_fields
 from ._wire.values import decode_particle
 from .exception import _InvalidArgType, _InvalidArgValue
@@ -30,8 +31,6 @@ __all__ = ["NumpyBatchRecords"]
 
 _META_DTYPE = [("gen", "u4"), ("ttl", "u4")]
 _META_NP: Any = None  # np.dtype(_META_DTYPE), made when numpy is first used
-_NEVER = 0xFFFFFFFF
-_CITRUS_EPOCH = 1262304000
 _INT64_MAX = (1 << 63) - 1
 _unpack_msg = MSG_HEADER.unpack_from
 _unpack_op = OP_HEADER.unpack_from
@@ -454,10 +453,10 @@ def _to_numpy(state: BatchState, sink: _NumpySink, dtype: Any) -> NumpyBatchReco
 
 
 def _ttls(np: Any, void_times: Any) -> Any:
-    """TTLs (seconds left, ``0xFFFFFFFF`` for never) of server void times."""
+    """TTLs of server void times: :func:`aerospike_py._wire.expiry.ttl_of` over an array."""
     vt = void_times.astype(np.int64)
-    ttl = np.maximum(vt + (_CITRUS_EPOCH - int(time.time())), 1)
-    return np.where(vt == 0, _NEVER, ttl)
+    ttl = np.maximum(vt + (CITRUS_EPOCH - int(time.time())), 1)
+    return np.where(vt == 0, NEVER_EXPIRES, ttl)
 
 
 def _one_run(np: Any, keys: list[Any], run: tuple[_Layout, Any, bytes, int], dtype: Any) -> NumpyBatchRecords:
@@ -479,7 +478,7 @@ def _one_run(np: Any, keys: list[Any], run: tuple[_Layout, Any, bytes, int], dty
     if vt.tobytes() != _zeros(4 * m):
         meta["ttl"] = _ttls(np, vt)
     else:
-        vt.fill(_NEVER)
+        vt.fill(NEVER_EXPIRES)
     idx = view["_i"]
     if m == n and idx.tobytes() == _in_order(np, n):
         return NumpyBatchRecords(out, meta, np.zeros(n, np.int32), None, keys)

@@ -10,6 +10,7 @@ from typing import Any
 from .. import _constants as C
 from .._policy import WriteAttrs, write_attrs
 from .._wire import constants as W
+from .._wire.expiry import ttl_of
 from .._wire.message import (
     FIELD_HEADER,
     MSG_HEADER,
@@ -26,7 +27,7 @@ from .._wire.shapes import SHAPES, decode_record
 from .._wire.values import encode_particle
 from ..exception import _InvalidArgType, _InvalidArgValue
 from ..types import BinTuple, ExistsResult, OperateOrderedResult, Record, RecordMetadata
-from .base import CITRUS_EPOCH, NEVER_EXPIRES, Command, meta_of, raise_for
+from .base import Command, meta_of, raise_for
 from .bins import encode_bins
 from .keys import RequestKey, check_bin_name, parse_key
 from .ops import ResultPlan, encode_ops, reply_keep, summarize_ops
@@ -93,11 +94,7 @@ def _parse_record(cmd: Command, body: Any, node: str) -> Record:
         bins, _ = parse_bins(body, skip_fields(body, 22, nfields) if nfields else 22, nops)
     else:
         gen, void_time, bins = r
-    if void_time:
-        ttl = void_time + CITRUS_EPOCH - int(_time())
-        meta = _tuple_new(RecordMetadata, (gen, ttl if ttl > 0 else 1))
-    else:
-        meta = _tuple_new(RecordMetadata, (gen, NEVER_EXPIRES))
+    meta = _tuple_new(RecordMetadata, (gen, ttl_of(void_time, _time())))
     return _tuple_new(Record, (cmd.key[5], meta, bins))
 
 

@@ -17,7 +17,29 @@ from typing import Any, NamedTuple, NoReturn
 
 import msgpack
 
+from .._wire import cdt as CDT
 from .._wire import constants as W
+from .._wire.cdt import (
+    INVERTED,
+    L_ADD_UNIQUE,
+    L_INSERT_BOUNDED,
+    M_CREATE_ONLY,
+    M_UPDATE_ONLY,
+    NO_FAIL,
+    PARTIAL,
+    RT_COUNT,
+    RT_EXISTS,
+    RT_INDEX,
+    RT_KEY,
+    RT_KEY_VALUE,
+    RT_NONE,
+    RT_ORDERED_MAP,
+    RT_RANK,
+    RT_REV_INDEX,
+    RT_REV_RANK,
+    RT_UNORDERED_MAP,
+    RT_VALUE,
+)
 from .._wire.message import WireOp
 from .errors import (
     ELEMENT_EXISTS,
@@ -29,14 +51,6 @@ from .errors import (
     ResultError,
 )
 from .ops import NO_RESULT, OP_HANDLERS, OpContext
-
-INVERTED = 0x10000
-RT_NONE, RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK, RT_COUNT, RT_KEY, RT_VALUE, RT_KEY_VALUE = range(9)
-RT_EXISTS, RT_UNORDERED_MAP, RT_ORDERED_MAP = 13, 16, 17
-
-# List write flags / map write flags.
-L_ADD_UNIQUE, L_INSERT_BOUNDED, NO_FAIL, PARTIAL = 1, 2, 4, 8
-M_CREATE_ONLY, M_UPDATE_ONLY = 1, 2
 
 
 class Ext(NamedTuple):
@@ -897,12 +911,22 @@ def _split_rt(rt: Any) -> tuple[int, bool]:
 
 # --------------------------------------------------------------------------- lists
 
-_LIST_SELECT = {19: "index", 21: "rank", 22: "value", 23: "value_list", 24: "index_range", 25: "interval",
-                26: "rank_range", 27: "rel_rank", 32: "index", 34: "rank", 35: "value", 36: "value_list",
-                37: "index_range", 38: "interval", 39: "rank_range", 40: "rel_rank"}
-_LIST_CREATES = {0, 1, 2, 3, 4, 9, 12}
-_LIST_SORT = 13
-_MAP_CREATES = {64, 65, 66, 67, 68, 69, 70, 73, 74}
+#: The selecting list ops (get_by_* and remove_by_*): what they select by.
+_LIST_SELECT = {
+    CDT.L_GET_BY_INDEX: "index", CDT.L_GET_BY_RANK: "rank", CDT.L_GET_BY_VALUE: "value",
+    CDT.L_GET_BY_VALUE_LIST: "value_list", CDT.L_GET_BY_INDEX_RANGE: "index_range",
+    CDT.L_GET_BY_VALUE_INTERVAL: "interval", CDT.L_GET_BY_RANK_RANGE: "rank_range",
+    CDT.L_GET_BY_VALUE_REL_RANK_RANGE: "rel_rank",
+    CDT.L_REMOVE_BY_INDEX: "index", CDT.L_REMOVE_BY_RANK: "rank", CDT.L_REMOVE_BY_VALUE: "value",
+    CDT.L_REMOVE_BY_VALUE_LIST: "value_list", CDT.L_REMOVE_BY_INDEX_RANGE: "index_range",
+    CDT.L_REMOVE_BY_VALUE_INTERVAL: "interval", CDT.L_REMOVE_BY_RANK_RANGE: "rank_range",
+    CDT.L_REMOVE_BY_VALUE_REL_RANK_RANGE: "rel_rank",
+}
+#: Ops that create a missing bin (or context level).
+_LIST_CREATES = {CDT.L_SET_TYPE, CDT.L_APPEND, CDT.L_APPEND_ITEMS, CDT.L_INSERT, CDT.L_INSERT_ITEMS, CDT.L_SET,
+                 CDT.L_INCREMENT}
+_MAP_CREATES = {CDT.M_SET_TYPE, CDT.M_ADD, CDT.M_ADD_ITEMS, CDT.M_PUT, CDT.M_PUT_ITEMS, CDT.M_REPLACE,
+                CDT.M_REPLACE_ITEMS, CDT.M_INCREMENT, CDT.M_DECREMENT}
 
 
 #: More nils than this cannot fit in a record of the default max-record-size (1 MiB; one byte each).
@@ -1006,38 +1030,38 @@ def list_op(lst: CList, code: int, args: list[Any]) -> Any:
                 lst[:] = [v for i, v in enumerate(lst) if i not in chosen]
             return res
         res = _result(lst, sel, rt) if rt not in (RT_KEY, RT_KEY_VALUE) else _bad_rt(rt)
-        if code >= 32:
+        if code >= CDT.L_REMOVE_BY_INDEX:
             chosen = set(sel.positions)
             lst[:] = [v for i, v in enumerate(lst) if i not in chosen]
         return res
-    if code == 0:  # set type
+    if code == CDT.L_SET_TYPE:
         lst.flags = _int_arg(args, 0, 0) & 1
         _resort(lst)
         return None
-    if code in (1, 2):  # append, append_items
-        items = [_arg(args, 0)] if code == 1 else _arg(args, 0)
+    if code in (CDT.L_APPEND, CDT.L_APPEND_ITEMS):
+        items = [_arg(args, 0)] if code == CDT.L_APPEND else _arg(args, 0)
         if not isinstance(items, list):
             raise ResultError(PARAMETER, "list expected")
         if lst.fresh and not lst and len(args) > 1 and not lst.flags:
             lst.flags = _int_arg(args, 1, 0) & 1
         return _list_add_items(lst, list(items), _int_arg(args, 2, 0), None)
-    if code in (3, 4):  # insert, insert_items
-        items = [_arg(args, 1)] if code == 3 else _arg(args, 1)
+    if code in (CDT.L_INSERT, CDT.L_INSERT_ITEMS):
+        items = [_arg(args, 1)] if code == CDT.L_INSERT else _arg(args, 1)
         if not isinstance(items, list):
             raise ResultError(PARAMETER, "list expected")
         return _list_add_items(lst, list(items), _int_arg(args, 2, 0), _int_arg(args, 0))
     n = len(lst)
-    if code in (5, 7):  # pop, remove
+    if code in (CDT.L_POP, CDT.L_REMOVE):
         i = _norm_index(_int_arg(args, 0), n)
         v = lst.pop(i)
-        return v if code == 5 else 1
-    if code in (6, 8, 18):  # pop_range, remove_range, get_range
+        return v if code == CDT.L_POP else 1
+    if code in (CDT.L_POP_RANGE, CDT.L_REMOVE_RANGE, CDT.L_GET_RANGE):
         r = _range(_int_arg(args, 0), args[1] if len(args) > 1 else None, n)
         got = CList(lst[r.start:r.stop])
-        if code != 18:
+        if code != CDT.L_GET_RANGE:
             del lst[r.start:r.stop]
-        return got if code != 8 else len(got)
-    if code == 9:  # set
+        return got if code != CDT.L_REMOVE_RANGE else len(got)
+    if code == CDT.L_SET:
         flags = _int_arg(args, 2, 0)
         if lst.flags & 1:
             raise ResultError(OP_NOT_APPLICABLE, "set on an ordered list")
@@ -1056,15 +1080,15 @@ def list_op(lst: CList, code: int, args: list[Any]) -> Any:
             _pad(lst, index - n + 1)
         lst[index] = val
         return None
-    if code == 10:  # trim
+    if code == CDT.L_TRIM:
         r = _range(_int_arg(args, 0), _int_arg(args, 1), n)
         kept = lst[r.start:r.stop]
         lst[:] = kept
         return n - len(kept)
-    if code == 11:
+    if code == CDT.L_CLEAR:
         lst.clear()
         return None
-    if code == 12:  # increment
+    if code == CDT.L_INCREMENT:
         index = _int_arg(args, 0)
         incr = args[1] if len(args) > 1 else 1
         if type(incr) not in (int, float):
@@ -1094,7 +1118,7 @@ def list_op(lst: CList, code: int, args: list[Any]) -> Any:
         v = lst[i]
         _resort(lst)
         return v
-    if code == 13:  # sort
+    if code == CDT.L_SORT:
         flags = _int_arg(args, 0, 0)
         sort_values(lst, reverse=bool(flags & 1))
         if flags & 2:
@@ -1104,9 +1128,9 @@ def list_op(lst: CList, code: int, args: list[Any]) -> Any:
                     out.append(v)
             lst[:] = out
         return None
-    if code == 16:
+    if code == CDT.L_SIZE:
         return n
-    if code == 17:
+    if code == CDT.L_GET:
         return lst[_norm_index(_int_arg(args, 0), n)]
     raise ResultError(PARAMETER, f"unknown list op {code}")
 
@@ -1127,11 +1151,20 @@ def _add(cur: Any, incr: Any) -> Any:
 
 # --------------------------------------------------------------------------- maps
 
-_MAP_SELECT = {97: "key", 98: "index", 100: "rank", 102: "value", 103: "key_interval", 104: "index_range",
-               105: "interval", 106: "rank_range", 107: "key_list", 108: "value_list", 109: "key_rel",
-               110: "rel_rank", 76: "key", 77: "index", 79: "rank", 81: "key_list", 82: "value",
-               83: "value_list", 84: "key_interval", 85: "index_range", 86: "interval", 87: "rank_range",
-               88: "key_rel", 89: "rel_rank"}
+#: The selecting map ops (get_by_* and remove_by_*): what they select by.
+_MAP_SELECT = {
+    CDT.M_GET_BY_KEY: "key", CDT.M_GET_BY_INDEX: "index", CDT.M_GET_BY_RANK: "rank",
+    CDT.M_GET_ALL_BY_VALUE: "value", CDT.M_GET_BY_KEY_INTERVAL: "key_interval",
+    CDT.M_GET_BY_INDEX_RANGE: "index_range", CDT.M_GET_BY_VALUE_INTERVAL: "interval",
+    CDT.M_GET_BY_RANK_RANGE: "rank_range", CDT.M_GET_BY_KEY_LIST: "key_list", CDT.M_GET_BY_VALUE_LIST: "value_list",
+    CDT.M_GET_BY_KEY_REL_INDEX_RANGE: "key_rel", CDT.M_GET_BY_VALUE_REL_RANK_RANGE: "rel_rank",
+    CDT.M_REMOVE_BY_KEY: "key", CDT.M_REMOVE_BY_INDEX: "index", CDT.M_REMOVE_BY_RANK: "rank",
+    CDT.M_REMOVE_BY_KEY_LIST: "key_list", CDT.M_REMOVE_ALL_BY_VALUE: "value",
+    CDT.M_REMOVE_BY_VALUE_LIST: "value_list", CDT.M_REMOVE_BY_KEY_INTERVAL: "key_interval",
+    CDT.M_REMOVE_BY_INDEX_RANGE: "index_range", CDT.M_REMOVE_BY_VALUE_INTERVAL: "interval",
+    CDT.M_REMOVE_BY_RANK_RANGE: "rank_range", CDT.M_REMOVE_BY_KEY_REL_INDEX_RANGE: "key_rel",
+    CDT.M_REMOVE_BY_VALUE_REL_RANK_RANGE: "rel_rank",
+}
 
 
 def _map_select(m: CMap, kind: str, args: list[Any], rt: int) -> tuple[list[Any], list[Any], Selection]:
@@ -1262,28 +1295,28 @@ def map_op(m: CMap, code: int, args: list[Any]) -> Any:
         if sel.single and not sel.positions and rt in (RT_KEY_VALUE, RT_ORDERED_MAP, RT_UNORDERED_MAP):
             sel.single = False
         res = _result(values, sel, rt, keys)
-        if code < 96 and sel.positions:
+        if code < CDT.M_SIZE and sel.positions:  # a remove_by_*
             hashed, probe = hash_keys([kv[0] for kv in m.items])
             gone = {probe(keys[i]) for i in sel.positions}
             m.items = [kv for kv, h in zip(m.items, hashed, strict=True) if h not in gone]
         return res
-    if code == 64:
+    if code == CDT.M_SET_TYPE:
         order = _int_arg(args, 0, 0)
         m.flags = order & 3
         if m.flags & 1:
             m.sort()
         return None
-    if code in (65, 67, 69):  # add, put, replace
+    if code in (CDT.M_ADD, CDT.M_PUT, CDT.M_REPLACE):
         flags = _int_arg(args, 3, 0)
-        flags |= {65: M_CREATE_ONLY, 69: M_UPDATE_ONLY}.get(code, 0)
+        flags |= {CDT.M_ADD: M_CREATE_ONLY, CDT.M_REPLACE: M_UPDATE_ONLY}.get(code, 0)
         _set_map_order(m, args, 2)
         _map_write(m, _arg(args, 0), _arg(args, 1), flags)
         return _done(m)
-    if code in (66, 68, 70):  # add/put/replace items
+    if code in (CDT.M_ADD_ITEMS, CDT.M_PUT_ITEMS, CDT.M_REPLACE_ITEMS):
         items = _arg(args, 0)
         if not isinstance(items, CMap):
             raise ResultError(PARAMETER, "map expected")
-        flags = _int_arg(args, 2, 0) | {66: M_CREATE_ONLY, 70: M_UPDATE_ONLY}.get(code, 0)
+        flags = _int_arg(args, 2, 0) | {CDT.M_ADD_ITEMS: M_CREATE_ONLY, CDT.M_REPLACE_ITEMS: M_UPDATE_ONLY}.get(code, 0)
         _set_map_order(m, args, 1)
         # The real server rewrites an unordered map key-sorted before adding items; a key-ordered
         # one is sorted already.
@@ -1298,12 +1331,12 @@ def map_op(m: CMap, code: int, args: list[Any]) -> Any:
             return _done(m)
         _map_put_many(m, items.items, flags)
         return _done(m)
-    if code in (73, 74):  # increment, decrement
+    if code in (CDT.M_INCREMENT, CDT.M_DECREMENT):
         key = _arg(args, 0)
         incr = args[1] if len(args) > 1 else 1
         if type(incr) not in (int, float):
             raise ResultError(PARAMETER, "number expected")
-        if code == 74:
+        if code == CDT.M_DECREMENT:
             incr = -incr
         _set_map_order(m, args, 2)
         i = m.find(key)
@@ -1315,10 +1348,10 @@ def map_op(m: CMap, code: int, args: list[Any]) -> Any:
         v = m.items[i][1]
         _done(m)
         return v
-    if code == 75:
+    if code == CDT.M_CLEAR:
         m.items.clear()
         return None
-    if code == 96:
+    if code == CDT.M_SIZE:
         return len(m.items)
     raise ResultError(PARAMETER, f"unknown map op {code}")
 
@@ -1335,19 +1368,6 @@ def _done(m: CMap) -> int:
 
 
 # --------------------------------------------------------------------------- context and dispatch
-
-
-def _is_list_code(code: int) -> bool:
-    return code < 64
-
-
-def _is_modify(code: int) -> bool:
-    return code < 16 or 32 <= code < 64 or 64 <= code < 96
-
-
-def is_modify_code(code: int) -> bool:
-    """Whether CDT op ``code`` modifies its list/map."""
-    return _is_modify(code)
 
 
 def _new_container(ctype: int) -> Any:
@@ -1503,9 +1523,9 @@ def to_particle(v: Any) -> tuple[int, bytes] | None:
 
 def _cdt(ctx: OpContext, op: WireOp) -> tuple[int, bytes] | None:
     path, code, args = _parse(bytes(op.value))
-    is_list = _is_list_code(code)
+    is_list = CDT.is_list_code(code)
     modify = op.op == W.OP_CDT_MODIFY
-    if _is_modify(code) != modify:
+    if CDT.is_modify_code(code) != modify:
         raise ResultError(PARAMETER, f"CDT op {code} sent as wire op {op.op}")
     stored = ctx.bins.get(op.name)
     if stored is None:
@@ -1520,7 +1540,7 @@ def _cdt(ctx: OpContext, op: WireOp) -> tuple[int, bytes] | None:
                 raise ResultError(OP_NOT_APPLICABLE, "bin not found")
             root = _new_container(path[0])
         elif not creates:
-            if is_list and code == _LIST_SORT:
+            if is_list and code == CDT.L_SORT:
                 raise ResultError(INCOMPATIBLE_TYPE, "sort of a missing bin")
             return None
         else:
@@ -1550,8 +1570,8 @@ def apply(root: Any, path: list[Any], code: int, args: list[Any], modify: bool =
     The one place a CDT op's semantics are computed: used by the op handler (reads and writes)
     and by the expression evaluator (CALL of the CDT module, reads only, ``modify`` False).
     """
-    is_list = _is_list_code(code)
-    if _is_modify(code) != modify:
+    is_list = CDT.is_list_code(code)
+    if CDT.is_modify_code(code) != modify:
         raise ResultError(PARAMETER, f"CDT op {code} is not a {'modify' if modify else 'read'} op")
     target = root
     made = [False]
@@ -1561,7 +1581,7 @@ def apply(root: Any, path: list[Any], code: int, args: list[Any], modify: bool =
             raise ResultError(PARAMETER, "bad context type")
         target = _step(target, ctype, path[i + 1], modify, _maker(path, i + 2, is_list), made)
     if (made[0] or created) and code not in (_LIST_CREATES if is_list else _MAP_CREATES):
-        if is_list and code == _LIST_SORT and created:
+        if is_list and code == CDT.L_SORT and created:
             raise ResultError(INCOMPATIBLE_TYPE, "sort of a missing list")
         # The context had to create levels (it could: every missing level has create flags), but
         # the op does not create: the real server does nothing and answers nil.

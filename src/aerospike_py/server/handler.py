@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .._wire import constants as W
-from .._wire.digest import compute_digest
+from .._wire.digest import compute_digest, partition_id
+from .._wire.expiry import void_time_of
 from .._wire.message import (
     FIELD_HEADER,
     MSG_HEADER,
@@ -64,15 +65,7 @@ def ok_reply(generation: int, void_time: int, ops: list[bytes] | None) -> bytes:
 
 def void_time_for(wire_ttl: int, ns: Any, clock: Clock, current: int, exists: bool) -> int:
     """The void time a write gives a record (``wire_ttl`` as the client sent it)."""
-    if wire_ttl == 0xFFFFFFFF:
-        return 0
-    if wire_ttl == 0xFFFFFFFE:
-        if exists:
-            return current
-        wire_ttl = 0
-    if wire_ttl == 0:
-        return clock.citrus_now() + ns.default_ttl if ns.default_ttl else 0
-    return clock.citrus_now() + wire_ttl
+    return void_time_of(wire_ttl, clock.citrus_now(), ns.default_ttl, current, exists)
 
 
 def check_filter(server: Any, fields: dict[int, bytes], rec: StoredRecord, ns: Any) -> None:
@@ -174,7 +167,7 @@ def execute_record(server: Any, h: Any, fields: dict[int, bytes], ops: list[Any]
     digest = fields.get(W.FIELD_DIGEST)
     if digest is None or len(digest) != 20:
         digest = record_digest(fields)
-    pid = (digest[0] | (digest[1] << 8)) & 0xFFF
+    pid = partition_id(digest)
     server.count_request(pid)
     info2 = h.info2
     if server.cluster is not None:  # a node that does not hold the partition proxies to its master

@@ -28,6 +28,7 @@ from itertools import chain
 from typing import Any
 
 from .._wire import constants as W
+from .._wire.digest import partition_id
 from .._wire.message import MessageHeader, pack_op, parse_wire_ops
 from .._wire.proto import PROTO_HEADER
 from .._wire.query import pack_last, pack_partition_done, pack_record, parse_index_range, parse_query
@@ -161,7 +162,7 @@ def _pids(q: Any, fields: dict[int, bytes], has_where: bool) -> tuple[dict[int, 
         raise _bad("bval array missing or of another size than the digests")
     for i, d in enumerate(q.digests):
         d = bytes(d)
-        pid = (d[0] | (d[1] << 8)) & 0xFFF
+        pid = partition_id(d)
         if pid in out:
             raise _bad("bad or duplicate digest pid")
         out[pid] = (q.bvals[i] if has_where and q.bvals is not None else 0, d)

@@ -326,7 +326,7 @@ class SecondaryIndex:
             for key, digests in self._matching_keys(query):
                 bval = bval_of(ktype, key)
                 for d in digests:
-                    pid = (d[0] | (d[1] << 8)) & 0xFFF
+                    pid = partition_id(d)
                     lst = get(pid)
                     if lst is None:
                         out[pid] = [(bval, d)]

@@ -9,8 +9,8 @@ from typing import Any
 
 from .._wire.constants import N_PARTITIONS
 from .._wire.digest import partition_id
+from .._wire.expiry import citrus_seconds
 
-CITRUS_EPOCH = 1262304000
 _value = itemgetter(1)
 
 
@@ -26,7 +26,7 @@ class Clock:
 
     def citrus_now(self) -> int:
         """Seconds since 2010-01-01 (the epoch of void times)."""
-        return int(self.time()) - CITRUS_EPOCH
+        return citrus_seconds(self.time())
 
     def nanos(self) -> int:
         return int(self.time() * 1e9)

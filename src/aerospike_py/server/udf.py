@@ -21,6 +21,8 @@ from typing import Any
 from .._lua import SCOPE_SERVER, LuaEngine, lupa_available
 from .._wire import constants as W
 from .._wire.constants import MSG_HEADER_SIZE
+from .._wire.digest import partition_id
+from .._wire.expiry import CITRUS_EPOCH
 from .._wire.message import MSG_HEADER, pack_op
 from .._wire.query import pack_last
 from .._wire.values import KeyOrderedDict, decode_particle, encode_particle, unpack_cdt
@@ -28,7 +30,7 @@ from . import errors as E
 from .errors import ResultError
 from .handler import MESSAGE_HANDLERS, check_filter, record_digest, reply, void_time_for
 from .info import INFO_HANDLERS
-from .storage import CITRUS_EPOCH, StoredRecord
+from .storage import StoredRecord
 
 log: logging.Logger = logging.getLogger("aerospike_py.server.udf")
 
@@ -252,7 +254,7 @@ def apply_udf(server: Any, h: Any, fields: dict[int, bytes]) -> bytes:
     if h.info2 & _UDF_BAD_INFO2 or h.info3 & _UDF_BAD_INFO3:
         raise ResultError(E.PARAMETER, "a UDF takes no generation or exists condition")
     digest = record_digest(fields)
-    pid = (digest[0] | (digest[1] << 8)) & 0xFFF
+    pid = partition_id(digest)
     if server.cluster is not None:
         owner = server.cluster.serving_node(server, pid, True)
         if owner is not server:
