@@ -594,7 +594,7 @@ def _segments(parts: list[tuple[int, int]], n: int, rev: bool) -> CList:
     return CList(out)
 
 
-def _heap_rank_range(values: list, start: int, count: int) -> list[int]:
+def _heap_rank_range(values: list[Any], start: int, count: int) -> list[int]:
     """Positions of ranks ``start .. start+count``, lowest rank first, as the real server picks
     them among equal values: a binary heap over the positions (min-heap, or max-heap when the
     range is nearer the top), popped to the end of its array (``order_heap_init_build_by_range_temp``)."""
@@ -635,7 +635,7 @@ def _heap_rank_range(values: list, start: int, count: int) -> list[int]:
     return out[::-1] if less else out  # lowest rank first (order_heap_reverse_end)
 
 
-def _list_plain_positions(lst: CList, kind: str, args: list, rt: int, chosen: set[int]) -> CList:
+def _list_plain_positions(lst: CList, kind: str, args: list[Any], rt: int, chosen: set[int]) -> CList:
     """Index/rank results of a (not inverted) multi-element list selection in the real server's
     order (particle_list.c): ranges ascend (also in reverse terms); masks go by index, each mapped
     (reverse indexes descend); an unordered list's ranks of a value list go value by value."""
@@ -655,7 +655,7 @@ def _list_plain_positions(lst: CList, kind: str, args: list, rt: int, chosen: se
         if not ordered and not is_rank:
             return mask()
         out: list[int] = []
-        seen: set = set()
+        seen: set[Any] = set()
         for v in _arg(args, 1):
             if not ordered:  # (an unordered list's ranks: each value once)
                 if sort_key(v) in seen:
@@ -682,7 +682,7 @@ def _list_plain_positions(lst: CList, kind: str, args: list, rt: int, chosen: se
     return _segments([(start, count)], n, rev) if is_rank else mask()
 
 
-def _list_inverted_positions(lst: CList, kind: str, args: list, rt: int,
+def _list_inverted_positions(lst: CList, kind: str, args: list[Any], rt: int,
                              chosen: set[int]) -> tuple[CList | None, set[int]]:
     """Index/rank results (None for other return types) of an INVERTED multi-element list
     selection in the real server's order (particle_list.c), and the positions selected before the
@@ -747,7 +747,7 @@ def _list_inverted_positions(lst: CList, kind: str, args: list, rt: int,
     return _segments([(0, start), (start + count, n - start - count)], n, rev), chosen
 
 
-def _map_inverted_positions(m: CMap, keys: list, values: list, kind: str, args: list, rt: int,
+def _map_inverted_positions(m: CMap, keys: list[Any], values: list[Any], kind: str, args: list[Any], rt: int,
                             chosen: set[int]) -> tuple[CList, set[int]]:
     """Index/rank results of an INVERTED multi-element map selection in the real server's order
     (particle_map.c), and the key indexes selected before the inversion. Masks go in storage
