@@ -19,6 +19,9 @@ Sections (``--only``):
   official client, which has no asyncio API, on a thread pool of the same width).
 * ``batch``: batch_read of 100 and 1,000 records with 5 bins (sync, async ``as_dict()``, numpy).
 * ``import``: ``python -X importtime`` cumulative time of importing each client's top package.
+* ``memory`` (only when named in ``--only``): our client's RSS over ``--mem-gets`` gets of
+  ``--mem-keys`` distinct keys (set ``<--set>mem``, written once and reused by later runs), sampled
+  every 5% of the gets; the bar is RSS flat within 10% after the first 5% (caches bounded).
 
 Client CPU is measured with ``time.process_time`` in the process running the client (the server
 runs in another process), so it is the client's own CPU, tend threads included; wall rate beside.
@@ -57,6 +60,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SECTIONS = ("kv", "mix", "unique", "async", "batch", "import")
+#: Sections run only when named in ``--only`` (long).
+EXTRA_SECTIONS = ("memory",)
 REAL_SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "real-server")
 ORIG_PYTHON = "/work/orig-venv/bin/python"
 WIDTHS = (1, 16, 64, 256)
@@ -463,6 +468,47 @@ def run_unique(clients: list[SyncClient], label: str, args: argparse.Namespace, 
         with cl.wrap() if cl.wrap is not None else nullcontext():
             _loop(cl.get, seq[:200])
     measure_interleaved(res, "unique", "get", lanes, seq, args.chunk)
+
+
+def rss_bytes() -> int:
+    """This process's resident set size now (Linux ``/proc/self/statm``)."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def run_memory(cl: SyncClient, args: argparse.Namespace, res: Results) -> None:
+    """RSS over ``--mem-gets`` gets of ``--mem-keys`` distinct keys, each key tuple made afresh
+    (as an application does), the keys visited in a scattered order (every key about equally often)."""
+    ns, st, n, gets = args.namespace, args.set + "mem", args.mem_keys, args.mem_gets
+    raw = cl.raw
+    try:
+        raw.get((ns, st, n - 1))  # written by an earlier run: reuse
+    except Exception:  # noqa: BLE001 - not there (yet): write them all
+        log(f"memory: writing {n:,} records to {ns}.{st} (once) ...")
+        for i in range(n):
+            raw.put((ns, st, i), {"v": i, "s": "m" * (i % 64)})
+    step = 7919 if n % 7919 else 7907  # coprime with n: every key once per n gets
+    get = raw.get
+    every = max(1, gets // 20)
+    samples: list[tuple[int, int]] = []
+    gc.collect()
+    rss0 = rss_bytes()
+    c0, w0 = time.process_time(), time.perf_counter()
+    j = 0
+    while j < gets:
+        for _ in range(min(every, gets - j)):
+            get((ns, st, (j * step) % n))
+            j += 1
+        samples.append((j, rss_bytes()))
+    c1, w1 = time.process_time(), time.perf_counter()
+    res.get("memory", f"get of {n:,} keys", cl.name).add(c1 - c0, w1 - w0, gets)
+    base = samples[0][1]
+    peak, last = max(r for _, r in samples), samples[-1][1]
+    growth = (peak - base) / base * 100
+    res.note(f"memory: RSS {rss0 / 2**20:.1f} MiB before, {base / 2**20:.1f} MiB after {samples[0][0]:,} gets, "
+             f"peak {peak / 2**20:.1f} MiB, last {last / 2**20:.1f} MiB after {j:,} gets of {n:,} keys: "
+             f"{growth:+.1f}% after the first 5% ({'flat' if growth <= 10 else 'NOT flat'}, bar 10%); "
+             "samples (gets, MiB): " + ", ".join(f"{g:,}:{r / 2**20:.1f}" for g, r in samples))
 
 
 def measure_interleaved(res: Results, section: str, case: str, clients: list[SyncClient], seq: list,
@@ -951,6 +997,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--mix-keys", type=int, default=10000, help="keys of the realistic mix")
     ap.add_argument("--unique", type=int, default=4000, help="keys (= distinct reply lengths) of the unique stress")
     ap.add_argument("--seed", type=int, default=16, help="seed of the realistic mix")
+    ap.add_argument("--mem-keys", type=int, default=1_000_000, help="memory: distinct keys")
+    ap.add_argument("--mem-gets", type=int, default=2_000_000, help="memory: gets over them")
     ap.add_argument("--ops", type=int, default=20000, help="operations (or records) per measurement")
     ap.add_argument("--rounds", "--repeat", type=int, default=3, dest="rounds",
                     help="rounds, each giving one sample per case and client; the median is reported")
@@ -976,9 +1024,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = ap.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     args.only = [s for s in args.only.split(",") if s]
-    bad = set(args.only) - set(SECTIONS)
+    bad = set(args.only) - set(SECTIONS) - set(EXTRA_SECTIONS)
     if bad:
-        ap.error(f"unknown sections {sorted(bad)}; choose from {SECTIONS}")
+        ap.error(f"unknown sections {sorted(bad)}; choose from {SECTIONS + EXTRA_SECTIONS}")
     args.widths = [int(w) for w in args.widths.split(",") if w]
     args.clients = set(args.clients.split(","))
     args.orig_python = args.orig_python or None
@@ -1006,6 +1054,11 @@ def run_round(clients: list[SyncClient], args: argparse.Namespace, res: Results)
     if "batch" in args.only:
         log("batch ...")
         run_batch(clients, args.label, [(ns, st, f"b{i}") for i in range(max(BATCH_SIZES))], args, res)
+    if "memory" in args.only:
+        ours = next((c for c in clients if c.name == args.label), None)
+        if ours is not None:
+            log("memory ...")
+            run_memory(ours, args, res)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,7 @@ only, so CI keeps them without a real server.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from aerospike_py import cdt_ctx as X
 from aerospike_py import exp as E
 from aerospike_py import list_operations as L
 from aerospike_py import map_operations as M
+from aerospike_py import predicates as P
 from aerospike_py.exception import (
     BinTypeError,
     RecordGenerationError,
@@ -346,3 +348,207 @@ def test_list_rank_range_from_rank_0_gives_values_largest_first(client: Any) -> 
     vals = aerospike_py.LIST_RETURN_VALUE
     assert client.operate(key("r0"), [L.list_get_by_rank_range("l", 0, vals, 3)]).bins == {"l": ["a", 9, 1]}
     assert client.operate(key("r0"), [L.list_get_by_rank_range("l", 1, vals, 3)]).bins == {"l": [9, "a", "é"]}
+
+
+# --------------------------------------------------------------------------- UDFs, queries, scans
+
+
+@pytest.fixture
+def udf_client(client: Any) -> Iterator[Any]:
+    pytest.importorskip("lupa")
+    from pathlib import Path
+
+    client.udf_put(str(Path(__file__).parent / "udf" / "diffh_udf.lua"))
+    yield client
+    client.udf_remove("diffh_udf")  # (the session's server keeps modules across tests)
+
+
+def test_udf_update_keeps_stored_bins_in_place_and_appends_new_ones(udf_client: Any) -> None:
+    c = udf_client
+    c.put(key("uo"), {"s": "a", "i": 6, "x": b"\x01"})
+    c.apply(key("uo"), "diffh_udf", "put", ["l", 0.5])
+    assert list(c.get(key("uo")).bins) == ["s", "i", "x", "l"]
+    c.apply(key("uo"), "diffh_udf", "drop_bin", ["s"])  # the last bin takes its place
+    assert list(c.get(key("uo")).bins) == ["l", "i", "x"]
+    c.apply(key("uo"), "diffh_udf", "put", ["s", 1])
+    assert list(c.get(key("uo")).bins) == ["l", "i", "x", "s"]
+    assert c.apply(key("uo"), "diffh_udf", "meta", [])["names"] == ["l", "i", "x", "s"]
+
+
+@pytest.mark.parametrize("policy", [{"exists": aerospike_py.POLICY_EXISTS_UPDATE},
+                                    {"exists": aerospike_py.POLICY_EXISTS_REPLACE},
+                                    {"exists": aerospike_py.POLICY_EXISTS_REPLACE_ONLY},
+                                    {"exists": aerospike_py.POLICY_EXISTS_CREATE_ONLY},
+                                    {"gen": aerospike_py.POLICY_GEN_EQ}, {"gen": aerospike_py.POLICY_GEN_GT}])
+def test_udf_with_an_exists_or_generation_condition_is_parameter_error(udf_client: Any, policy: dict) -> None:
+    c = udf_client
+    for k in (key("uc"), key("uc-missing")):  # answered before the record is looked up
+        if k == key("uc"):
+            c.put(k, {"i": 1})
+        with pytest.raises(ServerError) as e:
+            c.apply(k, "diffh_udf", "get", ["i"], policy=policy)
+        assert code(e) == 4
+    assert c.get(key("uc")).bins == {"i": 1}
+
+
+def test_batch_udf_with_an_exists_condition_is_parameter_error(udf_client: Any) -> None:
+    c = udf_client
+    c.put(key("bu"), {"i": 1})
+    flt = E.eq(E.int_val(1), E.int_val(2))  # the condition is checked before the filter
+    res = c.batch_apply([key("bu"), key("bu-missing")], "diffh_udf", "get", ["i"],
+                        policy={"exists": aerospike_py.POLICY_EXISTS_UPDATE, "filter_expression": flt})
+    assert [r.result for r in res.batch_records] == [4, 4]
+
+
+def test_udf_delete_answers_the_next_generation(udf_client: Any) -> None:
+    c = udf_client
+    for _ in range(3):
+        c.put(key("ud"), {"s": 1}, meta={"ttl": 1000})
+    rec = c.batch_apply([key("ud")], "diffh_udf", "del", []).batch_records[0]
+    assert (rec.result, rec.record.meta.gen, rec.record.meta.ttl) == (0, 4, 0xFFFFFFFF)
+    assert c.exists(key("ud")).meta is None
+
+
+def test_query_and_scan_skip_records_without_any_selected_bin(client: Any) -> None:
+    client.put(("test", "divq", 1), {"i": 1, "s": "a"})
+    client.put(("test", "divq", 2), {"i": 2, "zz": 1})
+    scan = client.scan("test", "divq")
+    scan.select("zz")
+    assert [r.bins for r in scan.results()] == [{"zz": 1}]
+    client.index_integer_create("test", "divq", "i", "divq_i")
+    try:
+        q = client.query("test", "divq")
+        q.where(P.between("i", 0, 5))
+        q.select("zz", "nope")
+        assert [r.bins for r in q.results()] == [{"zz": 1}]
+        q = client.query("test", "divq")  # without bin data every matching record is there
+        q.where(P.between("i", 0, 5))
+        q.select("nope")
+        assert len(q.results({"include_bin_data": False})) == 2
+    finally:
+        client.index_remove("test", "divq_i")
+
+
+def test_scan_records_without_selected_bins_count_against_max_records(client: Any) -> None:
+    from aerospike_py._wire.digest import compute_digest, key_particle, partition_id
+
+    def pid(k: int) -> int:
+        return partition_id(compute_digest("divm", *key_particle(k)))
+
+    first, second = sorted(range(2), key=pid)  # scans go in partition order
+    client.put(("test", "divm", first), {"a": 1})
+    client.put(("test", "divm", second), {"a": 2, "zz": 1})
+    scan = client.scan("test", "divm")
+    scan.select("zz")
+    assert scan.results({"max_records": 1}) == []  # the first record used up the one allowed
+    assert [r.bins for r in scan.results({"max_records": 2})] == [{"zz": 1}]
+
+
+# --------------------------------------------------------------------------- INVERTED index/rank order
+
+
+def _one(client: Any, k: str, bins: dict, op: dict) -> Any:
+    client.put(key(k), bins)
+    return client.operate_ordered(key(k), [op]).ordered_bins[0][1]
+
+
+def test_inverted_list_index_results_in_the_real_servers_order(client: Any) -> None:
+    rev_index, rev_rank = aerospike_py.LIST_RETURN_REVERSE_INDEX | INV, aerospike_py.LIST_RETURN_REVERSE_RANK | INV
+    # the rest of an index range: head then tail, each ascending (reverse indexes)
+    assert _one(client, "il1", {"l": [2, "a", 0.5, "ab", 5, 2, -1]},
+                L.list_get_by_index_range("l", 3, rev_index, 2)) == [4, 5, 6, 0, 1]
+    # the rest of an unordered list's rank range: by index, mapped to reverse indexes
+    assert _one(client, "il2", {"l": [3, 1, 0, 2, 0, "ab", "a"]},
+                L.list_get_by_rank_range("l", -3, rev_index, 2)) == [5, 4, 3, 2, 1]
+    # of equal values, the rank range takes the ones the real server's heap takes
+    assert _one(client, "il3", {"l": [1, 1, 1]}, L.list_get_by_value_rel_rank_range("l", 0, 2, rev_index, 2)) == [1, 0]
+    assert _one(client, "il4", {"l": ["a", "b", -1, "a", 2]},
+                L.list_get_by_rank_range("l", 0, aerospike_py.LIST_RETURN_INDEX | INV, 3)) == [0, 1]
+    # an ordered list's rank range is an index range
+    client.put(key("il5"), {"x": 1})
+    ops = [L.list_set_order("l", aerospike_py.LIST_ORDERED), L.list_append_items("l", ["b", "b", 2, 2, 3]),
+           L.list_get_by_rank_range("l", 1, rev_rank, 1)]
+    assert client.operate_ordered(key("il5"), ops).ordered_bins[-1][1] == [4, 0, 1, 2]
+
+
+def test_inverted_map_index_and_rank_results_in_the_real_servers_order(client: Any) -> None:
+    inv = M.MAP_RETURN_INVERTED
+    rev_index = aerospike_py.MAP_RETURN_REVERSE_INDEX | inv
+    assert _one(client, "im1", {"m": {1: "b", "b": "b", "a": [1], 3: 1}},
+                M.map_get_by_key_rel_index_range("m", 0, 1, rev_index, 2)) == [3, 0]
+    # the rest of a rank range, by mask: key indexes in storage (insertion) order
+    assert _one(client, "im2", {"m": {"b": b"x", 4: 2, 2: 0, "c": "b", 5: 0, 3: 1}},
+                M.map_get_by_rank_range("m", -2, aerospike_py.MAP_RETURN_INDEX | inv, 3)) == [0, 3, 1, 2]
+    assert _one(client, "im3", {"m": {"b": -1, 0: 0.5, 2: 0.5, 5: -1, 4: 1}},
+                M.map_get_by_index_range("m", 0, aerospike_py.MAP_RETURN_REVERSE_RANK | inv, 2)) == [2, 4, 3]
+    # nothing selected: everything, by mask (reverse indexes descend)
+    assert _one(client, "im4", {"m": {0: 0, 2: b"x", 5: 3}},
+                M.map_remove_by_value_list("m", ["b", 1], rev_index)) == [2, 1, 0]
+    assert client.get(key("im4")).bins == {"m": {}}
+
+
+def test_index_of_an_existing_definition_renames_it(client: Any) -> None:
+    def names() -> list[tuple[str, str]]:
+        out = client.info_random_node("sindex-list:ns=test")
+        return [(dict(kv.split("=", 1) for kv in e.split(":"))["indexname"],
+                 dict(kv.split("=", 1) for kv in e.split(":"))["bin"]) for e in out.split(";") if "set=divx" in e]
+
+    client.index_integer_create("test", "divx", "i", "divx_a")
+    client.index_integer_create("test", "divx", "i", "divx_b")  # the same definition: renamed, ok
+    assert names() == [("divx_b", "i")]
+    client.index_integer_create("test", "divx", "s", "divx_a")  # the name is free again
+    assert names() == [("divx_b", "i"), ("divx_a", "s")]
+    with pytest.raises(aerospike_py.exception.IndexFoundError):  # a name taken by another definition
+        client.index_integer_create("test", "divx", "i", "divx_a")
+    client.put(("test", "divx", 1), {"i": 3})
+    q = client.query("test", "divx")
+    q.where(P.equals("i", 3))
+    assert [r.bins for r in q.results()] == [{"i": 3}]  # the renamed index still serves
+    for n in ("divx_a", "divx_b"):
+        client.index_remove("test", n)
+
+
+def test_list_index_and_rank_results_in_the_real_servers_order(client: Any) -> None:
+    rev_index = aerospike_py.LIST_RETURN_REVERSE_INDEX
+    # an unordered list's rank range selects by mask: reverse indexes descend
+    assert _one(client, "lp1", {"l": [6, 6]}, L.list_get_by_value_rel_rank_range("l", None, -2, rev_index, 10)) == [1, 0]
+    # an ordered list's value range is an index range: its reverse indexes ascend
+    client.put(key("lp2"), {"x": 1})
+    ops = [L.list_set_order("l", aerospike_py.LIST_ORDERED), L.list_append_items("l", [[1], "b", 0.5, b"x", 5]),
+           L.list_get_by_value_range("l", "b", None, rev_index)]
+    assert client.operate_ordered(key("lp2"), ops).ordered_bins[-1][1] == [0, 1, 2, 3]
+    # an unordered list's ranks of a value list: value by value, each value once
+    assert _one(client, "lp3", {"l": [1, 1, [1], 3, 5, b"x", 3]},
+                L.list_get_by_value_list("l", [[1], [1], 1], aerospike_py.LIST_RETURN_REVERSE_RANK)) == [1, 6, 5]
+
+
+def test_map_index_results_of_rank_ranges_and_value_ranges_in_the_real_servers_order(client: Any) -> None:
+    # a rank range's key indexes come in rank order, even when it takes every element
+    assert _one(client, "mp1", {"m": {4: "a" * 20, 6: "é", "a": 8}},
+                M.map_get_by_value_rel_rank_range("m", -3, 0, aerospike_py.MAP_RETURN_REVERSE_INDEX)) == [0, 2, 1]
+    assert _one(client, "mp2", {"m": {b"a": "ba", 3: 0.5}},
+                M.map_get_by_rank_range("m", 0, aerospike_py.MAP_RETURN_INDEX, 2)) == [1, 0]
+    # a value range's key indexes go by mask (a key-ordered map: key order; reverse indexes descend)
+    client.put(key("mp3"), {"x": 1})
+    ops = [M.map_set_order("m", aerospike_py.MAP_KEY_ORDERED), M.map_put_items("m", {"b": 5, 4: 5, 5: 1, "c": 1}),
+           M.map_get_by_value_range("m", 0, None, aerospike_py.MAP_RETURN_REVERSE_INDEX)]
+    assert client.operate_ordered(key("mp3"), ops).ordered_bins[-1][1] == [3, 2, 1, 0]
+
+
+def test_replace_leaving_no_bins_deletes_a_record_a_secondary_index_holds(client: Any) -> None:
+    replace = {"exists": aerospike_py.POLICY_EXISTS_REPLACE_ONLY}
+    write_e = [E.exp_write("e", E.int_bin("zz"), 24)]  # (fails to evaluate, no fail): no bin written
+    client.put(key("rx1"), {"i": 1})
+    with pytest.raises(RecordNotFound):  # no index holds it: nothing happens
+        client.operate(key("rx1"), write_e, policy=replace)
+    assert client.get(key("rx1")).bins == {"i": 1}
+    client.index_integer_create("test", "divergences", "i", "div_rx_i")
+    try:
+        client.put(key("rx2"), {"s": "x"})  # (not indexed: nothing happens either)
+        with pytest.raises(RecordNotFound):
+            client.operate(key("rx2"), write_e, policy=replace)
+        rec = client.operate(key("rx1"), write_e, policy=replace)  # indexed: the real server deletes it
+        assert (rec.meta.gen, rec.bins) == (0, {"e": None})
+        assert client.exists(key("rx1")).meta is None
+    finally:
+        client.index_remove("test", "div_rx_i")

@@ -155,7 +155,7 @@ def test_one_shape_reply_out_of_order_or_short(client, monkeypatch):
     size = (len(body) - 22) // 6  # six records of one shape, then the LAST message
     recs = [body[i * size : (i + 1) * size] for i in range(6)]
     for order in ([5, 3, 1, 0, 2, 4], [4, 0, 2]):
-        state = BatchState(parse_keys(keys), sink=nb._NumpySink())
+        state = BatchState(parse_keys(keys), sink=nb._NumpySink(len(keys)))
         assert state.sink.feed(None, b"".join(recs[i] for i in order) + body[-22:], "n") is None
         got = nb._to_numpy(state, state.sink, dt)
         found = sorted(order)

@@ -196,3 +196,75 @@ def test_mutated_real_server_replies_are_typed(fuzz_client: Any, proxy: Mutating
 
     check()
     assert fuzz_client.get(KEYS[0]).bins["s"] == "héllo"
+
+
+# --------------------------------------------------------------------------- decoder-level slice
+
+
+@pytest.fixture(scope="module")
+def decoder_fuzzer() -> Iterator[Any]:
+    from _replyfuzz import Fuzzer
+
+    fz = Fuzzer()
+    yield fz
+    fz.close()
+
+
+def test_mutated_replies_through_every_decoder_path(decoder_fuzzer: Any) -> None:
+    """A seeded slice of tests/_replyfuzz.py: every recorded call (single-record, batch, numpy,
+    query/scan sinks, info, index/job polls, admin) and the compressed-frame and tend parsers, fed
+    mutated replies: each ends in a result or an AerospikeError, quickly."""
+    f = decoder_fuzzer.run(seed=2026, inputs=int(os.environ.get("AEROSPIKE_PY_FUZZ_DECODER_INPUTS", "1500")))
+    assert not f.untyped and not f.slow, f.summary()
+    assert f.ok and f.typed  # both outcomes occur: the mutations reach past the first byte
+
+
+def test_numpy_batch_index_beyond_the_keys_is_typed(decoder_fuzzer: Any) -> None:
+    """A batch reply message naming a record index past the request's keys (found by the fuzz:
+    IndexError out of the numpy result filling) is a protocol error on the call."""
+    pytest.importorskip("numpy")
+    name, client, fx, call, script = next(c for c in decoder_fuzzer.cases if c[0] == "numpy")
+    frames = [bytearray(b) for b in script[0]]
+    first = frames[0]
+    first[14:18] = (500).to_bytes(4, "big")  # the first message's batch index
+    fx.script, fx.i = [[bytes(b) for b in frames]], 0
+    try:
+        with pytest.raises(aerospike_py.exception.ClientError, match="protocol error"):
+            call(client)
+    finally:
+        fx.script = None
+
+
+def test_batch_timeout_record_past_the_keys_is_typed(decoder_fuzzer: Any) -> None:
+    """A write batch's TIMEOUT record naming an index past the keys (found by the fuzz: IndexError
+    out of the in-doubt marking after the parse) is a protocol error on the call."""
+    name, client, fx, call, script = next(c for c in decoder_fuzzer.cases if c[0] == "batch-remove")
+    first = bytearray(script[0][0])
+    first[5] = 9  # result TIMEOUT
+    first[14:18] = (500).to_bytes(4, "big")  # batch index
+    fx.script, fx.i = [[bytes(first), *script[0][1:]]], 0
+    try:
+        res = call(client)  # a node command that failed: its records carry the error
+    finally:
+        fx.script = None
+    assert [r.result for r in res.batch_records] == [-1, -1, -1]
+
+
+def test_record_layout_field_announcing_gigabytes_is_refused_without_allocating() -> None:
+    """A query record whose field announces 2 GiB (found by the fuzz: the layout built a list as
+    long as announced, MemoryError) gets no layout, and nothing that size is built."""
+    from aerospike_py._commands.query import layout_at
+    from aerospike_py._wire.message import pack_field
+
+    msg = bytearray(struct.pack(">BBBBBBIIIHH", 22, 0, 0, 0, 0, 0, 1, 0, 0, 3, 0))  # no bins (nobins)
+    msg += pack_field(0, b"test") + pack_field(4, b"d" * 20)
+    msg += (1 << 31).to_bytes(4, "big") + b"\x01set"  # the set name field announces 2 GiB
+    assert layout_at(bytes(msg), 0, 3, 0) is None  # no fast path for it (the general parser refuses it)
+
+
+def test_integer_particle_of_another_size_is_malformed() -> None:
+    from aerospike_py._wire.values import decode_particle
+
+    assert decode_particle(1, (5).to_bytes(8, "big")) == 5
+    with pytest.raises(struct.error):  # (the executors answer it as a protocol error)
+        decode_particle(1, b"\x00" * 9)

@@ -59,7 +59,9 @@ def srv(secure):
 
 @pytest.fixture(scope="module")
 def _admin(secure):
-    c = aerospike_py.client(secure.config).connect()
+    # No background tend: when a test expires sessions (server clock), this client's tend would
+    # log in again at any moment and upset the tests' login counts.
+    c = aerospike_py.client({**secure.config, "tend_interval": 3_600_000}).connect()
     yield c
     c.close()
 
@@ -87,6 +89,10 @@ def test_without_credentials_the_server_says_not_authenticated(srv):
     with pytest.raises(ex.AdminError) as ei:
         aerospike_py.client({"hosts": srv.config["hosts"]}).connect()
     assert ei.value.code == 80
+    aerospike = pytest.importorskip("aerospike")
+    with pytest.raises(aerospike.exception.AerospikeError) as theirs:  # its infos get the ERROR:80 line
+        aerospike.client({"hosts": srv.config["hosts"]}).connect()
+    assert theirs.value.code == 80
 
 
 def test_wrong_password_and_unknown_user(srv):
@@ -731,8 +737,8 @@ def test_bad_input_raises_before_sending(srv, admin, call, exc):
 # -- permissions: every privilege x every command class --------------------------------------------
 
 COMMANDS = ("read", "write", "delete", "batch_read", "batch_write", "query", "background", "udf_apply",
-            "udf_background", "truncate", "udf_admin", "udf_put", "sindex", "sindex_create", "sys_admin",
-            "user_admin", "info")
+            "udf_background", "truncate", "udf_admin", "udf_put", "sindex", "sindex_create", "query_admin",
+            "sys_admin", "user_admin", "info")
 ALLOWED = {
     "read": {"read", "batch_read", "query"},
     "read-write": {"read", "write", "delete", "batch_read", "batch_write", "query", "background"},
@@ -742,8 +748,8 @@ ALLOWED = {
     "truncate": {"truncate"},
     "sindex-admin": {"sindex", "sindex_create"},
     "udf-admin": {"udf_admin", "udf_put"},
-    "data-admin": {"truncate", "udf_admin", "udf_put", "sindex", "sindex_create"},
-    "sys-admin": {"sys_admin"},
+    "data-admin": {"truncate", "udf_admin", "udf_put", "sindex", "sindex_create", "query_admin"},
+    "sys-admin": {"sys_admin", "truncate", "udf_admin", "udf_put", "sindex", "sindex_create", "query_admin"},
     "user-admin": {"user_admin"},
 }
 
@@ -779,9 +785,10 @@ def _run_command(c, what, lua):
             return 81 if 81 in codes else 0
         elif what == "truncate":
             c.truncate("test", "sec")
-        elif what in ("udf_admin", "sindex", "sys_admin", "info"):
+        elif what in ("udf_admin", "sindex", "query_admin", "sys_admin", "info"):
             command = {"udf_admin": "udf-remove:filename=nothing.lua",
                        "sindex": "sindex-delete:namespace=test;indexname=none",
+                       "query_admin": "query-abort:trid=1",
                        "sys_admin": "set-config:context=service;proto-fd-max=20000",
                        "info": "build"}[what]
             value = c.info_random_node(command)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -87,3 +89,21 @@ def test_mypy_flags_a_missing_await(mypy_run):
     done, bad = mypy_run
     flagged = _errors(done, str(bad))
     assert len(flagged) == 1 and "unused-coroutine" in flagged[0], done.stdout
+
+
+def test_pyright_verifytypes_completeness(tmp_path):
+    """``pyright --verifytypes``: at least 98% of the public symbols have known types."""
+    if importlib.util.find_spec("pyright") is None:
+        pytest.skip("pyright is not installed")
+    if shutil.which("node") is None:
+        pytest.skip("no Node.js on this machine (pyright would download one)")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "PYRIGHT_PYTHON_IGNORE_WARNINGS": "1"}
+    done = subprocess.run([sys.executable, "-m", "pyright", "--verifytypes", "aerospike_py", "--ignoreexternal",
+                           "--outputjson"], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+    try:
+        report = json.loads(done.stdout)["typeCompleteness"]
+    except (ValueError, KeyError):
+        pytest.fail(f"pyright gave no report: {done.stdout[-2000:]} {done.stderr[-2000:]}")
+    assert report["packageRootDirectory"] == str(ROOT / "src" / "aerospike_py")
+    unknown = [s["name"] for s in report["symbols"] if s.get("isExported") and not s["isTypeKnown"]]
+    assert report["completenessScore"] >= 0.98, f"{report['completenessScore']:.3f}: {unknown[:50]}"

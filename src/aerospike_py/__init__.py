@@ -6,157 +6,214 @@
         record = c.get(("test", "demo", "k"))
 """
 
-import logging
-from typing import Any as _Any
-
-from . import (
-    bit_operations,
-    cdt_ctx,
-    exception,
-    exp,
-    hll_operations,
-    list_operations,
-    map_operations,
-    numpy_batch,
-    predicates,
-    types,
-)
-from ._async_client import AsyncClient
-from ._client import Client
-from ._client_query import JOB_STATUS_COMPLETED, JOB_STATUS_INPROGRESS, JOB_STATUS_UNDEF
-from ._commands.query import (
-    PartitionFilter,
-    partition_filter_all,
-    partition_filter_by_digest,
-    partition_filter_by_id,
-    partition_filter_by_range,
-)
 from ._constants import *  # noqa: F403
 from ._constants import __all__ as _constant_names
-from ._observability import (
-    dropped_log_count,
-    get_metrics,
-    init_tracing,
-    internal_stage_profiling,
-    is_internal_stage_metrics_enabled,
-    is_metrics_enabled,
-    metrics_server_port,
-    register_prometheus_collector,
-    set_internal_stage_metrics_enabled,
-    set_log_level,
-    set_metrics_enabled,
-    shutdown_tracing,
-    start_metrics_server,
-    stop_metrics_server,
-)
-from ._query import AsyncQuery, AsyncScan, Query, Scan
-from ._wire.values import HLL, INFINITY, WILDCARD, GeoJSON, KeyOrderedDict
-from .exception import (
-    AdminError,
-    AerospikeError,
-    AerospikeIndexError,
-    AerospikeTimeoutError,
-    BackpressureError,
-    BinExistsError,
-    BinNameError,
-    BinNotFound,
-    BinTypeError,
-    ClientError,
-    ClusterError,
-    FilteredOut,
-    IndexFoundError,
-    IndexNotFound,
-    InvalidArgError,
-    QueryAbortedError,
-    QueryError,
-    RecordError,
-    RecordExistsError,
-    RecordGenerationError,
-    RecordNotFound,
-    RecordTooBig,
-    RustPanicError,
-    ServerError,
-    UDFError,
-    UnknownFieldWarning,
-)
-from .exception import _IndexError as IndexError  # noqa: A004
-from .exception import _TimeoutError as TimeoutError  # noqa: A004
-from .numpy_batch import NumpyBatchRecords
-from .types import (
-    AdminPolicy,
-    AerospikeKey,
-    AerospikeRecord,
-    BatchDeleteMeta,
-    BatchDeletePolicy,
-    BatchPolicy,
-    BatchReadPolicy,
-    BatchRecord,
-    BatchRecords,
-    BatchRetryInfo,
-    BatchUDFMeta,
-    BatchUDFPolicy,
-    BatchWriteResult,
-    Bins,
-    BinTuple,
-    ClientConfig,
-    ExistsResult,
-    HLLPolicy,
-    InfoNodeResult,
-    LazyBatchRecords,
-    ListPolicy,
-    MapPolicy,
-    OperateOrderedResult,
-    Operation,
-    Privilege,
-    QueryPolicy,
-    ReadPolicy,
-    Record,
-    RecordMetadata,
-    RoleInfo,
-    ScanPolicy,
-    UserInfo,
-    UserKey,
-    WriteMeta,
-    WritePolicy,
-)
 
-#: The package's logger (``logging.getLogger("aerospike_py")``), silent unless configured.
-logger = logging.getLogger("aerospike_py")
-logger.addHandler(logging.NullHandler())
+#: ``typing.TYPE_CHECKING`` without importing typing (type checkers take this name as true).
+TYPE_CHECKING = False
+
+# Everything else is loaded on first use (module ``__getattr__`` below), so ``import aerospike_py``
+# stays light: no asyncio, ssl, numpy, logging or the embedded server until a program uses them.
+# The imports below are for type checkers only; ``_LAZY`` maps each name to the module giving it
+# (a test checks that the two agree).
+if TYPE_CHECKING:
+    from typing import Any as _Any
+
+    from . import (
+        bit_operations,
+        cdt_ctx,
+        exception,
+        exp,
+        hll_operations,
+        list_operations,
+        map_operations,
+        numpy_batch,
+        predicates,
+        server,
+        types,
+    )
+    from ._async_client import AsyncClient
+    from ._client import Client
+    from ._client_query import JOB_STATUS_COMPLETED, JOB_STATUS_INPROGRESS, JOB_STATUS_UNDEF
+    from ._commands.query import (
+        PartitionFilter,
+        partition_filter_all,
+        partition_filter_by_digest,
+        partition_filter_by_id,
+        partition_filter_by_range,
+    )
+    from ._logging import logger as logger
+    from ._observability import (
+        dropped_log_count,
+        get_metrics,
+        init_tracing,
+        internal_stage_profiling,
+        is_internal_stage_metrics_enabled,
+        is_metrics_enabled,
+        metrics_server_port,
+        register_prometheus_collector,
+        set_internal_stage_metrics_enabled,
+        set_log_level,
+        set_metrics_enabled,
+        shutdown_tracing,
+        start_metrics_server,
+        stop_metrics_server,
+    )
+    from ._query import AsyncQuery, AsyncScan, Query, Scan
+    from ._wire.values import HLL, INFINITY, WILDCARD, GeoJSON, KeyOrderedDict
+    from .exception import (
+        AdminError,
+        AerospikeError,
+        AerospikeIndexError,
+        AerospikeTimeoutError,
+        BackpressureError,
+        BinExistsError,
+        BinNameError,
+        BinNotFound,
+        BinTypeError,
+        ClientError,
+        ClusterError,
+        FilteredOut,
+        IndexFoundError,
+        IndexNotFound,
+        InvalidArgError,
+        QueryAbortedError,
+        QueryError,
+        RecordError,
+        RecordExistsError,
+        RecordGenerationError,
+        RecordNotFound,
+        RecordTooBig,
+        RustPanicError,
+        ServerError,
+        UDFError,
+        UnknownFieldWarning,
+    )
+    from .exception import _IndexError as IndexError  # noqa: A004
+    from .exception import _TimeoutError as TimeoutError  # noqa: A004
+    from .numpy_batch import NumpyBatchRecords
+    from .types import (
+        AdminPolicy,
+        AerospikeKey,
+        AerospikeRecord,
+        BatchDeleteMeta,
+        BatchDeletePolicy,
+        BatchPolicy,
+        BatchReadPolicy,
+        BatchRecord,
+        BatchRecords,
+        BatchRetryInfo,
+        BatchUDFMeta,
+        BatchUDFPolicy,
+        BatchWriteResult,
+        Bins,
+        BinTuple,
+        ClientConfig,
+        ExistsResult,
+        HLLPolicy,
+        InfoNodeResult,
+        LazyBatchRecords,
+        ListPolicy,
+        MapPolicy,
+        OperateOrderedResult,
+        Operation,
+        Privilege,
+        QueryPolicy,
+        ReadPolicy,
+        Record,
+        RecordMetadata,
+        RoleInfo,
+        ScanPolicy,
+        UserInfo,
+        UserKey,
+        WriteMeta,
+        WritePolicy,
+    )
+
+del TYPE_CHECKING
+
+_SUBMODULES = frozenset({
+    "bit_operations", "cdt_ctx", "exception", "exp", "hll_operations", "list_operations",
+    "map_operations", "numpy_batch", "predicates", "server", "types",
+})
+
+#: ``{module: names}`` of the lazily loaded top-level names (``alias=name`` where they differ).
+_FROM = {
+    "._async_client": "AsyncClient",
+    "._client": "Client",
+    "._client_query": "JOB_STATUS_COMPLETED JOB_STATUS_INPROGRESS JOB_STATUS_UNDEF",
+    "._commands.query": "PartitionFilter partition_filter_all partition_filter_by_digest partition_filter_by_id "
+                        "partition_filter_by_range",
+    "._observability": "dropped_log_count get_metrics init_tracing internal_stage_profiling "
+                       "is_internal_stage_metrics_enabled is_metrics_enabled metrics_server_port "
+                       "register_prometheus_collector set_internal_stage_metrics_enabled set_log_level "
+                       "set_metrics_enabled shutdown_tracing start_metrics_server stop_metrics_server",
+    "._query": "AsyncQuery AsyncScan Query Scan",
+    "._wire.values": "HLL INFINITY WILDCARD GeoJSON KeyOrderedDict",
+    ".exception": "AdminError AerospikeError AerospikeIndexError AerospikeTimeoutError BackpressureError "
+                  "BinExistsError BinNameError BinNotFound BinTypeError ClientError ClusterError FilteredOut "
+                  "IndexFoundError IndexNotFound InvalidArgError QueryAbortedError QueryError RecordError "
+                  "RecordExistsError RecordGenerationError RecordNotFound RecordTooBig RustPanicError ServerError "
+                  "UDFError UnknownFieldWarning IndexError=_IndexError TimeoutError=_TimeoutError",
+    ".numpy_batch": "NumpyBatchRecords",
+    ".types": "AdminPolicy AerospikeKey AerospikeRecord BatchDeleteMeta BatchDeletePolicy BatchPolicy "
+              "BatchReadPolicy BatchRecord BatchRecords BatchRetryInfo BatchUDFMeta BatchUDFPolicy "
+              "BatchWriteResult Bins BinTuple ClientConfig ExistsResult HLLPolicy InfoNodeResult "
+              "LazyBatchRecords ListPolicy MapPolicy OperateOrderedResult Operation Privilege QueryPolicy "
+              "ReadPolicy Record RecordMetadata RoleInfo ScanPolicy UserInfo UserKey WriteMeta WritePolicy",
+}
+#: ``{name: (module, attribute)}``, from :data:`_FROM`.
+_LAZY = {
+    alias: (module, attr or alias)
+    for module, names in _FROM.items()
+    for alias, _, attr in (n.partition("=") for n in names.split())
+}
 
 
-def client(config: ClientConfig | dict[str, _Any]) -> Client:
+def client(config: "ClientConfig | dict[str, _Any]") -> "Client":
     """A new, not yet connected :class:`Client`; call ``.connect()``."""
+    from ._client import Client
+
     return Client(config)
 
 
-def async_client(config: ClientConfig | dict[str, _Any]) -> AsyncClient:
+def async_client(config: "ClientConfig | dict[str, _Any]") -> "AsyncClient":
     """A new, not yet connected :class:`AsyncClient`; ``await c.connect()``."""
+    from ._async_client import AsyncClient
+
     return AsyncClient(config)
 
 
-def __getattr__(name: str) -> _Any:
-    # ``aerospike_py.server`` without importing the embedded server on every ``import aerospike_py``.
-    if name == "server":
-        import importlib
+def __getattr__(name: str) -> "_Any":
+    """Load a top-level name on first use, then keep it in the module (later uses cost nothing)."""
+    from importlib import import_module
 
-        return importlib.import_module(".server", __name__)
-    # ``__version__`` from the installed metadata, read on first use (importlib.metadata is slow to
-    # import); ``PackageNotFoundError`` is a top-level name of aerospike-py 0.14.4 too.
-    if name == "PackageNotFoundError":
+    where = _LAZY.get(name)
+    if where is not None:
+        value = getattr(import_module(where[0], __name__), where[1])
+    elif name in _SUBMODULES:
+        value = import_module(f".{name}", __name__)
+    elif name in ("logger", "logging"):
+        # The package's logger, silent unless configured (set up by whichever module logs first).
+        from ._logging import logger
+
+        value = logger if name == "logger" else import_module("logging")
+    elif name == "PackageNotFoundError":
+        # A top-level name of aerospike-py 0.14.4 too (importlib.metadata is slow to import).
         from importlib.metadata import PackageNotFoundError
 
-        return PackageNotFoundError
-    if name == "__version__":
+        value = PackageNotFoundError
+    elif name == "__version__":
         from importlib.metadata import PackageNotFoundError, version
 
         try:
-            v = version("aerospike-purepy")
+            value = version("aerospike-purepy")
         except PackageNotFoundError:  # running from a source tree
-            v = "0.0.0"
-        globals()["__version__"] = v
-        return v
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+            value = "0.0.0"
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 __all__ = [

@@ -8,7 +8,6 @@ Each method validates its input and hands the call to ``_drive`` as a generator 
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Generator
 from operator import itemgetter
@@ -122,7 +121,7 @@ class BatchMixin:
             _observe.record_stage("key_parse", "batch_read", clock() - t0)
         if numpy_dtype is not None:
             nb = _numpy_batch()
-            return self._submit("batch_read", B.BatchState(rkeys, sink=nb._NumpySink()), heads, p, False,
+            return self._submit("batch_read", B.BatchState(rkeys, sink=nb._NumpySink(len(rkeys))), heads, p, False,
                                 nb._numpy_result(numpy_dtype))
         state = B.BatchState(rkeys)
         if self._BATCH_READ_HANDLE:
@@ -300,6 +299,8 @@ async def _drive_async(client: Any, steps: Generator[B.Step, Any, Any], first: A
         except StopIteration as e:
             return e.value
         if delay > 0:
+            import asyncio  # only the async client gets here (off the sync client's import path)
+
             await asyncio.sleep(delay)
         out = await client._run_many(cmds, parallel, combine)
 

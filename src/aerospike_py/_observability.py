@@ -15,10 +15,10 @@ from typing import Any
 
 from . import _metrics as M
 from . import _observe
+from ._logging import get_logger
 from ._tracing import init_tracing, shutdown_tracing
 
-log = logging.getLogger("aerospike_py")
-log.addHandler(logging.NullHandler())
+log = get_logger("aerospike_py")
 
 TRACE = 5
 logging.addLevelName(TRACE, "TRACE")

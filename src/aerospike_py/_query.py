@@ -342,7 +342,7 @@ class AsyncRecordStream(AsyncIterator[Record]):
         self._count = 0
         self._paused: list[Any] = []
         #: How many times a node socket was paused because the buffer was full.
-        self.pauses = 0
+        self.pauses: int = 0
         self._stopped = False
         self._waiter: asyncio.Future[None] | None = None
         self._it: Iterator[Record] = iter(())

@@ -10,12 +10,13 @@ the standard one: ``OTEL_SDK_DISABLED=true`` or ``OTEL_TRACES_EXPORTER=none`` tu
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from typing import Any
 
-log = logging.getLogger(__name__)
+from ._logging import get_logger
+
+log = get_logger(__name__)
 
 #: The tracer in force (``None``: tracing is off).
 TRACER: Any = None

@@ -19,6 +19,7 @@ from typing import Any
 
 import msgpack
 
+from ._wire import cdt as CDT
 from ._wire.values import INFINITY, WILDCARD, ValueTypeError, pack_cdt
 from .exception import InvalidArgError, _InvalidArgType, _InvalidArgValue
 
@@ -464,12 +465,11 @@ def let_(*exprs: Expr) -> Expr:
 # A range end of ``None`` is sent as nil, as the official clients send it; nil is the lowest value,
 # so the range is empty: use ``aerospike_py.INFINITY`` for "up to the largest".
 
-_INVERTED = 0x10000
+_INVERTED = CDT.INVERTED
 # NONE is not a valid return type in an expression (the official client refuses it too).
-_LIST_RTS = frozenset({1, 2, 3, 4, 5, 7, 13})
-_MAP_RTS = frozenset({1, 2, 3, 4, 5, 6, 7, 8, 13, 16, 17})
+_LIST_RTS = CDT.LIST_RETURN_TYPES - {CDT.RT_NONE}
+_MAP_RTS = CDT.MAP_RETURN_TYPES - {CDT.RT_NONE}
 _MODULE_CDT, _MODULE_BIT, _MODULE_HLL = 0, 1, 2
-_CTX_TYPES = frozenset({0x10, 0x11, 0x13, 0x20, 0x21, 0x22, 0x23})
 
 
 def _v(x: Any) -> Expr:
@@ -517,7 +517,7 @@ def _ctx(ctx: Any) -> list[Any] | None:
         if not (isinstance(item, tuple) and len(item) == 2):
             raise _InvalidArgType(f"ctx items must come from aerospike_py.cdt_ctx, not {item!r:.60}")
         t, v = item
-        if isinstance(t, bool) or not isinstance(t, int) or (t & 0x3F) not in _CTX_TYPES or t & ~0xFF:
+        if isinstance(t, bool) or not isinstance(t, int) or (t & ~CDT.CTX_CREATE_MASK) not in CDT.CTX_TYPES or t & ~0xFF:
             raise _InvalidArgValue(f"unknown ctx type {t!r}")
         flat += (t, v)
     return flat
@@ -533,11 +533,11 @@ def _rt(return_type: Any, allowed: frozenset[int], inverted: bool) -> int:
 def _multi_type(rt: int, is_map: bool) -> int:
     """The expression type a range/multi-element read returns for return type ``rt``."""
     base = rt & ~_INVERTED
-    if base == 5:
+    if base == CDT.RT_COUNT:
         return EXP_TYPE_INT
-    if base == 13:
+    if base == CDT.RT_EXISTS:
         return EXP_TYPE_BOOL
-    if is_map and base in (8, 16, 17):
+    if is_map and base in (CDT.RT_KEY_VALUE, CDT.RT_UNORDERED_MAP, CDT.RT_ORDERED_MAP):
         return EXP_TYPE_MAP
     return EXP_TYPE_LIST
 
@@ -569,164 +569,164 @@ def _map_call(code: int, return_type: int, args: list[Any], bin: Any, ctx: Any, 
 
 def list_size(bin: Any, ctx: Any = None) -> Expr:
     """Number of elements of a list (int)."""
-    return _call(EXP_TYPE_INT, _MODULE_CDT, 16, [], _bin_arg(bin, list_bin), ctx)
+    return _call(EXP_TYPE_INT, _MODULE_CDT, CDT.L_SIZE, [], _bin_arg(bin, list_bin), ctx)
 
 
 def list_get_by_value(return_type: int, value: Any, bin: Any, ctx: Any = None, inverted: bool = False) -> Expr:
     """List elements equal to ``value``."""
-    return _list_call(22, return_type, [value], bin, ctx, inverted)
+    return _list_call(CDT.L_GET_BY_VALUE, return_type, [value], bin, ctx, inverted)
 
 
 def list_get_by_value_range(return_type: int, begin: Any, end: Any, bin: Any, ctx: Any = None,
                             inverted: bool = False) -> Expr:
     """List elements with ``begin <= value < end`` (``end`` ``aerospike_py.INFINITY``: to the largest)."""
-    return _list_call(25, return_type, [begin, end], bin, ctx, inverted)
+    return _list_call(CDT.L_GET_BY_VALUE_INTERVAL, return_type, [begin, end], bin, ctx, inverted)
 
 
 def list_get_by_value_list(return_type: int, values: Any, bin: Any, ctx: Any = None, inverted: bool = False) -> Expr:
     """List elements equal to any of ``values``."""
-    return _list_call(23, return_type, [values], bin, ctx, inverted)
+    return _list_call(CDT.L_GET_BY_VALUE_LIST, return_type, [values], bin, ctx, inverted)
 
 
 def list_get_by_value_rel_rank_range_to_end(return_type: int, value: Any, rank: Any, bin: Any, ctx: Any = None,
                                             inverted: bool = False) -> Expr:
     """List elements from rank ``rank`` relative to ``value`` to the last rank."""
-    return _list_call(27, return_type, [value, rank], bin, ctx, inverted)
+    return _list_call(CDT.L_GET_BY_VALUE_REL_RANK_RANGE, return_type, [value, rank], bin, ctx, inverted)
 
 
 def list_get_by_value_rel_rank_range(return_type: int, value: Any, rank: Any, count: Any, bin: Any,
                                      ctx: Any = None, inverted: bool = False) -> Expr:
     """``count`` list elements from rank ``rank`` relative to ``value``."""
-    return _list_call(27, return_type, [value, rank, count], bin, ctx, inverted)
+    return _list_call(CDT.L_GET_BY_VALUE_REL_RANK_RANGE, return_type, [value, rank, count], bin, ctx, inverted)
 
 
 def list_get_by_index(return_type: int, value_type: int, index: Any, bin: Any, ctx: Any = None) -> Expr:
     """The list element at ``index`` (of type ``value_type``)."""
-    return _list_call(19, return_type, [index], bin, ctx, False, value_type)
+    return _list_call(CDT.L_GET_BY_INDEX, return_type, [index], bin, ctx, False, value_type)
 
 
 def list_get_by_index_range_to_end(return_type: int, index: Any, bin: Any, ctx: Any = None,
                                    inverted: bool = False) -> Expr:
     """List elements from ``index`` to the end."""
-    return _list_call(24, return_type, [index], bin, ctx, inverted)
+    return _list_call(CDT.L_GET_BY_INDEX_RANGE, return_type, [index], bin, ctx, inverted)
 
 
 def list_get_by_index_range(return_type: int, index: Any, count: Any, bin: Any, ctx: Any = None,
                             inverted: bool = False) -> Expr:
     """``count`` list elements from ``index``."""
-    return _list_call(24, return_type, [index, count], bin, ctx, inverted)
+    return _list_call(CDT.L_GET_BY_INDEX_RANGE, return_type, [index, count], bin, ctx, inverted)
 
 
 def list_get_by_rank(return_type: int, value_type: int, rank: Any, bin: Any, ctx: Any = None) -> Expr:
     """The list element of rank ``rank`` (0 smallest, -1 largest)."""
-    return _list_call(21, return_type, [rank], bin, ctx, False, value_type)
+    return _list_call(CDT.L_GET_BY_RANK, return_type, [rank], bin, ctx, False, value_type)
 
 
 def list_get_by_rank_range_to_end(return_type: int, rank: Any, bin: Any, ctx: Any = None,
                                   inverted: bool = False) -> Expr:
     """List elements from rank ``rank`` to the largest."""
-    return _list_call(26, return_type, [rank], bin, ctx, inverted)
+    return _list_call(CDT.L_GET_BY_RANK_RANGE, return_type, [rank], bin, ctx, inverted)
 
 
 def list_get_by_rank_range(return_type: int, rank: Any, count: Any, bin: Any, ctx: Any = None,
                            inverted: bool = False) -> Expr:
     """``count`` list elements from rank ``rank``."""
-    return _list_call(26, return_type, [rank, count], bin, ctx, inverted)
+    return _list_call(CDT.L_GET_BY_RANK_RANGE, return_type, [rank, count], bin, ctx, inverted)
 
 
 def map_size(bin: Any, ctx: Any = None) -> Expr:
     """Number of entries of a map (int)."""
-    return _call(EXP_TYPE_INT, _MODULE_CDT, 96, [], _bin_arg(bin, map_bin), ctx)
+    return _call(EXP_TYPE_INT, _MODULE_CDT, CDT.M_SIZE, [], _bin_arg(bin, map_bin), ctx)
 
 
 def map_get_by_key(return_type: int, value_type: int, key: Any, bin: Any, ctx: Any = None) -> Expr:
     """The map entry with ``key`` (of type ``value_type``)."""
-    return _map_call(97, return_type, [key], bin, ctx, False, value_type)
+    return _map_call(CDT.M_GET_BY_KEY, return_type, [key], bin, ctx, False, value_type)
 
 
 def map_get_by_key_range(return_type: int, begin: Any, end: Any, bin: Any, ctx: Any = None,
                          inverted: bool = False) -> Expr:
     """Map entries with ``begin <= key < end`` (``end`` ``aerospike_py.INFINITY``: to the largest)."""
-    return _map_call(103, return_type, [begin, end], bin, ctx, inverted)
+    return _map_call(CDT.M_GET_BY_KEY_INTERVAL, return_type, [begin, end], bin, ctx, inverted)
 
 
 def map_get_by_key_list(return_type: int, keys: Any, bin: Any, ctx: Any = None, inverted: bool = False) -> Expr:
     """Map entries with any of ``keys``."""
-    return _map_call(107, return_type, [keys], bin, ctx, inverted)
+    return _map_call(CDT.M_GET_BY_KEY_LIST, return_type, [keys], bin, ctx, inverted)
 
 
 def map_get_by_key_rel_index_range_to_end(return_type: int, key: Any, index: Any, bin: Any, ctx: Any = None,
                                           inverted: bool = False) -> Expr:
     """Map entries from index ``index`` relative to ``key`` to the end."""
-    return _map_call(109, return_type, [key, index], bin, ctx, inverted)
+    return _map_call(CDT.M_GET_BY_KEY_REL_INDEX_RANGE, return_type, [key, index], bin, ctx, inverted)
 
 
 def map_get_by_key_rel_index_range(return_type: int, key: Any, index: Any, count: Any, bin: Any,
                                    ctx: Any = None, inverted: bool = False) -> Expr:
     """``count`` map entries from index ``index`` relative to ``key``."""
-    return _map_call(109, return_type, [key, index, count], bin, ctx, inverted)
+    return _map_call(CDT.M_GET_BY_KEY_REL_INDEX_RANGE, return_type, [key, index, count], bin, ctx, inverted)
 
 
 def map_get_by_value(return_type: int, value: Any, bin: Any, ctx: Any = None, inverted: bool = False) -> Expr:
     """Map entries whose value equals ``value``."""
-    return _map_call(102, return_type, [value], bin, ctx, inverted)
+    return _map_call(CDT.M_GET_ALL_BY_VALUE, return_type, [value], bin, ctx, inverted)
 
 
 def map_get_by_value_range(return_type: int, begin: Any, end: Any, bin: Any, ctx: Any = None,
                            inverted: bool = False) -> Expr:
     """Map entries with ``begin <= value < end`` (``end`` ``aerospike_py.INFINITY``: to the largest)."""
-    return _map_call(105, return_type, [begin, end], bin, ctx, inverted)
+    return _map_call(CDT.M_GET_BY_VALUE_INTERVAL, return_type, [begin, end], bin, ctx, inverted)
 
 
 def map_get_by_value_list(return_type: int, values: Any, bin: Any, ctx: Any = None, inverted: bool = False) -> Expr:
     """Map entries whose value equals any of ``values``."""
-    return _map_call(108, return_type, [values], bin, ctx, inverted)
+    return _map_call(CDT.M_GET_BY_VALUE_LIST, return_type, [values], bin, ctx, inverted)
 
 
 def map_get_by_value_rel_rank_range_to_end(return_type: int, value: Any, rank: Any, bin: Any, ctx: Any = None,
                                            inverted: bool = False) -> Expr:
     """Map entries from rank ``rank`` relative to ``value`` to the largest."""
-    return _map_call(110, return_type, [value, rank], bin, ctx, inverted)
+    return _map_call(CDT.M_GET_BY_VALUE_REL_RANK_RANGE, return_type, [value, rank], bin, ctx, inverted)
 
 
 def map_get_by_value_rel_rank_range(return_type: int, value: Any, rank: Any, count: Any, bin: Any,
                                     ctx: Any = None, inverted: bool = False) -> Expr:
     """``count`` map entries from rank ``rank`` relative to ``value``."""
-    return _map_call(110, return_type, [value, rank, count], bin, ctx, inverted)
+    return _map_call(CDT.M_GET_BY_VALUE_REL_RANK_RANGE, return_type, [value, rank, count], bin, ctx, inverted)
 
 
 def map_get_by_index(return_type: int, value_type: int, index: Any, bin: Any, ctx: Any = None) -> Expr:
     """The map entry at ``index`` in key order (of type ``value_type``)."""
-    return _map_call(98, return_type, [index], bin, ctx, False, value_type)
+    return _map_call(CDT.M_GET_BY_INDEX, return_type, [index], bin, ctx, False, value_type)
 
 
 def map_get_by_index_range_to_end(return_type: int, index: Any, bin: Any, ctx: Any = None,
                                   inverted: bool = False) -> Expr:
     """Map entries from ``index`` (key order) to the end."""
-    return _map_call(104, return_type, [index], bin, ctx, inverted)
+    return _map_call(CDT.M_GET_BY_INDEX_RANGE, return_type, [index], bin, ctx, inverted)
 
 
 def map_get_by_index_range(return_type: int, index: Any, count: Any, bin: Any, ctx: Any = None,
                            inverted: bool = False) -> Expr:
     """``count`` map entries from ``index`` (key order)."""
-    return _map_call(104, return_type, [index, count], bin, ctx, inverted)
+    return _map_call(CDT.M_GET_BY_INDEX_RANGE, return_type, [index, count], bin, ctx, inverted)
 
 
 def map_get_by_rank(return_type: int, value_type: int, rank: Any, bin: Any, ctx: Any = None) -> Expr:
     """The map entry of value rank ``rank`` (of type ``value_type``)."""
-    return _map_call(100, return_type, [rank], bin, ctx, False, value_type)
+    return _map_call(CDT.M_GET_BY_RANK, return_type, [rank], bin, ctx, False, value_type)
 
 
 def map_get_by_rank_range_to_end(return_type: int, rank: Any, bin: Any, ctx: Any = None,
                                  inverted: bool = False) -> Expr:
     """Map entries from value rank ``rank`` to the largest."""
-    return _map_call(106, return_type, [rank], bin, ctx, inverted)
+    return _map_call(CDT.M_GET_BY_RANK_RANGE, return_type, [rank], bin, ctx, inverted)
 
 
 def map_get_by_rank_range(return_type: int, rank: Any, count: Any, bin: Any, ctx: Any = None,
                           inverted: bool = False) -> Expr:
     """``count`` map entries from value rank ``rank``."""
-    return _map_call(106, return_type, [rank, count], bin, ctx, inverted)
+    return _map_call(CDT.M_GET_BY_RANK_RANGE, return_type, [rank, count], bin, ctx, inverted)
 
 
 def bit_get(bit_offset: Any, bit_size: Any, bin: Any) -> Expr:

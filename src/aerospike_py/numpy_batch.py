@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ._commands.base import MORE, raise_for
 from ._commands.batch import NO_RESPONSE, BatchState, layout_key
 from ._wire.constants import INFO3_LAST
+from ._wire.expiry import CITRUS_EPOCH, NEVER_EXPIRES
 from ._wire.message import MSG_HEADER, OP_HEADER, skip_fields
 from ._wire.values import decode_particle
 from .exception import _InvalidArgType, _InvalidArgValue
@@ -30,8 +31,6 @@ __all__ = ["NumpyBatchRecords"]
 
 _META_DTYPE = [("gen", "u4"), ("ttl", "u4")]
 _META_NP: Any = None  # np.dtype(_META_DTYPE), made when numpy is first used
-_NEVER = 0xFFFFFFFF
-_CITRUS_EPOCH = 1262304000
 _INT64_MAX = (1 << 63) - 1
 _unpack_msg = MSG_HEADER.unpack_from
 _unpack_op = OP_HEADER.unpack_from
@@ -252,7 +251,8 @@ class _NumpySink:
     """Collects a numpy batch_read's reply: runs of same-shape records stay as structured views over
     the reply bytes (no per-record Python work); other records are parsed one by one."""
 
-    def __init__(self) -> None:
+    def __init__(self, n_keys: int) -> None:
+        self.n_keys = n_keys  # a record index at or past it is a malformed reply
         self.np = _np()
         #: The layout of the run being read; at first, a guess: the last layout any call learned
         #: (checked exactly like any other; a wrong guess only costs that check).
@@ -281,7 +281,10 @@ class _NumpySink:
                     ok = (rows[:, lay.cols] == lay.template).all(1)
                     m = n if ok.all() else int(ok.argmin())
                 if m:
-                    self.runs.append((lay, np.frombuffer(buf, lay.dtype, count=m, offset=off), buf, off))
+                    view = np.frombuffer(buf, lay.dtype, count=m, offset=off)
+                    if int(view["_i"].max()) >= self.n_keys:
+                        raise IndexError("batch index beyond the request's keys")
+                    self.runs.append((lay, view, buf, off))
                     off += m * lay.size
                     if off >= end:
                         break
@@ -321,6 +324,8 @@ class _NumpySink:
             if rc:
                 raise_for(cmd, rc, node)
             return off, True
+        if idx >= self.n_keys:
+            raise IndexError("batch index beyond the request's keys")
         if n_fields:
             off = skip_fields(buf, off, n_fields)
         if rc:
@@ -335,6 +340,8 @@ class _NumpySink:
             name = buf[off + 8 : vs].decode()
             off += 4 + size
             v = buf[vs:off]
+            if pt == 1 and len(v) != 8:
+                raise ValueError(f"integer particle of {len(v)} bytes")
             bins[name] = (int.from_bytes(v, "big", signed=True) if pt == 1
                           else v if pt in (3, 4) else decode_particle(pt, v))
         self.generic.append((idx, 0, gen, vt, bins))
@@ -446,10 +453,10 @@ def _to_numpy(state: BatchState, sink: _NumpySink, dtype: Any) -> NumpyBatchReco
 
 
 def _ttls(np: Any, void_times: Any) -> Any:
-    """TTLs (seconds left, ``0xFFFFFFFF`` for never) of server void times."""
+    """TTLs of server void times: :func:`aerospike_py._wire.expiry.ttl_of` over an array."""
     vt = void_times.astype(np.int64)
-    ttl = np.maximum(vt + (_CITRUS_EPOCH - int(time.time())), 1)
-    return np.where(vt == 0, _NEVER, ttl)
+    ttl = np.maximum(vt + (CITRUS_EPOCH - int(time.time())), 1)
+    return np.where(vt == 0, NEVER_EXPIRES, ttl)
 
 
 def _one_run(np: Any, keys: list[Any], run: tuple[_Layout, Any, bytes, int], dtype: Any) -> NumpyBatchRecords:
@@ -471,7 +478,7 @@ def _one_run(np: Any, keys: list[Any], run: tuple[_Layout, Any, bytes, int], dty
     if vt.tobytes() != _zeros(4 * m):
         meta["ttl"] = _ttls(np, vt)
     else:
-        vt.fill(_NEVER)
+        vt.fill(NEVER_EXPIRES)
     idx = view["_i"]
     if m == n and idx.tobytes() == _in_order(np, n):
         return NumpyBatchRecords(out, meta, np.zeros(n, np.int32), None, keys)

@@ -1,9 +1,10 @@
 """Admin commands (users, roles, privileges, allowlists, quotas): one definition each.
 
-Arguments are checked here (``InvalidArgError`` before anything is sent); passwords are hashed
-with bcrypt as every Aerospike client does, so the server never sees them in clear (except the
-external-auth login, which must pass the clear password on for LDAP). No text built here ever
-contains a password or its hash.
+Arguments are checked here, before anything is sent: wrong types and unknown privileges raise
+``InvalidArgError``, empty or over-long names and over-long passwords the ``AdminError`` the
+server answers them with (60 / 70 / 62). Passwords are hashed with bcrypt as every Aerospike
+client does, so the server never sees them in clear (except the external-auth login, which must
+pass the clear password on for LDAP). No text built here ever contains a password or its hash.
 """
 
 from __future__ import annotations
@@ -165,7 +166,7 @@ def _stream(cmd: Command, body: Any, node: str) -> Any:
             acc.clear()
             if single:
                 if not out:
-                    raise _error_from_result_code(60 if what.startswith("admin_query_user") else 70,
+                    raise _error_from_result_code(INVALID_USER if what.startswith("admin_query_user") else INVALID_ROLE,
                                                  f"{what} failed on node {node}: not found", node=node)
                 return out[0]
             return out

@@ -7,12 +7,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from .._wire.expiry import ttl_of
 from .._wire.message import MSG_HEADER
 from ..exception import _error_from_result_code
 from ..types import RecordMetadata
-
-CITRUS_EPOCH = 1262304000  # 2010-01-01T00:00:00Z, origin of server void times
-NEVER_EXPIRES = 0xFFFFFFFF
 
 _unpack_header = MSG_HEADER.unpack_from
 _time = time.time
@@ -56,19 +54,9 @@ class Command:
         self.op = op
 
 
-def ttl_from_void_time(void_time: int) -> int:
-    """Seconds left before expiry (``0xFFFFFFFF``: never expires)."""
-    if void_time == 0:
-        return NEVER_EXPIRES
-    ttl = void_time + CITRUS_EPOCH - int(_time())
-    return ttl if ttl > 0 else 1
-
-
 def meta_of(generation: int, void_time: int) -> RecordMetadata:
-    if void_time == 0:
-        return _tuple_new(RecordMetadata, (generation, NEVER_EXPIRES))
-    ttl = void_time + CITRUS_EPOCH - int(_time())
-    return _tuple_new(RecordMetadata, (generation, ttl if ttl > 0 else 1))
+    """The public metadata of a record with ``generation`` and ``void_time``, now."""
+    return _tuple_new(RecordMetadata, (generation, ttl_of(void_time, _time())))
 
 
 def raise_for(cmd: Command, code: int, node: str) -> None:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from .._policy import WriteAttrs
 from .._wire import constants as W
+from .._wire.expiry import ttl_of
 from .._wire.message import FIELD_HEADER, MSG_HEADER, OP_HEADER, pack_message, parse_bins, skip_fields
 from .._wire.values import decode_particle
 from ..exception import (
@@ -33,7 +34,7 @@ from ..exception import (
     _InvalidArgType,
 )
 from ..types import BatchRecord, BatchRecords, BatchRetryInfo, Record, RecordMetadata
-from .base import CITRUS_EPOCH, MORE, NEVER_EXPIRES, Command, parse_frame_sparing_gc, raise_for
+from .base import MORE, Command, parse_frame_sparing_gc, raise_for
 from .keys import _RECENT, RequestKey, parse_key
 
 if TYPE_CHECKING:
@@ -420,15 +421,15 @@ def _parse_frame(cmd: Command, body: Any, node: str) -> Any:
         if n_fields:
             off = skip_fields(buf, off, n_fields)
         if rc:
-            if rc == _SERVER_TIMEOUT and cmd.is_write:
-                state.doubt.add(idx)  # the server gave up on it, perhaps after applying it
             if n_ops and state.keep_failed:
                 failed_bins, off = parse_bins(buf, off, n_ops)
                 slots[idx] = (rc, gen, vt, failed_bins)
-                continue
-            for _ in range(n_ops):
-                off += 4 + _unpack_op(buf, off)[0]
-            slots[idx] = (rc, gen, vt, None)
+            else:
+                for _ in range(n_ops):
+                    off += 4 + _unpack_op(buf, off)[0]
+                slots[idx] = (rc, gen, vt, None)
+            if rc == _SERVER_TIMEOUT and cmd.is_write:  # (after slots[idx]: an index past the keys fails it)
+                state.doubt.add(idx)  # the server gave up on it, perhaps after applying it
             continue
         if keep is None and plan is None and n_ops and not n_fields and state.learned < _MAX_LEARNED:
             state.learned += 1
@@ -448,6 +449,8 @@ def _parse_frame(cmd: Command, body: Any, node: str) -> Any:
                     names[nb] = name
             v: Any
             if pt == 1:
+                if off - vs != 8:
+                    raise ValueError(f"integer particle of {off - vs} bytes")
                 v = int.from_bytes(buf[vs:off], "big", signed=True)
             elif pt == 3:
                 v = buf[vs:off].decode()
@@ -502,13 +505,6 @@ def mark_doubt(state: BatchState) -> None:
             slots[i] = (s[0], s[1], s[2], s[3], True)
 
 
-def _ttl(vt: int, now: int) -> int:
-    if vt == 0:
-        return NEVER_EXPIRES
-    t = vt + CITRUS_EPOCH - now
-    return t if t > 0 else 1
-
-
 def to_batch_records(state: BatchState) -> list[BatchRecord]:
     """Slots -> BatchRecord list (in the caller's key order)."""
     if len(state.keys) < 2048 or not gc.isenabled():
@@ -522,7 +518,7 @@ def to_batch_records(state: BatchState) -> list[BatchRecord]:
 
 
 def _to_batch_records(state: BatchState) -> list[BatchRecord]:
-    now = int(time.time())
+    now = time.time()
     new = _tuple_new
     out: list[BatchRecord] = []
     append = out.append
@@ -536,14 +532,14 @@ def _to_batch_records(state: BatchState) -> list[BatchRecord]:
         rc = s[0]
         if rc:
             if s[3] is not None:  # a failed UDF call's FAILURE bin
-                meta = new(RecordMetadata, (s[1], _ttl(s[2], now)))
+                meta = new(RecordMetadata, (s[1], ttl_of(s[2], now)))
                 append(new(BatchRecord, (pk, rc, new(Record, (pk, meta, s[3])), len(s) > 4 and s[4])))
                 continue
             append(new(BatchRecord, (pk, rc, None, len(s) > 4 and s[4])))
             continue
         if s[2] != last_vt or s[1] != last_gen:  # records written together share one metadata tuple
             last_gen, last_vt = s[1], s[2]
-            last_meta = new(RecordMetadata, (last_gen, _ttl(last_vt, now) if last_vt else NEVER_EXPIRES))
+            last_meta = new(RecordMetadata, (last_gen, ttl_of(last_vt, now)))
         append(new(BatchRecord, (pk, 0, new(Record, (pk, last_meta, s[3])), False)))
     return out
 

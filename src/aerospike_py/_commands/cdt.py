@@ -9,38 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .._wire import cdt as CDT
 from .._wire import constants as W
 from .._wire.message import pack_op
 from .._wire.values import ValueTypeError, pack_cdt
-from ..cdt_ctx import _CTX_CREATE_MASK as CTX_CREATE_MASK
 from ..cdt_ctx import CDTContext
 from ..exception import _InvalidArgType, _InvalidArgValue, _warn_unknown_field
 from .keys import check_bin_name
 from .ops import OP_ENCODERS, EncodedOp
-
-INVERTED = 0x10000
-LIST_RETURN_TYPES = frozenset({0, 1, 2, 3, 4, 5, 7, 13})
-MAP_RETURN_TYPES = frozenset({0, 1, 2, 3, 4, 5, 6, 7, 8, 13, 16, 17})
-_CTX_TYPES = frozenset({0x10, 0x11, 0x13, 0x20, 0x21, 0x22, 0x23})
-
-# Server CDT op codes.
-L_SET_TYPE, L_APPEND, L_APPEND_ITEMS, L_INSERT, L_INSERT_ITEMS = 0, 1, 2, 3, 4
-L_POP, L_POP_RANGE, L_REMOVE, L_REMOVE_RANGE, L_SET, L_TRIM, L_CLEAR, L_INCREMENT, L_SORT = 5, 6, 7, 8, 9, 10, 11, 12, 13
-L_SIZE, L_GET, L_GET_RANGE, L_GET_BY_INDEX, L_GET_BY_RANK, L_GET_BY_VALUE, L_GET_BY_VALUE_LIST = 16, 17, 18, 19, 21, 22, 23
-L_GET_BY_INDEX_RANGE, L_GET_BY_VALUE_INTERVAL, L_GET_BY_RANK_RANGE, L_GET_BY_VALUE_REL_RANK_RANGE = 24, 25, 26, 27
-L_REMOVE_BY_INDEX, L_REMOVE_BY_RANK, L_REMOVE_BY_VALUE, L_REMOVE_BY_VALUE_LIST = 32, 34, 35, 36
-L_REMOVE_BY_INDEX_RANGE, L_REMOVE_BY_VALUE_INTERVAL, L_REMOVE_BY_RANK_RANGE = 37, 38, 39
-L_REMOVE_BY_VALUE_REL_RANK_RANGE = 40
-M_SET_TYPE, M_ADD, M_ADD_ITEMS, M_PUT, M_PUT_ITEMS, M_REPLACE, M_REPLACE_ITEMS = 64, 65, 66, 67, 68, 69, 70
-M_INCREMENT, M_DECREMENT, M_CLEAR = 73, 74, 75
-M_REMOVE_BY_KEY, M_REMOVE_BY_INDEX, M_REMOVE_BY_RANK, M_REMOVE_BY_KEY_LIST = 76, 77, 79, 81
-M_REMOVE_ALL_BY_VALUE, M_REMOVE_BY_VALUE_LIST, M_REMOVE_BY_KEY_INTERVAL, M_REMOVE_BY_INDEX_RANGE = 82, 83, 84, 85
-M_REMOVE_BY_VALUE_INTERVAL, M_REMOVE_BY_RANK_RANGE = 86, 87
-M_REMOVE_BY_KEY_REL_INDEX_RANGE, M_REMOVE_BY_VALUE_REL_RANK_RANGE = 88, 89
-M_SIZE, M_GET_BY_KEY, M_GET_BY_INDEX, M_GET_BY_RANK, M_GET_ALL_BY_VALUE = 96, 97, 98, 100, 102
-M_GET_BY_KEY_INTERVAL, M_GET_BY_INDEX_RANGE, M_GET_BY_VALUE_INTERVAL, M_GET_BY_RANK_RANGE = 103, 104, 105, 106
-M_GET_BY_KEY_LIST, M_GET_BY_VALUE_LIST = 107, 108
-M_GET_BY_KEY_REL_INDEX_RANGE, M_GET_BY_VALUE_REL_RANK_RANGE = 109, 110
 
 
 class _Missing:
@@ -78,7 +54,7 @@ def _list_arg(op: dict[str, Any], name: str = "val") -> list[Any]:
 
 def _return_type(op: dict[str, Any], allowed: frozenset[int]) -> int:
     rt: int = _int(op, "return_type")
-    if (rt & ~INVERTED) not in allowed or rt < 0:
+    if (rt & ~CDT.INVERTED) not in allowed or rt < 0:
         raise _InvalidArgValue(f"unknown return type {rt}")
     return rt
 
@@ -143,7 +119,7 @@ def _ctx_list(op: dict[str, Any]) -> list[Any] | None:
             t, v = item["type"], item.get("value")
         else:
             raise _InvalidArgType(f"ctx items must come from aerospike_py.cdt_ctx, not {item!r:.60}")
-        if isinstance(t, bool) or not isinstance(t, int) or (t & ~CTX_CREATE_MASK) not in _CTX_TYPES:
+        if isinstance(t, bool) or not isinstance(t, int) or (t & ~CDT.CTX_CREATE_MASK) not in CDT.CTX_TYPES:
             raise _InvalidArgValue(f"unknown ctx type {t!r}")
         flat += (t, v)
     return flat
@@ -161,7 +137,7 @@ def _encode(op: dict[str, Any], code: int, args: list[Any], is_write: bool, has_
     payload: list[Any] = [code, *args]
     ctx = _ctx_list(op)
     if ctx is not None:
-        payload = [0xFF, ctx, payload]
+        payload = [CDT.CTX_PREFIX, ctx, payload]
     try:
         data = pack_cdt(payload)
     except (ValueTypeError, OverflowError, ValueError) as e:
@@ -169,7 +145,7 @@ def _encode(op: dict[str, Any], code: int, args: list[Any], is_write: bool, has_
     wire = W.OP_CDT_MODIFY if is_write else W.OP_CDT_READ
     enc = EncodedOp(pack_op(wire, b, W.PT_BLOB, data), wire, name, is_write, has_result, is_map)
     rt = op.get("return_type")
-    if is_map and isinstance(rt, int) and (rt & ~INVERTED) == 8:  # MAP_RETURN_KEY_VALUE
+    if is_map and isinstance(rt, int) and (rt & ~CDT.INVERTED) == CDT.RT_KEY_VALUE:
         enc.post = _key_value_pairs
     return enc
 
@@ -185,7 +161,7 @@ def _register(public: int, code: int, args: Args, is_write: bool, is_map: bool,
 
     def enc(op: dict[str, Any]) -> EncodedOp:
         a = args(op)
-        has = result if result is not None else (_int(op, "return_type") & ~INVERTED) != 0
+        has = result if result is not None else (_int(op, "return_type") & ~CDT.INVERTED) != 0
         return _encode(op, code, a, is_write, has, is_map)
 
     OP_ENCODERS[public] = enc
@@ -212,7 +188,7 @@ def _lpol(op: dict[str, Any], *, with_order: bool = True) -> list[Any]:
 
 
 def _lrt(op: dict[str, Any]) -> int:
-    return _return_type(op, LIST_RETURN_TYPES)
+    return _return_type(op, CDT.LIST_RETURN_TYPES)
 
 
 def _sort_flags(op: dict[str, Any]) -> list[Any]:
@@ -244,40 +220,40 @@ def _incr_args(op: dict[str, Any]) -> list[Any]:
 
 _LIST: list[tuple[int, int, Args, bool, bool | None]] = [
     # public, cdt code, args, is_write, has_result
-    (1001, L_APPEND, lambda o: [_get(o, "val"), *_lpol(o)], True, True),
-    (1002, L_APPEND_ITEMS, lambda o: [_list_arg(o), *_lpol(o)], True, True),
-    (1003, L_INSERT, lambda o: [_int(o, "index"), _get(o, "val"), *_lpol(o, with_order=False)], True, True),
-    (1004, L_INSERT_ITEMS, lambda o: [_int(o, "index"), _list_arg(o), *_lpol(o, with_order=False)], True, True),
-    (1005, L_POP, lambda o: [_int(o, "index")], True, True),
-    (1006, L_POP_RANGE, lambda o: [_int(o, "index"), _int(o, "count")], True, True),
-    (1007, L_REMOVE, lambda o: [_int(o, "index")], True, True),
-    (1008, L_REMOVE_RANGE, lambda o: [_int(o, "index"), _int(o, "count")], True, True),
-    (1009, L_SET, _set_args, True, False),
-    (1010, L_TRIM, lambda o: [_int(o, "index"), _int(o, "count")], True, True),
-    (1011, L_CLEAR, lambda o: [], True, False),
-    (1012, L_SIZE, lambda o: [], False, True),
-    (1013, L_GET, lambda o: [_int(o, "index")], False, True),
-    (1014, L_GET_RANGE, lambda o: [_int(o, "index"), *_opt_count(o)], False, True),
-    (1015, L_GET_BY_VALUE, lambda o: [_lrt(o), _get(o, "val")], False, True),
-    (1016, L_GET_BY_INDEX, lambda o: [_lrt(o), _int(o, "index")], False, True),
-    (1017, L_GET_BY_INDEX_RANGE, lambda o: [_lrt(o), _int(o, "index"), *_opt_count(o)], False, True),
-    (1018, L_GET_BY_RANK, lambda o: [_lrt(o), _int(o, "rank")], False, True),
-    (1019, L_GET_BY_RANK_RANGE, lambda o: [_lrt(o), _int(o, "rank"), *_opt_count(o)], False, True),
-    (1020, L_GET_BY_VALUE_LIST, lambda o: [_lrt(o), _list_arg(o)], False, True),
-    (1021, L_GET_BY_VALUE_INTERVAL, lambda o: [_lrt(o), _get(o, "val"), *_end(o)], False, True),
-    (1022, L_REMOVE_BY_VALUE, lambda o: [_lrt(o), _get(o, "val")], True, None),
-    (1023, L_REMOVE_BY_VALUE_LIST, lambda o: [_lrt(o), _list_arg(o)], True, None),
-    (1024, L_REMOVE_BY_VALUE_INTERVAL, lambda o: [_lrt(o), _get(o, "val"), *_end(o)], True, None),
-    (1025, L_REMOVE_BY_INDEX, lambda o: [_lrt(o), _int(o, "index")], True, None),
-    (1026, L_REMOVE_BY_INDEX_RANGE, lambda o: [_lrt(o), _int(o, "index"), *_opt_count(o)], True, None),
-    (1027, L_REMOVE_BY_RANK, lambda o: [_lrt(o), _int(o, "rank")], True, None),
-    (1028, L_REMOVE_BY_RANK_RANGE, lambda o: [_lrt(o), _int(o, "rank"), *_opt_count(o)], True, None),
-    (1029, L_INCREMENT, _incr_args, True, True),
-    (1030, L_SORT, _sort_flags, True, False),
-    (1031, L_SET_TYPE, _list_order, True, False),
-    (1032, L_GET_BY_VALUE_REL_RANK_RANGE,
+    (1001, CDT.L_APPEND, lambda o: [_get(o, "val"), *_lpol(o)], True, True),
+    (1002, CDT.L_APPEND_ITEMS, lambda o: [_list_arg(o), *_lpol(o)], True, True),
+    (1003, CDT.L_INSERT, lambda o: [_int(o, "index"), _get(o, "val"), *_lpol(o, with_order=False)], True, True),
+    (1004, CDT.L_INSERT_ITEMS, lambda o: [_int(o, "index"), _list_arg(o), *_lpol(o, with_order=False)], True, True),
+    (1005, CDT.L_POP, lambda o: [_int(o, "index")], True, True),
+    (1006, CDT.L_POP_RANGE, lambda o: [_int(o, "index"), _int(o, "count")], True, True),
+    (1007, CDT.L_REMOVE, lambda o: [_int(o, "index")], True, True),
+    (1008, CDT.L_REMOVE_RANGE, lambda o: [_int(o, "index"), _int(o, "count")], True, True),
+    (1009, CDT.L_SET, _set_args, True, False),
+    (1010, CDT.L_TRIM, lambda o: [_int(o, "index"), _int(o, "count")], True, True),
+    (1011, CDT.L_CLEAR, lambda o: [], True, False),
+    (1012, CDT.L_SIZE, lambda o: [], False, True),
+    (1013, CDT.L_GET, lambda o: [_int(o, "index")], False, True),
+    (1014, CDT.L_GET_RANGE, lambda o: [_int(o, "index"), *_opt_count(o)], False, True),
+    (1015, CDT.L_GET_BY_VALUE, lambda o: [_lrt(o), _get(o, "val")], False, True),
+    (1016, CDT.L_GET_BY_INDEX, lambda o: [_lrt(o), _int(o, "index")], False, True),
+    (1017, CDT.L_GET_BY_INDEX_RANGE, lambda o: [_lrt(o), _int(o, "index"), *_opt_count(o)], False, True),
+    (1018, CDT.L_GET_BY_RANK, lambda o: [_lrt(o), _int(o, "rank")], False, True),
+    (1019, CDT.L_GET_BY_RANK_RANGE, lambda o: [_lrt(o), _int(o, "rank"), *_opt_count(o)], False, True),
+    (1020, CDT.L_GET_BY_VALUE_LIST, lambda o: [_lrt(o), _list_arg(o)], False, True),
+    (1021, CDT.L_GET_BY_VALUE_INTERVAL, lambda o: [_lrt(o), _get(o, "val"), *_end(o)], False, True),
+    (1022, CDT.L_REMOVE_BY_VALUE, lambda o: [_lrt(o), _get(o, "val")], True, None),
+    (1023, CDT.L_REMOVE_BY_VALUE_LIST, lambda o: [_lrt(o), _list_arg(o)], True, None),
+    (1024, CDT.L_REMOVE_BY_VALUE_INTERVAL, lambda o: [_lrt(o), _get(o, "val"), *_end(o)], True, None),
+    (1025, CDT.L_REMOVE_BY_INDEX, lambda o: [_lrt(o), _int(o, "index")], True, None),
+    (1026, CDT.L_REMOVE_BY_INDEX_RANGE, lambda o: [_lrt(o), _int(o, "index"), *_opt_count(o)], True, None),
+    (1027, CDT.L_REMOVE_BY_RANK, lambda o: [_lrt(o), _int(o, "rank")], True, None),
+    (1028, CDT.L_REMOVE_BY_RANK_RANGE, lambda o: [_lrt(o), _int(o, "rank"), *_opt_count(o)], True, None),
+    (1029, CDT.L_INCREMENT, _incr_args, True, True),
+    (1030, CDT.L_SORT, _sort_flags, True, False),
+    (1031, CDT.L_SET_TYPE, _list_order, True, False),
+    (1032, CDT.L_GET_BY_VALUE_REL_RANK_RANGE,
      lambda o: [_lrt(o), _get(o, "val"), _int(o, "rank"), *_opt_count(o)], False, True),
-    (1033, L_REMOVE_BY_VALUE_REL_RANK_RANGE,
+    (1033, CDT.L_REMOVE_BY_VALUE_REL_RANK_RANGE,
      lambda o: [_lrt(o), _get(o, "val"), _int(o, "rank"), *_opt_count(o)], True, None),
 ]
 
@@ -285,7 +261,7 @@ _LIST: list[tuple[int, int, Args, bool, bool | None]] = [
 
 
 def _mrt(op: dict[str, Any]) -> int:
-    return _return_type(op, MAP_RETURN_TYPES)
+    return _return_type(op, CDT.MAP_RETURN_TYPES)
 
 
 def _mput(op: dict[str, Any]) -> list[Any]:
@@ -321,40 +297,40 @@ def _kbegin(op: dict[str, Any]) -> Any:
 
 
 _MAP: list[tuple[int, int, Args, bool, bool | None]] = [
-    (2001, M_SET_TYPE, _map_order, True, False),
-    (2002, M_PUT, _mput, True, True),
-    (2003, M_PUT_ITEMS, _mput_items, True, True),
-    (2004, M_INCREMENT, _mincr, True, True),
-    (2005, M_DECREMENT, _mincr, True, True),
-    (2006, M_CLEAR, lambda o: [], True, False),
-    (2007, M_REMOVE_BY_KEY, lambda o: [_mrt(o), _get(o, "map_key")], True, None),
-    (2008, M_REMOVE_BY_KEY_LIST, lambda o: [_mrt(o), _list_arg(o)], True, None),
-    (2009, M_REMOVE_BY_KEY_INTERVAL, lambda o: [_mrt(o), _kbegin(o), *_end(o)], True, None),
-    (2010, M_REMOVE_ALL_BY_VALUE, lambda o: [_mrt(o), _get(o, "val")], True, None),
-    (2011, M_REMOVE_BY_VALUE_LIST, lambda o: [_mrt(o), _list_arg(o)], True, None),
-    (2012, M_REMOVE_BY_VALUE_INTERVAL, lambda o: [_mrt(o), _get(o, "val"), *_end(o)], True, None),
-    (2013, M_REMOVE_BY_INDEX, lambda o: [_mrt(o), _int(o, "index")], True, None),
-    (2014, M_REMOVE_BY_INDEX_RANGE, lambda o: [_mrt(o), _int(o, "index"), *_opt_count(o)], True, None),
-    (2015, M_REMOVE_BY_RANK, lambda o: [_mrt(o), _int(o, "rank")], True, None),
-    (2016, M_REMOVE_BY_RANK_RANGE, lambda o: [_mrt(o), _int(o, "rank"), *_opt_count(o)], True, None),
-    (2017, M_SIZE, lambda o: [], False, True),
-    (2018, M_GET_BY_KEY, lambda o: [_mrt(o), _get(o, "map_key")], False, True),
-    (2019, M_GET_BY_KEY_INTERVAL, lambda o: [_mrt(o), _kbegin(o), *_end(o)], False, True),
-    (2020, M_GET_ALL_BY_VALUE, lambda o: [_mrt(o), _get(o, "val")], False, True),
-    (2021, M_GET_BY_VALUE_INTERVAL, lambda o: [_mrt(o), _get(o, "val"), *_end(o)], False, True),
-    (2022, M_GET_BY_INDEX, lambda o: [_mrt(o), _int(o, "index")], False, True),
-    (2023, M_GET_BY_INDEX_RANGE, lambda o: [_mrt(o), _int(o, "index"), *_opt_count(o)], False, True),
-    (2024, M_GET_BY_RANK, lambda o: [_mrt(o), _int(o, "rank")], False, True),
-    (2025, M_GET_BY_RANK_RANGE, lambda o: [_mrt(o), _int(o, "rank"), *_opt_count(o)], False, True),
-    (2026, M_GET_BY_KEY_LIST, lambda o: [_mrt(o), _list_arg(o)], False, True),
-    (2027, M_GET_BY_VALUE_LIST, lambda o: [_mrt(o), _list_arg(o)], False, True),
-    (2028, M_GET_BY_KEY_REL_INDEX_RANGE,
+    (2001, CDT.M_SET_TYPE, _map_order, True, False),
+    (2002, CDT.M_PUT, _mput, True, True),
+    (2003, CDT.M_PUT_ITEMS, _mput_items, True, True),
+    (2004, CDT.M_INCREMENT, _mincr, True, True),
+    (2005, CDT.M_DECREMENT, _mincr, True, True),
+    (2006, CDT.M_CLEAR, lambda o: [], True, False),
+    (2007, CDT.M_REMOVE_BY_KEY, lambda o: [_mrt(o), _get(o, "map_key")], True, None),
+    (2008, CDT.M_REMOVE_BY_KEY_LIST, lambda o: [_mrt(o), _list_arg(o)], True, None),
+    (2009, CDT.M_REMOVE_BY_KEY_INTERVAL, lambda o: [_mrt(o), _kbegin(o), *_end(o)], True, None),
+    (2010, CDT.M_REMOVE_ALL_BY_VALUE, lambda o: [_mrt(o), _get(o, "val")], True, None),
+    (2011, CDT.M_REMOVE_BY_VALUE_LIST, lambda o: [_mrt(o), _list_arg(o)], True, None),
+    (2012, CDT.M_REMOVE_BY_VALUE_INTERVAL, lambda o: [_mrt(o), _get(o, "val"), *_end(o)], True, None),
+    (2013, CDT.M_REMOVE_BY_INDEX, lambda o: [_mrt(o), _int(o, "index")], True, None),
+    (2014, CDT.M_REMOVE_BY_INDEX_RANGE, lambda o: [_mrt(o), _int(o, "index"), *_opt_count(o)], True, None),
+    (2015, CDT.M_REMOVE_BY_RANK, lambda o: [_mrt(o), _int(o, "rank")], True, None),
+    (2016, CDT.M_REMOVE_BY_RANK_RANGE, lambda o: [_mrt(o), _int(o, "rank"), *_opt_count(o)], True, None),
+    (2017, CDT.M_SIZE, lambda o: [], False, True),
+    (2018, CDT.M_GET_BY_KEY, lambda o: [_mrt(o), _get(o, "map_key")], False, True),
+    (2019, CDT.M_GET_BY_KEY_INTERVAL, lambda o: [_mrt(o), _kbegin(o), *_end(o)], False, True),
+    (2020, CDT.M_GET_ALL_BY_VALUE, lambda o: [_mrt(o), _get(o, "val")], False, True),
+    (2021, CDT.M_GET_BY_VALUE_INTERVAL, lambda o: [_mrt(o), _get(o, "val"), *_end(o)], False, True),
+    (2022, CDT.M_GET_BY_INDEX, lambda o: [_mrt(o), _int(o, "index")], False, True),
+    (2023, CDT.M_GET_BY_INDEX_RANGE, lambda o: [_mrt(o), _int(o, "index"), *_opt_count(o)], False, True),
+    (2024, CDT.M_GET_BY_RANK, lambda o: [_mrt(o), _int(o, "rank")], False, True),
+    (2025, CDT.M_GET_BY_RANK_RANGE, lambda o: [_mrt(o), _int(o, "rank"), *_opt_count(o)], False, True),
+    (2026, CDT.M_GET_BY_KEY_LIST, lambda o: [_mrt(o), _list_arg(o)], False, True),
+    (2027, CDT.M_GET_BY_VALUE_LIST, lambda o: [_mrt(o), _list_arg(o)], False, True),
+    (2028, CDT.M_GET_BY_KEY_REL_INDEX_RANGE,
      lambda o: [_mrt(o), _get(o, "map_key"), _int(o, "index"), *_opt_count(o)], False, True),
-    (2029, M_GET_BY_VALUE_REL_RANK_RANGE,
+    (2029, CDT.M_GET_BY_VALUE_REL_RANK_RANGE,
      lambda o: [_mrt(o), _get(o, "val"), _int(o, "rank"), *_opt_count(o)], False, True),
-    (2030, M_REMOVE_BY_KEY_REL_INDEX_RANGE,
+    (2030, CDT.M_REMOVE_BY_KEY_REL_INDEX_RANGE,
      lambda o: [_mrt(o), _get(o, "map_key"), _int(o, "index"), *_opt_count(o)], True, None),
-    (2031, M_REMOVE_BY_VALUE_REL_RANK_RANGE,
+    (2031, CDT.M_REMOVE_BY_VALUE_REL_RANK_RANGE,
      lambda o: [_mrt(o), _get(o, "val"), _int(o, "rank"), *_opt_count(o)], True, None),
 ]
 
@@ -366,15 +342,15 @@ def _create_encoder(is_map: bool) -> Callable[[dict[str, Any]], EncodedOp]:
         if is_map:
             order = _map_order(op)[0]
             flag = {0: 0x40, 1: 0x80, 3: 0xC0}[order]
-            code = M_SET_TYPE
+            code = CDT.M_SET_TYPE
         else:
             order = _list_order(op)[0]
             flag = 0xC0 if order else (0x80 if op.get("pad") else 0x40)
-            code = L_SET_TYPE
+            code = CDT.L_SET_TYPE
         ctx = list(op.get("ctx") or [])
         if ctx:
             t, v = ctx[-1]
-            ctx[-1] = CDTContext((t & ~CTX_CREATE_MASK) | flag, v)
+            ctx[-1] = CDTContext((t & ~CDT.CTX_CREATE_MASK) | flag, v)
         return _encode(dict(op, ctx=ctx), code, [order], True, False, is_map)
 
     return enc

@@ -100,8 +100,7 @@ class RequestKey(tuple[KeySpace, Any, bytes, int, "bytes | None", AerospikeKey])
 
     @property
     def partition_id(self) -> int:
-        d = self[2]
-        return (d[0] | (d[1] << 8)) & 0xFFF
+        return partition_id(self[2])
 
     def fields(self) -> bytes:
         """Namespace, set and digest fields, concatenated."""

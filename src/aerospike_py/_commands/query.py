@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from .._wire import constants as W
 from .._wire import query as Q
+from .._wire.digest import partition_id
+from .._wire.expiry import ttl_of
 from .._wire.message import MSG_HEADER, skip_fields
 from .._wire.values import decode_particle, pack_cdt
 from ..exception import (
@@ -36,7 +38,7 @@ from ..exception import (
     _InvalidArgValue,
 )
 from ..types import AerospikeKey, Record, RecordMetadata
-from .base import CITRUS_EPOCH, MORE, NEVER_EXPIRES, Command, parse_frame_sparing_gc
+from .base import MORE, Command, parse_frame_sparing_gc
 from .cdt import _ctx_list
 
 if TYPE_CHECKING:
@@ -227,11 +229,11 @@ class PartitionFilter:
             raise _InvalidArgValue(f"Invalid partition range ({begin}, {count})")
         if digest is not None and (not isinstance(digest, (bytes, bytearray)) or len(digest) != 20):
             raise _InvalidArgValue("partition filter digest must be 20 bytes")
-        self.begin = begin
-        self.count = count
-        self.digest = bytes(digest) if digest is not None else None
+        self.begin: int = begin
+        self.count: int = count
+        self.digest: bytes | None = bytes(digest) if digest is not None else None
         self.partitions: list[PartitionStatus] | None = None
-        self.done = False
+        self.done: bool = False
 
     def __repr__(self) -> str:
         return f"PartitionFilter(begin={self.begin}, count={self.count})"
@@ -298,7 +300,7 @@ def partition_filter_by_digest(digest: bytes) -> PartitionFilter:
     """The partition of a record digest, starting after that record."""
     if not isinstance(digest, (bytes, bytearray)) or len(digest) != 20:
         raise _InvalidArgValue("partition_filter_by_digest needs a 20-byte digest")
-    return PartitionFilter((digest[0] | (digest[1] << 8)) & 0xFFF, 1, bytes(digest))
+    return PartitionFilter(partition_id(digest), 1, bytes(digest))
 
 
 # --------------------------------------------------------------------------- statement
@@ -596,6 +598,8 @@ class Layout:
         targets = ["gen", "vt"]
         for _ in range(n_fields):
             size = _unpack_u32(buf, p)[0]
+            if not 0 < size <= len(buf) - p - 4:  # (never a range the size merely announces)
+                raise ValueError(f"field of {size} bytes past the frame's end")
             ft = buf[p + 4]
             rel = p - off
             checks.extend(range(rel, rel + 5))
@@ -757,9 +761,9 @@ def layout_at(buf: bytes, off: int, n_fields: int, n_ops: int) -> Layout | None:
 _STRETCH = 32
 
 
-def _meta_maker(metas: dict[int, RecordMetadata], now: int) -> Callable[[int, int], RecordMetadata]:
+def _meta_maker(metas: dict[int, RecordMetadata], now: float) -> Callable[[int, int], RecordMetadata]:
     def meta(gen: int, vt: int) -> RecordMetadata:
-        m = _tuple_new(RecordMetadata, (gen, NEVER_EXPIRES if vt == 0 else max(vt - now, 1)))
+        m = _tuple_new(RecordMetadata, (gen, ttl_of(vt, now)))
         if len(metas) < 1024:
             metas[(gen << 32) | vt] = m
         return m
@@ -786,7 +790,7 @@ def _parse_frame(cmd: Command, body: Any, node: str) -> Any:
     names = _NAMES
     shared = run.shared_count
     max_records = run.max_records
-    now = int(_time()) - CITRUS_EPOCH
+    now = _time()
     out: list[Any] = []
     append = out.append
     result: Any = MORE
@@ -865,6 +869,8 @@ def _parse_frame(cmd: Command, body: Any, node: str) -> Any:
                     if len(names) < 8192:
                         names[nb] = name
                 if pt == 1:
+                    if off - vs != 8:
+                        raise ValueError(f"integer particle of {off - vs} bytes")
                     bins[name] = int.from_bytes(buf[vs:off], "big", signed=True)
                 elif pt == 3:
                     bins[name] = buf[vs:off].decode()
@@ -879,9 +885,8 @@ def _parse_frame(cmd: Command, body: Any, node: str) -> Any:
                 nr.capped = True
                 continue
             append(_tuple_new(Record, (_tuple_new(AerospikeKey, (ns, set_name, user_key, digest)),
-                                       _tuple_new(RecordMetadata, (gen, NEVER_EXPIRES if vt == 0 else
-                                                                   max(vt - now, 1))), bins)))
-            i = ((digest[0] | (digest[1] << 8)) & 0xFFF) - begin
+                                       _tuple_new(RecordMetadata, (gen, ttl_of(vt, now))), bins)))
+            i = partition_id(digest) - begin
             if 0 <= i < n_parts:
                 p = parts[i]
                 p.digest = digest

@@ -7,8 +7,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from .. import _constants as C
 from .._policy import WriteAttrs, write_attrs
 from .._wire import constants as W
+from .._wire.expiry import ttl_of
 from .._wire.message import (
     FIELD_HEADER,
     MSG_HEADER,
@@ -25,7 +27,7 @@ from .._wire.shapes import SHAPES, decode_record
 from .._wire.values import encode_particle
 from ..exception import _InvalidArgType, _InvalidArgValue
 from ..types import BinTuple, ExistsResult, OperateOrderedResult, Record, RecordMetadata
-from .base import CITRUS_EPOCH, NEVER_EXPIRES, Command, meta_of, raise_for
+from .base import Command, meta_of, raise_for
 from .bins import encode_bins
 from .keys import RequestKey, check_bin_name, parse_key
 from .ops import ResultPlan, encode_ops, reply_keep, summarize_ops
@@ -92,11 +94,7 @@ def _parse_record(cmd: Command, body: Any, node: str) -> Record:
         bins, _ = parse_bins(body, skip_fields(body, 22, nfields) if nfields else 22, nops)
     else:
         gen, void_time, bins = r
-    if void_time:
-        ttl = void_time + CITRUS_EPOCH - int(_time())
-        meta = _tuple_new(RecordMetadata, (gen, ttl if ttl > 0 else 1))
-    else:
-        meta = _tuple_new(RecordMetadata, (gen, NEVER_EXPIRES))
+    meta = _tuple_new(RecordMetadata, (gen, ttl_of(void_time, _time())))
     return _tuple_new(Record, (cmd.key[5], meta, bins))
 
 
@@ -127,7 +125,7 @@ def _parse_operate(cmd: Command, body: Any, node: str) -> Record:
         bins = parse_bins(body, offset, nops)[0] if r is None else r[2]
     else:
         bins = plan.bins(parse_ops(body, offset, nops)[0])
-    return Record(cmd.key.to_public(), meta_of(gen, void_time), bins)
+    return _tuple_new(Record, (cmd.key[5], meta_of(gen, void_time), bins))
 
 
 def _parse_operate_ordered(cmd: Command, body: Any, node: str) -> OperateOrderedResult:
@@ -288,31 +286,88 @@ def remove_bin(key: Any, bin_names: Any, meta: Any, policy: Any) -> Command:
 # --------------------------------------------------------------------------- operate
 
 
-def operate(key: Any, ops: Any, meta: Any, policy: Any, ordered: bool = False) -> Command:
-    k = parse_key(key)
+#: An operate's ops: ``(info1 read bits, any write, respond-all, op count, encoded ops, result plan)``.
+OpsPlan = tuple[int, bool, bool, int, bytes, "ResultPlan | None"]
+_MISSING = object()
+#: Basic operators: their encoding depends on nothing but ``op``, ``bin`` and ``val`` (memoizable).
+_BASIC_OPS = frozenset((C.OPERATOR_READ, C.OPERATOR_WRITE, C.OPERATOR_INCR, C.OPERATOR_APPEND,
+                        C.OPERATOR_PREPEND, C.OPERATOR_TOUCH, C.OPERATOR_DELETE))
+#: Value types whose equal values encode alike (not float: ``0.0 == -0.0``; containers may hold one).
+_MEMO_VALUES = frozenset((int, str, bytes, bool, type(None), type(_MISSING)))
+#: Ops lists of basic operators seen lately -> their plan (bounded: cleared when full).
+_PLANS: dict[tuple[Any, ...], OpsPlan] = {}
+_MAX_PLANS = 1024
+_MAX_MEMO_OPS = 16
+
+
+def plan_ops(ops: Any) -> OpsPlan:
+    """Encode an operate's ops (the general path: every operator, every check)."""
     encoded = encode_ops(ops)
     info1, any_write, respond_all = summarize_ops(encoded)
-    keep = None
-    if respond_all:
-        # One reply entry per op: keep those that carry a result for the caller.
-        keep = reply_keep(encoded)
+    # With RESPOND_ALL_OPS the server answers one entry per op: keep those with a result.
+    keep = reply_keep(encoded) if respond_all else None
     plan: ResultPlan | None = ResultPlan(encoded, keep)
     if plan.trivial and keep is None:  # type: ignore[union-attr]
         plan = None
-    parse = _parse_operate_ordered if ordered else _parse_operate
-    data = [e.data for e in encoded]
-    if any_write:
-        attrs = write_attrs(policy, meta)
-        info1 = _read_info1(policy, info1) if info1 else 0
-        return _write_command(
-            k, policy, attrs, data, info1=info1,
-            extra_info2=W.INFO2_RESPOND_ALL_OPS if respond_all else 0, parse=parse, extra=plan,
-            op="operate_ordered" if ordered else "operate",
-        )
-    nf, fields = _fields(k, policy, False)
-    req = pack_message_raw(
-        _read_info1(policy, info1), W.INFO2_RESPOND_ALL_OPS if respond_all else 0, 0, 0,
-        _read_ttl(policy), policy["total_timeout"], nf, fields, len(data), b"".join(data),
-    )
-    return Command(k, req, False, parse, policy, plan, "operate_ordered" if ordered else "operate")
+    return info1, any_write, respond_all, len(encoded), b"".join([e.data for e in encoded]), plan
 
+
+def _plan_key(ops: Any) -> tuple[Any, ...] | None:
+    """A key under which :func:`plan_ops`'s answer for ``ops`` can be remembered: the
+    ``(op, bin, val, type(val))`` of each op, for short lists of basic operators with plain values;
+    ``None`` for anything else (always encoded afresh)."""
+    if type(ops) is not list or not 0 < len(ops) <= _MAX_MEMO_OPS:
+        return None
+    key = []
+    for op in ops:
+        if type(op) is not dict:
+            return None
+        code = op.get("op")
+        v = op.get("val", _MISSING)
+        t = type(v)
+        if type(code) is not int or code not in _BASIC_OPS or t not in _MEMO_VALUES:
+            return None
+        key.append((code, op.get("bin"), v, t))
+    return tuple(key)
+
+
+def _ops_plan(ops: Any) -> OpsPlan:
+    """:func:`plan_ops`, remembered for ops lists that repeat (see :func:`_plan_key`)."""
+    key = _plan_key(ops)
+    if key is None:
+        return plan_ops(ops)
+    try:
+        got = _PLANS.get(key)
+    except TypeError:  # an unhashable bin name: the general path names the problem
+        return plan_ops(ops)
+    if got is None:
+        got = plan_ops(ops)
+        if len(_PLANS) >= _MAX_PLANS:
+            _PLANS.clear()
+        _PLANS[key] = got
+    return got
+
+
+def operate(key: Any, ops: Any, meta: Any, policy: Any, ordered: bool = False) -> Command:
+    k = parse_key(key)
+    info1, any_write, respond_all, n_ops, data, plan = _ops_plan(ops)
+    parse = _parse_operate_ordered if ordered else _parse_operate
+    op = "operate_ordered" if ordered else "operate"
+    if any_write:
+        info2, info3, generation, ttl, key_policy, _ = write_attrs(policy, meta)
+        if info1:
+            info1 = _read_info1(policy, info1)
+        nf, fields = _fields(k, policy, key_policy == 1)
+        req = _pack_request_header(
+            _PROTO_MSG | (22 + len(fields) + len(data)), 22, info1,
+            info2 | W.INFO2_RESPOND_ALL_OPS if respond_all else info2, info3, 0, 0, generation, ttl,
+            policy["total_timeout"], nf, n_ops,
+        ) + fields + data
+        return Command(k, req, True, parse, policy, plan, op)
+    nf, fields = _fields(k, policy, False)
+    req = _pack_request_header(
+        _PROTO_MSG | (22 + len(fields) + len(data)), 22, _read_info1(policy, info1),
+        W.INFO2_RESPOND_ALL_OPS if respond_all else 0, 0, 0, 0, 0, _read_ttl(policy), policy["total_timeout"],
+        nf, n_ops,
+    ) + fields + data
+    return Command(k, req, False, parse, policy, plan, op)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
@@ -55,25 +56,26 @@ class LuaEngine:
     def __init__(self) -> None:
         from lupa import lua54
 
-        self.lock = threading.RLock()
+        self.lock: threading.RLock = threading.RLock()
         # types-lupa describes a runtime with a str encoding and few of LuaRuntime's arguments; this
         # one runs with encoding=None (Lua strings are bytes), so it is used without those types.
         runtime: Any = lua54.LuaRuntime
         self.rt: Any = runtime(encoding=None, unpack_returned_tuples=True, register_eval=False,
                                register_builtins=False, attribute_filter=_deny_attributes,
                                max_memory=self.max_memory)
-        self.lua_type = lua54.lua_type
-        self.deadline = 0.0
+        self.lua_type: Callable[[object], str | None] = lua54.lua_type
+        self.deadline: float = 0.0
         host = self.rt.table_from({b"expired": self._expired, b"log": self._log, b"now_ms": self.now_ms,
                                    b"source": self._source})
         code = resources.files(__package__).joinpath("runtime.lua").read_bytes()
-        self.api = self.rt.execute(code, host)
-        self.kind = self.api[b"kind"]
-        self.new_list = self.api[b"new_list"]
-        self.new_map = self.api[b"new_map"]
-        self.map_set = self.api[b"map_set"]
-        self.new_bytes = self.api[b"new_bytes"]
-        self.new_geojson = self.api[b"new_geojson"]
+        #: The runtime's API table and the functions of it used per value (Lua functions: untyped).
+        self.api: Any = self.rt.execute(code, host)
+        self.kind: Any = self.api[b"kind"]
+        self.new_list: Any = self.api[b"new_list"]
+        self.new_map: Any = self.api[b"new_map"]
+        self.map_set: Any = self.api[b"map_set"]
+        self.new_bytes: Any = self.api[b"new_bytes"]
+        self.new_geojson: Any = self.api[b"new_geojson"]
 
     # callbacks from Lua ---------------------------------------------------
 

@@ -400,7 +400,10 @@ function API.new_geojson(s) return setmetatable({_s = s}, GeoJSON) end
 ---------------------------------------------------------------------------- record
 -- A record is a table with metatable Record. Its state (see API.new_record):
 --   _bins     stored bins as they are now in this call (updates applied), name -> value
---   _cache    bins set since the last update, name -> {value} (a value may be nil: delete)
+--   _names    the stored bins' names in storage order, as the real server keeps them: new bins go
+--             last, the last bin takes a deleted bin's place
+--   _cache    bins set since the last update, name -> {value} (a value may be nil: delete);
+--   _corder   the names of _cache in the order they were first set
 --   _open     the record exists in storage (or was created in this call)
 --   _updates  aerospike:create/update/remove succeeded: the record must be written
 --   _meta     gen, ttl, lut, set, key, digest, size (as stored when the call began)
@@ -421,7 +424,11 @@ Record.__newindex = function(r, name, v)
   if v ~= nil and not storable(v) then error("can't set bin " .. name .. " to unsupported type", 2) end
   if #name > 15 then return end
   local cache = rawget(r, "_cache")
-  if cache[name] == nil then rawset(r, "_ncache", rawget(r, "_ncache") + 1) end
+  if cache[name] == nil then
+    rawset(r, "_ncache", rawget(r, "_ncache") + 1)
+    local corder = rawget(r, "_corder")
+    corder[#corder + 1] = name
+  end
   cache[name] = {v}
 end
 Record.__name = "Record"
@@ -438,30 +445,37 @@ storable = function(v)
   return k >= 1 and k <= 4
 end
 
-function API.new_record(bins, meta, exists, ttl)
-  return setmetatable({_bins = bins, _cache = {}, _ncache = 0, _open = exists, _updates = false,
+function API.new_record(bins, names, meta, exists, ttl)
+  return setmetatable({_bins = bins, _names = names, _cache = {}, _corder = {}, _ncache = 0, _open = exists,
+                       _updates = false,
                        _meta = meta, _ttl = ttl, _dropkey = false, _failed = 0, _created = false}, Record)
 end
 
 -- Apply cached bin changes to _bins (the server's execute_updates); 0 or -1.
 local function execute_updates(r)
-  local bins, n = r._bins, 0
-  for _ in pairs(bins) do n = n + 1 end
-  for name, c in pairs(r._cache) do
-    local v = c[1]
+  local bins, names, cache = r._bins, r._names, r._cache
+  local n = #names
+  for _, name in ipairs(r._corder) do
+    local v = cache[name][1]
     if v == nil then
-      if bins[name] ~= nil then n = n - 1 end
+      if bins[name] ~= nil then  -- the record's last bin takes the deleted one's place
+        for i = 1, n do
+          if names[i] == name then names[i] = names[n]; names[n] = nil; break end
+        end
+        n = n - 1
+      end
       bins[name] = nil
     else
       if not storable(v) then r._failed = 12; r._updates = false; return -1 end
       if bins[name] == nil then
         if n >= UDF_BIN_LIMIT then r._failed = 21; r._updates = false; return -1 end
         n = n + 1
+        names[#names + 1] = name
       end
       bins[name] = v
     end
   end
-  r._cache, r._ncache = {}, 0
+  r._cache, r._corder, r._ncache = {}, {}, 0
   r._updates = true
   return 0
 end
@@ -481,14 +495,12 @@ function record.digest(r) check_rec(r, "digest"); return new_bytes(r._meta.diges
 function record.numbins(r)
   check_rec(r, "numbins")
   if not r._open then return 0 end
-  local n = 0
-  for _ in pairs(r._bins) do n = n + 1 end
-  return n
+  return #r._names
 end
 function record.bin_names(r)
   check_rec(r, "bin_names")
   local t = {}
-  if r._open then for name in pairs(r._bins) do t[#t + 1] = name end end
+  if r._open then for i, name in ipairs(r._names) do t[i] = name end end
   return t
 end
 function record.set_ttl(r, ttl)
@@ -525,8 +537,8 @@ end
 function Aerospike.remove(self, r)
   check_rec(r, "remove")
   if not r._open then return 1 end
-  r._cache, r._ncache = {}, 0
-  for name in pairs(r._bins) do r._cache[name] = {nil} end
+  r._cache, r._corder, r._ncache = {}, {}, 0
+  for i, name in ipairs(r._names) do r._cache[name] = {nil}; r._corder[i] = name end
   return execute_updates(r)
 end
 function Aerospike.log(self, level, msg) host.log(level, tostring(msg)); return 0 end
@@ -640,7 +652,7 @@ end
 
 -- A stored record's bins as a Lua table (for Python, which cannot index Record instances).
 function API.record_state(r)
-  return r._bins, r._updates, r._open, r._ttl, r._dropkey, r._failed, r._created == true
+  return r._bins, r._names, r._updates, r._open, r._ttl, r._dropkey, r._failed, r._created == true
 end
 
 ---------------------------------------------------------------------------- stream UDFs

@@ -15,7 +15,6 @@ the protocol is aborted and never reused: its reply may still be on the way.
 from __future__ import annotations
 
 import asyncio
-import logging
 import select
 import struct
 from collections import deque
@@ -24,6 +23,7 @@ from functools import partial
 from typing import Any
 
 from .._commands.base import MORE
+from .._logging import get_logger
 from .._wire.constants import PROTO_TYPE_COMPRESSED, PROTO_TYPE_MESSAGE, PROTO_VERSION
 from .._wire.proto import ProtocolError, check_proto_header, decompress_body
 from ..exception import AerospikeError
@@ -35,7 +35,7 @@ BUFFER_SIZE = 16 * 1024
 _KEEP_LIMIT = 256 * 1024
 _PREALLOC = 1 << 20
 _INF = float("inf")
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 _SIZE_MASK = (1 << 48) - 1
 _MESSAGE_TOP = (PROTO_VERSION << 8) | PROTO_TYPE_MESSAGE  # the top 16 bits of a message header
 _unpack_q = struct.Struct(">Q").unpack_from

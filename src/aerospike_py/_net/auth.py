@@ -9,15 +9,15 @@ before they expire. Neither the password nor its hash appears in any log line or
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from typing import Any
 
+from .._logging import get_logger
 from .._wire import admin as A
 from ..exception import _error_from_result_code, _InvalidArgType, _InvalidArgValue
 
-log = logging.getLogger("aerospike_py")
+log = get_logger("aerospike_py")
 _monotonic = time.monotonic
 
 AUTH_INTERNAL, AUTH_EXTERNAL, AUTH_PKI = 0, 1, 2

@@ -6,7 +6,6 @@ connection per node on a background thread, never the connections that carry com
 
 from __future__ import annotations
 
-import logging
 import random
 import re
 import threading
@@ -14,6 +13,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from .._logging import get_logger
 from .._wire.info import info_error, pack_info_request, parse_info_response
 from .._wire.proto import ProtocolError
 from ..exception import (
@@ -31,7 +31,7 @@ from .tls import tls_context
 if TYPE_CHECKING:
     from .async_pool import AsyncPool
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 _monotonic = time.monotonic
 
 

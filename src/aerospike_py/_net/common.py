@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from .._logging import get_logger
 from .._wire.proto import ProtocolError
 from ..exception import AerospikeError, AerospikeTimeoutError, ClientError, ClusterError
 from .cluster import Cluster, Node
@@ -13,7 +14,7 @@ from .connection import ConnectionClosed, ConnectionTimeout
 #: Transport failures that make a connection unusable (the command may be retried).
 NET_ERRORS = (OSError, ConnectionClosed, ConnectionTimeout, ProtocolError)
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 def note_failure(cmd: Any, node: Node | None, error: BaseException, attempt: int, retrying: bool) -> None:

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import select
 import socket
-import ssl
 import struct
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from .._wire.proto import ProtocolError, check_proto_header, decompress_body
+
+if TYPE_CHECKING:
+    import ssl
 
 _RECV_SIZE = 1 << 16
 #: The largest reply frame accepted (as the C client: 128 MiB); a larger header is a protocol error.
@@ -56,7 +59,8 @@ class Connection:
         self.timeout_ms = -1
         self.last_used = _monotonic()
         self.address = address
-        self.native_timeo = _HAS_SO_TIMEO and not isinstance(sock, ssl.SSLSocket)
+        ssl = sys.modules.get("ssl")  # imported when TLS is configured: no TLS socket without it
+        self.native_timeo = _HAS_SO_TIMEO and (ssl is None or not isinstance(sock, ssl.SSLSocket))
         if self.native_timeo:
             sock.settimeout(None)
         self.poller = None

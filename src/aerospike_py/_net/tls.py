@@ -9,16 +9,17 @@ checked against the host's TLS name (``(host, port, tls_name)``), else against t
 
 from __future__ import annotations
 
-import ssl
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..exception import _InvalidArgType, _InvalidArgValue
+
+if TYPE_CHECKING:  # ssl itself is imported when TLS is configured (off the import path)
+    import ssl
 
 _KEYS = frozenset({"enable", "cafile", "capath", "certfile", "keyfile", "keyfile_pw", "protocols",
                    "cipher_suite", "crl_check", "crl_check_all", "log_session_info", "cert_blacklist",
                    "for_login_only", "verify"})
-_VERSIONS = {"tlsv1": ssl.TLSVersion.TLSv1, "tlsv1.1": ssl.TLSVersion.TLSv1_1,
-             "tlsv1.2": ssl.TLSVersion.TLSv1_2, "tlsv1.3": ssl.TLSVersion.TLSv1_3}
+_VERSIONS = {"tlsv1": "TLSv1", "tlsv1.1": "TLSv1_1", "tlsv1.2": "TLSv1_2", "tlsv1.3": "TLSv1_3"}
 _ORDER = list(_VERSIONS)
 
 
@@ -36,7 +37,9 @@ def _protocols(spec: str) -> tuple[ssl.TLSVersion, ssl.TLSVersion]:
     if not enabled:
         raise _InvalidArgValue(f"tls protocols {spec!r} enable no protocol")
     ordered = [n for n in _ORDER if n in enabled]
-    return _VERSIONS[ordered[0]], _VERSIONS[ordered[-1]]
+    import ssl
+
+    return ssl.TLSVersion[_VERSIONS[ordered[0]]], ssl.TLSVersion[_VERSIONS[ordered[-1]]]
 
 
 def tls_context(tls: Any) -> ssl.SSLContext | None:
@@ -54,6 +57,8 @@ def tls_context(tls: Any) -> ssl.SSLContext | None:
         raise _InvalidArgValue("tls 'for_login_only' is not supported: TLS is used on every connection")
     if tls.get("cert_blacklist"):
         raise _InvalidArgValue("tls 'cert_blacklist' is not supported (use a CRL with 'crl_check')")
+    import ssl
+
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     if tls.get("verify", True):
         ctx.check_hostname = True

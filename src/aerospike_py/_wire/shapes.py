@@ -32,9 +32,11 @@ SHAPES: dict[int, Callable[[Any], tuple[int, int, dict[str, Any]] | None]] = {}
 _SEEN: set[int] = set()
 _MAXSHAPES = 1024
 _MAX_OPS = 64
-#: Compile tokens kept at most, and hits of compiled shapes that earn one token.
-_BUDGET = 64
-_PAYBACK = 16
+#: Compile tokens kept at most, and hits of compiled shapes that earn one token: a compile costs
+#: about as much as parsing the record generally 8 times (more for CDT values, compiled as calls),
+#: while a hit saves a fraction of one general parse.
+_BUDGET = 32
+_PAYBACK = 64
 #: [hits of compiled shapes, hits already turned into tokens, tokens]; the generated decoders count
 #: their hits in ``_STATS[0]``.
 _STATS = [0, 0, _BUDGET]

@@ -436,9 +436,7 @@ def encode_particle(v: Any) -> tuple[int, bytes]:
 def decode_particle(ptype: int, data: bytes | memoryview) -> Any:
     """Decode a particle of the given type."""
     if ptype == PT_INTEGER:
-        if len(data) == 8:
-            return _INT64.unpack(data)[0]
-        return int.from_bytes(data, "big", signed=True)
+        return _INT64.unpack(data)[0]  # (always 8 bytes: any other size is a malformed particle)
     if ptype == PT_STRING:
         return bytes(data).decode()
     if ptype == PT_FLOAT:

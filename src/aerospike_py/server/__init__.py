@@ -12,11 +12,14 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .cluster import EmbeddedCluster
 from .node import Fault, ServerNode
 from .storage import Clock, Namespace
+
+if TYPE_CHECKING:
+    from .security import Security
 
 T = TypeVar("T")
 
@@ -83,11 +86,11 @@ class EmbeddedServer:
         from .security import make_security, server_tls
 
         _load_extensions()
-        self.clock = Clock()
+        self.clock: Clock = Clock()
         #: The user database when ``security`` is on (``security.add_user(...)`` for fixtures).
-        self.security = make_security(security, self.clock, session_ttl)
+        self.security: Security | None = make_security(security, self.clock, session_ttl)
         self._tls = tls
-        self.node = ServerNode(host, port, namespaces, node_id, cluster_name, self.clock, self.security,
+        self.node: ServerNode = ServerNode(host, port, namespaces, node_id, cluster_name, self.clock, self.security,
                                server_tls(tls), tls_name)
         self._loop: _LoopThread | None = None
 

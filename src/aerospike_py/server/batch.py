@@ -13,6 +13,7 @@ import struct
 from typing import Any
 
 from .._wire import constants as W
+from .._wire.digest import partition_id
 from .._wire.message import MessageHeader, parse_fields, parse_wire_ops
 from .._wire.proto import PROTO_HEADER
 from . import errors as E
@@ -36,9 +37,9 @@ class Entry:
     __slots__ = ("header", "fields", "ops")
 
     def __init__(self, header: MessageHeader, fields: dict[int, bytes], ops: list[Any]) -> None:
-        self.header = header
-        self.fields = fields
-        self.ops = ops
+        self.header: MessageHeader = header
+        self.fields: dict[int, bytes] = fields
+        self.ops: list[Any] = ops
 
 
 def parse_entries(data: bytes, batch_fields: dict[int, bytes]) -> tuple[int, list[tuple[int, bytes, Entry]]]:
@@ -126,7 +127,7 @@ def _op_prefix(name: str, pt: int, vlen: int) -> bytes:
 
 def fast_read(server: Any, ns: Any, digest: bytes, kind: str, entry: Entry, index: int) -> bytes:
     """The answer message of a plain read (same bytes as the single-record path gives)."""
-    server.count_request((digest[0] | (digest[1] << 8)) & 0xFFF)
+    server.count_request(partition_id(digest))
     rec = ns.get(digest, server.clock)
     if rec is None:
         return _error_message(E.KEY_NOT_FOUND, index)

@@ -17,7 +17,29 @@ from typing import Any, NamedTuple, NoReturn
 
 import msgpack
 
+from .._wire import cdt as CDT
 from .._wire import constants as W
+from .._wire.cdt import (
+    INVERTED,
+    L_ADD_UNIQUE,
+    L_INSERT_BOUNDED,
+    M_CREATE_ONLY,
+    M_UPDATE_ONLY,
+    NO_FAIL,
+    PARTIAL,
+    RT_COUNT,
+    RT_EXISTS,
+    RT_INDEX,
+    RT_KEY,
+    RT_KEY_VALUE,
+    RT_NONE,
+    RT_ORDERED_MAP,
+    RT_RANK,
+    RT_REV_INDEX,
+    RT_REV_RANK,
+    RT_UNORDERED_MAP,
+    RT_VALUE,
+)
 from .._wire.message import WireOp
 from .errors import (
     ELEMENT_EXISTS,
@@ -29,14 +51,6 @@ from .errors import (
     ResultError,
 )
 from .ops import NO_RESULT, OP_HANDLERS, OpContext
-
-INVERTED = 0x10000
-RT_NONE, RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK, RT_COUNT, RT_KEY, RT_VALUE, RT_KEY_VALUE = range(9)
-RT_EXISTS, RT_UNORDERED_MAP, RT_ORDERED_MAP = 13, 16, 17
-
-# List write flags / map write flags.
-L_ADD_UNIQUE, L_INSERT_BOUNDED, NO_FAIL, PARTIAL = 1, 2, 4, 8
-M_CREATE_ONLY, M_UPDATE_ONLY = 1, 2
 
 
 class Ext(NamedTuple):
@@ -54,9 +68,9 @@ class CList(list[Any]):
 
     def __init__(self, items: Any = (), flags: int = 0) -> None:
         super().__init__(items)
-        self.flags = flags
+        self.flags: int = flags
         #: Made by this op (a missing bin or context level): the op's policy may set its order.
-        self.fresh = False
+        self.fresh: bool = False
 
 
 def _fresh_list(flags: int = 0) -> CList:
@@ -72,7 +86,7 @@ class CMap:
 
     def __init__(self, items: Any = (), flags: int = 0) -> None:
         self.items: list[list[Any]] = [list(p) for p in items]
-        self.flags = flags
+        self.flags: int = flags
         if flags & 1:
             self.sort()
 
@@ -545,6 +559,285 @@ def _invert(sel: Selection, n: int) -> Selection:
     return Selection([i for i in range(n) if i not in chosen], order="asc")
 
 
+def _index_count(index: int, count: int | None, n: int) -> tuple[int, int]:
+    """The real server's ``calc_index_count_multi``: (start, count) clamped to ``n`` elements."""
+    if count is not None and count < 0:
+        raise ResultError(PARAMETER, "negative count")
+    if index >= n:
+        return n, 0
+    if index < 0:
+        index += n
+        if index < 0:
+            if count is None:
+                return 0, n
+            return 0, 0 if -index >= count else min(count + index, n)
+    return index, n - index if count is None else min(count, n - index)
+
+
+def _rel_index_count(index: int, count: int | None, rel: int, n: int) -> tuple[int, int]:
+    """The real server's ``calc_rel_index_count`` then ``calc_index_count_multi``."""
+    index += rel
+    if index < 0:
+        if count is not None:
+            count = max(count + index, 0)
+        index = 0
+    return _index_count(index, count, n)
+
+
+def _segments(parts: list[tuple[int, int]], n: int, rev: bool) -> CList:
+    """Index/rank results the real server builds range by range: each (start, count) ascends,
+    mapped to reverse positions (``n - start - count`` on) for the reverse return types."""
+    out: list[int] = []
+    for start, count in parts:
+        if count > 0:
+            out.extend(range(n - start - count, n - start) if rev else range(start, start + count))
+    return CList(out)
+
+
+def _heap_rank_range(values: list[Any], start: int, count: int) -> list[int]:
+    """Positions of ranks ``start .. start+count``, lowest rank first, as the real server picks
+    them among equal values: a binary heap over the positions (min-heap, or max-heap when the
+    range is nearer the top), popped to the end of its array (``order_heap_init_build_by_range_temp``)."""
+    n = len(values)
+    keys = [sort_key(v) for v in values]
+    tail = n - start - count
+    less = start <= tail
+    discard = start if less else tail
+
+    def before(a: int, b: int) -> bool:  # cmp_fn(a, b) == heap.cmp
+        return keys[a] < keys[b] if less else keys[a] > keys[b]
+
+    heap = list(range(n))
+    filled = n
+
+    def heapify(i: int) -> None:
+        while True:
+            c1, c2 = 2 * i + 1, 2 * i + 2
+            if c1 >= filled:
+                return
+            child = c1 if c2 >= filled or before(heap[c1], heap[c2]) or keys[heap[c1]] == keys[heap[c2]] else c2
+            if not before(heap[child], heap[i]):
+                return
+            heap[i], heap[child] = heap[child], heap[i]
+            i = child
+
+    for i in range(n // 2 - 1, -1, -1):
+        heapify(i)
+    end = n - 1
+    for _ in range(count + discard):
+        top = heap[0]
+        filled -= 1
+        heap[0] = heap[filled]
+        heapify(0)
+        heap[end] = top
+        end -= 1
+    out = heap[filled : filled + count]
+    return out[::-1] if less else out  # lowest rank first (order_heap_reverse_end)
+
+
+def _list_plain_positions(lst: CList, kind: str, args: list[Any], rt: int, chosen: set[int]) -> CList:
+    """Index/rank results of a (not inverted) multi-element list selection in the real server's
+    order (particle_list.c): ranges ascend (also in reverse terms); masks go by index, each mapped
+    (reverse indexes descend); an unordered list's ranks of a value list go value by value."""
+    n = len(lst)
+    rev = rt in (RT_REV_INDEX, RT_REV_RANK)
+    is_rank = rt in (RT_RANK, RT_REV_RANK)
+    ordered = bool(lst.flags & 1)
+
+    def one(i: int) -> int:
+        return n - 1 - i if rev else i
+
+    def mask() -> CList:
+        return CList([one(i) for i in sorted(chosen)])
+
+    if kind == "value_list":
+        keys = sorted(map(sort_key, lst))
+        if not ordered and not is_rank:
+            return mask()
+        out: list[int] = []
+        seen: set[Any] = set()
+        for v in _arg(args, 1):
+            if not ordered:  # (an unordered list's ranks: each value once)
+                if sort_key(v) in seen:
+                    continue
+                seen.add(sort_key(v))
+            lo = bisect.bisect_left(keys, sort_key(v))
+            cnt = bisect.bisect_right(keys, sort_key(v)) - lo
+            out.extend(_segments([(lo, cnt)], n, rev) if ordered else [one(lo + j) for j in range(cnt)])
+        return CList(out)
+    if kind in ("index_range", "rank_range"):
+        start, count = _index_count(_int_arg(args, 1), args[2] if len(args) > 2 else None, n)
+    elif kind == "rel_rank":
+        rel = bisect.bisect_left(sorted(map(sort_key, lst)), sort_key(_arg(args, 1)))
+        start, count = _rel_index_count(_int_arg(args, 2), args[3] if len(args) > 3 else None, rel, n)
+    else:  # value, interval
+        start, count = bisect.bisect_left(sorted(map(sort_key, lst)), sort_key(_arg(args, 1))), len(chosen)
+    if count == 0:
+        return CList()
+    if kind == "index_range" or ordered:
+        if not is_rank or ordered or count == n:
+            return _segments([(0 if is_rank and count == n else start, count)], n, rev)
+        ordered_keys = sorted(map(sort_key, lst))
+        return CList([one(bisect.bisect_left(ordered_keys, sort_key(lst[i]))) for i in range(start, start + count)])
+    return _segments([(start, count)], n, rev) if is_rank else mask()
+
+
+def _list_inverted_positions(lst: CList, kind: str, args: list[Any], rt: int,
+                             chosen: set[int]) -> tuple[CList | None, set[int]]:
+    """Index/rank results (None for other return types) of an INVERTED multi-element list
+    selection in the real server's order (particle_list.c), and the positions selected before the
+    inversion: complements of index ranges come as a head and a tail range; masks ascend by index;
+    rank complements come as the rank segments around the selected rank range. Of equal values,
+    an unordered list's rank range takes the ones the real server's heap takes."""
+    n = len(lst)
+    rev = rt in (RT_REV_INDEX, RT_REV_RANK)
+    is_rank = rt in (RT_RANK, RT_REV_RANK)
+    wanted = rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK)
+
+    def mask() -> CList:
+        return CList([(n - 1 - i if rev else i) for i in range(n) if i not in chosen])
+
+    def ranks(idxs: range) -> list[int]:
+        ordered = sorted(map(sort_key, lst))
+        out = [bisect.bisect_left(ordered, sort_key(lst[i])) for i in idxs]
+        return [n - 1 - r for r in out] if rev else out
+
+    if kind == "value_list":
+        if not wanted:
+            return None, chosen
+        vals = _arg(args, 1)
+        if not vals:
+            return _segments([(0, n)], n, rev), chosen
+        if lst.flags & 1 or not is_rank:
+            return mask(), chosen
+        keys = sorted(map(sort_key, lst))
+        parts, prev = [], 0
+        for k in sorted({sort_key(v) for v in vals}):
+            lo, hi = bisect.bisect_left(keys, k), bisect.bisect_right(keys, k)
+            if hi > lo:
+                parts.append((prev, lo - prev))
+                prev = hi
+        parts.append((prev, n - prev))
+        return _segments(parts, n, rev), chosen
+    if kind in ("index_range", "rank_range"):
+        start, count = _index_count(_int_arg(args, 1), args[2] if len(args) > 2 else None, n)
+    elif kind == "rel_rank":
+        rel = bisect.bisect_left(sorted(map(sort_key, lst)), sort_key(_arg(args, 1)))
+        start, count = _rel_index_count(_int_arg(args, 2), args[3] if len(args) > 3 else None, rel, n)
+    else:  # value, interval: the rank of the interval's start and how many it holds
+        start, count = bisect.bisect_left(sorted(map(sort_key, lst)), sort_key(_arg(args, 1))), len(chosen)
+    if kind in ("rank_range", "rel_rank") and not lst.flags & 1:
+        chosen = set(_heap_rank_range(lst, start, count))
+    if not wanted:
+        return None, chosen
+    if kind == "index_range" or lst.flags & 1:  # an index range: its complement, head and tail
+        if count == 0:
+            return _segments([(0, n)], n, rev), chosen
+        if start == 0:
+            head, tail = (0, 0), (count, n - count)
+        elif start + count >= n:
+            head, tail = (0, start), (n, 0)
+        else:
+            head, tail = (0, start), (start + count, n - start - count)
+        if is_rank and not lst.flags & 1:
+            return CList(ranks(range(head[0], head[0] + head[1])) + ranks(range(tail[0], tail[0] + tail[1]))), chosen
+        return _segments([head, tail], n, rev), chosen
+    if not is_rank:
+        return mask(), chosen
+    return _segments([(0, start), (start + count, n - start - count)], n, rev), chosen
+
+
+def _map_inverted_positions(m: CMap, keys: list[Any], values: list[Any], kind: str, args: list[Any], rt: int,
+                            chosen: set[int]) -> tuple[CList, set[int]]:
+    """Index/rank results of an INVERTED multi-element map selection in the real server's order
+    (particle_map.c), and the key indexes selected before the inversion. Masks go in storage
+    order (an unordered map's insertion order), ranges as head/tail segments or ranks in order.
+    (A map read from storage has no value order index there: the paths without one apply.)"""
+    n = len(keys)
+    rev = rt in (RT_REV_INDEX, RT_REV_RANK)
+    is_rank = rt in (RT_RANK, RT_REV_RANK)
+    kord = bool(m.flags & 1)
+    where = {sort_key(k): i for i, k in enumerate(keys)}
+    storage = [where[sort_key(kv[0])] for kv in m.items]
+    ranks = _ranks(values)
+    every = _segments([(0, n)], n, rev)
+
+    def out(kis: Any) -> CList:
+        return CList([(n - 1 - (ranks[k] if is_rank else k)) if rev else (ranks[k] if is_rank else k) for k in kis])
+
+    def by_mask(picked: set[int]) -> CList:
+        return out(k for k in storage if k not in picked)
+
+    def around(found: list[tuple[int, int]]) -> CList:  # segments around (start, count) ranges
+        parts, prev = [], 0
+        for lo, cnt in found:
+            if cnt:
+                parts.append((prev, lo - prev))
+                prev = lo + cnt
+        parts.append((prev, n - prev))
+        return _segments(parts, n, rev)
+
+    def in_rank_order(start: int, count: int) -> list[int]:  # (equal values: by key, as there)
+        return _rank_order(values)[start : start + count]
+
+    if kind in ("value_list", "key_list"):
+        items = _arg(args, 1)
+        if not items:
+            return every, chosen
+        if kind == "key_list" and kord or not is_rank and kind == "value_list":
+            return by_mask(chosen), chosen
+        space = sorted(map(sort_key, values if kind == "value_list" else keys))
+        found = [(bisect.bisect_left(space, k), bisect.bisect_right(space, k) - bisect.bisect_left(space, k))
+                 for k in sorted({sort_key(v) for v in items})]
+        return around(found), chosen
+    if kind in ("value", "interval"):
+        rank = bisect.bisect_left(sorted(map(sort_key, values)), sort_key(_arg(args, 1)))
+        count = len(chosen)
+        if not count:
+            return every, chosen
+        return (around([(rank, count)]) if is_rank else by_mask(chosen)), chosen
+    if kind in ("rank_range", "rel_rank"):
+        if kind == "rank_range":
+            start, count = _index_count(_int_arg(args, 1), args[2] if len(args) > 2 else None, n)
+        else:
+            rel = bisect.bisect_left(sorted(map(sort_key, values)), sort_key(_arg(args, 1)))
+            start, count = _rel_index_count(_int_arg(args, 2), args[3] if len(args) > 3 else None, rel, n)
+        chosen = set(in_rank_order(start, count))
+        if count == 0:
+            head: tuple[int, int] | None = (0, n)
+        elif start == 0:
+            head = (count, n - count)
+        elif start + count >= n:
+            head = (0, start)
+        else:
+            head = None
+        if head is not None:  # reduced to a plain rank range
+            return (_segments([head], n, rev) if is_rank else out(in_rank_order(*head))), chosen
+        return (around([(start, count)]) if is_rank else by_mask(chosen)), chosen
+    # index_range, key_rel, key_interval: ranges of key indexes
+    if kind == "index_range":
+        start, count = _index_count(_int_arg(args, 1), args[2] if len(args) > 2 else None, n)
+    elif kind == "key_rel":
+        rel = bisect.bisect_left([sort_key(k) for k in keys], sort_key(_arg(args, 1)))
+        start, count = _rel_index_count(_int_arg(args, 2), args[3] if len(args) > 3 else None, rel, n)
+    else:
+        start, count = bisect.bisect_left([sort_key(k) for k in keys], sort_key(_arg(args, 1))), len(chosen)
+        if not kord:
+            return (by_mask(chosen) if is_rank else around([(start, count)])), chosen
+    chosen = set(range(start, start + count))
+    if count == 0:
+        return every, chosen
+    if start == 0:
+        return (out(range(count, n)) if is_rank else _segments([(count, n - count)], n, rev)), chosen
+    if start + count >= n:
+        return (out(range(start)) if is_rank else _segments([(0, start)], n, rev)), chosen
+    if not is_rank:
+        return around([(start, count)]), chosen
+    if kord:
+        return out([*range(start), *range(start + count, n)]), chosen
+    return by_mask(chosen), chosen
+
+
 def _ranks(values: list[Any]) -> list[int]:
     order = _rank_order(values)
     ranks = [0] * len(values)
@@ -599,7 +892,8 @@ def _result(values: list[Any], sel: Selection, rt: int, keys: list[Any] | None =
         if not out:  # not found: -1 for index and rank types, as the real server
             return -1 if rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK) else None
         return out[0]
-    if sel.order is not None and len(pos) == n and rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK):
+    if sel.order is not None and len(pos) == n and rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK) and not (
+            sel.order == "rrange" and rt in (RT_INDEX, RT_REV_INDEX)):  # (a map's rank order stays)
         return CList(range(n))  # a range (or an inversion) taking every element: 0..n-1, as the real server
     if sel.order is not None and rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK):
         if sel.order == "asc" or (sel.order == "rank" and rt in (RT_RANK, RT_REV_RANK)) or (
@@ -617,12 +911,22 @@ def _split_rt(rt: Any) -> tuple[int, bool]:
 
 # --------------------------------------------------------------------------- lists
 
-_LIST_SELECT = {19: "index", 21: "rank", 22: "value", 23: "value_list", 24: "index_range", 25: "interval",
-                26: "rank_range", 27: "rel_rank", 32: "index", 34: "rank", 35: "value", 36: "value_list",
-                37: "index_range", 38: "interval", 39: "rank_range", 40: "rel_rank"}
-_LIST_CREATES = {0, 1, 2, 3, 4, 9, 12}
-_LIST_SORT = 13
-_MAP_CREATES = {64, 65, 66, 67, 68, 69, 70, 73, 74}
+#: The selecting list ops (get_by_* and remove_by_*): what they select by.
+_LIST_SELECT = {
+    CDT.L_GET_BY_INDEX: "index", CDT.L_GET_BY_RANK: "rank", CDT.L_GET_BY_VALUE: "value",
+    CDT.L_GET_BY_VALUE_LIST: "value_list", CDT.L_GET_BY_INDEX_RANGE: "index_range",
+    CDT.L_GET_BY_VALUE_INTERVAL: "interval", CDT.L_GET_BY_RANK_RANGE: "rank_range",
+    CDT.L_GET_BY_VALUE_REL_RANK_RANGE: "rel_rank",
+    CDT.L_REMOVE_BY_INDEX: "index", CDT.L_REMOVE_BY_RANK: "rank", CDT.L_REMOVE_BY_VALUE: "value",
+    CDT.L_REMOVE_BY_VALUE_LIST: "value_list", CDT.L_REMOVE_BY_INDEX_RANGE: "index_range",
+    CDT.L_REMOVE_BY_VALUE_INTERVAL: "interval", CDT.L_REMOVE_BY_RANK_RANGE: "rank_range",
+    CDT.L_REMOVE_BY_VALUE_REL_RANK_RANGE: "rel_rank",
+}
+#: Ops that create a missing bin (or context level).
+_LIST_CREATES = {CDT.L_SET_TYPE, CDT.L_APPEND, CDT.L_APPEND_ITEMS, CDT.L_INSERT, CDT.L_INSERT_ITEMS, CDT.L_SET,
+                 CDT.L_INCREMENT}
+_MAP_CREATES = {CDT.M_SET_TYPE, CDT.M_ADD, CDT.M_ADD_ITEMS, CDT.M_PUT, CDT.M_PUT_ITEMS, CDT.M_REPLACE,
+                CDT.M_REPLACE_ITEMS, CDT.M_INCREMENT, CDT.M_DECREMENT}
 
 
 #: More nils than this cannot fit in a record of the default max-record-size (1 MiB; one byte each).
@@ -706,42 +1010,58 @@ def list_op(lst: CList, code: int, args: list[Any]) -> Any:
     """Apply list op ``code`` to ``lst`` in place; return the result value (None: no result)."""
     if code in _LIST_SELECT:
         rt, inverted = _split_rt(_arg(args, 0))
-        sel = _select(lst, _LIST_SELECT[code], args, rt)
+        kind = _LIST_SELECT[code]
+        sel = _select(lst, kind, args, rt)
         if inverted:
-            sel = _invert(sel, len(lst))
+            if sel.single:
+                _invert(sel, len(lst))  # (not applicable)
+            res, chosen = _list_inverted_positions(lst, kind, args, rt, set(sel.positions))
+            sel = _invert(Selection(sorted(chosen)), len(lst))
+            if res is not None:
+                if code >= 32:
+                    lst[:] = [v for i, v in enumerate(lst) if i in chosen]
+                return res
+        elif not sel.single and rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK):
+            chosen = set(sel.positions)
+            if kind in ("rank_range", "rel_rank") and not lst.flags & 1:  # ties: as the real heap picks
+                _, chosen = _list_inverted_positions(lst, kind, args, RT_NONE, chosen)
+            res = _list_plain_positions(lst, kind, args, rt, chosen)
+            if code >= 32:
+                lst[:] = [v for i, v in enumerate(lst) if i not in chosen]
+            return res
         res = _result(lst, sel, rt) if rt not in (RT_KEY, RT_KEY_VALUE) else _bad_rt(rt)
-        if code >= 32:
+        if code >= CDT.L_REMOVE_BY_INDEX:
             chosen = set(sel.positions)
             lst[:] = [v for i, v in enumerate(lst) if i not in chosen]
         return res
-    if code == 0:  # set type
+    if code == CDT.L_SET_TYPE:
         lst.flags = _int_arg(args, 0, 0) & 1
         _resort(lst)
         return None
-    if code in (1, 2):  # append, append_items
-        items = [_arg(args, 0)] if code == 1 else _arg(args, 0)
+    if code in (CDT.L_APPEND, CDT.L_APPEND_ITEMS):
+        items = [_arg(args, 0)] if code == CDT.L_APPEND else _arg(args, 0)
         if not isinstance(items, list):
             raise ResultError(PARAMETER, "list expected")
         if lst.fresh and not lst and len(args) > 1 and not lst.flags:
             lst.flags = _int_arg(args, 1, 0) & 1
         return _list_add_items(lst, list(items), _int_arg(args, 2, 0), None)
-    if code in (3, 4):  # insert, insert_items
-        items = [_arg(args, 1)] if code == 3 else _arg(args, 1)
+    if code in (CDT.L_INSERT, CDT.L_INSERT_ITEMS):
+        items = [_arg(args, 1)] if code == CDT.L_INSERT else _arg(args, 1)
         if not isinstance(items, list):
             raise ResultError(PARAMETER, "list expected")
         return _list_add_items(lst, list(items), _int_arg(args, 2, 0), _int_arg(args, 0))
     n = len(lst)
-    if code in (5, 7):  # pop, remove
+    if code in (CDT.L_POP, CDT.L_REMOVE):
         i = _norm_index(_int_arg(args, 0), n)
         v = lst.pop(i)
-        return v if code == 5 else 1
-    if code in (6, 8, 18):  # pop_range, remove_range, get_range
+        return v if code == CDT.L_POP else 1
+    if code in (CDT.L_POP_RANGE, CDT.L_REMOVE_RANGE, CDT.L_GET_RANGE):
         r = _range(_int_arg(args, 0), args[1] if len(args) > 1 else None, n)
         got = CList(lst[r.start:r.stop])
-        if code != 18:
+        if code != CDT.L_GET_RANGE:
             del lst[r.start:r.stop]
-        return got if code != 8 else len(got)
-    if code == 9:  # set
+        return got if code != CDT.L_REMOVE_RANGE else len(got)
+    if code == CDT.L_SET:
         flags = _int_arg(args, 2, 0)
         if lst.flags & 1:
             raise ResultError(OP_NOT_APPLICABLE, "set on an ordered list")
@@ -760,15 +1080,15 @@ def list_op(lst: CList, code: int, args: list[Any]) -> Any:
             _pad(lst, index - n + 1)
         lst[index] = val
         return None
-    if code == 10:  # trim
+    if code == CDT.L_TRIM:
         r = _range(_int_arg(args, 0), _int_arg(args, 1), n)
         kept = lst[r.start:r.stop]
         lst[:] = kept
         return n - len(kept)
-    if code == 11:
+    if code == CDT.L_CLEAR:
         lst.clear()
         return None
-    if code == 12:  # increment
+    if code == CDT.L_INCREMENT:
         index = _int_arg(args, 0)
         incr = args[1] if len(args) > 1 else 1
         if type(incr) not in (int, float):
@@ -798,7 +1118,7 @@ def list_op(lst: CList, code: int, args: list[Any]) -> Any:
         v = lst[i]
         _resort(lst)
         return v
-    if code == 13:  # sort
+    if code == CDT.L_SORT:
         flags = _int_arg(args, 0, 0)
         sort_values(lst, reverse=bool(flags & 1))
         if flags & 2:
@@ -808,9 +1128,9 @@ def list_op(lst: CList, code: int, args: list[Any]) -> Any:
                     out.append(v)
             lst[:] = out
         return None
-    if code == 16:
+    if code == CDT.L_SIZE:
         return n
-    if code == 17:
+    if code == CDT.L_GET:
         return lst[_norm_index(_int_arg(args, 0), n)]
     raise ResultError(PARAMETER, f"unknown list op {code}")
 
@@ -831,11 +1151,20 @@ def _add(cur: Any, incr: Any) -> Any:
 
 # --------------------------------------------------------------------------- maps
 
-_MAP_SELECT = {97: "key", 98: "index", 100: "rank", 102: "value", 103: "key_interval", 104: "index_range",
-               105: "interval", 106: "rank_range", 107: "key_list", 108: "value_list", 109: "key_rel",
-               110: "rel_rank", 76: "key", 77: "index", 79: "rank", 81: "key_list", 82: "value",
-               83: "value_list", 84: "key_interval", 85: "index_range", 86: "interval", 87: "rank_range",
-               88: "key_rel", 89: "rel_rank"}
+#: The selecting map ops (get_by_* and remove_by_*): what they select by.
+_MAP_SELECT = {
+    CDT.M_GET_BY_KEY: "key", CDT.M_GET_BY_INDEX: "index", CDT.M_GET_BY_RANK: "rank",
+    CDT.M_GET_ALL_BY_VALUE: "value", CDT.M_GET_BY_KEY_INTERVAL: "key_interval",
+    CDT.M_GET_BY_INDEX_RANGE: "index_range", CDT.M_GET_BY_VALUE_INTERVAL: "interval",
+    CDT.M_GET_BY_RANK_RANGE: "rank_range", CDT.M_GET_BY_KEY_LIST: "key_list", CDT.M_GET_BY_VALUE_LIST: "value_list",
+    CDT.M_GET_BY_KEY_REL_INDEX_RANGE: "key_rel", CDT.M_GET_BY_VALUE_REL_RANK_RANGE: "rel_rank",
+    CDT.M_REMOVE_BY_KEY: "key", CDT.M_REMOVE_BY_INDEX: "index", CDT.M_REMOVE_BY_RANK: "rank",
+    CDT.M_REMOVE_BY_KEY_LIST: "key_list", CDT.M_REMOVE_ALL_BY_VALUE: "value",
+    CDT.M_REMOVE_BY_VALUE_LIST: "value_list", CDT.M_REMOVE_BY_KEY_INTERVAL: "key_interval",
+    CDT.M_REMOVE_BY_INDEX_RANGE: "index_range", CDT.M_REMOVE_BY_VALUE_INTERVAL: "interval",
+    CDT.M_REMOVE_BY_RANK_RANGE: "rank_range", CDT.M_REMOVE_BY_KEY_REL_INDEX_RANGE: "key_rel",
+    CDT.M_REMOVE_BY_VALUE_REL_RANK_RANGE: "rel_rank",
+}
 
 
 def _map_select(m: CMap, kind: str, args: list[Any], rt: int) -> tuple[list[Any], list[Any], Selection]:
@@ -939,7 +1268,24 @@ def map_op(m: CMap, code: int, args: list[Any]) -> Any:
     """Apply map op ``code`` to ``m`` in place; return the result value (None: no result)."""
     if code in _MAP_SELECT:
         rt, inverted = _split_rt(_arg(args, 0))
-        keys, values, sel = _map_select(m, _MAP_SELECT[code], args, rt)
+        kind = _MAP_SELECT[code]
+        keys, values, sel = _map_select(m, kind, args, rt)
+        if inverted and not sel.single and rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK):
+            res, chosen = _map_inverted_positions(m, keys, values, kind, args, rt, set(sel.positions))
+            if code < 96:
+                kept = {sort_key(keys[i]) for i in chosen}
+                m.items = [kv for kv in m.items if sort_key(kv[0]) in kept]
+            return res
+        if not inverted and not sel.single and kind in ("interval", "value") and rt in (RT_INDEX, RT_REV_INDEX):
+            # found by mask: key indexes in storage order (an unordered map's insertion order)
+            n = len(keys)
+            where = {sort_key(k): i for i, k in enumerate(keys)}
+            chosen = set(sel.positions)
+            idx = [where[sort_key(kv[0])] for kv in m.items]
+            res = CList([(n - 1 - i if rt == RT_REV_INDEX else i) for i in idx if i in chosen])
+            if code < 96 and chosen:
+                m.items = [kv for kv in m.items if where[sort_key(kv[0])] not in chosen]
+            return res
         if inverted and not (sel.single and not sel.positions and m.flags & 1):
             # (a key-ordered map answers a missing key as not found, inverted or not)
             sel = _invert(sel, len(keys))
@@ -949,28 +1295,28 @@ def map_op(m: CMap, code: int, args: list[Any]) -> Any:
         if sel.single and not sel.positions and rt in (RT_KEY_VALUE, RT_ORDERED_MAP, RT_UNORDERED_MAP):
             sel.single = False
         res = _result(values, sel, rt, keys)
-        if code < 96 and sel.positions:
+        if code < CDT.M_SIZE and sel.positions:  # a remove_by_*
             hashed, probe = hash_keys([kv[0] for kv in m.items])
             gone = {probe(keys[i]) for i in sel.positions}
             m.items = [kv for kv, h in zip(m.items, hashed, strict=True) if h not in gone]
         return res
-    if code == 64:
+    if code == CDT.M_SET_TYPE:
         order = _int_arg(args, 0, 0)
         m.flags = order & 3
         if m.flags & 1:
             m.sort()
         return None
-    if code in (65, 67, 69):  # add, put, replace
+    if code in (CDT.M_ADD, CDT.M_PUT, CDT.M_REPLACE):
         flags = _int_arg(args, 3, 0)
-        flags |= {65: M_CREATE_ONLY, 69: M_UPDATE_ONLY}.get(code, 0)
+        flags |= {CDT.M_ADD: M_CREATE_ONLY, CDT.M_REPLACE: M_UPDATE_ONLY}.get(code, 0)
         _set_map_order(m, args, 2)
         _map_write(m, _arg(args, 0), _arg(args, 1), flags)
         return _done(m)
-    if code in (66, 68, 70):  # add/put/replace items
+    if code in (CDT.M_ADD_ITEMS, CDT.M_PUT_ITEMS, CDT.M_REPLACE_ITEMS):
         items = _arg(args, 0)
         if not isinstance(items, CMap):
             raise ResultError(PARAMETER, "map expected")
-        flags = _int_arg(args, 2, 0) | {66: M_CREATE_ONLY, 70: M_UPDATE_ONLY}.get(code, 0)
+        flags = _int_arg(args, 2, 0) | {CDT.M_ADD_ITEMS: M_CREATE_ONLY, CDT.M_REPLACE_ITEMS: M_UPDATE_ONLY}.get(code, 0)
         _set_map_order(m, args, 1)
         # The real server rewrites an unordered map key-sorted before adding items; a key-ordered
         # one is sorted already.
@@ -985,12 +1331,12 @@ def map_op(m: CMap, code: int, args: list[Any]) -> Any:
             return _done(m)
         _map_put_many(m, items.items, flags)
         return _done(m)
-    if code in (73, 74):  # increment, decrement
+    if code in (CDT.M_INCREMENT, CDT.M_DECREMENT):
         key = _arg(args, 0)
         incr = args[1] if len(args) > 1 else 1
         if type(incr) not in (int, float):
             raise ResultError(PARAMETER, "number expected")
-        if code == 74:
+        if code == CDT.M_DECREMENT:
             incr = -incr
         _set_map_order(m, args, 2)
         i = m.find(key)
@@ -1002,10 +1348,10 @@ def map_op(m: CMap, code: int, args: list[Any]) -> Any:
         v = m.items[i][1]
         _done(m)
         return v
-    if code == 75:
+    if code == CDT.M_CLEAR:
         m.items.clear()
         return None
-    if code == 96:
+    if code == CDT.M_SIZE:
         return len(m.items)
     raise ResultError(PARAMETER, f"unknown map op {code}")
 
@@ -1022,19 +1368,6 @@ def _done(m: CMap) -> int:
 
 
 # --------------------------------------------------------------------------- context and dispatch
-
-
-def _is_list_code(code: int) -> bool:
-    return code < 64
-
-
-def _is_modify(code: int) -> bool:
-    return code < 16 or 32 <= code < 64 or 64 <= code < 96
-
-
-def is_modify_code(code: int) -> bool:
-    """Whether CDT op ``code`` modifies its list/map."""
-    return _is_modify(code)
 
 
 def _new_container(ctype: int) -> Any:
@@ -1190,9 +1523,9 @@ def to_particle(v: Any) -> tuple[int, bytes] | None:
 
 def _cdt(ctx: OpContext, op: WireOp) -> tuple[int, bytes] | None:
     path, code, args = _parse(bytes(op.value))
-    is_list = _is_list_code(code)
+    is_list = CDT.is_list_code(code)
     modify = op.op == W.OP_CDT_MODIFY
-    if _is_modify(code) != modify:
+    if CDT.is_modify_code(code) != modify:
         raise ResultError(PARAMETER, f"CDT op {code} sent as wire op {op.op}")
     stored = ctx.bins.get(op.name)
     if stored is None:
@@ -1207,7 +1540,7 @@ def _cdt(ctx: OpContext, op: WireOp) -> tuple[int, bytes] | None:
                 raise ResultError(OP_NOT_APPLICABLE, "bin not found")
             root = _new_container(path[0])
         elif not creates:
-            if is_list and code == _LIST_SORT:
+            if is_list and code == CDT.L_SORT:
                 raise ResultError(INCOMPATIBLE_TYPE, "sort of a missing bin")
             return None
         else:
@@ -1237,8 +1570,8 @@ def apply(root: Any, path: list[Any], code: int, args: list[Any], modify: bool =
     The one place a CDT op's semantics are computed: used by the op handler (reads and writes)
     and by the expression evaluator (CALL of the CDT module, reads only, ``modify`` False).
     """
-    is_list = _is_list_code(code)
-    if _is_modify(code) != modify:
+    is_list = CDT.is_list_code(code)
+    if CDT.is_modify_code(code) != modify:
         raise ResultError(PARAMETER, f"CDT op {code} is not a {'modify' if modify else 'read'} op")
     target = root
     made = [False]
@@ -1248,7 +1581,7 @@ def apply(root: Any, path: list[Any], code: int, args: list[Any], modify: bool =
             raise ResultError(PARAMETER, "bad context type")
         target = _step(target, ctype, path[i + 1], modify, _maker(path, i + 2, is_list), made)
     if (made[0] or created) and code not in (_LIST_CREATES if is_list else _MAP_CREATES):
-        if is_list and code == _LIST_SORT and created:
+        if is_list and code == CDT.L_SORT and created:
             raise ResultError(INCOMPATIBLE_TYPE, "sort of a missing list")
         # The context had to create levels (it could: every missing level has create flags), but
         # the op does not create: the real server does nothing and answers nil.

@@ -32,6 +32,7 @@ from .storage import Clock, Namespace
 
 if TYPE_CHECKING:
     from . import _LoopThread
+    from .security import Security
 
 T = TypeVar("T")
 
@@ -124,7 +125,7 @@ class EmbeddedClusterCore:
         if replication_factor < 1:
             raise ValueError("replication_factor must be >= 1")
         self.replication_factor = replication_factor
-        self.clock = clock or Clock()
+        self.clock: Clock = clock or Clock()
         if namespaces is None:
             namespaces = ["test", "bar"]
         if isinstance(namespaces, dict):
@@ -149,7 +150,7 @@ class EmbeddedClusterCore:
         self.owners: list[tuple[ServerNode, ...]] = [() for _ in range(N_PARTITIONS)]
         self._bitmaps: dict[int, list[str]] = {}
         self.proxied: Counter[str] = Counter()
-        self.rebalances = 0
+        self.rebalances: int = 0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -315,12 +316,12 @@ class EmbeddedCluster:
         from .security import make_security, server_tls
 
         _load_extensions()
-        self.clock = Clock()
+        self.clock: Clock = Clock()
         #: The user database shared by every node when ``security`` is on.
-        self.security = make_security(security, self.clock, session_ttl)
+        self.security: Security | None = make_security(security, self.clock, session_ttl)
         self._tls = tls
         self._tls_name = tls_name
-        self.core = EmbeddedClusterCore(nodes, replication_factor, namespaces, host, base_port, cluster_name,
+        self.core: EmbeddedClusterCore = EmbeddedClusterCore(nodes, replication_factor, namespaces, host, base_port, cluster_name,
                                         default_ttl, self.clock, racks, self.security, server_tls(tls), tls_name)
         self.cluster_name = cluster_name
         self._loop: _LoopThread | None = None

@@ -26,13 +26,15 @@ from typing import Any
 
 import msgpack
 
+from .._wire import cdt as CDT
 from .._wire import constants as W
+from .._wire.expiry import CITRUS_EPOCH
 from .._wire.message import WireOp
 from .._wire.values import HLL, GeoJSON, cdt_sort_key, decode_particle, encode_particle, pack_cdt
 from . import bits, cdt, hll
 from .errors import BIN_EXISTS, BIN_NOT_FOUND, OP_NOT_APPLICABLE, PARAMETER, ResultError
 from .ops import FILTER_EVALUATOR, OP_HANDLERS, OpContext
-from .storage import CITRUS_EPOCH, Clock, StoredRecord, delete_bin
+from .storage import Clock, StoredRecord, delete_bin
 
 
 class _Unknown:
@@ -60,9 +62,9 @@ class Ctx:
     __slots__ = ("rec", "ns", "clock", "vars")
 
     def __init__(self, rec: StoredRecord, ns: Any, clock: Clock) -> None:
-        self.rec = rec
-        self.ns = ns
-        self.clock = clock
+        self.rec: StoredRecord = rec
+        self.ns: Any = ns
+        self.clock: Clock = clock
         self.vars: dict[str, Any] = {}
 
 
@@ -831,7 +833,7 @@ def _build_call(args: list[Any], env: dict[str, str]) -> Compiled:
     code = payload[0]
     if type(code) is not int:
         raise _err("call: bad op code")
-    if module == 0 and cdt.is_modify_code(code) or module > 0 and code < 50:
+    if module == 0 and CDT.is_modify_code(code) or module > 0 and code < 50:
         raise _err(f"call: op {code} is not a read op")
     parts = [_call_arg(a, module, env) for a in payload[1:]]
     _, container = _call_container(operand, module, env)

@@ -47,8 +47,9 @@ class Point:
     is_region = False
 
     def __init__(self, lng: float, lat: float) -> None:
-        self.lng, self.lat = lng, lat
-        self.xyz = _unit(lng, lat)
+        self.lng: float = lng
+        self.lat: float = lat
+        self.xyz: tuple[float, float, float] = _unit(lng, lat)
 
 
 class Circle:
@@ -56,7 +57,8 @@ class Circle:
     is_region = True
 
     def __init__(self, center: Point, radius: float) -> None:
-        self.center, self.radius = center, radius
+        self.center: Point = center
+        self.radius: float = radius
 
     def contains(self, p: Point) -> bool:
         a, b = self.center.xyz, p.xyz
@@ -73,13 +75,13 @@ class Polygons:
     is_region = True
 
     def __init__(self, polygons: list[list[list[Point]]]) -> None:
-        self.polygons = polygons
+        self.polygons: list[list[list[Point]]] = polygons
         sx = sy = sz = 0.0
         for poly in polygons:
             for p in poly[0]:
                 sx, sy, sz = sx + p.xyz[0], sy + p.xyz[1], sz + p.xyz[2]
         n = math.sqrt(sx * sx + sy * sy + sz * sz) or 1.0
-        self.center = (sx / n, sy / n, sz / n)
+        self.center: tuple[float, float, float] = (sx / n, sy / n, sz / n)
         self._shape: Any = None
         self._axes: Any = None
 

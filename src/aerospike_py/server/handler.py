@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .._wire import constants as W
-from .._wire.digest import compute_digest
+from .._wire.digest import compute_digest, partition_id
+from .._wire.expiry import void_time_of
 from .._wire.message import (
     FIELD_HEADER,
     MSG_HEADER,
@@ -64,15 +65,7 @@ def ok_reply(generation: int, void_time: int, ops: list[bytes] | None) -> bytes:
 
 def void_time_for(wire_ttl: int, ns: Any, clock: Clock, current: int, exists: bool) -> int:
     """The void time a write gives a record (``wire_ttl`` as the client sent it)."""
-    if wire_ttl == 0xFFFFFFFF:
-        return 0
-    if wire_ttl == 0xFFFFFFFE:
-        if exists:
-            return current
-        wire_ttl = 0
-    if wire_ttl == 0:
-        return clock.citrus_now() + ns.default_ttl if ns.default_ttl else 0
-    return clock.citrus_now() + wire_ttl
+    return void_time_of(wire_ttl, clock.citrus_now(), ns.default_ttl, current, exists)
 
 
 def check_filter(server: Any, fields: dict[int, bytes], rec: StoredRecord, ns: Any) -> None:
@@ -156,6 +149,11 @@ def _dispatch(kind: str, server: Any, h: Any, fields: dict[int, bytes], offset: 
     return handler(server, h, fields, offset, body)
 
 
+def _indexed(ns: Any, digest: bytes) -> bool:
+    """Whether a secondary index of the namespace holds an entry of the record."""
+    return any(digest in ix.by_digest for ix in getattr(ns, "indexes", {}).values())
+
+
 def execute_record(server: Any, h: Any, fields: dict[int, bytes], ops: list[Any], *, in_batch: bool = False,
                    plain: bool = False) -> bytes:
     """Run a single-record command; return its reply frame (raises ResultError on failure).
@@ -169,7 +167,7 @@ def execute_record(server: Any, h: Any, fields: dict[int, bytes], ops: list[Any]
     digest = fields.get(W.FIELD_DIGEST)
     if digest is None or len(digest) != 20:
         digest = record_digest(fields)
-    pid = (digest[0] | (digest[1] << 8)) & 0xFFF
+    pid = partition_id(digest)
     server.count_request(pid)
     info2 = h.info2
     if server.cluster is not None:  # a node that does not hold the partition proxies to its master
@@ -349,8 +347,9 @@ def write_record(server: Any, ns: Any, digest: bytes, h: Any, fields: dict[int, 
                 raise ResultError(E.BIN_NAME)
             _run_op(ctx, op, results, respond_all)
     if not work.bins:  # every bin removed (or a delete op): the record goes
-        if not exists or info3 & _REPLACE:
-            # (a replace does not read the old bins: with none written it deletes nothing)
+        if not exists or info3 & _REPLACE and not _indexed(ns, digest):
+            # (a replace does not read the old bins: with none written it deletes nothing; unless
+            # a secondary index holds one of them, which the real server reads to unindex it)
             raise ResultError(E.KEY_NOT_FOUND)
         ns.delete(digest)
         server.on_write(ns, digest, None)

@@ -113,10 +113,10 @@ class Sketch:
     __slots__ = ("index_bits", "minhash_bits", "cache", "regs")
 
     def __init__(self, index_bits: int, minhash_bits: int, cache: int = 0, regs: list[int] | None = None) -> None:
-        self.index_bits = index_bits
-        self.minhash_bits = minhash_bits
-        self.cache = cache
-        self.regs = regs if regs is not None else [0] * (1 << index_bits)
+        self.index_bits: int = index_bits
+        self.minhash_bits: int = minhash_bits
+        self.cache: int = cache
+        self.regs: list[int] = regs if regs is not None else [0] * (1 << index_bits)
 
     @property
     def m(self) -> int:

@@ -25,7 +25,7 @@ from .storage import Clock, Namespace
 if TYPE_CHECKING:
     from .cluster import EmbeddedClusterCore
 
-log = logging.getLogger("aerospike_py.server")
+log: logging.Logger = logging.getLogger("aerospike_py.server")
 
 class Fault:
     """What the server does instead of answering normally (fault injection for tests)."""
@@ -305,23 +305,23 @@ class ServerNode:
         tls: ssl.SSLContext | None = None,
         tls_name: str | None = None,
     ) -> None:
-        self.host = host
-        self.port = port
+        self.host: str = host
+        self.port: int = port
         if namespaces is None:
             namespaces = ["test", "bar"]
         if isinstance(namespaces, (list, tuple)):
             namespaces = {n: Namespace(n) for n in namespaces}
         self.namespaces: dict[str, Namespace] = dict(namespaces)
-        self.node_id = node_id or ""
+        self.node_id: str = node_id or ""
         self.cluster_name = cluster_name
-        self.clock = clock or Clock()
+        self.clock: Clock = clock or Clock()
         self.partition_generation = 1
         self.peers_generation = 1
         self.client_connections = 0
-        self.requests = 0
+        self.requests: int = 0
         self.partition_requests: Counter[int] = Counter()
         self.connections: set[_Connection] = set()
-        self.started = time.monotonic()
+        self.started: float = time.monotonic()
         self.cluster: EmbeddedClusterCore | None = None  # set when part of an EmbeddedCluster
         self._faults: list[tuple[Callable[[int, bytes], bool], str, int]] = []
         self._server: asyncio.base_events.Server | None = None

@@ -28,15 +28,15 @@ class OpContext:
 
     def __init__(self, record: StoredRecord, exists: bool, namespace: Any, clock: Any, server: Any = None,
                  flags: int = 0) -> None:
-        self.record = record
-        self.exists = exists
-        self.namespace = namespace
-        self.clock = clock
-        self.server = server
-        self.deleted = False
-        self.touched = False
-        self.flags = flags
-        self.created = not exists
+        self.record: StoredRecord = record
+        self.exists: bool = exists
+        self.namespace: Any = namespace
+        self.clock: Any = clock
+        self.server: Any = server
+        self.deleted: bool = False
+        self.touched: bool = False
+        self.flags: int = flags
+        self.created: bool = not exists
 
     @property
     def bins(self) -> dict[str, tuple[int, bytes]]:

@@ -28,6 +28,7 @@ from itertools import chain
 from typing import Any
 
 from .._wire import constants as W
+from .._wire.digest import partition_id
 from .._wire.message import MessageHeader, pack_op, parse_wire_ops
 from .._wire.proto import PROTO_HEADER
 from .._wire.query import pack_last, pack_partition_done, pack_record, parse_index_range, parse_query
@@ -40,7 +41,7 @@ from .ops import OpContext
 from .sindex import ITYPE_DEFAULT, find_index
 from .storage import StoredRecord
 
-log = logging.getLogger("aerospike_py.server")
+log: logging.Logger = logging.getLogger("aerospike_py.server")
 
 CHUNK_LIMIT = 1024 * 1024
 MAX_DONE_JOBS = 100  # query-max-done
@@ -161,7 +162,7 @@ def _pids(q: Any, fields: dict[int, bytes], has_where: bool) -> tuple[dict[int, 
         raise _bad("bval array missing or of another size than the digests")
     for i, d in enumerate(q.digests):
         d = bytes(d)
-        pid = (d[0] | (d[1] << 8)) & 0xFFF
+        pid = partition_id(d)
         if pid in out:
             raise _bad("bad or duplicate digest pid")
         out[pid] = (q.bvals[i] if has_where and q.bvals is not None else 0, d)
@@ -232,7 +233,7 @@ class Job:
         self.si_name = si_name
         self.client = client
         self.trid = trid
-        self.start = time.monotonic()
+        self.start: float = time.monotonic()
         self.finish: float | None = None
         self.filtered_meta = self.filtered_bins = self.succeeded = self.failed = 0
         self.throttled = 0  # records that went through the rps throttle
@@ -256,7 +257,7 @@ class Job:
                    f":recs-throttled={self.throttled if req.rps else 0}:recs-filtered-meta={self.filtered_meta}"
                    f":recs-filtered-bins={self.filtered_bins}:recs-succeeded={self.succeeded}"
                    f":recs-failed={self.failed}:from={self.client}:job-type={self.kind}")
-        if self.kind == "basic":
+        if self.kind in ("basic", "aggregation"):  # the jobs that answer on the connection
             out.append(f":net-io-bytes={self.net_io_bytes}:net-io-time=0"
                        f":socket-timeout={req.socket_timeout or 10000}")
         else:
@@ -516,6 +517,13 @@ def _run_basic(server: Any, ns: Any, req: QueryRequest, ix: Any, job: Job) -> It
                 ops = _record_ops(server, ns, rec, req)
             except ResultError:
                 job.failed += 1
+                continue
+            if not ops and req.bin_names is not None:
+                # None of the selected bins: the real server sends no message for the record,
+                # yet counts it against max_records.
+                count += 1
+                if limit and count >= limit:
+                    break
                 continue
             n_ops = len(ops)
         count += 1

@@ -39,9 +39,13 @@ from .._wire.message import MSG_HEADER
 from .._wire.proto import pack_proto_header
 
 # Permission bits.
-READ, WRITE, UDF, TRUNCATE, SINDEX, UDF_ADMIN, SYS_ADMIN, USER_ADMIN = (1 << i for i in range(8))
+READ, WRITE, UDF, TRUNCATE, SINDEX, UDF_ADMIN, SYS_ADMIN, USER_ADMIN, QUERY_ADMIN = (1 << i for i in range(9))
+#: What each privilege code permits. data-admin: index, UDF and query management and truncate;
+#: sys-admin: those plus configuration, logging and service control (the clients' documentation:
+#: "manage indexes, user-defined functions and server configuration").
+_DATA_ADMIN = SINDEX | UDF_ADMIN | TRUNCATE | QUERY_ADMIN
 PERMS: dict[int, int] = {
-    0: USER_ADMIN, 1: SYS_ADMIN, 2: SINDEX | UDF_ADMIN | TRUNCATE, 3: UDF_ADMIN, 4: SINDEX,
+    0: USER_ADMIN, 1: SYS_ADMIN | _DATA_ADMIN, 2: _DATA_ADMIN, 3: UDF_ADMIN, 4: SINDEX,
     10: READ, 11: READ | WRITE, 12: READ | WRITE | UDF, 13: WRITE, 14: TRUNCATE,
 }
 PREDEFINED = tuple(A.PRIVILEGE_CODES)
@@ -63,6 +67,7 @@ _INFO_PERMS: dict[str, tuple[int, str]] = {
                     (TRUNCATE, "truncate")),
     **dict.fromkeys(("sindex-create", "sindex-delete", "sindex-exists"), (SINDEX, "sindex-admin")),
     **dict.fromkeys(("udf-put", "udf-remove", "udf-clear-cache"), (UDF_ADMIN, "udf-admin")),
+    **dict.fromkeys(("query-abort", "query-abort-all"), (QUERY_ADMIN, "query-admin")),
     **dict.fromkeys(("set-config", "config-set"), (SYS_ADMIN, "set-config")),
     **dict.fromkeys(("log-set", "set-log", "log-message", "jem-stats", "dump-cluster", "dump-fabric", "dump-hb",
                      "dump-hlc", "dump-migrates", "dump-rw", "dump-skew", "dump-wb-summary"),
@@ -135,10 +140,10 @@ class Security:
         self.usage: dict[tuple[Any, str], tuple[int, list[int]]] = {}
         #: (node, user) -> [read, write] records per second reserved by its running scans/queries.
         self.reserved: dict[tuple[Any, str], list[int]] = {}
-        self.pki_user = pki_users or _cert_common_name
+        self.pki_user: Callable[[Any], str | None] = pki_users or _cert_common_name
         #: Successful LOGINs and AUTHENTICATEs (with a session token), for tests and tools.
-        self.logins = 0
-        self.authentications = 0
+        self.logins: int = 0
+        self.authentications: int = 0
 
     # ------------------------------------------------------------------ users, test helpers
 

@@ -99,13 +99,13 @@ class IndexDef:
 
     def __init__(self, name: str, namespace: str, set_name: str | None, bin_name: str, ktype: int, itype: int,
                  ctx_b64: str | None) -> None:
-        self.name = name
-        self.namespace = namespace
-        self.set_name = set_name
-        self.bin = bin_name
-        self.ktype = ktype
-        self.itype = itype
-        self.ctx_b64 = ctx_b64
+        self.name: str = name
+        self.namespace: str = namespace
+        self.set_name: str | None = set_name
+        self.bin: str = bin_name
+        self.ktype: int = ktype
+        self.itype: int = itype
+        self.ctx_b64: str | None = ctx_b64
         self.ctx: list[Any] | None = None if ctx_b64 is None else list(cdt.unpack(base64.b64decode(ctx_b64)))
 
     def key(self) -> tuple[Any, ...]:
@@ -262,8 +262,8 @@ class SecondaryIndex:
         self.by_digest: dict[bytes, tuple[Any, ...]] = {}
         self.by_key: dict[Any, set[bytes]] = {}
         self._sorted: list[Any] | None = None  # distinct integer keys, sorted (rebuilt when stale)
-        self.n_entries = 0
-        self.load_time = 0
+        self.n_entries: int = 0
+        self.load_time: int = 0
 
     def build(self, ns: Namespace) -> None:
         start = time.monotonic()
@@ -326,7 +326,7 @@ class SecondaryIndex:
             for key, digests in self._matching_keys(query):
                 bval = bval_of(ktype, key)
                 for d in digests:
-                    pid = (d[0] | (d[1] << 8)) & 0xFFF
+                    pid = partition_id(d)
                     lst = get(pid)
                     if lst is None:
                         out[pid] = [(bval, d)]
@@ -561,6 +561,17 @@ def _create(node: Any, params: dict[str, str]) -> str:
     old = reg.by_name(name)
     if old is not None:
         return "ok" if old.key() == d.key() else "ERROR:200:'indexname' already exists with different definition"
+    same = next((x for x in reg.defs() if x.key() == d.key()), None)
+    if same is not None:  # the same definition under another name: the real server renames it
+        for n in _all_nodes(node):
+            r = _registry(n, ns_name)
+            r.slots[r.slots.index(same)] = d
+            ns = n.namespaces.get(ns_name)
+            ix = ns.indexes.pop(same.name, None) if ns is not None else None
+            if ix is not None:
+                ix.d = d
+                ns.indexes[name] = ix
+        return "ok"
     if len(reg.defs()) >= MAX_INDEXES:
         return "ERROR:206:already at sindex definition limit"
     for n in _all_nodes(node):

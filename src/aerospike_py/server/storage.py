@@ -9,8 +9,8 @@ from typing import Any
 
 from .._wire.constants import N_PARTITIONS
 from .._wire.digest import partition_id
+from .._wire.expiry import citrus_seconds
 
-CITRUS_EPOCH = 1262304000
 _value = itemgetter(1)
 
 
@@ -19,14 +19,14 @@ class Clock:
 
     def __init__(self, now: Callable[[], float] = time.time) -> None:
         self._now = now
-        self.offset = 0.0
+        self.offset: float = 0.0
 
     def time(self) -> float:
         return self._now() + self.offset
 
     def citrus_now(self) -> int:
         """Seconds since 2010-01-01 (the epoch of void times)."""
-        return int(self.time()) - CITRUS_EPOCH
+        return citrus_seconds(self.time())
 
     def nanos(self) -> int:
         return int(self.time() * 1e9)
@@ -63,13 +63,13 @@ class StoredRecord:
     __slots__ = ("bins", "generation", "void_time", "set_name", "key", "last_update_ns", "digest", "packed")
 
     def __init__(self, digest: bytes, set_name: str) -> None:
-        self.digest = digest
+        self.digest: bytes = digest
         self.bins: dict[str, tuple[int, bytes]] = {}
-        self.generation = 0
-        self.void_time = 0
-        self.set_name = set_name
+        self.generation: int = 0
+        self.void_time: int = 0
+        self.set_name: str = set_name
         self.key: bytes | None = None  # particle type byte + key bytes, when the key was sent
-        self.last_update_ns = 0
+        self.last_update_ns: int = 0
         self.packed: bytes | None = None  # all bins as read-reply ops (a cache, see above)
 
     def copy(self) -> StoredRecord:

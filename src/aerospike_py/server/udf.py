@@ -21,6 +21,8 @@ from typing import Any
 from .._lua import SCOPE_SERVER, LuaEngine, lupa_available
 from .._wire import constants as W
 from .._wire.constants import MSG_HEADER_SIZE
+from .._wire.digest import partition_id
+from .._wire.expiry import CITRUS_EPOCH
 from .._wire.message import MSG_HEADER, pack_op
 from .._wire.query import pack_last
 from .._wire.values import KeyOrderedDict, decode_particle, encode_particle, unpack_cdt
@@ -28,9 +30,9 @@ from . import errors as E
 from .errors import ResultError
 from .handler import MESSAGE_HANDLERS, check_filter, record_digest, reply, void_time_for
 from .info import INFO_HANDLERS
-from .storage import CITRUS_EPOCH, StoredRecord
+from .storage import StoredRecord
 
-log = logging.getLogger("aerospike_py.server.udf")
+log: logging.Logger = logging.getLogger("aerospike_py.server.udf")
 
 #: The largest module the server accepts (decoded bytes), as on the real server.
 MAX_UDF_CONTENT = 1024 * 1024
@@ -45,12 +47,12 @@ class UdfModule:
     __slots__ = ("name", "content", "content64", "hash")
 
     def __init__(self, name: str, content: bytes, content64: str) -> None:
-        self.name = name
-        self.content = content
-        self.content64 = content64
+        self.name: str = name
+        self.content: bytes = content
+        self.content64: str = content64
         # The real server hashes its stored JSON object (SHA1, hex): same text, same hash.
         obj = json.dumps({"content64": content64, "type": "LUA", "name": name})
-        self.hash = hashlib.sha1(obj.encode()).hexdigest()
+        self.hash: str = hashlib.sha1(obj.encode()).hexdigest()
 
 
 # --------------------------------------------------------------------------- Lua engine
@@ -221,11 +223,13 @@ def _key_value(key: bytes | None) -> Any:
 def _lua_record(eng: UdfEngine, now: int, rec: StoredRecord | None, digest: bytes, ttl: int) -> Any:
     """The Lua record a UDF gets for ``rec`` (None: no record), as of citrus time ``now``."""
     bins = eng.rt.table()
+    names = eng.rt.table()  # the bins in storage order (new_record keeps it, as the real server)
     if rec is None:
         meta = eng.rt.table_from({b"gen": 0, b"ttl": 0, b"lut": 0, b"digest": digest, b"size": 0})
-        return eng.api[b"new_record"](bins, meta, False, ttl)
-    for name, (pt, data) in rec.bins.items():
+        return eng.api[b"new_record"](bins, names, meta, False, ttl)
+    for i, (name, (pt, data)) in enumerate(rec.bins.items(), 1):
         bins[name.encode()] = eng.to_lua(decode_particle(pt, data))
+        names[i] = name.encode()
     vt = rec.void_time
     meta = eng.rt.table_from({
         b"gen": rec.generation, b"ttl": max(vt - now, 0) if vt else 0,
@@ -233,7 +237,12 @@ def _lua_record(eng: UdfEngine, now: int, rec: StoredRecord | None, digest: byte
         b"set": rec.set_name.encode() if rec.set_name else None,
         b"key": eng.to_lua(_key_value(rec.key)), b"digest": digest, b"size": rec.size(),
     })
-    return eng.api[b"new_record"](bins, meta, True, ttl)
+    return eng.api[b"new_record"](bins, names, meta, True, ttl)
+
+
+#: Write conditions a UDF call may not carry (the real server answers PARAMETER).
+_UDF_BAD_INFO2 = W.INFO2_GENERATION | W.INFO2_GENERATION_GT | W.INFO2_CREATE_ONLY
+_UDF_BAD_INFO3 = W.INFO3_UPDATE_ONLY | W.INFO3_CREATE_OR_REPLACE | W.INFO3_REPLACE_ONLY
 
 
 def apply_udf(server: Any, h: Any, fields: dict[int, bytes]) -> bytes:
@@ -242,8 +251,10 @@ def apply_udf(server: Any, h: Any, fields: dict[int, bytes]) -> bytes:
     ns = server.namespaces.get(ns_name.decode() if ns_name is not None else "")
     if ns is None:
         raise ResultError(E.NAMESPACE_NOT_FOUND)
+    if h.info2 & _UDF_BAD_INFO2 or h.info3 & _UDF_BAD_INFO3:
+        raise ResultError(E.PARAMETER, "a UDF takes no generation or exists condition")
     digest = record_digest(fields)
-    pid = (digest[0] | (digest[1] << 8)) & 0xFFF
+    pid = partition_id(digest)
     if server.cluster is not None:
         owner = server.cluster.serving_node(server, pid, True)
         if owner is not server:
@@ -281,14 +292,14 @@ def apply_udf(server: Any, h: Any, fields: dict[int, bytes]) -> bytes:
         if not ok:
             return _failure(E.UDF_ERROR, eng.from_lua(value) if isinstance(value, bytes) else value, gen, vt)
         result = eng.from_lua(value)
-        out_bins, updated, _open, ttl, drop_key, failed, _created = eng.api[b"record_state"](lua_rec)
+        out_bins, out_names, updated, _open, ttl, drop_key, failed, _created = eng.api[b"record_state"](lua_rec)
         if failed:
             return reply(failed, gen, vt)
         if not updated:
             return reply(E.OK, gen, vt, [_value_op(b"SUCCESS", result)])
         new_bins = {}
-        for name, v in out_bins.items():
-            new_bins[name.decode(errors="replace")] = encode_particle(_plain(eng.from_lua(v)))
+        for name in out_names.values():  # storage order: kept bins, then new ones as first set
+            new_bins[name.decode(errors="replace")] = encode_particle(_plain(eng.from_lua(out_bins[name])))
     return _write(server, ns, digest, rec, new_bins, fields, ttl, drop_key, result)
 
 
@@ -304,11 +315,12 @@ def _write(server: Any, ns: Any, digest: bytes, rec: StoredRecord | None, bins: 
     clock = server.clock
     exists = rec is not None
     if not bins:
-        if not exists:
+        if rec is None:
             return reply(E.KEY_NOT_FOUND)
         ns.delete(digest)
         server.on_write(ns, digest, None)
-        return reply(E.OK, 0, 0, [_value_op(b"SUCCESS", result)])
+        # The real server answers a UDF's delete with the next generation and no void time.
+        return reply(E.OK, rec.generation % 0xFFFF + 1, 0, [_value_op(b"SUCCESS", result)])
     if rec is not None:
         work = rec.copy()
     else:
@@ -491,4 +503,5 @@ def aggregate(server: Any, h: Any, fields: dict[int, bytes], body: Any) -> list[
         return frames
     finally:
         job.finish = time.monotonic()
+        job.net_io_bytes = sum(map(len, frames))
         Q._register(server, job)
