@@ -54,6 +54,29 @@ class Command:
         self.op = op
 
 
+class EncodedOp:
+    """A wire operation plus what the reply will carry for it."""
+
+    __slots__ = ("data", "wire_op", "bin", "is_write", "has_result", "respond_all", "post")
+
+    def __init__(self, data: bytes, wire_op: int, bin_name: str, is_write: bool, has_result: bool,
+                 respond_all: bool = False) -> None:
+        self.data = data
+        self.wire_op = wire_op
+        self.bin = bin_name
+        self.is_write = is_write
+        #: The server answers with a value for this op even without RESPOND_ALL_OPS.
+        self.has_result = has_result
+        #: The op needs RESPOND_ALL_OPS (map, bit, HLL, expression ops as real clients send them).
+        self.respond_all = respond_all
+        #: Turns this op's reply value into its public form (e.g. map key/value pairs), or None.
+        self.post: Callable[[Any], Any] | None = None
+
+
+#: Encodes one operation dict (``{"op": code, ...}``) into an :class:`EncodedOp`.
+OpEncoder = Callable[[dict[str, Any]], EncodedOp]
+
+
 def meta_of(generation: int, void_time: int) -> RecordMetadata:
     """The public metadata of a record with ``generation`` and ``void_time``, now."""
     return _tuple_new(RecordMetadata, (generation, ttl_of(void_time, _time())))

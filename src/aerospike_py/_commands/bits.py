@@ -12,8 +12,8 @@ from .._wire import constants as W
 from .._wire.message import pack_op
 from .._wire.values import pack_cdt
 from ..exception import _InvalidArgType, _InvalidArgValue
+from .base import EncodedOp, OpEncoder
 from .keys import check_bin_name
-from .ops import OP_ENCODERS, EncodedOp
 
 # public op code -> (server op code, argument layout)
 _LAYOUT: dict[int, tuple[int, tuple[str, ...]]] = {
@@ -117,5 +117,5 @@ def _encoder(code: int) -> Any:
     return enc
 
 
-for _code in _LAYOUT:
-    OP_ENCODERS[_code] = _encoder(_code)
+#: Encoders of the bit operations, by public op code.
+ENCODERS: dict[int, OpEncoder] = {code: _encoder(code) for code in _LAYOUT}

@@ -15,8 +15,8 @@ from .._wire.message import pack_op
 from .._wire.values import ValueTypeError, pack_cdt
 from ..cdt_ctx import CDTContext
 from ..exception import _InvalidArgType, _InvalidArgValue, _warn_unknown_field
+from .base import EncodedOp, OpEncoder
 from .keys import check_bin_name
-from .ops import OP_ENCODERS, EncodedOp
 
 
 class _Missing:
@@ -155,8 +155,7 @@ def _key_value_pairs(v: Any) -> Any:
     return list(v.items()) if isinstance(v, dict) else v
 
 
-def _register(public: int, code: int, args: Args, is_write: bool, is_map: bool,
-              result: bool | None = True) -> None:
+def _encoder(code: int, args: Args, is_write: bool, is_map: bool, result: bool | None) -> OpEncoder:
     """``result`` None: the op has a result unless its return type is NONE."""
 
     def enc(op: dict[str, Any]) -> EncodedOp:
@@ -164,7 +163,7 @@ def _register(public: int, code: int, args: Args, is_write: bool, is_map: bool,
         has = result if result is not None else (_int(op, "return_type") & ~CDT.INVERTED) != 0
         return _encode(op, code, a, is_write, has, is_map)
 
-    OP_ENCODERS[public] = enc
+    return enc
 
 
 def _opt_count(op: dict[str, Any]) -> list[Any]:
@@ -335,7 +334,7 @@ _MAP: list[tuple[int, int, Args, bool, bool | None]] = [
 ]
 
 
-def _create_encoder(is_map: bool) -> Callable[[dict[str, Any]], EncodedOp]:
+def _create_encoder(is_map: bool) -> OpEncoder:
     """list_create / map_create: SET_TYPE on a context whose last level has the create flag."""
 
     def enc(op: dict[str, Any]) -> EncodedOp:
@@ -356,9 +355,11 @@ def _create_encoder(is_map: bool) -> Callable[[dict[str, Any]], EncodedOp]:
     return enc
 
 
-for _pub, _code, _args, _w, _res in _LIST:
-    _register(_pub, _code, _args, _w, False, _res)
-for _pub, _code, _args, _w, _res in _MAP:
-    _register(_pub, _code, _args, _w, True, _res)
-OP_ENCODERS[1034] = _create_encoder(False)
-OP_ENCODERS[2032] = _create_encoder(True)
+#: Encoders of the list and map operations, by public op code (the rows of ``_LIST`` and ``_MAP``,
+#: and list_create 1034 / map_create 2032).
+ENCODERS: dict[int, OpEncoder] = {
+    **{pub: _encoder(code, args, w, False, res) for pub, code, args, w, res in _LIST},
+    **{pub: _encoder(code, args, w, True, res) for pub, code, args, w, res in _MAP},
+    1034: _create_encoder(False),
+    2032: _create_encoder(True),
+}

@@ -12,8 +12,8 @@ from .._wire import constants as W
 from .._wire.message import pack_op
 from ..exception import _InvalidArgType, _InvalidArgValue
 from ..exp import _OP_EXP_READ, _OP_EXP_WRITE, _pack_expression
+from .base import EncodedOp, OpEncoder
 from .keys import check_bin_name
-from .ops import OP_ENCODERS, EncodedOp
 
 
 def _encoder(wire_op: int, valid_flags: int, is_write: bool) -> Callable[[dict[str, Any]], EncodedOp]:
@@ -35,5 +35,8 @@ def _encoder(wire_op: int, valid_flags: int, is_write: bool) -> Callable[[dict[s
     return enc
 
 
-OP_ENCODERS[_OP_EXP_READ] = _encoder(W.OP_EXP_READ, 16, False)
-OP_ENCODERS[_OP_EXP_WRITE] = _encoder(W.OP_EXP_MODIFY, 1 | 2 | 4 | 8 | 16, True)
+#: Encoders of the expression operations, by public op code.
+ENCODERS: dict[int, OpEncoder] = {
+    _OP_EXP_READ: _encoder(W.OP_EXP_READ, 16, False),
+    _OP_EXP_WRITE: _encoder(W.OP_EXP_MODIFY, 1 | 2 | 4 | 8 | 16, True),
+}

@@ -15,8 +15,8 @@ from .._wire import constants as W
 from .._wire.message import pack_op
 from .._wire.values import ValueTypeError, pack_cdt
 from ..exception import _invalid_arg, _InvalidArgType, _InvalidArgValue, _warn_unknown_field
+from .base import EncodedOp, OpEncoder
 from .keys import check_bin_name
-from .ops import OP_ENCODERS, EncodedOp
 
 _packer = msgpack.Packer(use_bin_type=False, autoreset=True)
 _HLL_FLAGS = 0xF  # HLL_WRITE_CREATE_ONLY | UPDATE_ONLY | NO_FAIL | ALLOW_FOLD
@@ -140,5 +140,5 @@ def _encoder(code: int) -> Any:
     return enc
 
 
-for _code in _OPS:
-    OP_ENCODERS[_code] = _encoder(_code)
+#: Encoders of the HLL operations, by public op code.
+ENCODERS: dict[int, OpEncoder] = {code: _encoder(code) for code in _OPS}

@@ -1,12 +1,12 @@
 """Operation dicts (``{"op": ..., "bin": ..., "val": ...}``) -> wire operations.
 
-Basic operators are encoded here. Collection, bit, HLL and expression operations register their
-encoders in :data:`OP_ENCODERS` from their own modules, keyed by the public op code.
+:data:`OP_ENCODERS` is the table of every operation ``operate`` accepts, by public op code: the
+basic operators are encoded here, collection, bit, HLL and expression operations by the tables of
+their own modules (``cdt``, ``bits``, ``hll``, ``expressions``), listed there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from .. import _constants as C
@@ -14,31 +14,9 @@ from .._wire import constants as W
 from .._wire.message import pack_op
 from .._wire.values import ValueTypeError, encode_particle
 from ..exception import InvalidArgError, _InvalidArgType, _InvalidArgValue
+from . import bits, cdt, expressions, hll
+from .base import EncodedOp, OpEncoder
 from .keys import check_bin_name
-
-
-class EncodedOp:
-    """A wire operation plus what the reply will carry for it."""
-
-    __slots__ = ("data", "wire_op", "bin", "is_write", "has_result", "respond_all", "post")
-
-    def __init__(self, data: bytes, wire_op: int, bin_name: str, is_write: bool, has_result: bool,
-                 respond_all: bool = False) -> None:
-        self.data = data
-        self.wire_op = wire_op
-        self.bin = bin_name
-        self.is_write = is_write
-        #: The server answers with a value for this op even without RESPOND_ALL_OPS.
-        self.has_result = has_result
-        #: The op needs RESPOND_ALL_OPS (map, bit, HLL, expression ops as real clients send them).
-        self.respond_all = respond_all
-        #: Turns this op's reply value into its public form (e.g. map key/value pairs), or None.
-        self.post: Callable[[Any], Any] | None = None
-
-
-OpEncoder = Callable[[dict[str, Any]], EncodedOp]
-#: Encoders by public op code; list/map/bit/hll/exp modules add theirs.
-OP_ENCODERS: dict[int, OpEncoder] = {}
 
 
 def _value(op: dict[str, Any], name: str = "val") -> tuple[int, bytes]:
@@ -101,17 +79,20 @@ def _delete(op: dict[str, Any]) -> EncodedOp:
     return EncodedOp(pack_op(W.OP_DELETE, b""), W.OP_DELETE, "", True, False)
 
 
-OP_ENCODERS.update(
-    {
-        C.OPERATOR_READ: _read,
-        C.OPERATOR_WRITE: _write,
-        C.OPERATOR_INCR: _incr,
-        C.OPERATOR_APPEND: _concat(W.OP_APPEND),
-        C.OPERATOR_PREPEND: _concat(W.OP_PREPEND),
-        C.OPERATOR_TOUCH: _touch,
-        C.OPERATOR_DELETE: _delete,
-    }
-)
+#: Every operation encoder, by public op code.
+OP_ENCODERS: dict[int, OpEncoder] = {
+    C.OPERATOR_READ: _read,
+    C.OPERATOR_WRITE: _write,
+    C.OPERATOR_INCR: _incr,
+    C.OPERATOR_APPEND: _concat(W.OP_APPEND),
+    C.OPERATOR_PREPEND: _concat(W.OP_PREPEND),
+    C.OPERATOR_TOUCH: _touch,
+    C.OPERATOR_DELETE: _delete,
+    **cdt.ENCODERS,  # list 1001-1034, map 2001-2032
+    **hll.ENCODERS,  # 3001-3010
+    **bits.ENCODERS,  # 4001-4054
+    **expressions.ENCODERS,  # exp_read 5001, exp_write 5002
+}
 
 
 def encode_ops(ops: Any) -> list[EncodedOp]:
@@ -231,18 +212,3 @@ class ResultPlan:
             else:
                 bins[n] = v
         return bins
-
-
-def _load_encoders() -> None:
-    """Import the op-encoder modules that exist (collections, bits, HLL, expressions)."""
-    import importlib
-
-    for mod in ("cdt", "bits", "hll", "expressions"):
-        try:
-            importlib.import_module(f"{__package__}.{mod}")
-        except ModuleNotFoundError as e:
-            if e.name != f"{__package__}.{mod}":
-                raise
-
-
-_load_encoders()

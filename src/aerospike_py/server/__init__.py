@@ -26,18 +26,6 @@ T = TypeVar("T")
 __all__ = ["EmbeddedServer", "EmbeddedCluster", "Fault", "Namespace", "Clock", "ServerNode"]
 
 
-def _load_extensions() -> None:
-    """Import the optional server modules (CDT, expressions, batch, query, UDF...) that exist."""
-    import importlib
-
-    for mod in ("cdt", "bits", "hll", "expressions", "batch", "sindex", "query", "udf", "security"):
-        try:
-            importlib.import_module(f"{__name__}.{mod}")
-        except ModuleNotFoundError as e:
-            if e.name != f"{__name__}.{mod}":
-                raise
-
-
 class _LoopThread:
     """An asyncio event loop running on a daemon thread."""
 
@@ -85,7 +73,6 @@ class EmbeddedServer:
                  tls: Any = None, tls_name: str | None = None, session_ttl: int = 86400) -> None:
         from .security import make_security, server_tls
 
-        _load_extensions()
         self.clock: Clock = Clock()
         #: The user database when ``security`` is on (``security.add_user(...)`` for fixtures).
         self.security: Security | None = make_security(security, self.clock, session_ttl)

@@ -9,7 +9,6 @@ import logging
 import signal
 import sys
 
-from . import _load_extensions
 from .node import ServerNode
 from .storage import Namespace
 
@@ -34,7 +33,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
-    _load_extensions()
     names = args.namespaces or ["test", "bar"]
     from .security import make_security, server_tls
     from .storage import Clock

@@ -242,5 +242,3 @@ def handle_batch(server: Any, h: Any, fields: dict[int, bytes], offset: int, bod
     frames.append(reply(final, info3=W.INFO3_LAST))
     return frames
 
-
-MESSAGE_HANDLERS["batch"] = handle_batch

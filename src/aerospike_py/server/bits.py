@@ -14,8 +14,8 @@ import msgpack
 
 from .._wire import constants as W
 from .._wire.message import WireOp
+from .context import OpContext
 from .errors import BIN_EXISTS, BIN_NOT_FOUND, INCOMPATIBLE_TYPE, OP_NOT_APPLICABLE, PARAMETER, ResultError
-from .ops import OP_HANDLERS, OpContext
 
 PROTO_SIZE_MAX = 128 * 1024 * 1024
 F_CREATE_ONLY, F_UPDATE_ONLY, F_NO_FAIL, F_PARTIAL = 1, 2, 4, 8
@@ -370,6 +370,3 @@ def bits_read(ctx: OpContext, op: WireOp) -> tuple[int, bytes] | None:
         raise ResultError(INCOMPATIBLE_TYPE)
     return _read(parsed, cur[1])
 
-
-OP_HANDLERS[W.OP_BIT_READ] = bits_read
-OP_HANDLERS[W.OP_BIT_MODIFY] = bits_modify

@@ -41,6 +41,7 @@ from .._wire.cdt import (
     RT_VALUE,
 )
 from .._wire.message import WireOp
+from .context import NO_RESULT, OpContext
 from .errors import (
     ELEMENT_EXISTS,
     ELEMENT_NOT_FOUND,
@@ -50,7 +51,6 @@ from .errors import (
     RECORD_TOO_BIG,
     ResultError,
 )
-from .ops import NO_RESULT, OP_HANDLERS, OpContext
 
 
 class Ext(NamedTuple):
@@ -1006,133 +1006,192 @@ def _resort(lst: CList) -> None:
         sort_values(lst)
 
 
-def list_op(lst: CList, code: int, args: list[Any]) -> Any:
-    """Apply list op ``code`` to ``lst`` in place; return the result value (None: no result)."""
-    if code in _LIST_SELECT:
-        rt, inverted = _split_rt(_arg(args, 0))
-        kind = _LIST_SELECT[code]
-        sel = _select(lst, kind, args, rt)
-        if inverted:
-            if sel.single:
-                _invert(sel, len(lst))  # (not applicable)
-            res, chosen = _list_inverted_positions(lst, kind, args, rt, set(sel.positions))
-            sel = _invert(Selection(sorted(chosen)), len(lst))
-            if res is not None:
-                if code >= 32:
-                    lst[:] = [v for i, v in enumerate(lst) if i in chosen]
-                return res
-        elif not sel.single and rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK):
-            chosen = set(sel.positions)
-            if kind in ("rank_range", "rel_rank") and not lst.flags & 1:  # ties: as the real heap picks
-                _, chosen = _list_inverted_positions(lst, kind, args, RT_NONE, chosen)
-            res = _list_plain_positions(lst, kind, args, rt, chosen)
+def _list_select(lst: CList, code: int, args: list[Any]) -> Any:
+    """get_by_* / remove_by_*: the selected elements' result (removed for a remove_by_*)."""
+    rt, inverted = _split_rt(_arg(args, 0))
+    kind = _LIST_SELECT[code]
+    sel = _select(lst, kind, args, rt)
+    if inverted:
+        if sel.single:
+            _invert(sel, len(lst))  # (not applicable)
+        res, chosen = _list_inverted_positions(lst, kind, args, rt, set(sel.positions))
+        sel = _invert(Selection(sorted(chosen)), len(lst))
+        if res is not None:
             if code >= 32:
-                lst[:] = [v for i, v in enumerate(lst) if i not in chosen]
+                lst[:] = [v for i, v in enumerate(lst) if i in chosen]
             return res
-        res = _result(lst, sel, rt) if rt not in (RT_KEY, RT_KEY_VALUE) else _bad_rt(rt)
-        if code >= CDT.L_REMOVE_BY_INDEX:
-            chosen = set(sel.positions)
+    elif not sel.single and rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK):
+        chosen = set(sel.positions)
+        if kind in ("rank_range", "rel_rank") and not lst.flags & 1:  # ties: as the real heap picks
+            _, chosen = _list_inverted_positions(lst, kind, args, RT_NONE, chosen)
+        res = _list_plain_positions(lst, kind, args, rt, chosen)
+        if code >= 32:
             lst[:] = [v for i, v in enumerate(lst) if i not in chosen]
         return res
-    if code == CDT.L_SET_TYPE:
-        lst.flags = _int_arg(args, 0, 0) & 1
-        _resort(lst)
-        return None
-    if code in (CDT.L_APPEND, CDT.L_APPEND_ITEMS):
-        items = [_arg(args, 0)] if code == CDT.L_APPEND else _arg(args, 0)
-        if not isinstance(items, list):
-            raise ResultError(PARAMETER, "list expected")
-        if lst.fresh and not lst and len(args) > 1 and not lst.flags:
-            lst.flags = _int_arg(args, 1, 0) & 1
-        return _list_add_items(lst, list(items), _int_arg(args, 2, 0), None)
-    if code in (CDT.L_INSERT, CDT.L_INSERT_ITEMS):
-        items = [_arg(args, 1)] if code == CDT.L_INSERT else _arg(args, 1)
-        if not isinstance(items, list):
-            raise ResultError(PARAMETER, "list expected")
-        return _list_add_items(lst, list(items), _int_arg(args, 2, 0), _int_arg(args, 0))
+    res = _result(lst, sel, rt) if rt not in (RT_KEY, RT_KEY_VALUE) else _bad_rt(rt)
+    if code >= CDT.L_REMOVE_BY_INDEX:
+        chosen = set(sel.positions)
+        lst[:] = [v for i, v in enumerate(lst) if i not in chosen]
+    return res
+
+
+def _list_set_type(lst: CList, code: int, args: list[Any]) -> Any:
+    lst.flags = _int_arg(args, 0, 0) & 1
+    _resort(lst)
+    return None
+
+
+def _list_append(lst: CList, code: int, args: list[Any]) -> Any:
+    """append, append_items."""
+    items = [_arg(args, 0)] if code == CDT.L_APPEND else _arg(args, 0)
+    if not isinstance(items, list):
+        raise ResultError(PARAMETER, "list expected")
+    if lst.fresh and not lst and len(args) > 1 and not lst.flags:
+        lst.flags = _int_arg(args, 1, 0) & 1
+    return _list_add_items(lst, list(items), _int_arg(args, 2, 0), None)
+
+
+def _list_insert(lst: CList, code: int, args: list[Any]) -> Any:
+    """insert, insert_items."""
+    items = [_arg(args, 1)] if code == CDT.L_INSERT else _arg(args, 1)
+    if not isinstance(items, list):
+        raise ResultError(PARAMETER, "list expected")
+    return _list_add_items(lst, list(items), _int_arg(args, 2, 0), _int_arg(args, 0))
+
+
+def _list_pop(lst: CList, code: int, args: list[Any]) -> Any:
+    """pop, remove."""
+    i = _norm_index(_int_arg(args, 0), len(lst))
+    v = lst.pop(i)
+    return v if code == CDT.L_POP else 1
+
+
+def _list_range(lst: CList, code: int, args: list[Any]) -> Any:
+    """pop_range, remove_range, get_range."""
+    r = _range(_int_arg(args, 0), args[1] if len(args) > 1 else None, len(lst))
+    got = CList(lst[r.start:r.stop])
+    if code != CDT.L_GET_RANGE:
+        del lst[r.start:r.stop]
+    return got if code != CDT.L_REMOVE_RANGE else len(got)
+
+
+def _list_set(lst: CList, code: int, args: list[Any]) -> Any:
     n = len(lst)
-    if code in (CDT.L_POP, CDT.L_REMOVE):
-        i = _norm_index(_int_arg(args, 0), n)
-        v = lst.pop(i)
-        return v if code == CDT.L_POP else 1
-    if code in (CDT.L_POP_RANGE, CDT.L_REMOVE_RANGE, CDT.L_GET_RANGE):
-        r = _range(_int_arg(args, 0), args[1] if len(args) > 1 else None, n)
-        got = CList(lst[r.start:r.stop])
-        if code != CDT.L_GET_RANGE:
-            del lst[r.start:r.stop]
-        return got if code != CDT.L_REMOVE_RANGE else len(got)
-    if code == CDT.L_SET:
-        flags = _int_arg(args, 2, 0)
-        if lst.flags & 1:
-            raise ResultError(OP_NOT_APPLICABLE, "set on an ordered list")
-        index, val = _int_arg(args, 0), _arg(args, 1)
-        if flags & L_ADD_UNIQUE and any(matches(val, x) for x in lst):
+    flags = _int_arg(args, 2, 0)
+    if lst.flags & 1:
+        raise ResultError(OP_NOT_APPLICABLE, "set on an ordered list")
+    index, val = _int_arg(args, 0), _arg(args, 1)
+    if flags & L_ADD_UNIQUE and any(matches(val, x) for x in lst):
+        if flags & NO_FAIL:
+            raise _SoftFail(None)
+        raise ResultError(ELEMENT_EXISTS)
+    if index < 0:
+        index = _norm_index(index, n)
+    if index >= n:
+        if index > n and flags & L_INSERT_BOUNDED:  # (n itself: an append)
+            if flags & NO_FAIL:
+                raise _SoftFail(None)
+            raise ResultError(OP_NOT_APPLICABLE, "index out of bounds")
+        _pad(lst, index - n + 1)
+    lst[index] = val
+    return None
+
+
+def _list_trim(lst: CList, code: int, args: list) -> Any:
+    n = len(lst)
+    r = _range(_int_arg(args, 0), _int_arg(args, 1), n)
+    kept = lst[r.start:r.stop]
+    lst[:] = kept
+    return n - len(kept)
+
+
+def _list_clear(lst: CList, code: int, args: list) -> Any:
+    lst.clear()
+    return None
+
+
+def _list_increment(lst: CList, code: int, args: list) -> Any:
+    n = len(lst)
+    index = _int_arg(args, 0)
+    incr = args[1] if len(args) > 1 else 1
+    if type(incr) not in (int, float):
+        raise ResultError(PARAMETER, "number expected")
+    if lst.fresh and not lst and len(args) > 2 and not lst.flags:
+        lst.flags = _int_arg(args, 2, 0) & 1
+    i = index + n if index < 0 else index
+    if i < 0:
+        raise ResultError(OP_NOT_APPLICABLE, "index out of range")
+    flags = _int_arg(args, 3, 0)
+    if i >= n:
+        if i > n and lst.flags & 1:
+            raise ResultError(OP_NOT_APPLICABLE, "index out of bounds of an ordered list")
+        if i > n and flags & L_INSERT_BOUNDED:  # (n: an append)
+            if flags & NO_FAIL:
+                raise _SoftFail(incr)  # the real server answers the increment, changes nothing
+            raise ResultError(OP_NOT_APPLICABLE, "index out of bounds")
+        _pad(lst, i - n + 1)
+        lst[i] = incr
+    else:
+        new = _add(lst[i], incr)
+        if flags & L_ADD_UNIQUE and any(matches(new, x) for j, x in enumerate(lst) if j != i):
             if flags & NO_FAIL:
                 raise _SoftFail(None)
             raise ResultError(ELEMENT_EXISTS)
-        if index < 0:
-            index = _norm_index(index, n)
-        if index >= n:
-            if index > n and flags & L_INSERT_BOUNDED:  # (n itself: an append)
-                if flags & NO_FAIL:
-                    raise _SoftFail(None)
-                raise ResultError(OP_NOT_APPLICABLE, "index out of bounds")
-            _pad(lst, index - n + 1)
-        lst[index] = val
-        return None
-    if code == CDT.L_TRIM:
-        r = _range(_int_arg(args, 0), _int_arg(args, 1), n)
-        kept = lst[r.start:r.stop]
-        lst[:] = kept
-        return n - len(kept)
-    if code == CDT.L_CLEAR:
-        lst.clear()
-        return None
-    if code == CDT.L_INCREMENT:
-        index = _int_arg(args, 0)
-        incr = args[1] if len(args) > 1 else 1
-        if type(incr) not in (int, float):
-            raise ResultError(PARAMETER, "number expected")
-        if lst.fresh and not lst and len(args) > 2 and not lst.flags:
-            lst.flags = _int_arg(args, 2, 0) & 1
-        i = index + n if index < 0 else index
-        if i < 0:
-            raise ResultError(OP_NOT_APPLICABLE, "index out of range")
-        flags = _int_arg(args, 3, 0)
-        if i >= n:
-            if i > n and lst.flags & 1:
-                raise ResultError(OP_NOT_APPLICABLE, "index out of bounds of an ordered list")
-            if i > n and flags & L_INSERT_BOUNDED:  # (n: an append)
-                if flags & NO_FAIL:
-                    raise _SoftFail(incr)  # the real server answers the increment, changes nothing
-                raise ResultError(OP_NOT_APPLICABLE, "index out of bounds")
-            _pad(lst, i - n + 1)
-            lst[i] = incr
-        else:
-            new = _add(lst[i], incr)
-            if flags & L_ADD_UNIQUE and any(matches(new, x) for j, x in enumerate(lst) if j != i):
-                if flags & NO_FAIL:
-                    raise _SoftFail(None)
-                raise ResultError(ELEMENT_EXISTS)
-            lst[i] = new
-        v = lst[i]
-        _resort(lst)
-        return v
-    if code == CDT.L_SORT:
-        flags = _int_arg(args, 0, 0)
-        sort_values(lst, reverse=bool(flags & 1))
-        if flags & 2:
-            out: list[Any] = []
-            for v in lst:
-                if not out or sort_key(out[-1]) != sort_key(v):
-                    out.append(v)
-            lst[:] = out
-        return None
-    if code == CDT.L_SIZE:
-        return n
-    if code == CDT.L_GET:
-        return lst[_norm_index(_int_arg(args, 0), n)]
-    raise ResultError(PARAMETER, f"unknown list op {code}")
+        lst[i] = new
+    v = lst[i]
+    _resort(lst)
+    return v
+
+
+def _list_sort(lst: CList, code: int, args: list[Any]) -> Any:
+    flags = _int_arg(args, 0, 0)
+    sort_values(lst, reverse=bool(flags & 1))
+    if flags & 2:
+        out: list[Any] = []
+        for v in lst:
+            if not out or sort_key(out[-1]) != sort_key(v):
+                out.append(v)
+        lst[:] = out
+    return None
+
+
+def _list_size(lst: CList, code: int, args: list[Any]) -> Any:
+    return len(lst)
+
+
+def _list_get(lst: CList, code: int, args: list[Any]) -> Any:
+    return lst[_norm_index(_int_arg(args, 0), len(lst))]
+
+
+#: List op code -> ``handler(list, code, args) -> result`` (None: no result).
+_LIST_OPS: dict[int, Callable[[CList, int, list[Any]], Any]] = {
+    CDT.L_SET_TYPE: _list_set_type,
+    CDT.L_APPEND: _list_append,
+    CDT.L_APPEND_ITEMS: _list_append,
+    CDT.L_INSERT: _list_insert,
+    CDT.L_INSERT_ITEMS: _list_insert,
+    CDT.L_POP: _list_pop,
+    CDT.L_REMOVE: _list_pop,
+    CDT.L_POP_RANGE: _list_range,
+    CDT.L_REMOVE_RANGE: _list_range,
+    CDT.L_GET_RANGE: _list_range,
+    CDT.L_SET: _list_set,
+    CDT.L_TRIM: _list_trim,
+    CDT.L_CLEAR: _list_clear,
+    CDT.L_INCREMENT: _list_increment,
+    CDT.L_SORT: _list_sort,
+    CDT.L_SIZE: _list_size,
+    CDT.L_GET: _list_get,
+    **dict.fromkeys(_LIST_SELECT, _list_select),
+}
+
+
+def list_op(lst: CList, code: int, args: list[Any]) -> Any:
+    """Apply list op ``code`` to ``lst`` in place; return the result value (None: no result)."""
+    handler = _LIST_OPS.get(code)
+    if handler is None:
+        raise ResultError(PARAMETER, f"unknown list op {code}")
+    return handler(lst, code, args)
 
 
 def _bad_rt(rt: int) -> NoReturn:
@@ -1521,7 +1580,8 @@ def to_particle(v: Any) -> tuple[int, bytes] | None:
     return W.PT_LIST, pack(v)
 
 
-def _cdt(ctx: OpContext, op: WireOp) -> tuple[int, bytes] | None:
+def handle_op(ctx: OpContext, op: WireOp) -> tuple[int, bytes] | None:
+    """The handler of the CDT_READ and CDT_MODIFY wire ops."""
     path, code, args = _parse(bytes(op.value))
     is_list = CDT.is_list_code(code)
     modify = op.op == W.OP_CDT_MODIFY
@@ -1595,6 +1655,3 @@ def apply(root: Any, path: list[Any], code: int, args: list[Any], modify: bool =
             raise _Discard(e.value) from None
         return e.value
 
-
-OP_HANDLERS[W.OP_CDT_READ] = _cdt
-OP_HANDLERS[W.OP_CDT_MODIFY] = _cdt

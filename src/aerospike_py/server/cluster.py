@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from .._wire.constants import N_PARTITIONS
 from .._wire.digest import partition_id
-from .info import INFO_HANDLERS
 from .node import Fault, ServerNode
 from .storage import Clock, Namespace
 
@@ -76,12 +75,12 @@ def _rack(node: ServerNode) -> int:
     return getattr(node, "rack_id", 0)
 
 
-def _info_rack_ids(node: ServerNode, params: dict[str, str]) -> str:
+def info_rack_ids(node: ServerNode, params: dict[str, str]) -> str:
     """``rack-ids``: ``ns:rack;...`` (this node's rack in each namespace)."""
     return ";".join(f"{ns}:{_rack(node)}" for ns in node.namespaces)
 
 
-def _info_racks(node: ServerNode, params: dict[str, str]) -> str:
+def info_racks(node: ServerNode, params: dict[str, str]) -> str:
     """``racks``: ``ns=NS:rack_R=NODE,NODE:rack_S=...;...`` over the live cluster members."""
     members = node.cluster.live_nodes() if node.cluster is not None else [node]
     by_rack: dict[int, list[str]] = {}
@@ -92,13 +91,10 @@ def _info_racks(node: ServerNode, params: dict[str, str]) -> str:
     return ";".join(f"ns={ns}:{racks}" for ns in node.namespaces if wanted in (None, ns))
 
 
-def _info_rebalance_generation(node: ServerNode, params: dict[str, str]) -> str:
+def info_rebalance_generation(node: ServerNode, params: dict[str, str]) -> str:
     return str(node.partition_generation)  # both move on every rebalance
 
 
-INFO_HANDLERS["rack-ids"] = _info_rack_ids
-INFO_HANDLERS["racks"] = _info_racks
-INFO_HANDLERS["rebalance-generation"] = _info_rebalance_generation
 
 
 def _forget(node: ServerNode) -> None:
@@ -312,10 +308,8 @@ class EmbeddedCluster:
                  host: str = "127.0.0.1", base_port: int = 0, cluster_name: str = "embedded",
                  default_ttl: int = 0, racks: Any = None, security: Any = False, tls: Any = None,
                  tls_name: str | None = None, session_ttl: int = 86400) -> None:
-        from . import _load_extensions
         from .security import make_security, server_tls
 
-        _load_extensions()
         self.clock: Clock = Clock()
         #: The user database shared by every node when ``security`` is on.
         self.security: Security | None = make_security(security, self.clock, session_ttl)

@@ -32,8 +32,8 @@ from .._wire.expiry import CITRUS_EPOCH
 from .._wire.message import WireOp
 from .._wire.values import HLL, GeoJSON, cdt_sort_key, decode_particle, encode_particle, pack_cdt
 from . import bits, cdt, hll
+from .context import OpContext
 from .errors import BIN_EXISTS, BIN_NOT_FOUND, OP_NOT_APPLICABLE, PARAMETER, ResultError
-from .ops import FILTER_EVALUATOR, OP_HANDLERS, OpContext
 from .storage import Clock, StoredRecord, delete_bin
 
 
@@ -1026,7 +1026,7 @@ def _as_is(v: Any) -> Any:
     return v
 
 
-def _exp_read(ctx: OpContext, op: WireOp) -> tuple[int, bytes] | None:
+def exp_read(ctx: OpContext, op: WireOp) -> tuple[int, bytes] | None:
     body, flags = _op_args(op)
     v = evaluate(body, ctx.record, ctx.namespace, ctx.clock)
     if v is UNKNOWN:
@@ -1036,7 +1036,7 @@ def _exp_read(ctx: OpContext, op: WireOp) -> tuple[int, bytes] | None:
     return _to_particle(v)
 
 
-def _exp_write(ctx: OpContext, op: WireOp) -> None:
+def exp_write(ctx: OpContext, op: WireOp) -> None:
     body, flags = _op_args(op)
     compile_expression(body)  # a malformed expression fails first (PARAMETER), as on the real server
     bins = ctx.record.bins
@@ -1065,8 +1065,3 @@ def _exp_write(ctx: OpContext, op: WireOp) -> None:
     bins[op.name] = _to_particle(v)  # type: ignore[assignment]
     return None
 
-
-OP_HANDLERS[W.OP_EXP_READ] = _exp_read
-OP_HANDLERS[W.OP_EXP_MODIFY] = _exp_write
-if filter_passes not in FILTER_EVALUATOR:
-    FILTER_EVALUATOR.append(filter_passes)

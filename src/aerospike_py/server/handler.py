@@ -25,15 +25,16 @@ from .._wire.message import (
     parse_wire_ops,
 )
 from . import errors as E
+from .context import NO_RESULT, OpContext
 from .errors import ResultError
 from .geo import check_particle as check_geo
-from .ops import FILTER_EVALUATOR, NO_RESULT, OP_HANDLERS, READ_OPS, OpContext, op_write
+from .ops import FILTER_EVALUATOR, OP_HANDLERS, READ_OPS, op_write
 from .storage import Clock, StoredRecord, delete_bin
 
-#: Handlers for whole messages that are not single-record commands: key -> handler(server, header,
-#: fields, ops_bytes_offset, body) -> list of frames. Keys: "batch", "scan", "udf".
 #: A request's reply frames: a list, or made as the connection writes them (a scan or query).
 Frames = list[bytes] | Iterator[bytes]
+#: Handlers for whole messages that are not single-record commands: key -> handler(server, header,
+#: fields, ops_bytes_offset, body) -> frames. Filled from :data:`.registry.MESSAGES`.
 MESSAGE_HANDLERS: dict[str, Callable[..., Frames]] = {}
 
 _pack_field_header = FIELD_HEADER.pack

@@ -19,8 +19,8 @@ import msgpack
 
 from .._wire import constants as W
 from .._wire.message import WireOp
+from .context import OpContext
 from .errors import BIN_EXISTS, BIN_NOT_FOUND, INCOMPATIBLE_TYPE, OP_NOT_APPLICABLE, PARAMETER, ResultError
-from .ops import OP_HANDLERS, OpContext
 
 HLL_BITS = 6
 MIN_INDEX, MAX_INDEX = 4, 16
@@ -563,6 +563,3 @@ def read_result(args: list[Any], cur: Sketch | None) -> tuple[int, bytes] | None
         return _int(intersect_count(everything))
     return W.PT_FLOAT, struct.pack(">d", similarity(everything))
 
-
-OP_HANDLERS[W.OP_HLL_READ] = hll_read
-OP_HANDLERS[W.OP_HLL_MODIFY] = hll_modify

@@ -16,6 +16,7 @@ BUILD = "8.1.2.0"
 _ALL_BITMAP = base64.b64encode(b"\xff" * (N_PARTITIONS // 8)).decode()
 
 #: Extra info handlers by command name (``sindex-create``, ``udf-put``...): ``(server, params) -> str``.
+#: Filled from :data:`.registry.INFO`.
 INFO_HANDLERS: dict[str, Callable[[Any, dict[str, str]], str]] = {}
 
 

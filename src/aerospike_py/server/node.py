@@ -305,6 +305,9 @@ class ServerNode:
         tls: ssl.SSLContext | None = None,
         tls_name: str | None = None,
     ) -> None:
+        from .registry import install  # (it imports the handler modules, which import this one)
+
+        install()
         self.host: str = host
         self.port: int = port
         if namespaces is None:

@@ -1,54 +1,27 @@
-"""Per-operation semantics of the embedded server, and the registry that extensions fill.
+"""The embedded server's table of operation handlers (:data:`OP_HANDLERS`, by wire op type) and
+the basic operations (read, write, incr, append, prepend, touch, delete).
 
-A handler gets the :class:`OpContext` (the record being built) and the wire op; it returns the
-result particle ``(particle_type, bytes)`` or ``None`` (no result), or raises ``ResultError``.
-Collection (CDT), bit, HLL and expression operations register here from their own modules.
+Collection (CDT), bit, HLL and expression operations are handled by their own modules, listed in
+the table. A handler's signature and context: :mod:`aerospike_py.server.context`.
 """
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from typing import Any
 
 from .._wire import constants as W
 from .._wire.message import WireOp
+from . import bits, cdt, expressions, hll
+from .context import OpContext, OpHandler
 from .errors import INCOMPATIBLE_TYPE, KEY_NOT_FOUND, PARAMETER, ResultError
 from .geo import check_particle as check_geo
-from .storage import StoredRecord, delete_bin
+from .storage import delete_bin
 
 _INT64 = struct.Struct(">q")
 _DOUBLE = struct.Struct(">d")
 
 
-class OpContext:
-    """The record an operate command works on, with the facts handlers may need."""
-
-    __slots__ = ("record", "exists", "namespace", "clock", "deleted", "touched", "server", "flags", "created")
-
-    def __init__(self, record: StoredRecord, exists: bool, namespace: Any, clock: Any, server: Any = None,
-                 flags: int = 0) -> None:
-        self.record: StoredRecord = record
-        self.exists: bool = exists
-        self.namespace: Any = namespace
-        self.clock: Any = clock
-        self.server: Any = server
-        self.deleted: bool = False
-        self.touched: bool = False
-        self.flags: int = flags
-        self.created: bool = not exists
-
-    @property
-    def bins(self) -> dict[str, tuple[int, bytes]]:
-        return self.record.bins
-
-
-#: What a handler returns for an op that puts no bin at all in the reply (not even a nil one).
-NO_RESULT: tuple[int, bytes] = (-1, b"no result")  # compared by identity
-
-OpHandler = Callable[[OpContext, WireOp], "tuple[int, bytes] | None"]
-#: Handlers by wire op type (read ops and modify ops alike).
-OP_HANDLERS: dict[int, OpHandler] = {}
 #: Wire op types that only read.
 READ_OPS: set[int] = {W.OP_READ, W.OP_CDT_READ, W.OP_BIT_READ, W.OP_HLL_READ, W.OP_EXP_READ}
 
@@ -124,18 +97,25 @@ def _op_delete(ctx: OpContext, op: WireOp) -> None:
     return None
 
 
-OP_HANDLERS.update(
-    {
-        W.OP_READ: _op_read,
-        W.OP_WRITE: op_write,
-        W.OP_INCR: _op_incr,
-        W.OP_APPEND: _concat(False),
-        W.OP_PREPEND: _concat(True),
-        W.OP_TOUCH: _op_touch,
-        W.OP_DELETE: _op_delete,
-    }
-)
+#: Every operation handler, by wire op type (read ops and modify ops alike).
+OP_HANDLERS: dict[int, OpHandler] = {
+    W.OP_READ: _op_read,
+    W.OP_WRITE: op_write,
+    W.OP_INCR: _op_incr,
+    W.OP_APPEND: _concat(False),
+    W.OP_PREPEND: _concat(True),
+    W.OP_TOUCH: _op_touch,
+    W.OP_DELETE: _op_delete,
+    W.OP_CDT_READ: cdt.handle_op,
+    W.OP_CDT_MODIFY: cdt.handle_op,
+    W.OP_BIT_READ: bits.bits_read,
+    W.OP_BIT_MODIFY: bits.bits_modify,
+    W.OP_HLL_READ: hll.hll_read,
+    W.OP_HLL_MODIFY: hll.hll_modify,
+    W.OP_EXP_READ: expressions.exp_read,
+    W.OP_EXP_MODIFY: expressions.exp_write,
+}
 
-#: Filter-expression evaluator: ``(expression_bytes, record, namespace, clock) -> bool``; set by
-#: the expression module. ``None``: filters are not supported (commands carrying one fail).
-FILTER_EVALUATOR: list[Callable[..., bool]] = []
+#: The filter-expression evaluator, first entry: ``(expression_bytes, record, namespace, clock) ->
+#: bool`` (a list so that tests can put a probe in front of it).
+FILTER_EVALUATOR: list[Callable[..., bool]] = [expressions.filter_passes]

@@ -34,10 +34,9 @@ from .._wire.proto import PROTO_HEADER
 from .._wire.query import pack_last, pack_partition_done, pack_record, parse_index_range, parse_query
 from . import errors as E
 from . import geo
+from .context import OpContext
 from .errors import ResultError
 from .handler import MESSAGE_HANDLERS, Frames, _run_op, check_filter, reply, write_record
-from .info import INFO_HANDLERS
-from .ops import OpContext
 from .sindex import ITYPE_DEFAULT, find_index
 from .storage import StoredRecord
 
@@ -315,9 +314,8 @@ def info_query_abort(server: Any, params: dict[str, str]) -> str:
     return "ERROR:2:job not active"
 
 
-INFO_HANDLERS["query-show"] = info_query_show
-INFO_HANDLERS["query-abort"] = info_query_abort
-INFO_HANDLERS["query-abort-all"] = lambda server, params: "OK - number of queries killed: 0"
+def info_query_abort_all(server: Any, params: dict[str, str]) -> str:
+    return "OK - number of queries killed: 0"
 
 
 # --------------------------------------------------------------------------- answering
@@ -603,5 +601,3 @@ def _background(server: Any, ns: Any, h: MessageHeader, fields: dict[int, bytes]
     _register(server, job)
     return [_FIN]
 
-
-MESSAGE_HANDLERS["scan"] = handle_query

@@ -27,7 +27,6 @@ from .._wire import constants as W
 from .._wire.digest import partition_id
 from . import cdt, geo
 from .errors import ResultError
-from .info import INFO_HANDLERS
 from .storage import Namespace, StoredRecord
 
 ITYPE_DEFAULT, ITYPE_LIST, ITYPE_MAPKEYS, ITYPE_MAPVALUES = 0, 1, 2, 3
@@ -682,9 +681,3 @@ def sindex_legacy(node: Any, params: dict[str, str]) -> str:
     return s if s is not None else "ERROR:201:no index"
 
 
-INFO_HANDLERS["sindex-create"] = sindex_create
-INFO_HANDLERS["sindex-delete"] = sindex_delete
-INFO_HANDLERS["sindex-stat"] = sindex_stat
-INFO_HANDLERS["sindex-exists"] = sindex_exists
-INFO_HANDLERS["sindex-list"] = sindex_list
-INFO_HANDLERS["sindex"] = sindex_legacy

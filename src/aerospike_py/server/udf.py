@@ -28,8 +28,7 @@ from .._wire.query import pack_last
 from .._wire.values import KeyOrderedDict, decode_particle, encode_particle, unpack_cdt
 from . import errors as E
 from .errors import ResultError
-from .handler import MESSAGE_HANDLERS, check_filter, record_digest, reply, void_time_for
-from .info import INFO_HANDLERS
+from .handler import check_filter, record_digest, reply, void_time_for
 from .storage import StoredRecord
 
 log: logging.Logger = logging.getLogger("aerospike_py.server.udf")
@@ -182,10 +181,6 @@ def info_udf_get(server: Any, params: dict[str, str]) -> str:
     return f"type=LUA;content={m.content64};"
 
 
-INFO_HANDLERS["udf-put"] = info_udf_put
-INFO_HANDLERS["udf-remove"] = info_udf_remove
-INFO_HANDLERS["udf-list"] = info_udf_list
-INFO_HANDLERS["udf-get"] = info_udf_get
 
 
 # --------------------------------------------------------------------------- apply
@@ -351,8 +346,6 @@ def handle_udf(server: Any, h: Any, fields: dict[int, bytes], offset: int, body:
         return [reply(e.code, e.generation, e.void_time)]
 
 
-MESSAGE_HANDLERS["udf"] = handle_udf
-
 
 # --------------------------------------------------------------------------- background UDF jobs
 
@@ -410,8 +403,6 @@ def handle_query_udf(server: Any, h: Any, fields: dict[int, bytes], offset: int,
     Q._register(server, job)
     return [Q._FIN]
 
-
-MESSAGE_HANDLERS["query_udf"] = handle_query_udf
 
 
 # --------------------------------------------------------------------------- aggregation
