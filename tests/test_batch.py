@@ -489,8 +489,8 @@ def test_async_client_batch_calls(server):
 
 @pytest.fixture
 def tiny_backoff(monkeypatch):
-    monkeypatch.setattr(B, "RETRY_BASE", 0.0005)
-    monkeypatch.setattr(B, "RETRY_CAP", 0.001)
+    monkeypatch.setattr(B.steps, "RETRY_BASE", 0.0005)
+    monkeypatch.setattr(B.steps, "RETRY_CAP", 0.001)
 
 
 def _fail(server: Any, keys: list, code: int, times: int) -> None:
@@ -529,7 +529,7 @@ def test_write_without_retry_reports_one_attempt(client, server):
 
 
 def test_write_retry_stops_before_total_timeout(client, server, monkeypatch):
-    monkeypatch.setattr(B, "RETRY_MIN_LEFT", 60.0)  # more than total_timeout allows: no retry may start
+    monkeypatch.setattr(B.steps, "RETRY_MIN_LEFT", 60.0)  # more than total_timeout allows: no retry may start
     keys = [k(i) for i in range(2)]
     _fail(server, keys[:1], 14, 1)
     res = client.batch_write([(key, {"i": 1}) for key in keys], {"total_timeout": 5000}, retry=5)

@@ -329,6 +329,22 @@ def parse_host(h: Any) -> tuple[str, int]:
     raise _InvalidArgValue(f"bad host {h!r}")
 
 
+class _NodeRenamed(ClusterError):
+    """A node's address now answers with another node name (the node was replaced)."""
+
+
+class _TendWork:
+    """What one tend's node poll found: peers announced, nodes whose partition maps or racks
+    changed."""
+
+    __slots__ = ("new_peers", "refresh", "rack_refresh")
+
+    def __init__(self) -> None:
+        self.new_peers: list[tuple[str, str, list[tuple[str, int]]]] = []
+        self.refresh: list[Node] = []
+        self.rack_refresh: list[Node] = []
+
+
 class Cluster:
     """The client's view of the cluster: nodes by name, partition tables, tending."""
 
@@ -513,10 +529,21 @@ class Cluster:
             self.tend_event.notify_all()
 
     def _tend_once(self) -> None:
+        """One tend, in phases (as the Go client's tender): poll every node, drop the failed ones,
+        add the peers they announce, read the partition maps and racks that changed, reseed."""
+        work = _TendWork()
+        self._poll_nodes(work)
+        self._drop_failed_nodes()
+        self._add_peers(work)
+        self._refresh_partitions(work.refresh)
+        for node in work.rack_refresh:
+            self._refresh_racks(node)
+        if not self.nodes:
+            self._reseed()
+
+    def _poll_nodes(self, work: _TendWork) -> None:
+        """Ask each node for its name and generations; note what changed in ``work``."""
         peers_cmd = self._peers_command()
-        new_peers: list[tuple[str, str, list[tuple[str, int]]]] = []
-        refresh: list[Node] = []
-        rack_refresh: list[Node] = []
         commands: tuple[str, ...] = ("node", "peers-generation", "partition-generation")
         if self.rack_aware:
             commands += ("rebalance-generation",)
@@ -526,36 +553,41 @@ class Cluster:
                     node.relogin(self.connect_timeout_s)  # a fresh token before this one expires
                 info = node.info(*commands, timeout_s=self.connect_timeout_s)
                 if info.get("node") != node.name:
-                    raise ClusterError(f"node at {node.address} now reports name {info.get('node')!r}")
+                    raise _NodeRenamed(f"node at {node.address} now reports name {info.get('node')!r}")
                 node.failures = 0
                 pg = int(info.get("peers-generation", "-1") or -1)
                 if pg != node.peers_generation:
                     pinfo = node.info(peers_cmd, timeout_s=self.connect_timeout_s)
                     _, peers = parse_peers_tls(pinfo.get(peers_cmd, ""))
-                    new_peers.extend(peers)
+                    work.new_peers.extend(peers)
                     node.peer_names = {name for name, _, _ in peers}
                     node.peers_generation = pg
                 gen = int(info.get("partition-generation", "-1") or -1)
                 if gen != node.partition_generation:
                     log.debug("tend: node %s partition generation %d -> %d", node.name, node.partition_generation, gen)
-                    refresh.append(node)
+                    work.refresh.append(node)
                     node.partition_generation = gen
                 if self.rack_aware and info.get("rebalance-generation") != str(node.rebalance_generation):
-                    rack_refresh.append(node)
+                    work.rack_refresh.append(node)
             except (OSError, ConnectionClosed, ConnectionTimeout, AerospikeError, ValueError) as e:
                 node.failures += 1
                 log.debug("tend of node %s failed (%d): %s", node.name, node.failures, e)
-                if isinstance(e, ClusterError) and "name" in str(e):
+                if isinstance(e, _NodeRenamed):
                     node.failures = self.fail_limit
-        # A failing node is dropped at once when no answering node lists it as a peer any more
-        # (the cluster has excluded it), else after ``fail_limit`` consecutive failed tends.
+
+    def _drop_failed_nodes(self) -> None:
+        """A failing node is dropped at once when no answering node lists it as a peer any more
+        (the cluster has excluded it), else after ``fail_limit`` consecutive failed tends."""
         answering = [n for n in self.node_list if not n.failures]
         referenced = set().union(*(n.peer_names for n in answering))
         for node in list(self.node_list):
             if node.failures and (node.failures >= self.fail_limit
                                   or (answering and node.name not in referenced)):
                 self._remove_node(node)
-        for name, tls_name, hosts in new_peers:
+
+    def _add_peers(self, work: _TendWork) -> None:
+        """Connect to the announced peers not known yet (first reachable address each)."""
+        for name, tls_name, hosts in work.new_peers:
             if name in self.nodes:
                 continue
             for host, port in hosts:
@@ -568,16 +600,19 @@ class Cluster:
                     node.close()
                 else:
                     self._add_node(node)
-                    refresh.append(node)
+                    work.refresh.append(node)
                     node.partition_generation = -1
                     if self.rack_aware:
-                        rack_refresh.append(node)
+                        work.rack_refresh.append(node)
                     try:
                         self._warm_node(node)
                     except Exception as e:  # noqa: BLE001 - commands open connections on demand
                         log.debug("warming node %s failed: %s", node.name, e)
                 break
-        for node in refresh:
+
+    def _refresh_partitions(self, nodes: list[Node]) -> None:
+        """Read the partition maps (``replicas``) of ``nodes`` into the tables."""
+        for node in nodes:
             try:
                 info = node.info("replicas", "partition-generation", timeout_s=self.connect_timeout_s)
             except (OSError, ConnectionClosed, ConnectionTimeout) as e:
@@ -595,14 +630,14 @@ class Cluster:
                 if regime < table.regime:
                     continue
                 table.update(node, regime, bitmaps)
-        for node in rack_refresh:
-            self._refresh_racks(node)
-        if not self.nodes:
-            self._seed()  # every node is gone: start again from the seeds
-            for n in self.node_list:
-                n.partition_generation = -1
-                n.peers_generation = -1
-                n.rebalance_generation = -1
+
+    def _reseed(self) -> None:
+        """Every node is gone: start again from the seeds, reading everything afresh."""
+        self._seed()
+        for n in self.node_list:
+            n.partition_generation = -1
+            n.peers_generation = -1
+            n.rebalance_generation = -1
 
     def _refresh_racks(self, node: Node) -> None:
         """Read ``node``'s rack per namespace (``rack-ids``, with the ``rebalance-generation`` it
