@@ -297,7 +297,8 @@ def test_bad_policies_and_bins(offline):
 def test_batch_read_handle():
     keys = B.parse_keys([k("a"), k(2), k("c"), (NS, SET, None, b"\x01" * 20)])
     state = B.BatchState(keys)
-    state.slots[:] = [(0, 1, 0, {"x": 1}), (2, 0, 0, None), (0, 3, 0, {"y": 2}), (0, 1, 0, {"z": 3})]
+    state.slots[:] = [B.Slot(0, 1, 0, {"x": 1}, False), B.Slot(2, 0, 0, None, False),
+                      B.Slot(0, 3, 0, {"y": 2}, False), B.Slot(0, 1, 0, {"z": 3}, False)]
     h = B.BatchReadHandle(state)
     assert len(h) == 4 and h.found_count() == 3
     assert h.as_dict() == {"a": {"x": 1}, "c": {"y": 2}}  # digest-only and failed records left out
@@ -552,7 +553,7 @@ def test_write_retry_backoff_is_full_jitter_capped():
             state, indices = cmd.extra
             sizes.append(len(indices))
             for i in indices:  # key 0 keeps failing
-                state.slots[i] = (14, 0, 0, None) if i == 0 else (0, 1, 0, None)
+                state.slots[i] = B.Slot(14, 0, 0, None, False) if i == 0 else B.Slot(0, 1, 0, None, False)
             step = steps.send(combine([None]))
     assert sizes == [3] + [1] * 10
     assert delays == [0.0] + [0.5 * min(0.5, 0.01 * 2 ** i) for i in range(10)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator
-from operator import itemgetter
+from operator import attrgetter
 from typing import Any
 
 from . import _constants as C
@@ -179,7 +179,7 @@ class BatchMixin:
             if info1 and p["read_mode_ap"]:
                 info1 |= W.INFO1_READ_MODE_AP_ALL
             keep = reply_keep(encoded)
-            heads = _shared_heads(rkeys, lambda k: B.write_head(k, info1, attrs, data), attrs[4] == 1)
+            heads = _shared_heads(rkeys, lambda k: B.write_head(k, info1, attrs, data), attrs.key_policy == C.POLICY_KEY_SEND)
         else:
             if p["read_mode_ap"]:
                 info1 |= W.INFO1_READ_MODE_AP_ALL
@@ -200,7 +200,7 @@ class BatchMixin:
         p = self._batch_policy(policy)
         wp = P.Policy(p, exists=C.POLICY_EXISTS_IGNORE, ttl=0)
         base_attrs = P.write_attrs(wp, None)
-        send_key = base_attrs[4] == 1
+        send_key = base_attrs.key_policy == C.POLICY_KEY_SEND
         rkeys = []
         heads: list[bytes] = []
         shared: dict[tuple[bytes, bytes], bytes] = {}
@@ -245,7 +245,7 @@ class BatchMixin:
         p = self._batch_policy(policy)
         wp = P.Policy(self._write_view(p, policy), gen=C.POLICY_GEN_IGNORE)
         base_attrs = P.write_attrs(wp, None)
-        send_key = base_attrs[4] == 1
+        send_key = base_attrs.key_policy == C.POLICY_KEY_SEND
         rkeys = []
         heads: list[bytes] = []
         shared: dict[tuple[bytes, bytes], bytes] = {}
@@ -305,7 +305,7 @@ async def _drive_async(client: Any, steps: Generator[B.Step, Any, Any], first: A
         out = await client._run_many(cmds, parallel, combine)
 
 
-_space_of = itemgetter(0)  # RequestKey -> its KeySpace
+_space_of = attrgetter("space")
 _NUMPY_BATCH: Any = None
 
 
@@ -333,7 +333,7 @@ def _shared_heads(rkeys: list[Any], build: Any, per_key: bool = False) -> list[b
     last_space = None
     h = b""
     for k in rkeys:
-        space = k[0]  # the key's KeySpace: one per (namespace, set)
+        space = k.space  # one KeySpace per (namespace, set)
         if space is not last_space:
             got = cache.get(space)
             if got is None:

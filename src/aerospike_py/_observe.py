@@ -149,11 +149,11 @@ class Observer:
         try:
             result = executor.run(cmd, target, t0)
         except BaseException as e:
-            space = cmd.key[0]
+            space = cmd.key.space
             record(cmd.op, space.namespace, space.set_name, _perf() - t0, e)
             raise
         dt = _perf() - t0
-        space = cmd.key[0]
+        space = cmd.key.space
         s = space.series.get(cmd.op)
         if s is None:
             s = _ok_series(cmd.op, space)
@@ -168,7 +168,7 @@ class Observer:
         return result
 
     def _traced_sync(self, executor: Any, cmd: Any, target: Any) -> Any:
-        space = cmd.key[0]
+        space = cmd.key.space
         span = self._span(cmd.op, space.namespace, space.set_name, executor.cluster, cmd, target)
         t0 = _perf()
         try:
@@ -181,7 +181,7 @@ class Observer:
 
     def run_async(self, executor: Any, cmd: Any) -> Awaitable[Any]:
         """``executor.submit(cmd)`` (sent now, as without observation), timed when awaited."""
-        space = cmd.key[0]
+        space = cmd.key.space
         span = self._span(cmd.op, space.namespace, space.set_name, executor.cluster, cmd, None) \
             if self.tracer is not None else None
         t0 = _perf()

@@ -8,11 +8,13 @@ Resolution of the default (``None``) policy is free: it is computed once.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import _constants as C
 from ._wire import constants as W
 from .exception import _invalid_arg, _InvalidArgType, _InvalidArgValue, _warn_unknown_field
+
+_tuple_new = tuple.__new__
 
 _TRANSPORT_DEFAULTS: dict[str, Any] = {
     "socket_timeout": 30000,
@@ -95,10 +97,6 @@ _ENUMS: dict[str, tuple[int, ...]] = {
     "expected_duration": (0, 1, 2),
 }
 _BOOLS = {"durable_delete", "allow_inline", "allow_inline_ssd", "respond_all_keys", "include_bin_data"}
-
-
-#: ``(info2_bits, info3_bits, generation, record_ttl, key_policy, durable)`` of a write.
-WriteAttrs = tuple[int, int, int, int, int, bool]
 
 
 class Policy(dict[str, Any]):
@@ -233,8 +231,20 @@ INFO = PolicyKind("info", INFO_DEFAULTS)
 _META_KEYS = frozenset(("gen", "ttl", "key", "exists", "commit_level", "durable_delete"))
 
 
+class WriteAttrs(NamedTuple):
+    """The message attributes of a write (made with ``tuple.__new__``: no Python-level ``__new__``)."""
+
+    info2: int
+    info3: int
+    generation: int
+    #: The record TTL as sent (unsigned 32-bit, see :func:`ttl_to_wire`).
+    ttl: int
+    key_policy: int
+    durable: bool
+
+
 def write_attrs(policy: Policy, meta: dict[str, Any] | None) -> WriteAttrs:
-    """``(info2_bits, info3_bits, generation, record_ttl, key_policy, durable)`` for a write.
+    """The :class:`WriteAttrs` of a write with ``policy`` and ``meta``.
 
     Fields set in ``meta`` (WriteMeta) win over the policy's.
     """
@@ -289,7 +299,7 @@ def write_attrs(policy: Policy, meta: dict[str, Any] | None) -> WriteAttrs:
         info3 |= W.INFO3_COMMIT_MASTER
     if durable:
         info2 |= W.INFO2_DURABLE_DELETE
-    out = (info2, info3, generation, ttl_to_wire(ttl), key_policy, durable)
+    out = _tuple_new(WriteAttrs, (info2, info3, generation, ttl_to_wire(ttl), key_policy, durable))
     if not meta and policy.cacheable:
         policy.attrs = out
     return out

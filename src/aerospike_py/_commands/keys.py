@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import struct
-from operator import itemgetter as _itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from .._wire import constants as W
 from .._wire.digest import SetHasher, compute_digest, key_particle, partition_id
@@ -60,57 +59,54 @@ def key_space(namespace: str, set_name: str) -> KeySpace:
     return ks
 
 
-class RequestKey(tuple[KeySpace, Any, bytes, int, "bytes | None", AerospikeKey]):
-    """A validated key: ``(space, user_key, digest, particle_type, key_bytes, public)`` with named
-    access; ``public`` is the :class:`AerospikeKey` that results carry (made once per key).
+class RequestKey(NamedTuple):
+    """A validated key; ``public`` is the :class:`AerospikeKey` that results carry (made once per
+    key). Made with ``tuple.__new__`` on the hot path (no Python-level ``__new__``)."""
 
-    A tuple subclass so that creating one costs no Python-level ``__init__`` (hot path).
-    """
-
-    __slots__ = ()
-
-    space: KeySpace = property(_itemgetter(0))  # type: ignore[assignment]
-    user_key: Any = property(_itemgetter(1))
-    digest: bytes = property(_itemgetter(2))  # type: ignore[assignment]
-    ptype: int = property(_itemgetter(3))  # type: ignore[assignment]
-    kbytes: bytes | None = property(_itemgetter(4))  # type: ignore[assignment]
+    space: KeySpace
+    user_key: Any
+    digest: bytes
+    #: Particle type and bytes of the user key (``kbytes`` None: a digest-only key).
+    ptype: int
+    kbytes: bytes | None
+    public: AerospikeKey
 
     @property
     def namespace(self) -> str:
-        return self[0].namespace
+        return self.space.namespace
 
     @property
     def set_name(self) -> str:
-        return self[0].set_name
+        return self.space.set_name
 
     @property
     def ns_b(self) -> bytes:
-        return self[0].ns_b
+        return self.space.ns_b
 
     @property
     def set_b(self) -> bytes:
-        return self[0].set_b
+        return self.space.set_b
 
     @property
     def key_field(self) -> bytes | None:
         """The user-key field (``None`` for digest-only keys)."""
-        if self[4] is None:
+        if self.kbytes is None:
             return None
-        return pack_key_field(self[3], self[4])
+        return pack_key_field(self.ptype, self.kbytes)
 
     @property
     def partition_id(self) -> int:
-        return partition_id(self[2])
+        return partition_id(self.digest)
 
     def fields(self) -> bytes:
         """Namespace, set and digest fields, concatenated."""
-        return self[0].prefix + self[2]
+        return self.space.prefix + self.digest
 
     def to_public(self) -> AerospikeKey:
-        return self[5]
+        return self.public
 
     def __repr__(self) -> str:
-        return f"({self[0].namespace!r}, {self[0].set_name!r}, {self[1]!r})"
+        return f"({self.space.namespace!r}, {self.space.set_name!r}, {self.user_key!r})"
 
 
 def _rk(space: KeySpace, user_key: Any, digest: bytes, ptype: int, kbytes: bytes | None) -> RequestKey:
@@ -130,7 +126,7 @@ def parse_key(key: Any) -> RequestKey:
             rk = _RECENT.get(key)
         except TypeError:  # an unhashable user key: the slow path names the problem
             return _parse_key_slow(key)
-        if rk is not None and type(rk[1]) is type(key[2]):
+        if rk is not None and type(rk.user_key) is type(key[2]):
             return rk
         if len(key) == 3:
             namespace, set_name, user_key = key

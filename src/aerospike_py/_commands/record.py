@@ -95,7 +95,7 @@ def _parse_record(cmd: Command, body: Any, node: str) -> Record:
     else:
         gen, void_time, bins = r
     meta = _tuple_new(RecordMetadata, (gen, ttl_of(void_time, _time())))
-    return _tuple_new(Record, (cmd.key[5], meta, bins))
+    return _tuple_new(Record, (cmd.key.public, meta, bins))
 
 
 def _parse_exists(cmd: Command, body: Any, node: str) -> ExistsResult:
@@ -147,8 +147,8 @@ def _parse_operate_ordered(cmd: Command, body: Any, node: str) -> OperateOrdered
 def _read_request(k: RequestKey, policy: Any, info1: int, n_ops: int, ops: bytes) -> bytes:
     """A read request: header from the policy, the key's fields, the ops (hot path: no helpers)."""
     if policy["filter_expression"] is None:
-        space = k[0]
-        fields = space.prefix + k[2]
+        space = k.space
+        fields = space.prefix + k.digest
         nf = space.n_fields
     else:
         nf, fields = _fields(k, policy, False)
@@ -164,7 +164,7 @@ def _cache_read_templates(k: RequestKey, policy: Any) -> None:
     """Remember ``(policy, get, exists)`` request bytes up to the digest in the key's space, for a
     long-lived policy (defaults) without a filter: the next get/exists only appends the digest."""
     if policy.cacheable and policy["filter_expression"] is None:
-        templates = k[0].templates
+        templates = k.space.templates
         if len(templates) > 64:
             templates.clear()
         templates[id(policy)] = (
@@ -175,9 +175,9 @@ def _cache_read_templates(k: RequestKey, policy: Any) -> None:
 
 def get(key: Any, policy: Any) -> Command:
     k = parse_key(key)
-    t = k[0].templates.get(id(policy))
+    t = k.space.templates.get(id(policy))
     if t is not None and t[0] is policy:
-        return Command(k, t[1] + k[2], False, _parse_record, policy, None, "get")
+        return Command(k, t[1] + k.digest, False, _parse_record, policy, None, "get")
     _cache_read_templates(k, policy)
     return Command(k, _read_request(k, policy, W.INFO1_READ | W.INFO1_GET_ALL, 0, b""), False,
                    _parse_record, policy, None, "get")
@@ -202,9 +202,9 @@ def select(key: Any, bins: Any, policy: Any) -> Command:
 
 def exists(key: Any, policy: Any) -> Command:
     k = parse_key(key)
-    t = k[0].templates.get(id(policy))
+    t = k.space.templates.get(id(policy))
     if t is not None and t[0] is policy:
-        return Command(k, t[2] + k[2], False, _parse_exists, policy, None, "exists")
+        return Command(k, t[2] + k.digest, False, _parse_exists, policy, None, "exists")
     _cache_read_templates(k, policy)
     req = _read_request(k, policy, W.INFO1_READ | W.INFO1_NOBINDATA, 0, b"")
     return Command(k, req, False, _parse_exists, policy, None, "exists")
@@ -230,12 +230,12 @@ def put(key: Any, bins: Any, meta: Any, policy: Any) -> Command:
     ops = encode_bins(bins)
     attrs = None if meta else policy.attrs
     info2, info3, generation, ttl, key_policy, _ = write_attrs(policy, meta) if attrs is None else attrs
-    space = k[0]
+    space = k.space
     if key_policy != 1 and policy["filter_expression"] is None:
         return Command(k, _pack_request_header(
             _PROTO_MSG | (42 + len(space.prefix) + len(ops)), 22, 0, info2, info3, 0, 0, generation, ttl,
             policy["total_timeout"], space.n_fields, len(bins),
-        ) + space.prefix + k[2] + ops, True, _parse_write, policy, None, "put")
+        ) + space.prefix + k.digest + ops, True, _parse_write, policy, None, "put")
     nf, fields = _fields(k, policy, key_policy == 1)
     req = _pack_request_header(
         _PROTO_MSG | (22 + len(fields) + len(ops)), 22, 0, info2, info3, 0, 0, generation, ttl,

@@ -12,6 +12,7 @@ from typing import Any
 
 from .. import _observe
 from .._commands.base import MORE
+from .._wire.digest import partition_id
 from ..exception import AerospikeError
 from .cluster import Cluster, Node
 from .common import NET_ERRORS as _NET_ERRORS
@@ -52,10 +53,9 @@ class SyncExecutor:
             node = target
         elif key is not None and (not self._rack_aware or cmd.is_write or cmd.policy["replica"] != 2):
             # The master straight from the map (PREFER_RACK reads on a rack-aware client: node_for).
-            table = self._tables.get(key[0].namespace)
+            table = self._tables.get(key.space.namespace)
             if table is not None:
-                d = key[2]
-                node = table.replicas[0][(d[0] | (d[1] << 8)) & 0xFFF]
+                node = table.replicas[0][partition_id(key.digest)]
         if node is None or not node.active:
             node = choose_node(self.cluster, cmd, target, 0)
         idle = node.idle

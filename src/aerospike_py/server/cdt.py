@@ -1097,7 +1097,7 @@ def _list_set(lst: CList, code: int, args: list[Any]) -> Any:
     return None
 
 
-def _list_trim(lst: CList, code: int, args: list) -> Any:
+def _list_trim(lst: CList, code: int, args: list[Any]) -> Any:
     n = len(lst)
     r = _range(_int_arg(args, 0), _int_arg(args, 1), n)
     kept = lst[r.start:r.stop]
@@ -1105,12 +1105,12 @@ def _list_trim(lst: CList, code: int, args: list) -> Any:
     return n - len(kept)
 
 
-def _list_clear(lst: CList, code: int, args: list) -> Any:
+def _list_clear(lst: CList, code: int, args: list[Any]) -> Any:
     lst.clear()
     return None
 
 
-def _list_increment(lst: CList, code: int, args: list) -> Any:
+def _list_increment(lst: CList, code: int, args: list[Any]) -> Any:
     n = len(lst)
     index = _int_arg(args, 0)
     incr = args[1] if len(args) > 1 else 1

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from typing import Any
 
 from . import batch, cluster, query, sindex, udf
-from .handler import MESSAGE_HANDLERS
+from .handler import MESSAGE_HANDLERS, Frames
 from .info import INFO_HANDLERS
 
 #: Handlers of the message kinds beyond single-record commands (see ``handler.handle_message``).
-MESSAGES: dict[str, Callable[..., list[bytes]]] = {
+MESSAGES: dict[str, Callable[..., Frames]] = {
     "batch": batch.handle_batch,
     "scan": query.handle_query,  # scans and queries
     "udf": udf.handle_udf,

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Sequence
-from operator import itemgetter
-from typing import TYPE_CHECKING, Any, cast
+from operator import attrgetter, itemgetter
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from ..._policy import WriteAttrs
 from ..._wire import constants as W
@@ -52,10 +52,18 @@ _pack_entry = _ENTRY.pack
 _pack_field_header = FIELD_HEADER.pack
 _REPEAT = b"\x01"
 _tuple_new = tuple.__new__
-_digest_of = itemgetter(2)  # RequestKey -> digest
+_digest_of = attrgetter("digest")
 
-#: Slot of one record: ``(result_code, generation, void_time, bins or None)``.
-Slot = tuple[int, int, int, "dict[str, Any] | None"]
+class Slot(NamedTuple):
+    """The result of one record of a batch call, as parsed (made with ``tuple.__new__``)."""
+
+    rc: int
+    generation: int
+    void_time: int
+    #: The record's bins (a failed UDF call: its ``FAILURE`` bin), or None.
+    bins: dict[str, Any] | None
+    #: A failed write's command may have been applied (its node failed mid-command).
+    in_doubt: bool
 
 
 # --------------------------------------------------------------------------- input
@@ -86,7 +94,7 @@ def parse_keys(keys: Any, what: str = "keys") -> list[RequestKey]:
         for k in keys:
             if type(k) is tuple:
                 rk = recent.get(k)
-                if rk is not None and type(rk[1]) is type(k[2]):
+                if rk is not None and type(rk.user_key) is type(k[2]):
                     append(rk)
                     continue
             append(parse_key(k))
@@ -205,7 +213,8 @@ class BatchState:
         self.keys = keys
         #: Keep the bins of failed records (batch_apply: the ``FAILURE`` bin of a UDF error).
         self.keep_failed = keep_failed
-        self.slots: list[Any] = [None] * len(keys)
+        #: One :class:`Slot` per key once answered (None: not yet).
+        self.slots: list[Slot | None] = [None] * len(keys)
         #: For batch_operate with RESPOND_ALL_OPS: which reply ops carry a result for the caller.
         self.keep = keep
         #: Numpy path: an object whose ``feed(cmd, body, node)`` takes the reply frames instead.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import time
 from collections.abc import ItemsView, Iterable, Iterator, ValuesView
-from typing import Any
+from typing import Any, cast
 
 from ..._wire.expiry import ttl_of
 from ...types import BatchRecord, BatchRecords, BatchRetryInfo, Record, RecordMetadata
@@ -35,22 +35,22 @@ def _to_batch_records(state: BatchState) -> list[BatchRecord]:
     last_meta = None
     last_gen = last_vt = -1
     for k, s in zip(state.keys, state.slots, strict=True):
-        pk = k[5]
+        pk = k.public
         if s is None:
             append(new(BatchRecord, (pk, NO_RESPONSE, None, False)))
             continue
-        rc = s[0]
+        rc, gen, vt, bins, in_doubt = s
         if rc:
-            if s[3] is not None:  # a failed UDF call's FAILURE bin
-                meta = new(RecordMetadata, (s[1], ttl_of(s[2], now)))
-                append(new(BatchRecord, (pk, rc, new(Record, (pk, meta, s[3])), len(s) > 4 and s[4])))
+            if bins is not None:  # a failed UDF call's FAILURE bin
+                meta = new(RecordMetadata, (gen, ttl_of(vt, now)))
+                append(new(BatchRecord, (pk, rc, new(Record, (pk, meta, bins)), in_doubt)))
                 continue
-            append(new(BatchRecord, (pk, rc, None, len(s) > 4 and s[4])))
+            append(new(BatchRecord, (pk, rc, None, in_doubt)))
             continue
-        if s[2] != last_vt or s[1] != last_gen:  # records written together share one metadata tuple
-            last_gen, last_vt = s[1], s[2]
-            last_meta = new(RecordMetadata, (last_gen, ttl_of(last_vt, now)))
-        append(new(BatchRecord, (pk, 0, new(Record, (pk, last_meta, s[3])), False)))
+        if vt != last_vt or gen != last_gen:  # records written together share one metadata tuple
+            last_gen, last_vt = gen, vt
+            last_meta = new(RecordMetadata, (gen, ttl_of(vt, now)))
+        append(new(BatchRecord, (pk, 0, new(Record, (pk, last_meta, bins)), False)))
     return out
 
 
@@ -98,8 +98,9 @@ class BatchReadHandle:
 
     def as_dict(self) -> dict[Any, dict[str, Any]]:
         """``{user_key: bins}`` of the found records (failed and digest-only records left out)."""
-        return {k.user_key: s[3] for k, s in zip(self._state.keys, self._state.slots, strict=True)
-                if s is not None and s[0] == 0 and k.user_key is not None}
+        return {k.user_key: cast("dict[str, Any]", s.bins)
+                for k, s in zip(self._state.keys, self._state.slots, strict=True)
+                if s is not None and s.rc == 0 and k.user_key is not None}
 
     def to_dict(self) -> dict[Any, dict[str, Any]]:
         """:meth:`as_dict`, cached (the dict-style methods share it; :meth:`release_cache` drops it)."""
@@ -110,7 +111,7 @@ class BatchReadHandle:
 
     def to_list(self) -> list[dict[str, Any] | None]:
         """Bins of every requested record in request order; ``None`` where it was not read."""
-        return [s[3] if s is not None and s[0] == 0 else None for s in self._state.slots]
+        return [s.bins if s is not None and s.rc == 0 else None for s in self._state.slots]
 
     @property
     def batch_records(self) -> list[BatchRecord]:
@@ -121,7 +122,7 @@ class BatchReadHandle:
 
     def found_count(self) -> int:
         """Number of records read successfully."""
-        return sum(1 for s in self._state.slots if s is not None and s[0] == 0)
+        return sum(1 for s in self._state.slots if s is not None and s.rc == 0)
 
     def keys(self) -> list[Any]:
         """User keys of all requested records, in request order (no record conversion)."""
@@ -152,7 +153,7 @@ class BatchReadHandle:
 
     def to_numpy(self, dtype: Any) -> Any:
         """The records as a ``NumpyBatchRecords`` of ``dtype``."""
-        from ..numpy_batch import _from_batch_records
+        from ...numpy_batch import _from_batch_records
 
         return _from_batch_records(self.batch_records, dtype)
 

@@ -89,8 +89,8 @@ def mark_doubt(state: BatchState) -> None:
     slots = state.slots
     for i in state.doubt:
         s = slots[i]
-        if s is not None and s[0] and not (len(s) > 4 and s[4]):
-            slots[i] = (s[0], s[1], s[2], s[3], True)
+        if s is not None and s.rc and not s.in_doubt:
+            slots[i] = s._replace(in_doubt=True)
 
 
 def batch_steps(cluster_view: Callable[[], Any], state: BatchState, heads: Sequence[bytes], policy: Any,
@@ -143,7 +143,7 @@ def batch_steps(cluster_view: Callable[[], Any], state: BatchState, heads: Seque
         apply_errors(cmds, results, is_write)
         if not retry:
             break
-        pending = [i for i, s in enumerate(slots) if s is not None and s[0] in RETRYABLE]
+        pending = [i for i, s in enumerate(slots) if s is not None and s.rc in RETRYABLE]
         if not pending or attempts > retry:
             break
         delay = (rand or random.random)() * min(RETRY_CAP, RETRY_BASE * (1 << min(attempts - 1, 30)))
@@ -162,5 +162,5 @@ def batch_steps(cluster_view: Callable[[], Any], state: BatchState, heads: Seque
         mark_doubt(state)
     if not retry and not is_write:
         return finish(state, NO_RETRY)
-    unresolved = sum(1 for s in slots if s is not None and s[0] in RETRYABLE)
+    unresolved = sum(1 for s in slots if s is not None and s.rc in RETRYABLE)
     return finish(state, BatchRetryInfo(attempts, retry + 1, truncated, unresolved))
