@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -91,13 +92,46 @@ def raise_for(cmd: Command, code: int, node: str) -> None:
     )
 
 
+class _GcPause:
+    """Pauses of the cyclic GC while many records (dicts and tuples, none in cycles) are built, so
+    that its passes do not run over them again and again.
+
+    Pauses nest and overlap across threads: the GC is disabled by the first pause only if it was
+    enabled then, and enabled again when the last one ends, so the user's setting is restored
+    exactly (a GC the user turned off stays off). Only the library's own parsing runs inside a
+    pause (no user callbacks).
+    """
+
+    __slots__ = ("_lock", "_depth", "_resume")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._resume = False
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._depth == 0:
+                self._resume = gc.isenabled()
+                if self._resume:
+                    gc.disable()
+            self._depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._depth -= 1
+            if self._depth == 0 and self._resume:
+                self._resume = False
+                gc.enable()
+
+
+#: The one GC pause of the library (see :class:`_GcPause`).
+gc_paused = _GcPause()
+
+
 def parse_frame_sparing_gc(parse: Callable[[Any, Any, str], Any], cmd: Any, body: Any, node: str) -> Any:
-    """``parse(cmd, body, node)``; for a big frame (many dicts and tuples, none in cycles) with the
-    cyclic GC paused, so that its passes do not run over the records being built."""
+    """``parse(cmd, body, node)``; a big frame is parsed inside :data:`gc_paused`."""
     if len(body) < 32768 or not gc.isenabled():
         return parse(cmd, body, node)
-    gc.disable()
-    try:
+    with gc_paused:
         return parse(cmd, body, node)
-    finally:
-        gc.enable()

@@ -26,6 +26,7 @@ from .._wire.message import (
 from .._wire.shapes import SHAPES, decode_record
 from .._wire.values import encode_particle
 from ..exception import _InvalidArgType, _InvalidArgValue
+from ..exp import _pack_filter
 from ..types import BinTuple, ExistsResult, OperateOrderedResult, Record, RecordMetadata
 from .base import Command, meta_of, raise_for
 from .bins import encode_bins
@@ -50,8 +51,6 @@ def filter_field(policy: Any) -> bytes | None:
 
 
 def _exp_field(exp: Any) -> bytes:
-    from ..exp import _pack_filter  # local: the expression module is optional at import time
-
     return pack_field(W.FIELD_FILTER_EXP, _pack_filter(exp))
 
 

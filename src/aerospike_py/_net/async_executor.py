@@ -17,7 +17,7 @@ from ..exception import AerospikeError, BackpressureError, ClientError
 from .async_pool import AsyncPool
 from .cluster import Cluster, Node
 from .common import NET_ERRORS, choose_node, describe
-from .connection import ConnectionTimeout
+from .connection import QueueTimeout
 from .retry import Attempts, closed_error, server_error
 
 _get_running_loop = asyncio.get_running_loop
@@ -184,9 +184,7 @@ class AsyncExecutor:
         try:
             conn, _ = await pool.acquire(loop.time() + queue_ms / 1000 if queue_ms else 0.0,
                                          self.cluster.connect_timeout_s)
-        except ConnectionTimeout as e:
-            if "free connection" not in str(e):
-                raise
+        except QueueTimeout:
             raise BackpressureError(
                 f"{describe(cmd, node)}: no free connection within operation_queue_timeout_ms={queue_ms} "
                 f"(max_conns_per_node={pool.max_conns})", node=node.name,

@@ -27,7 +27,7 @@ from .._logging import get_logger
 from .._wire.constants import PROTO_TYPE_COMPRESSED, PROTO_TYPE_MESSAGE, PROTO_VERSION
 from .._wire.proto import ProtocolError, check_proto_header, decompress_body
 from ..exception import AerospikeError
-from .connection import MAX_REPLY_BODY, ConnectionClosed, ConnectionTimeout
+from .connection import MAX_REPLY_BODY, ConnectionClosed, ConnectionTimeout, QueueTimeout
 from .retry import MALFORMED, NOT_AUTHENTICATED, drain_ms, malformed, server_error
 
 #: Read buffer of a connection; grown to fit a larger frame, shrunk back after it.
@@ -550,7 +550,7 @@ async def _login(auth: Any, conn: AsyncConnection, address: str, deadline: float
 
 def _expire(w: asyncio.Future[Any]) -> None:
     if not w.done():
-        w.set_exception(ConnectionTimeout("timed out waiting for a free connection"))
+        w.set_exception(QueueTimeout("timed out waiting for a free connection"))
 
 
 __all__ = ["AsyncConnection", "AsyncPool", "BUFFER_SIZE"]

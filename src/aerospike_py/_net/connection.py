@@ -31,6 +31,10 @@ class ConnectionTimeout(Exception):
     """A socket operation ran out of time."""
 
 
+class QueueTimeout(ConnectionTimeout):
+    """No pooled connection became free in time (the wait in line, not a socket operation)."""
+
+
 class ConnectionClosed(Exception):
     """The peer closed the connection."""
 

@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from ..._wire.expiry import ttl_of
 from ...types import BatchRecord, BatchRecords, BatchRetryInfo, Record, RecordMetadata
+from ..base import gc_paused
 from .request import NO_RESPONSE, BatchState
 
 _tuple_new = tuple.__new__
@@ -19,12 +20,8 @@ def to_batch_records(state: BatchState) -> list[BatchRecord]:
     """Slots -> BatchRecord list (in the caller's key order)."""
     if len(state.keys) < 2048 or not gc.isenabled():
         return _to_batch_records(state)
-    # Many small tuples at once: the cyclic GC would scan them again and again; they hold no cycles.
-    gc.disable()
-    try:
+    with gc_paused:  # many small tuples at once, no cycles
         return _to_batch_records(state)
-    finally:
-        gc.enable()
 
 
 def _to_batch_records(state: BatchState) -> list[BatchRecord]:
