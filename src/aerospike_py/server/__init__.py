@@ -53,6 +53,7 @@ class _LoopThread:
         return self.call(_f())
 
     def stop(self) -> None:
+        """Stop the loop and join its thread."""
         if self.loop.is_running():
             self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=5)
@@ -83,14 +84,17 @@ class EmbeddedServer:
 
     @property
     def host(self) -> str:
+        """The address the server listens on."""
         return self.node.host
 
     @property
     def port(self) -> int:
+        """The port the server listens on (the free one picked when made with ``port=0``)."""
         return self.node.port
 
     @property
     def address(self) -> tuple[str, int]:
+        """``(host, port)``, as a client config's ``hosts`` entry."""
         return self.node.host, self.node.port
 
     @property
@@ -102,18 +106,21 @@ class EmbeddedServer:
         return client_config([(self.host, self.port)], self.security, self._tls, self.node.tls_name)
 
     def start(self) -> EmbeddedServer:
+        """Start listening on a background thread (no-op when started); returns the server."""
         if self._loop is None:
             self._loop = _LoopThread()
             self._loop.call(self.node.start())
         return self
 
     def stop(self) -> None:
+        """Stop listening, close client connections and end the thread (no-op when stopped)."""
         if self._loop is not None:
             self._loop.call(self.node.stop())
             self._loop.stop()
             self._loop = None
 
     def __enter__(self) -> EmbeddedServer:
+        """:meth:`start`; the ``with`` block ends with :meth:`stop`."""
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

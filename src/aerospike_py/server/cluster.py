@@ -323,6 +323,7 @@ class EmbeddedCluster:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> EmbeddedCluster:
+        """Start every node on one background thread (no-op when started); returns the cluster."""
         if self._loop is None:
             from . import _LoopThread
 
@@ -331,12 +332,14 @@ class EmbeddedCluster:
         return self
 
     def stop(self) -> None:
+        """Stop every node and end the thread (no-op when stopped)."""
         if self._loop is not None:
             self._loop.call(self.core.stop())
             self._loop.stop()
             self._loop = None
 
     def __enter__(self) -> EmbeddedCluster:
+        """:meth:`start`; the ``with`` block ends with :meth:`stop`."""
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -346,6 +349,7 @@ class EmbeddedCluster:
 
     @property
     def nodes(self) -> list[NodeAddress]:
+        """``(host, port, node_id)`` of every node, up or not, in index order."""
         return [NodeAddress(n.host, n.port, n.node_id) for n in self.core.nodes]
 
     @property
@@ -366,12 +370,17 @@ class EmbeddedCluster:
     # ------------------------------------------------------------------ faults and membership
 
     def stop_node(self, i: int) -> None:
+        """Stop node ``i`` as a crash would: its connections close, the survivors rebalance and
+        take over its partitions (its data stays with it for :meth:`start_node`)."""
         self._running().call(self.core.stop_node(i))
 
     def start_node(self, i: int) -> None:
+        """Start node ``i`` again on its port, with its node id; it rejoins and the cluster rebalances."""
         self._running().call(self.core.start_node(i))
 
     def isolate_node(self, i: int) -> None:
+        """Cut node ``i`` off the network: the other nodes drop it (and rebalance) and it never
+        answers clients again (their requests time out, as with lost packets)."""
         self.call(self.core.isolate_node, i)
 
     def inject_fault(self, i: int, fault: str, match: Any = None, count: int = 1) -> None:
@@ -389,6 +398,7 @@ class EmbeddedCluster:
         return self.call(lambda: [Counter(n.partition_requests) for n in self.core.nodes])
 
     def reset_counts(self) -> None:
+        """Zero every node's request counters (``requests``, ``partition_requests``)."""
         def _reset() -> None:
             for n in self.core.nodes:
                 n.partition_requests.clear()

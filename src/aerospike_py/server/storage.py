@@ -22,6 +22,7 @@ class Clock:
         self.offset: float = 0.0
 
     def time(self) -> float:
+        """Server time: Unix seconds of the underlying clock plus what :meth:`advance` added."""
         return self._now() + self.offset
 
     def citrus_now(self) -> int:
@@ -29,9 +30,12 @@ class Clock:
         return citrus_seconds(self.time())
 
     def nanos(self) -> int:
+        """:meth:`time` in nanoseconds (record last-update times)."""
         return int(self.time() * 1e9)
 
     def advance(self, seconds: float) -> None:
+        """Move server time forward by ``seconds`` without sleeping: records whose TTL runs out
+        in that time expire (tests of TTLs, sessions and expiry)."""
         self.offset += seconds
 
 
