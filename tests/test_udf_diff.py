@@ -6,6 +6,7 @@ Skips without a real server (``real_server`` fixture) or without lupa.
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,9 @@ pytest.importorskip("lupa")
 
 LIB = Path(__file__).parent / "udf" / "udf_lib.lua"
 MOD = "udf_lib"
-SET = "udf_diff"
+#: Sets of this run only (the real server is shared with other tests and runs).
+SET = f"udf_diff_{uuid.uuid4().hex[:8]}"
+BG_SET = SET + "_bg"
 
 NESTED = {"l": [1, [2, "x"], {"k": b"v"}], "m": {"a": {"b": 1.5}}, "n": None}
 #: (name, bins before the call or None for no record, function, args, policy)
@@ -181,10 +184,10 @@ def test_runaway_udf_same(clients):
 def test_background_udf_same(clients):
     outs = []
     for c in clients:
-        keys = [("test", "udf_diff_bg", i) for i in range(10)]
+        keys = [("test", BG_SET, i) for i in range(10)]
         for i, k in enumerate(keys):
             c.put(k, {"n": i})
-        job = c.query("test", "udf_diff_bg").execute_udf_background(MOD, "bump", ["n", 10])
+        job = c.query("test", BG_SET).execute_udf_background(MOD, "bump", ["n", 10])
         c.wait_job(job, timeout=30)
         outs.append([(r.meta.gen, r.bins) for r in (c.get(k) for k in keys)])
         for k in keys:
