@@ -1323,96 +1323,139 @@ def _map_put_many(m: CMap, items: list[Any], flags: int) -> None:
         m.sort()
 
 
+def _map_select_op(m: CMap, code: int, args: list[Any]) -> Any:
+    """get_by_* / remove_by_*: the selected entries' result (removed for a remove_by_*)."""
+    rt, inverted = _split_rt(_arg(args, 0))
+    kind = _MAP_SELECT[code]
+    keys, values, sel = _map_select(m, kind, args, rt)
+    if inverted and not sel.single and rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK):
+        res, chosen = _map_inverted_positions(m, keys, values, kind, args, rt, set(sel.positions))
+        if code < 96:
+            kept = {sort_key(keys[i]) for i in chosen}
+            m.items = [kv for kv in m.items if sort_key(kv[0]) in kept]
+        return res
+    if not inverted and not sel.single and kind in ("interval", "value") and rt in (RT_INDEX, RT_REV_INDEX):
+        # found by mask: key indexes in storage order (an unordered map's insertion order)
+        n = len(keys)
+        where = {sort_key(k): i for i, k in enumerate(keys)}
+        chosen = set(sel.positions)
+        idx = [where[sort_key(kv[0])] for kv in m.items]
+        res = CList([(n - 1 - i if rt == RT_REV_INDEX else i) for i in idx if i in chosen])
+        if code < 96 and chosen:
+            m.items = [kv for kv in m.items if where[sort_key(kv[0])] not in chosen]
+        return res
+    if inverted and not (sel.single and not sel.positions and m.flags & 1):
+        # (a key-ordered map answers a missing key as not found, inverted or not)
+        sel = _invert(sel, len(keys))
+        if kind in ("rank_range", "rel_rank"):  # the rest of a rank range: by rank
+            chosen = set(sel.positions)
+            sel.positions = [i for i in _rank_order(values) if i in chosen]
+    if sel.single and not sel.positions and rt in (RT_KEY_VALUE, RT_ORDERED_MAP, RT_UNORDERED_MAP):
+        sel.single = False
+    res = _result(values, sel, rt, keys)
+    if code < CDT.M_SIZE and sel.positions:  # a remove_by_*
+        hashed, probe = hash_keys([kv[0] for kv in m.items])
+        gone = {probe(keys[i]) for i in sel.positions}
+        m.items = [kv for kv, h in zip(m.items, hashed, strict=True) if h not in gone]
+    return res
+
+
+def _map_set_type(m: CMap, code: int, args: list[Any]) -> Any:
+    order = _int_arg(args, 0, 0)
+    m.flags = order & 3
+    if m.flags & 1:
+        m.sort()
+    return None
+
+
+#: The write flag each op implies (add: create only, replace: update only, put: none).
+_MAP_IMPLIED_FLAGS = {CDT.M_ADD: M_CREATE_ONLY, CDT.M_REPLACE: M_UPDATE_ONLY,
+                      CDT.M_ADD_ITEMS: M_CREATE_ONLY, CDT.M_REPLACE_ITEMS: M_UPDATE_ONLY}
+
+
+def _map_put(m: CMap, code: int, args: list[Any]) -> Any:
+    """add, put, replace."""
+    flags = _int_arg(args, 3, 0)
+    flags |= _MAP_IMPLIED_FLAGS.get(code, 0)
+    _set_map_order(m, args, 2)
+    _map_write(m, _arg(args, 0), _arg(args, 1), flags)
+    return _done(m)
+
+
+def _map_put_items(m: CMap, code: int, args: list[Any]) -> Any:
+    """add_items, put_items, replace_items."""
+    items = _arg(args, 0)
+    if not isinstance(items, CMap):
+        raise ResultError(PARAMETER, "map expected")
+    flags = _int_arg(args, 2, 0) | _MAP_IMPLIED_FLAGS.get(code, 0)
+    _set_map_order(m, args, 1)
+    # The real server rewrites an unordered map key-sorted before adding items; a key-ordered
+    # one is sorted already.
+    m.sort()
+    if flags & NO_FAIL and not flags & PARTIAL:
+        trial = CMap(m.items, m.flags)
+        try:
+            _map_put_many(trial, items.items, flags & ~NO_FAIL)
+        except ResultError:
+            return _done(m)
+        m.items = trial.items
+        return _done(m)
+    _map_put_many(m, items.items, flags)
+    return _done(m)
+
+
+def _map_increment(m: CMap, code: int, args: list[Any]) -> Any:
+    """increment, decrement."""
+    key = _arg(args, 0)
+    incr = args[1] if len(args) > 1 else 1
+    if type(incr) not in (int, float):
+        raise ResultError(PARAMETER, "number expected")
+    if code == CDT.M_DECREMENT:
+        incr = -incr
+    _set_map_order(m, args, 2)
+    i = m.find(key)
+    if i < 0:
+        m.items.insert(insert_pos(m, key), [key, incr])
+        _done(m)
+        return incr
+    m.items[i][1] = _add(m.items[i][1], incr)
+    v = m.items[i][1]
+    _done(m)
+    return v
+
+
+def _map_clear(m: CMap, code: int, args: list[Any]) -> Any:
+    m.items.clear()
+    return None
+
+
+def _map_size(m: CMap, code: int, args: list[Any]) -> Any:
+    return len(m.items)
+
+
+#: Map op code -> ``handler(map, code, args) -> result`` (None: no result).
+_MAP_OPS: dict[int, Callable[[CMap, int, list[Any]], Any]] = {
+    CDT.M_SET_TYPE: _map_set_type,
+    CDT.M_ADD: _map_put,
+    CDT.M_PUT: _map_put,
+    CDT.M_REPLACE: _map_put,
+    CDT.M_ADD_ITEMS: _map_put_items,
+    CDT.M_PUT_ITEMS: _map_put_items,
+    CDT.M_REPLACE_ITEMS: _map_put_items,
+    CDT.M_INCREMENT: _map_increment,
+    CDT.M_DECREMENT: _map_increment,
+    CDT.M_CLEAR: _map_clear,
+    CDT.M_SIZE: _map_size,
+    **dict.fromkeys(_MAP_SELECT, _map_select_op),
+}
+
+
 def map_op(m: CMap, code: int, args: list[Any]) -> Any:
     """Apply map op ``code`` to ``m`` in place; return the result value (None: no result)."""
-    if code in _MAP_SELECT:
-        rt, inverted = _split_rt(_arg(args, 0))
-        kind = _MAP_SELECT[code]
-        keys, values, sel = _map_select(m, kind, args, rt)
-        if inverted and not sel.single and rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK):
-            res, chosen = _map_inverted_positions(m, keys, values, kind, args, rt, set(sel.positions))
-            if code < 96:
-                kept = {sort_key(keys[i]) for i in chosen}
-                m.items = [kv for kv in m.items if sort_key(kv[0]) in kept]
-            return res
-        if not inverted and not sel.single and kind in ("interval", "value") and rt in (RT_INDEX, RT_REV_INDEX):
-            # found by mask: key indexes in storage order (an unordered map's insertion order)
-            n = len(keys)
-            where = {sort_key(k): i for i, k in enumerate(keys)}
-            chosen = set(sel.positions)
-            idx = [where[sort_key(kv[0])] for kv in m.items]
-            res = CList([(n - 1 - i if rt == RT_REV_INDEX else i) for i in idx if i in chosen])
-            if code < 96 and chosen:
-                m.items = [kv for kv in m.items if where[sort_key(kv[0])] not in chosen]
-            return res
-        if inverted and not (sel.single and not sel.positions and m.flags & 1):
-            # (a key-ordered map answers a missing key as not found, inverted or not)
-            sel = _invert(sel, len(keys))
-            if _MAP_SELECT[code] in ("rank_range", "rel_rank"):  # the rest of a rank range: by rank
-                chosen = set(sel.positions)
-                sel.positions = [i for i in _rank_order(values) if i in chosen]
-        if sel.single and not sel.positions and rt in (RT_KEY_VALUE, RT_ORDERED_MAP, RT_UNORDERED_MAP):
-            sel.single = False
-        res = _result(values, sel, rt, keys)
-        if code < CDT.M_SIZE and sel.positions:  # a remove_by_*
-            hashed, probe = hash_keys([kv[0] for kv in m.items])
-            gone = {probe(keys[i]) for i in sel.positions}
-            m.items = [kv for kv, h in zip(m.items, hashed, strict=True) if h not in gone]
-        return res
-    if code == CDT.M_SET_TYPE:
-        order = _int_arg(args, 0, 0)
-        m.flags = order & 3
-        if m.flags & 1:
-            m.sort()
-        return None
-    if code in (CDT.M_ADD, CDT.M_PUT, CDT.M_REPLACE):
-        flags = _int_arg(args, 3, 0)
-        flags |= {CDT.M_ADD: M_CREATE_ONLY, CDT.M_REPLACE: M_UPDATE_ONLY}.get(code, 0)
-        _set_map_order(m, args, 2)
-        _map_write(m, _arg(args, 0), _arg(args, 1), flags)
-        return _done(m)
-    if code in (CDT.M_ADD_ITEMS, CDT.M_PUT_ITEMS, CDT.M_REPLACE_ITEMS):
-        items = _arg(args, 0)
-        if not isinstance(items, CMap):
-            raise ResultError(PARAMETER, "map expected")
-        flags = _int_arg(args, 2, 0) | {CDT.M_ADD_ITEMS: M_CREATE_ONLY, CDT.M_REPLACE_ITEMS: M_UPDATE_ONLY}.get(code, 0)
-        _set_map_order(m, args, 1)
-        # The real server rewrites an unordered map key-sorted before adding items; a key-ordered
-        # one is sorted already.
-        m.sort()
-        if flags & NO_FAIL and not flags & PARTIAL:
-            trial = CMap(m.items, m.flags)
-            try:
-                _map_put_many(trial, items.items, flags & ~NO_FAIL)
-            except ResultError:
-                return _done(m)
-            m.items = trial.items
-            return _done(m)
-        _map_put_many(m, items.items, flags)
-        return _done(m)
-    if code in (CDT.M_INCREMENT, CDT.M_DECREMENT):
-        key = _arg(args, 0)
-        incr = args[1] if len(args) > 1 else 1
-        if type(incr) not in (int, float):
-            raise ResultError(PARAMETER, "number expected")
-        if code == CDT.M_DECREMENT:
-            incr = -incr
-        _set_map_order(m, args, 2)
-        i = m.find(key)
-        if i < 0:
-            m.items.insert(insert_pos(m, key), [key, incr])
-            _done(m)
-            return incr
-        m.items[i][1] = _add(m.items[i][1], incr)
-        v = m.items[i][1]
-        _done(m)
-        return v
-    if code == CDT.M_CLEAR:
-        m.items.clear()
-        return None
-    if code == CDT.M_SIZE:
-        return len(m.items)
-    raise ResultError(PARAMETER, f"unknown map op {code}")
+    handler = _MAP_OPS.get(code)
+    if handler is None:
+        raise ResultError(PARAMETER, f"unknown map op {code}")
+    return handler(m, code, args)
 
 
 def _set_map_order(m: CMap, args: list[Any], i: int) -> None:
