@@ -552,3 +552,61 @@ def test_replace_leaving_no_bins_deletes_a_record_a_secondary_index_holds(client
         assert client.exists(key("rx1")).meta is None
     finally:
         client.index_remove("test", "div_rx_i")
+
+
+# --------------------------------------------------------------------------- sixth harness round
+
+
+def _ordered_map(client: Any, k: str, items: dict, order: int) -> None:
+    client.remove(key(k)) if client.exists(key(k)).meta else None
+    client.operate(key(k), [M.map_put_items("m", items, {"map_order": order})])
+
+
+def test_map_key_list_index_results_item_by_item(client: Any) -> None:
+    rt_index, rt_rev = aerospike_py.MAP_RETURN_INDEX, aerospike_py.MAP_RETURN_REVERSE_INDEX
+    # a key-ordered map answers each key of the list in the list's order, repeats included
+    _ordered_map(client, "kl1", {"c": 0.5, "ab": b"a", "b": b"a"}, aerospike_py.MAP_KEY_ORDERED)
+    assert client.operate(key("kl1"), [M.map_get_by_key_list("m", ["b", "b"], rt_index)]).bins["m"] == [1, 1]
+    _ordered_map(client, "kl2", {"a": "b", "c": [1], "b": 0.5}, aerospike_py.MAP_KEY_ORDERED)
+    assert client.operate(key("kl2"), [M.map_get_by_key_list("m", [-2, "b", "a"], rt_rev)]).bins["m"] == [1, 2]
+    # an unordered map: the list's order too, a repeated key once
+    _ordered_map(client, "kl3", {-1: None, 4: "a", "b": None}, aerospike_py.MAP_UNORDERED)
+    assert client.operate(key("kl3"), [M.map_get_by_key_list("m", ["b", 5, "b", 4], rt_rev)]).bins["m"] == [0, 1]
+
+
+def test_map_value_list_rank_and_index_results_item_by_item(client: Any) -> None:
+    rank, rev_rank = aerospike_py.MAP_RETURN_RANK, aerospike_py.MAP_RETURN_REVERSE_RANK
+    _ordered_map(client, "vl1", {4: "a", "": b"a", 3: 2, 0: "b"}, aerospike_py.MAP_KEY_ORDERED)
+    assert client.operate(key("vl1"), [M.map_get_by_value_list("m", ["a", None, 2, None], rank)]).bins["m"] == [1, 0]
+    # a map of one entry answers every item found (its order index is valid there)
+    _ordered_map(client, "vl2", {"ab": "a"}, aerospike_py.MAP_KEY_VALUE_ORDERED)
+    assert client.operate(key("vl2"), [M.map_get_by_value_list("m", ["a", 4, "a", "a"], rev_rank)]).bins["m"] == [0, 0, 0]
+    # indexes of a value list go by mask, in storage order (reverse indexes of a key-ordered map descend)
+    _ordered_map(client, "vl3", {0: "a", -1: "a"}, aerospike_py.MAP_KEY_ORDERED)
+    rev_index = aerospike_py.MAP_RETURN_REVERSE_INDEX
+    assert client.operate(key("vl3"), [M.map_get_by_value_list("m", ["a", None], rev_index)]).bins["m"] == [1, 0]
+
+
+def test_bit_rscan_scans_back_to_the_start_of_the_first_byte(client: Any) -> None:
+    from aerospike_py import bit_operations as B
+
+    client.put(key("rs"), {"x": b"ky\x07"})
+    # bit 23 is set; the real server's scan for a clear bit goes on through bits 16..22 of that byte
+    assert client.operate(key("rs"), [B.bit_rscan("x", -1, 1, False)]).bins["x"] == -3
+    assert client.operate(key("rs"), [B.bit_rscan("x", -1, 1, True)]).bins["x"] == 0
+    assert client.operate(key("rs"), [B.bit_rscan("x", 20, 3, True)]).bins["x"] == 2
+
+
+def test_udf_update_keeps_bins_it_did_not_set_as_stored(udf_client: Any) -> None:
+    from aerospike_py import bit_operations as B
+    from aerospike_py import hll_operations as H
+
+    c = udf_client
+    c.operate(key("uh"), [H.hll_add("h", [2, "b"], 10),
+                          M.map_put_items("m", {"b": 1, "a": 2}, {"map_order": aerospike_py.MAP_KEY_ORDERED})])
+    c.apply(key("uh"), "diffh_udf", "ttl", [100])
+    assert c.operate(key("uh"), [H.hll_get_count("h")]).bins["h"] == 2  # still an HLL
+    with pytest.raises(BinTypeError):  # (not a blob either)
+        c.operate(key("uh"), [B.bit_lshift("h", 0, 8, 1)])
+    # still key-ordered: an index is a key order
+    assert c.operate(key("uh"), [M.map_get_by_index("m", 0, aerospike_py.MAP_RETURN_KEY)]).bins["m"] == "a"

@@ -447,7 +447,7 @@ end
 
 function API.new_record(bins, names, meta, exists, ttl)
   return setmetatable({_bins = bins, _names = names, _cache = {}, _corder = {}, _ncache = 0, _open = exists,
-                       _updates = false,
+                       _updates = false, _written = {},
                        _meta = meta, _ttl = ttl, _dropkey = false, _failed = 0, _created = false}, Record)
 end
 
@@ -473,6 +473,7 @@ local function execute_updates(r)
         names[#names + 1] = name
       end
       bins[name] = v
+      r._written[name] = true
     end
   end
   r._cache, r._corder, r._ncache = {}, {}, 0
@@ -652,7 +653,7 @@ end
 
 -- A stored record's bins as a Lua table (for Python, which cannot index Record instances).
 function API.record_state(r)
-  return r._bins, r._names, r._updates, r._open, r._ttl, r._dropkey, r._failed, r._created == true
+  return r._bins, r._names, r._updates, r._open, r._ttl, r._dropkey, r._failed, r._created == true, r._written
 end
 
 ---------------------------------------------------------------------------- stream UDFs

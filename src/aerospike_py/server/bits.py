@@ -312,7 +312,12 @@ def _read(op: _Op, blob: bytes) -> tuple[int, bytes]:
         target = v if op.value else v ^ ((1 << n) - 1)
         answer = n - target.bit_length() if target else -1
     elif code == RSCAN:
-        target = v if op.value else v ^ ((1 << n) - 1)
+        # As the real server (particle_blob.c bits_read_op_rscan): the scan runs from the range's
+        # last bit back to the start of its first byte, not of the range, so a match in that byte
+        # before the range answers a negative position (down to -7).
+        head = off % 8
+        v = _field(blob, off - head, n + head)
+        target = v if op.value else v ^ ((1 << (n + head)) - 1)
         answer = n - 1 - ((target & -target).bit_length() - 1) if target else -1
     else:
         answer = _sx(v, n) if op.sub & SIGNED else v

@@ -747,6 +747,41 @@ def _list_inverted_positions(lst: CList, kind: str, args: list[Any], rt: int,
     return _segments([(0, start), (start + count, n - start - count)], n, rev), chosen
 
 
+def _map_list_positions(m: CMap, keys: list[Any], values: list[Any], kind: str, items: Any, rt: int,
+                        chosen: list[int], res: Any) -> Any:
+    """Index/rank results of a key or value list selection (not inverted) in the real server's
+    order (particle_map.c, ``res`` when another rule applies): item by item in the list's order.
+    A key-ordered map's key list answers each item, repeats included; an unordered map's answers
+    a repeated key once, where its last repeat stands (offset_index_find_items). A value list
+    answers ranks so of a map of two or more entries (each rank of a value's run of equal values)
+    and indexes by mask (in storage order), and 0 for every item found in a map of one entry (its
+    order index is valid there)."""
+    if not isinstance(items, list) or not all(map(_plain, items)):
+        return res
+    n = len(keys)
+    rev = rt in (RT_REV_INDEX, RT_REV_RANK)
+    wanted = [sort_key(v) for v in items]
+    last = {k: j for j, k in enumerate(wanted)}
+    if kind == "key_list":
+        where = {sort_key(k): i for i, k in enumerate(keys)}
+        found = [where[k] for j, k in enumerate(wanted) if k in where and (m.flags & 1 or last[k] == j)]
+        return CList([n - 1 - i if rev else i for i in found])
+    if n > 1 and rt in (RT_INDEX, RT_REV_INDEX):
+        where = {sort_key(k): i for i, k in enumerate(keys)}
+        picked = set(chosen)
+        idx = [where[sort_key(kv[0])] for kv in m.items]
+        return CList([n - 1 - i if rev else i for i in idx if i in picked])
+    space = sorted(map(sort_key, values))
+    out: list[int] = []
+    for j, k in enumerate(wanted):
+        if n > 1 and last[k] != j:
+            continue
+        lo = bisect.bisect_left(space, k)
+        hi = bisect.bisect_right(space, k)
+        out.extend((n - 1 - r if rev else r) if n > 1 else 0 for r in range(lo, hi))
+    return CList(out)
+
+
 def _map_inverted_positions(m: CMap, keys: list[Any], values: list[Any], kind: str, args: list[Any], rt: int,
                             chosen: set[int]) -> tuple[CList, set[int]]:
     """Index/rank results of an INVERTED multi-element map selection in the real server's order
@@ -1353,6 +1388,8 @@ def _map_select_op(m: CMap, code: int, args: list[Any]) -> Any:
     if sel.single and not sel.positions and rt in (RT_KEY_VALUE, RT_ORDERED_MAP, RT_UNORDERED_MAP):
         sel.single = False
     res = _result(values, sel, rt, keys)
+    if not inverted and kind in ("key_list", "value_list") and rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK):
+        res = _map_list_positions(m, keys, values, kind, _arg(args, 1), rt, sel.positions, res)
     if code < CDT.M_SIZE and sel.positions:  # a remove_by_*
         hashed, probe = hash_keys([kv[0] for kv in m.items])
         gone = {probe(keys[i]) for i in sel.positions}

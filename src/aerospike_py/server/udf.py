@@ -287,14 +287,20 @@ def apply_udf(server: Any, h: Any, fields: dict[int, bytes]) -> bytes:
         if not ok:
             return _failure(E.UDF_ERROR, eng.from_lua(value) if isinstance(value, bytes) else value, gen, vt)
         result = eng.from_lua(value)
-        out_bins, out_names, updated, _open, ttl, drop_key, failed, _created = eng.api[b"record_state"](lua_rec)
+        out_bins, out_names, updated, _open, ttl, drop_key, failed, _created, written = (
+            eng.api[b"record_state"](lua_rec))
         if failed:
             return reply(failed, gen, vt)
         if not updated:
             return reply(E.OK, gen, vt, [_value_op(b"SUCCESS", result)])
         new_bins = {}
+        old_bins = rec.bins if rec is not None else {}
         for name in out_names.values():  # storage order: kept bins, then new ones as first set
-            new_bins[name.decode(errors="replace")] = encode_particle(_plain(eng.from_lua(out_bins[name])))
+            text = name.decode(errors="replace")
+            if text in old_bins and not written[name]:  # a bin the UDF did not set stays as stored
+                new_bins[text] = old_bins[text]  # (an HLL stays an HLL, a key-ordered map key-ordered)
+            else:
+                new_bins[text] = encode_particle(_plain(eng.from_lua(out_bins[name])))
     return _write(server, ns, digest, rec, new_bins, fields, ttl, drop_key, result)
 
 
