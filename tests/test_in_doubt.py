@@ -1,7 +1,9 @@
 """In doubt means in doubt: concurrent increments while a node stops and rejoins.
 
 Several threads of one sync client and tasks of an async client increment a few counters on a
-3-node cluster (replication factor 2) while node 1 is stopped and started again. Per key, the
+3-node cluster (replication factor 2) while node 1 is stopped and started again; one more thread
+increments them by batches (``batch_operate`` of a few keys: per record, its result and its
+``in_doubt`` flag count as a single increment's would). Per key, the
 increments acknowledged and the failures flagged ``in_doubt`` are counted; at the end every
 counter must lie between its acknowledged count and that count plus its in-doubt failures: no
 acknowledged write lost, no write applied that the client reported as surely not applied.
@@ -51,20 +53,25 @@ class Tally:
     unexpected: list[BaseException] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     ops: int = 0
+    batch: Counter[str] = field(default_factory=Counter)  # batch records: acked / in_doubt / not_applied
     progress: threading.Condition = field(default_factory=threading.Condition)
 
-    def note(self, key: Any, error: BaseException | None) -> None:
+    def note(self, key: Any, error: BaseException | None, batch: bool = False) -> None:
         with self.lock:
             if error is None:
                 self.acked[key] += 1
+                self.batch["acked"] += batch
             elif not isinstance(error, AerospikeError):
                 self.unexpected.append(error)
             else:
-                self.errors[f"{type(error).__name__}({error.code}){'/in_doubt' if error.in_doubt else ''}"] += 1
+                self.errors[f"{'batch ' if batch else ''}{type(error).__name__}({error.code})"
+                            f"{'/in_doubt' if error.in_doubt else ''}"] += 1
                 if error.in_doubt:
                     self.in_doubt[key] += 1
+                    self.batch["in_doubt"] += batch
                 else:
                     self.not_applied += 1
+                    self.batch["not_applied"] += batch
         with self.progress:
             self.ops += 1
             self.progress.notify_all()
@@ -88,6 +95,29 @@ def _sync_worker(client: Any, keys: list[tuple], tally: Tally, stop: threading.E
             tally.note(key, e)
         else:
             tally.note(key, None)
+
+
+BATCH = 4  # keys per batch increment (N_KEYS apart by 5: distinct)
+
+
+def _batch_worker(client: Any, keys: list[tuple], tally: Tally, stop: threading.Event) -> None:
+    incr = [{"op": aerospike_py.OPERATOR_INCR, "bin": "n", "val": 1}]
+    i = 0
+    while not stop.is_set():
+        batch = [keys[(i + 5 * j) % len(keys)] for j in range(BATCH)]
+        i += 1
+        try:
+            recs = client.batch_operate(batch, incr, policy=WRITE_POLICY).batch_records
+        except Exception as e:  # noqa: BLE001 - the whole call failed: each record as that failure
+            for key in batch:
+                tally.note(key, e, batch=True)
+            continue
+        for key, br in zip(batch, recs, strict=True):
+            if br.result == 0:
+                tally.note(key, None, batch=True)
+            else:  # (a record's failure: its code and its in_doubt flag)
+                tally.note(key, AerospikeError(f"batch record {br.result}", code=br.result, in_doubt=br.in_doubt),
+                           batch=True)
 
 
 def _async_worker(config: dict, keys: list[tuple], tally: Tally, stop: threading.Event) -> None:
@@ -154,6 +184,7 @@ def run_increments(hosts: list[tuple[str, int]], stop_node: Callable[[], None], 
     workers = [threading.Thread(target=_sync_worker, args=(client, keys, tally, stop, s), daemon=True)
                for s in range(THREADS)]
     workers.append(threading.Thread(target=_async_worker, args=(config, keys, tally, stop), daemon=True))
+    workers.append(threading.Thread(target=_batch_worker, args=(client, keys, tally, stop), daemon=True))
     try:
         _wait_tend(client, lambda: _stable(client, 3), "3 stable nodes")
         for key in keys:
@@ -208,6 +239,7 @@ def check(tally: Tally, final: dict[Any, int], label: str) -> dict[str, Any]:
         "not_applied": tally.not_applied,
         "final_sum": sum(v or 0 for v in final.values()),
         "applied_in_doubt": sum((v or 0) - tally.acked[k] for k, v in final.items()),
+        "batch_records": dict(tally.batch),
         "errors": dict(tally.errors),
     }
     print(f"\nin-doubt figures: {figures}")
@@ -232,8 +264,9 @@ def test_embedded_cluster_increments_stay_within_acked_and_in_doubt() -> None:
                                       "indoubt", phase_ops=600 if SLOW else 150, duration=60.0 if SLOW else 0.0,
                                       faults=_spoil_answers(cl))
     figures = check(tally, final, "embedded")
-    # The spoiled answers were applied (and counted in doubt, not acked).
+    # The spoiled answers were applied (and counted in doubt, not acked); batches took part.
     assert figures["in_doubt"] >= 6 and figures["applied_in_doubt"] >= 3, figures
+    assert figures["batch_records"]["acked"] > 0, figures
 
 
 def test_real_cluster_increments_stay_within_acked_and_in_doubt(real_cluster) -> None:
