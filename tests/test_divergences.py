@@ -610,3 +610,68 @@ def test_udf_update_keeps_bins_it_did_not_set_as_stored(udf_client: Any) -> None
         c.operate(key("uh"), [B.bit_lshift("h", 0, 8, 1)])
     # still key-ordered: an index is a key order
     assert c.operate(key("uh"), [M.map_get_by_index("m", 0, aerospike_py.MAP_RETURN_KEY)]).bins["m"] == "a"
+
+
+def test_exists_inverted_answers_as_the_real_server(client: Any) -> None:
+    """EXISTS with INVERTED: where the real server keeps the selection and inverts its answer, it
+    answers whether the selection before the inversion is empty (cdt.c)."""
+    ex_inv = aerospike_py.LIST_RETURN_EXISTS | INV
+    lst = [b"\x00", "abc", "a" * 20, -(1 << 63)]
+    # an unordered list's rank range: two of four selected, two left, yet False
+    assert _one(client, "ei1", {"l": lst}, L.list_get_by_rank_range("l", 2, ex_inv, 10)) is False
+    # an index range (the rest is a range): whether anything is left
+    assert _one(client, "ei2", {"l": lst}, L.list_get_by_index_range("l", 1, ex_inv, 2)) is True
+    # an unordered empty list: a value range answers True, a rank range False
+    assert _one(client, "ei3", {"l": []}, L.list_get_by_value_range("l", 0, 5, ex_inv)) is True
+    assert _one(client, "ei3", {"l": []}, L.list_get_by_rank_range("l", 0, ex_inv, 2)) is False
+    # a map's rank range amid the ranks: False; touching an end: whether anything is left
+    m_inv = aerospike_py.MAP_RETURN_EXISTS | M.MAP_RETURN_INVERTED
+    m = {"a": 1, "b": 2, "c": 3, "d": 4}
+    assert _one(client, "ei4", {"m": m}, M.map_get_by_rank_range("m", 1, m_inv, 2)) is False
+    assert _one(client, "ei5", {"m": m}, M.map_get_by_rank_range("m", 2, m_inv, 2)) is True
+    # a map's value range: whether the selection is empty
+    assert _one(client, "ei6", {"m": m}, M.map_get_by_value_range("m", 1, 3, m_inv)) is False
+
+
+def test_inverted_map_rank_range_amid_the_ranks_goes_by_storage_order(client: Any) -> None:
+    _ordered_map(client, "ir1", {"ab": [-1, "ba", "abc"], 0: 7, -2: False, "b": None}, aerospike_py.MAP_KEY_ORDERED)
+    value_inv = aerospike_py.MAP_RETURN_VALUE | M.MAP_RETURN_INVERTED
+    assert client.operate(key("ir1"), [M.map_get_by_rank_range("m", 1, value_inv, 1)]).bins["m"] == \
+        [7, [-1, "ba", "abc"], None]
+    # (touching an end, the rest is a rank range: by rank)
+    assert client.operate(key("ir1"), [M.map_get_by_rank_range("m", 0, value_inv, 1)]).bins["m"] == \
+        [False, 7, [-1, "ba", "abc"]]
+
+
+def test_list_rank_results_as_the_real_servers_heap_leaves_them(client: Any) -> None:
+    value, index = aerospike_py.LIST_RETURN_VALUE, aerospike_py.LIST_RETURN_INDEX
+    # an unordered list's rank range nearer the bottom: largest first; nearer the top: smallest first
+    lst = [{0: "z"}, "a", -100, 255, 3]
+    assert _one(client, "hr1", {"l": lst}, L.list_get_by_rank_range("l", 1, value, 3)) == ["a", 255, 3]
+    assert _one(client, "hr2", {"l": lst}, L.list_get_by_rank_range("l", 2, value, 2)) == [255, "a"]
+    # one rank of equal values: the one the heap picks
+    lst = ["b", None, {4: 0, 6: 6, 0: -1}, ["ba", None], b"ab", b"ab"]
+    assert _one(client, "hr3", {"l": lst}, L.list_get_by_rank("l", 5, index)) == 4
+
+
+def test_ordered_list_rank_selections_are_index_selections(client: Any) -> None:
+    def ordered(k: str, items: list, op: dict) -> Any:
+        client.put(key(k), {"x": 1})
+        ops = [L.list_set_order("l", aerospike_py.LIST_ORDERED), L.list_append_items("l", items), op]
+        return client.operate_ordered(key(k), ops).ordered_bins[-1][1]
+
+    value = aerospike_py.LIST_RETURN_VALUE
+    assert ordered("ol1", [9, b"ab", -1.25, "ab"], L.list_get_by_rank_range("l", 0, value, 10)) == [9, "ab", b"ab", -1.25]
+    assert ordered("ol2", [None, 7], L.list_get_by_value_rel_rank_range("l", [None, 9], -2, value, 2)) == [None, 7]
+    big = 1 << 62  # equal values: an ordered list's rank is its index
+    assert ordered("ol3", [0.5, [], b"", big, big], L.list_get_by_index("l", 1, aerospike_py.LIST_RETURN_RANK)) == 1
+
+
+def test_unordered_map_key_interval_results(client: Any) -> None:
+    # its ranks stay in key order even when it takes every entry
+    assert _one(client, "ki1", {"m": {1: 4, 0: b"\x00"}},
+                M.map_get_by_key_range("m", 0, "a", aerospike_py.MAP_RETURN_RANK)) == [1, 0]
+    # the rest of an empty interval: split where it begins
+    rev_inv = aerospike_py.MAP_RETURN_REVERSE_INDEX | M.MAP_RETURN_INVERTED
+    assert _one(client, "ki2", {"m": {0: 1e10, "b": 6, "c": None}}, M.map_get_by_key_range("m", "b", -2, rev_inv)) == \
+        [2, 0, 1]

@@ -497,8 +497,9 @@ class Selection:
         self.single = single
         #: How the real server orders index/rank results of this selection: "irange"/"rrange" (an
         #: index/rank range: its reverse indexes/ranks ascend), "lrrange" (a list's rank range: in
-        #: index order, ranks ascending), "rank" (ranks by rank), "asc" (all ascending), None (as
-        #: selected).
+        #: index order, ranks ascending), "kirange" (an unordered map's key interval: as "irange", but
+        #: its ranks stay in key order when it takes every entry), "rank" (ranks by rank), "asc" (all
+        #: ascending), None (as selected).
         self.order = order
 
 
@@ -509,8 +510,10 @@ def _select(values: list[Any], code_kind: str, args: list[Any], rt: int, *, firs
     if code_kind == "index":
         return Selection([_norm_index(_int_arg(args, a), n)], True, order=None if is_map else "lindex")
     if code_kind == "rank":
-        order = _rank_order(values)
-        return Selection([order[_norm_index(_int_arg(args, a), n)]], True)
+        rank = _norm_index(_int_arg(args, a), n)
+        if not is_map and not getattr(values, "flags", 1) & 1:  # an unordered list: a rank range of one
+            return Selection(_heap_rank_range(values, rank, 1), True)  # (equal values: as the heap picks)
+        return Selection([_rank_order(values)[rank]], True)
     if code_kind == "index_range":
         count = args[a + 1] if len(args) > a + 1 else None
         return Selection(list(_range(_int_arg(args, a), count, n)), order="irange" if is_map else "lindex")
@@ -518,7 +521,9 @@ def _select(values: list[Any], code_kind: str, args: list[Any], rt: int, *, firs
         count = args[a + 1] if len(args) > a + 1 else None
         order = _rank_order(values)
         r = _range(_int_arg(args, a), count, n)
-        return Selection([order[i] for i in r], order="rrange" if is_map else "lrrange0" if r.start == 0 else "lrrange")
+        if not is_map and getattr(values, "flags", 0) & 1:  # an ordered list's rank range is an index range
+            return Selection(list(r), order="lindex")
+        return Selection([order[i] for i in r], order="rrange" if is_map else _heap_order(r.start, len(r), n))
     if code_kind == "value":
         val = _arg(args, a)
         if _plain(val):
@@ -547,8 +552,10 @@ def _select(values: list[Any], code_kind: str, args: list[Any], rt: int, *, firs
         if count is not None and count < 0:
             raise ResultError(PARAMETER, "negative count")
         first = max(start, 0)
-        return Selection([order[r] for r in range(first, max(min(end, n), 0))],
-                         order="rrange" if is_map else "lrrange0" if first == 0 else "lrrange")
+        picked = [order[r] for r in range(first, max(min(end, n), 0))]
+        if not is_map and getattr(values, "flags", 0) & 1:  # an ordered list: an index range
+            return Selection(sorted(picked), order="lindex")
+        return Selection(picked, order="rrange" if is_map else _heap_order(first, len(picked), n))
     raise ResultError(PARAMETER, f"unknown selection {code_kind}")
 
 
@@ -592,6 +599,13 @@ def _segments(parts: list[tuple[int, int]], n: int, rev: bool) -> CList:
         if count > 0:
             out.extend(range(n - start - count, n - start) if rev else range(start, start + count))
     return CList(out)
+
+
+def _heap_order(start: int, count: int, n: int) -> str:
+    """The order of an unordered list's rank range: its values come as the real server's heap
+    leaves them (:func:`_heap_rank_range`), largest first from a min-heap (a range nearer the
+    bottom: "lrrange0"), smallest first from a max-heap ("lrrange")."""
+    return "lrrange0" if start <= n - start - count else "lrrange"
 
 
 def _heap_rank_range(values: list[Any], start: int, count: int) -> list[int]:
@@ -857,8 +871,9 @@ def _map_inverted_positions(m: CMap, keys: list[Any], values: list[Any], kind: s
         start, count = _rel_index_count(_int_arg(args, 2), args[3] if len(args) > 3 else None, rel, n)
     else:
         start, count = bisect.bisect_left([sort_key(k) for k in keys], sort_key(_arg(args, 1))), len(chosen)
-        if not kord:
-            return (by_mask(chosen) if is_rank else around([(start, count)])), chosen
+        if not kord:  # (the segments around it even when it is empty: split where it begins)
+            return (by_mask(chosen) if is_rank else
+                    _segments([(0, start), (start + count, n - start - count)], n, rev)), chosen
     chosen = set(range(start, start + count))
     if count == 0:
         return every, chosen
@@ -893,7 +908,7 @@ def _result(values: list[Any], sel: Selection, rt: int, keys: list[Any] | None =
     if rt == RT_EXISTS:
         return bool(pos)
     if sel.order == "lrrange0":
-        # A list's rank range from rank 0: values come largest first (as a real 8.1 server answers)
+        # A list's rank range nearer the bottom: values come largest first (the real server's min-heap)
         if rt == RT_VALUE:
             pos = pos[::-1]
         sel = Selection(pos, sel.single, "lrrange")
@@ -903,7 +918,9 @@ def _result(values: list[Any], sel: Selection, rt: int, keys: list[Any] | None =
         out = [(i if rt == RT_INDEX else n - 1 - i) for i in pos]
     elif rt in (RT_RANK, RT_REV_RANK):
         ranks: dict[int, int] | list[int]
-        if sel.order == "lindex":  # a list element found by index: ties share their lowest rank
+        if sel.order == "lindex" and getattr(values, "flags", 0) & 1:  # an ordered list: rank is index
+            ranks = list(range(n))
+        elif sel.order == "lindex":  # a list element found by index: ties share their lowest rank
             ordered = sorted(map(sort_key, values))
             ranks = {i: bisect.bisect_left(ordered, sort_key(values[i])) for i in pos}
         else:
@@ -928,11 +945,12 @@ def _result(values: list[Any], sel: Selection, rt: int, keys: list[Any] | None =
             return -1 if rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK) else None
         return out[0]
     if sel.order is not None and len(pos) == n and rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK) and not (
-            sel.order == "rrange" and rt in (RT_INDEX, RT_REV_INDEX)):  # (a map's rank order stays)
+            sel.order == "rrange" and rt in (RT_INDEX, RT_REV_INDEX)) and not (  # (a map's rank order stays)
+            sel.order == "kirange" and rt in (RT_RANK, RT_REV_RANK)):
         return CList(range(n))  # a range (or an inversion) taking every element: 0..n-1, as the real server
     if sel.order is not None and rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK):
         if sel.order == "asc" or (sel.order == "rank" and rt in (RT_RANK, RT_REV_RANK)) or (
-                sel.order in ("irange", "lindex") and rt == RT_REV_INDEX) or (sel.order == "rrange" and rt in (RT_RANK, RT_REV_RANK)) or (
+                sel.order in ("irange", "kirange", "lindex") and rt == RT_REV_INDEX) or (sel.order == "rrange" and rt in (RT_RANK, RT_REV_RANK)) or (
                 sel.order == "lrrange" and rt in (RT_RANK, RT_REV_RANK)):
             out.sort(reverse=sel.order == "rank" and rt == RT_REV_RANK)
     return CList(out)
@@ -1041,11 +1059,34 @@ def _resort(lst: CList) -> None:
         sort_values(lst)
 
 
+def _exists_inverted(kind: str, n: int, picked: set[int], ordered: bool, is_list: bool) -> bool:
+    """EXISTS with INVERTED as a real 8.1 server answers it (key and value lists aside).
+
+    Where the server keeps the selection and inverts its answer (cdt.c
+    result_data_set_index_rank_count), it answers ``count == 0``: whether the selection *before*
+    the inversion is empty. Where it turns an inverted range touching an end into the plain range
+    of the rest, or goes by a mask, it answers whether anything is left. ``picked`` holds the
+    selected positions in the order of the selection (indexes for index ranges, ranks for rank
+    ranges and values)."""
+    cnt = len(picked)
+    if n == 0:  # (not found, except where the count is looked at all the same)
+        return (not ordered) and (kind in ("value", "interval") if is_list else kind == "key_interval")
+    left, none = n - cnt > 0, cnt == 0
+    if is_list:
+        return left if ordered or kind == "index_range" else none
+    if kind in ("value", "interval"):
+        return none
+    if kind == "key_interval" or kind in ("index_range", "key_rel") and ordered:
+        return left if ordered else none
+    return left if cnt == 0 or 0 in picked or n - 1 in picked else none
+
+
 def _list_select(lst: CList, code: int, args: list[Any]) -> Any:
     """get_by_* / remove_by_*: the selected elements' result (removed for a remove_by_*)."""
     rt, inverted = _split_rt(_arg(args, 0))
     kind = _LIST_SELECT[code]
     sel = _select(lst, kind, args, rt)
+    selected = list(sel.positions)
     if inverted:
         if sel.single:
             _invert(sel, len(lst))  # (not applicable)
@@ -1063,11 +1104,13 @@ def _list_select(lst: CList, code: int, args: list[Any]) -> Any:
         if code >= 32:
             lst[:] = [v for i, v in enumerate(lst) if i not in chosen]
         return res
-    res = _result(lst, sel, rt) if rt not in (RT_KEY, RT_KEY_VALUE) else _bad_rt(rt)
+    answer: Any = _result(lst, sel, rt) if rt not in (RT_KEY, RT_KEY_VALUE) else _bad_rt(rt)
+    if inverted and rt == RT_EXISTS and kind not in ("value_list", "index", "rank"):
+        answer = _exists_inverted(kind, len(lst), set(selected), bool(lst.flags & 1), True)
     if code >= CDT.L_REMOVE_BY_INDEX:
         chosen = set(sel.positions)
         lst[:] = [v for i, v in enumerate(lst) if i not in chosen]
-    return res
+    return answer
 
 
 def _list_set_type(lst: CList, code: int, args: list[Any]) -> Any:
@@ -1284,7 +1327,9 @@ def _map_select(m: CMap, kind: str, args: list[Any], rt: int) -> tuple[list[Any]
     if kind == "key_interval":
         lo = sort_key(_arg(args, 1))
         hi = sort_key(args[2]) if len(args) > 2 else (10,)
-        return keys, values, Selection([i for i in range(n) if lo <= sort_key(keys[i]) < hi], order="irange")
+        # (an unordered map's key interval goes by mask: "kirange", whose ranks never reduce to 0..n-1)
+        return keys, values, Selection([i for i in range(n) if lo <= sort_key(keys[i]) < hi],
+                                       order="irange" if m.flags & 1 else "kirange")
     if kind == "key_rel":
         rel = sort_key(_arg(args, 1))
         start = sum(1 for k in keys if sort_key(k) < rel) + _int_arg(args, 2)
@@ -1363,6 +1408,7 @@ def _map_select_op(m: CMap, code: int, args: list[Any]) -> Any:
     rt, inverted = _split_rt(_arg(args, 0))
     kind = _MAP_SELECT[code]
     keys, values, sel = _map_select(m, kind, args, rt)
+    selected = list(sel.positions)
     if inverted and not sel.single and rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK):
         res, chosen = _map_inverted_positions(m, keys, values, kind, args, rt, set(sel.positions))
         if code < 96:
@@ -1382,19 +1428,29 @@ def _map_select_op(m: CMap, code: int, args: list[Any]) -> Any:
     if inverted and not (sel.single and not sel.positions and m.flags & 1):
         # (a key-ordered map answers a missing key as not found, inverted or not)
         sel = _invert(sel, len(keys))
-        if kind in ("rank_range", "rel_rank"):  # the rest of a rank range: by rank
+        if kind in ("rank_range", "rel_rank"):
             chosen = set(sel.positions)
-            sel.positions = [i for i in _rank_order(values) if i in chosen]
+            rank_of = _ranks(values)
+            picked = {rank_of[i] for i in selected}
+            if not picked or 0 in picked or len(keys) - 1 in picked:  # the rest is a rank range: by rank
+                sel.positions = [i for i in _rank_order(values) if i in chosen]
+            else:  # the rest of a range amid the ranks goes by mask: in storage order
+                where = {sort_key(k): i for i, k in enumerate(keys)}
+                sel.positions = [j for j in (where[sort_key(kv[0])] for kv in m.items) if j in chosen]
     if sel.single and not sel.positions and rt in (RT_KEY_VALUE, RT_ORDERED_MAP, RT_UNORDERED_MAP):
         sel.single = False
-    res = _result(values, sel, rt, keys)
+    answer: Any = _result(values, sel, rt, keys)
     if not inverted and kind in ("key_list", "value_list") and rt in (RT_INDEX, RT_REV_INDEX, RT_RANK, RT_REV_RANK):
-        res = _map_list_positions(m, keys, values, kind, _arg(args, 1), rt, sel.positions, res)
+        answer = _map_list_positions(m, keys, values, kind, _arg(args, 1), rt, sel.positions, answer)
+    if inverted and rt == RT_EXISTS and kind not in ("key_list", "value_list", "key", "index", "rank"):
+        ranked = kind not in ("index_range", "key_rel", "key_interval")
+        picked = {_ranks(values)[i] for i in selected} if ranked else set(selected)
+        answer = _exists_inverted(kind, len(keys), picked, bool(m.flags & 1), False)
     if code < CDT.M_SIZE and sel.positions:  # a remove_by_*
         hashed, probe = hash_keys([kv[0] for kv in m.items])
         gone = {probe(keys[i]) for i in sel.positions}
         m.items = [kv for kv, h in zip(m.items, hashed, strict=True) if h not in gone]
-    return res
+    return answer
 
 
 def _map_set_type(m: CMap, code: int, args: list[Any]) -> Any:
