@@ -4,6 +4,7 @@ for ``apply``).
 
     python bench/bench_udf.py                              # 127.0.0.1:3000, 100,000 records
     python bench/bench_udf.py --records 100000 --rounds 5 --json out.json
+    python bench/bench_udf.py --set me_bench --module me_bench   # own names on a shared server
 
 Cases:
 
@@ -120,7 +121,8 @@ class Worker:
             env["PYTHONPATH"] = os.pathsep.join([src, env.get("PYTHONPATH", "")])
         self.proc = subprocess.Popen(
             [python, __file__, "--worker", kind, "--host", args.host, "--port", str(args.port),
-             "--ns", args.ns, "--lua-dir", lua_dir, "--calls", str(args.calls)],
+             "--ns", args.ns, "--lua-dir", lua_dir, "--calls", str(args.calls), "--set", args.set,
+             "--module", args.module],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
 
     def run(self, case: str) -> dict[str, Any]:
@@ -146,6 +148,7 @@ def load(args: argparse.Namespace, lua_dir: str) -> None:
 
 
 def main() -> None:
+    global SET, MODULE
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=3000)
@@ -158,9 +161,12 @@ def main() -> None:
     ap.add_argument("--cases", default=",".join(CASES))
     ap.add_argument("--no-load", action="store_true", help="the records are already there (the module is put)")
     ap.add_argument("--json", default="")
+    ap.add_argument("--set", default="agg_client_bench", help="the set of the records (a shared server: a name of your own)")
+    ap.add_argument("--module", default="agg_bench", help="the UDF module's name (a shared server: a name of your own)")
     ap.add_argument("--worker", default="")
     ap.add_argument("--lua-dir", default="")
     args = ap.parse_args()
+    SET, MODULE = args.set, args.module
     if args.worker:
         worker(args.worker, args.host, args.port, args.ns, args.lua_dir, args.calls)
         return

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 import aerospike_py
-from aerospike_py import predicates
-from aerospike_py.exception import AerospikeError, ClientError, InvalidArgError, UDFError
+from aerospike_py import exp, predicates
+from aerospike_py.exception import AerospikeError, ClientError, InvalidArgError, ServerError, UDFError
 from aerospike_py.server import EmbeddedCluster
 
 pytest.importorskip("lupa")
@@ -141,10 +141,19 @@ def test_bad_input(aclient):
     with pytest.raises(InvalidArgError):
         q.apply(MOD, "count", [object()])
     q.apply(MOD, "count")
-    with pytest.raises(ClientError, match="filter expression"):
-        from aerospike_py import exp
-
+    with pytest.raises(InvalidArgError, match="filter expression"):  # not an expression: refused here
         q.results({"filter_expression": exp.eq(exp.int_bin("n"), 1)})
+
+
+def test_filter_expression_refused_by_the_server(aclient):
+    """The filter expression goes to the server, as the official client sends it; the server
+    refuses it (16, as the real CE 8.1.2 does: see test_filter_expression_same_as_real_server)."""
+    q = aclient.query("test", SET)
+    q.apply(MOD, "count")
+    with pytest.raises(ServerError) as ei:
+        q.results({"filter_expression": exp.gt(exp.int_bin("n"), exp.int_val(9))})
+    assert ei.value.code == 16
+    assert agg(aclient, "count") == [N]  # the connections are fine afterwards
 
 
 def test_async(server):
@@ -189,6 +198,76 @@ def test_cluster_each_partition_once():
             assert sorted(agg(c, "above", ["n", 0])) == list(range(200))
         finally:
             c.close()
+
+
+def test_async_final_stage_runs_off_the_event_loop(server, monkeypatch):
+    """The client-side final stages (a reduce that may run long) run in the loop's executor: while
+    they run, the loop still serves a coroutine. The patched stage waits for that coroutine's
+    signal: run on the loop, it would wait in vain (and fail after its bound)."""
+    import threading
+
+    from aerospike_py._commands import aggregate as A
+
+    run_final = A.final_stages
+    seen: dict[str, Any] = {}
+    signal = threading.Event()
+
+    def final_stages(eng: Any, stages: Any, values: list[Any]) -> list[Any]:
+        seen["thread"] = threading.get_ident()
+        seen["signalled"] = signal.wait(30)
+        return run_final(eng, stages, values)
+
+    monkeypatch.setattr(A, "final_stages", final_stages)
+
+    async def main() -> tuple[Any, ...]:
+        c = await aerospike_py.AsyncClient(server.config).connect()
+        try:
+            await c.udf_put(str(LIB))
+            for i in range(20):
+                await c.put(("test", SET, i), {"n": i})
+            q = c.query("test", SET)
+            q.apply(MOD, "sum_bin", ["n"])
+            task = asyncio.ensure_future(q.results())
+            while "thread" not in seen:  # the final stage has started (the loop turns meanwhile)
+                await asyncio.sleep(0)
+                if task.done():
+                    break
+            rec = await c.get(("test", SET, 3))  # served by the loop while the stage runs
+            signal.set()
+            return await task, rec.bins, threading.get_ident()
+        finally:
+            await c.close()
+
+    total, bins, loop_thread = asyncio.run(main())
+    assert total == [sum(range(20))]
+    assert bins == {"n": 3}
+    assert seen["signalled"] is True
+    assert seen["thread"] != loop_thread
+
+
+def test_async_cluster_many_records():
+    """Every node's values are gathered before the final stage (as the official client): on a
+    3-node cluster with more records than one answer frame holds, no hang and no timeout."""
+    async def main() -> tuple[Any, ...]:
+        with EmbeddedCluster(nodes=3, replication_factor=2) as cluster:
+            c = await aerospike_py.AsyncClient(cluster.config).connect()
+            try:
+                await c.udf_put(str(LIB))
+                for i in range(3000):
+                    await c.put(("test", SET, i), {"n": i})
+                q = c.query("test", SET)
+                q.apply(MOD, "sum_bin", ["n"])
+                total = await q.results({"total_timeout": 60000})
+                q2 = c.query("test", SET)
+                q2.apply(MOD, "above", ["n", -1])
+                every = [v async for v in q2.iterate()]
+                return total, len(every), len(set(every))
+            finally:
+                await c.close()
+
+    total, n, distinct = asyncio.run(main())
+    assert total == [sum(range(3000))]
+    assert n == distinct == 3000  # each partition once (replicas do not answer)
 
 
 def test_local_module_in_user_path_wins(server, tmp_path):
@@ -284,6 +363,15 @@ def test_missing_module_same_as_real_server(both):
 
     real, emb = both
     assert _outcome(lambda: run(emb)) == _outcome(lambda: run(real))
+
+
+def test_filter_expression_same_as_real_server(both):
+    """An aggregation with a filter expression: the real server (CE 8.1.2) answers 16, the official
+    client raises it (UnsupportedFeature); we pass it through as ServerError 16, on both servers."""
+    real, emb = both
+    policy = {"filter_expression": exp.gt(exp.int_bin("n"), exp.int_val(9))}
+    outcomes = [_outcome(lambda c=c: agg(c, "count", [], DSET, policy=policy, module=DMOD)) for c in (emb, real)]
+    assert outcomes[0][:3] == outcomes[1][:3] == ("error", "ServerError", 16)
 
 
 @pytest.fixture(scope="module")
@@ -387,6 +475,11 @@ def test_udf_list_and_get_shaped_as_the_official_client(real_server, tmp_path):
         assert mine == theirs
         assert {k: type(v) for k, v in mine[0].items()} == {k: type(v) for k, v in theirs[0].items()}
         assert ours.udf_get(name) == off.udf_get(name) == LIB.read_text()
+        # Without ".lua": the file name as given, not found on the real server, by either client.
+        with pytest.raises(UDFError, match="not_found"):
+            ours.udf_get(name[:-4])
+        with pytest.raises(aerospike.exception.UDFError, match="not_found"):
+            off.udf_get(name[:-4])
         ours.udf_remove(name)
     finally:
         ours.close()

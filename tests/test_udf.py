@@ -49,8 +49,10 @@ def test_register_list_get_remove(client, tmp_path):
     # As the official client: the hash as it comes (hex text) in a bytearray, content empty.
     assert type(mods["udf_lib.lua"]["hash"]) is bytearray and type(mods["udf_lib.lua"]["content"]) is bytearray
     int(mods["udf_lib.lua"]["hash"], 16)
-    assert client.udf_get(MOD) == LIB.read_text()
     assert client.udf_get("udf_lib.lua") == LIB.read_text()
+    # The file name as given, as the official client sends it: the real server has no "udf_lib".
+    with pytest.raises(UDFError, match="not_found"):
+        client.udf_get(MOD)
     client.udf_remove("udf_lib.lua")
     assert "udf_lib.lua" not in {m["name"] for m in client.udf_list()}
     client.udf_remove(MOD)  # removing a module that is not there is fine (as on the real server)
@@ -311,7 +313,7 @@ def test_async_udf(server):
             res = await c.batch_apply([key("a")], MOD, "echo", [7])
             assert res.batch_records[0].record.bins == {"SUCCESS": 7}
             assert MOD + ".lua" in {m["name"] for m in await c.udf_list()}
-            assert (await c.udf_get(MOD)).startswith("-- Record UDFs")
+            assert (await c.udf_get(MOD + ".lua")).startswith("-- Record UDFs")
             await c.udf_remove(MOD)
             assert await c.udf_list() == []
         finally:

@@ -16,6 +16,7 @@ import threading
 from typing import Any
 
 from ._client_base import ClientBase
+from ._commands.base import OffLoop
 from ._net.async_executor import AsyncExecutor
 from ._net.cluster import Cluster
 from .exception import AerospikeError, ClientError
@@ -69,6 +70,8 @@ async def _run_one(executor: AsyncExecutor, cmd: Any, catch: bool) -> Any:
 
 async def _run_many(executor: AsyncExecutor, cmds: list[Any], parallel: bool, combine: Any) -> Any:
     """The async side of ``ClientBase._run_many``: results in order, then ``combine`` (if given)."""
+    if type(combine) is OffLoop and not cmds:  # long local work: in a thread, not on the loop
+        return await asyncio.get_running_loop().run_in_executor(None, combine, [])
     catch = combine is not None
     if parallel and len(cmds) > 1:
         results = await asyncio.gather(*(_run_one(executor, c, catch) for c in cmds))

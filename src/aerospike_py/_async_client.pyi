@@ -187,7 +187,7 @@ class AsyncClient:
         """Delete every record of a set (or namespace) last updated before ``nanos`` (0: now)."""
         ...
     async def udf_get(self, module: str, language: int = 0, policy: AdminPolicy | Mapping[str, Any] | None = None) -> str:
-        """The source text of a registered module; :class:`UDFError` when it does not exist."""
+        """The source text of the registered module file ``module`` (``"name.lua"``, as the official client takes it); :class:`UDFError` (``not_found``) when there is none by that file name."""
         ...
     async def udf_list(self, policy: AdminPolicy | Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """The registered modules: ``[{"name", "hash", "type", "content"}]`` (``content`` empty)."""

@@ -178,7 +178,8 @@ class ClientBase(BatchMixin, QueryMixin):
         return self._run(udf_cmds.udf_list(self._admin_policy(policy)))
 
     def udf_get(self, module: str, language: int = 0, policy: dict[str, Any] | None = None) -> Any:
-        """The source text of a registered module; :class:`UDFError` when it does not exist."""
+        """The source text of the registered module file ``module`` (``"name.lua"``, as the official
+        client takes it); :class:`UDFError` (``not_found``) when there is none by that file name."""
         return self._run(udf_cmds.udf_get(module, language, self._admin_policy(policy)))
 
     # ------------------------------------------------------------------ info / admin

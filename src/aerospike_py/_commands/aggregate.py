@@ -25,7 +25,7 @@ from .._wire import query as Q
 from .._wire.message import MSG_HEADER, parse_bins, skip_fields
 from .._wire.values import decode_particle
 from ..exception import ClientError, UDFError, _error_from_result_code
-from .base import MORE, Command
+from .base import MORE, Command, OffLoop
 from .query import NodeCommand, Statement
 from .udf import check_name, pack_args, udf_get
 
@@ -163,13 +163,14 @@ def _parse_values(cmd: Command, body: Any, node: str) -> Any:
     return MORE
 
 
-def _node_command(stmt: Statement, agg: Aggregation, policy: Any, node: Any, task_id: int) -> NodeCommand:
+def _node_command(stmt: Statement, agg: Aggregation, policy: Any, node: Any, task_id: int,
+                  filter_exp: bytes | None = None) -> NodeCommand:
     flt = stmt.filter
     request = Q.pack_query(
         stmt.namespace, stmt.set_name, task_id=task_id, socket_timeout=policy["socket_timeout"],
         total_timeout=policy["total_timeout"], info1=W.INFO1_READ, info2=0, info3=W.INFO3_PARTITION_DONE,
         index_type=flt.index_type if flt else 0, index_range=flt.range if flt else None,
-        index_context=flt.context if flt else None,
+        index_context=flt.context if flt else None, filter_exp=filter_exp,
         udf=(UDF_OP_AGGREGATE, agg.module.encode(), agg.function.encode(), agg.arglist),
     )
     cmd = NodeCommand(None, request, False, _parse_values, policy, _NodeValues())
@@ -184,9 +185,16 @@ def _as_is(results: list[Any]) -> list[Any]:
 
 def aggregate_steps(cluster_view: Callable[[], Any], lua: ClientLua, stmt: Statement, agg: Aggregation,
                     policy: Any, task_id: int) -> Generator[Step, Any, list[Any]]:
-    """An aggregation as steps (see ``BatchMixin._drive``); returns the final values."""
-    if policy.get("filter_expression") is not None:
-        raise ClientError("aggregation queries take no filter expression (the server refuses them)")
+    """An aggregation as steps (see ``BatchMixin._drive``); returns the final values.
+
+    A filter expression in the policy is sent as the official client sends it: the real server
+    (CE 8.1.2) refuses it with result 16 (UnsupportedFeature), and so does the embedded one."""
+    exp = policy.get("filter_expression")
+    filter_exp = None
+    if exp is not None:
+        from ..exp import _pack_filter
+
+        filter_exp = _pack_filter(exp)
     content = lua.local_source(agg.module)
     if content is None:
         got = yield [udf_get(agg.module + ".lua", 0, policy)], False, _as_is, 0.0
@@ -201,7 +209,7 @@ def aggregate_steps(cluster_view: Callable[[], Any], lua: ClientLua, stmt: State
         ok, stages, n_stages = eng.stages(env, agg.function, 2, agg.args, LOCAL_LIMIT_MS)
     if not ok:
         raise UDFError(f"UDF: Execution Error 2 : {eng.error_text(stages)}", 100)
-    cmds = [_node_command(stmt, agg, policy, node, task_id) for node in cluster_view().node_list]
+    cmds = [_node_command(stmt, agg, policy, node, task_id, filter_exp) for node in cluster_view().node_list]
     results = yield cmds, len(cmds) > 1, _as_is, 0.0
     values: list[Any] = []
     for cmd, r in zip(cmds, results, strict=True):
@@ -210,6 +218,14 @@ def aggregate_steps(cluster_view: Callable[[], Any], lua: ClientLua, stmt: State
         values.extend(cmd.extra.values)
     if not n_stages:
         return values
+    # The final stages over every node's values: a step of its own with no commands, so the async
+    # client runs it off the event loop (OffLoop); a long reduce does not hold other coroutines.
+    final: list[Any] = yield [], False, OffLoop(lambda _: final_stages(eng, stages, values)), 0.0
+    return final
+
+
+def final_stages(eng: Any, stages: Any, values: list[Any]) -> list[Any]:
+    """Run the client-side ``stages`` over ``values`` (the nodes' answers): the values they yield."""
     with eng.lock:
         ok, out = eng.run_stages(stages, eng.rt.table_from([eng.to_lua(v) for v in values]), len(values),
                                  LOCAL_LIMIT_MS)

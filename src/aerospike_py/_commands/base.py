@@ -55,6 +55,20 @@ class Command:
         self.op = op
 
 
+class OffLoop:
+    """A step's ``combine`` that may run long (an aggregation's client-side Lua stages): the sync
+    client calls it in place, the async one in the event loop's default executor (a thread), so
+    the loop keeps serving other work meanwhile (see ``_async_client._run_many``)."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[[list[Any]], Any]) -> None:
+        self.fn = fn
+
+    def __call__(self, results: list[Any]) -> Any:
+        return self.fn(results)
+
+
 class EncodedOp:
     """A wire operation plus what the reply will carry for it."""
 

@@ -250,9 +250,11 @@ def _parse_get(cmd: Command, body: Any, node: str) -> str:
 
 
 def udf_get(module: Any, language: Any, policy: Any) -> Command:
+    """``udf-get`` of the file name as given, as the official client sends it: ``"m.lua"``; the
+    real server answers ``error=not_found`` for ``"m"`` (UDFError), and so do we."""
     if isinstance(language, bool) or language != UDF_TYPE_LUA:
         raise InvalidArgError(f"language must be 0 (Lua), got {language!r}")
-    command = f"udf-get:filename={module_name(module)};"
+    command = f"udf-get:filename={check_name('UDF module', module).decode()};"
     return Command(None, pack_info_request(command), False, _parse_get, policy, command)
 
 
