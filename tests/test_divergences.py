@@ -675,3 +675,25 @@ def test_unordered_map_key_interval_results(client: Any) -> None:
     rev_inv = aerospike_py.MAP_RETURN_REVERSE_INDEX | M.MAP_RETURN_INVERTED
     assert _one(client, "ki2", {"m": {0: 1e10, "b": 6, "c": None}}, M.map_get_by_key_range("m", "b", -2, rev_inv)) == \
         [2, 0, 1]
+
+
+def test_add_unique_items_by_the_real_servers_rules(client: Any) -> None:
+    unique, no_fail, partial, bounded = 1, 4, 8, 2
+
+    def add(k: str, init: list | None, op: dict) -> Any:
+        if init is not None:
+            client.put(key(k), {"l": init})
+        try:
+            return client.operate(key(k), [op]).bins["l"], client.get(key(k)).bins["l"]
+        except aerospike_py.exception.AerospikeError as e:
+            return e.code
+
+    # NO_FAIL with PARTIAL: items repeating one another go in once (seed 403651)
+    pol = {"order": aerospike_py.LIST_ORDERED, "flags": unique | no_fail | partial}
+    assert add("au1", None, L.list_append_items("l", [0, 0, "ab"], pol)) == (2, [0, "ab"])
+    # PARTIAL without NO_FAIL is no PARTIAL: an item already there is ELEMENT_EXISTS (24)
+    assert add("au2", [0, 1, 2], L.list_insert_items("l", 1, [3, 1], {"flags": unique | partial})) == 24
+    # an unordered list looks item by item: the item already there comes first here (24, not 26)
+    assert add("au3", [1], L.list_append_items("l", [1, "z", "z"], {"flags": unique | bounded})) == 24
+    # an insert checks its bounds before its items
+    assert add("au4", [2, 0, "ab"], L.list_insert_items("l", 5, [1, "ab", 3], {"flags": unique | bounded})) == 26

@@ -999,31 +999,81 @@ def _has_wildcard(v: Any) -> bool:
     return isinstance(v, list) and any(_has_wildcard(x) for x in v)
 
 
-def _list_add_items(lst: CList, items: list[Any], flags: int, index: int | None) -> int:
-    """Append (index None) or insert ``items`` honouring ADD_UNIQUE / NO_FAIL / PARTIAL; return new size."""
-    if flags & L_ADD_UNIQUE:
-        if any(_has_wildcard(v) for v in items):
-            repeats = any(matches(v, w) for i, v in enumerate(items) for w in items[:i])
-            present = [any(matches(v, x) for x in lst) for v in items]
-        else:  # values are equal when their sort keys are: hash them (linear, not quadratic)
-            keys = [sort_key(v) for v in items]
-            repeats = len(set(keys)) != len(keys)
-            have = {sort_key(x) for x in lst}
-            present = [k in have for k in keys]
-        if repeats:
-            if flags & NO_FAIL:
-                raise _SoftFail(len(lst))
-            raise ResultError(OP_NOT_APPLICABLE, "unique items that repeat")
+def _unique_items(lst: CList, items: list[Any], flags: int, single: bool) -> list[Any]:
+    """The items ADD_UNIQUE lets in, by particle_list.c's rules (NO_FAIL refusals: a no-op).
+
+    An ordered list first refuses items that repeat one another (OP_NOT_APPLICABLE; with NO_FAIL
+    and PARTIAL each goes in once), then items already there (ELEMENT_EXISTS; PARTIAL skips them).
+    An unordered list looks at the items one by one: one already there is skipped with PARTIAL
+    (else ELEMENT_EXISTS), one repeating an earlier item is refused as above; when PARTIAL skipped
+    every item, ELEMENT_EXISTS. A single item (append, insert) already there is ELEMENT_EXISTS."""
+    n = len(lst)
+    partial = flags & NO_FAIL and flags & PARTIAL  # (PARTIAL only counts with NO_FAIL)
+    wild = any(_has_wildcard(v) for v in items)
+    keys = None if wild else [sort_key(v) for v in items]
+    have = None if wild else {sort_key(x) for x in lst}
+
+    def present(i: int) -> bool:
+        return keys[i] in have if keys is not None and have is not None else any(matches(items[i], x) for x in lst)
+
+    def repeats(i: int) -> bool:
+        return (keys[i] in keys[:i]) if keys is not None else any(matches(items[i], w) for w in items[:i])
+
+    def refuse(code: int, why: str) -> NoReturn:
+        if flags & NO_FAIL:
+            raise _SoftFail(n)
+        raise ResultError(code, why)
+
+    if single:
+        if present(0):
+            refuse(ELEMENT_EXISTS, "unique item exists")
+        return items
+    if lst.flags & 1:
+        firsts = [i for i in range(len(items)) if not repeats(i)]
+        if len(firsts) != len(items):
+            if not flags & NO_FAIL:
+                raise ResultError(OP_NOT_APPLICABLE, "unique items that repeat")
+            if not partial:
+                raise _SoftFail(n)
         keep = []
-        for v, there in zip(items, present, strict=True):
-            if there:
-                if not flags & NO_FAIL:
-                    raise ResultError(ELEMENT_EXISTS)
-                if not flags & PARTIAL:
-                    raise _SoftFail(len(lst))
+        for i in firsts:
+            if present(i):
+                if not partial:
+                    refuse(ELEMENT_EXISTS, "unique item exists")
                 continue
-            keep.append(v)
-        items = keep
+            keep.append(items[i])
+        return keep
+    keep, skipped = [], 0
+    for i in range(len(items)):
+        if present(i):
+            if not partial:
+                refuse(ELEMENT_EXISTS, "unique item exists")
+            skipped += 1
+        elif repeats(i):
+            if not flags & NO_FAIL:
+                raise ResultError(OP_NOT_APPLICABLE, "unique items that repeat")
+            if not partial:
+                raise _SoftFail(n)
+            skipped += 1
+        else:
+            keep.append(items[i])
+    if items and skipped == len(items):
+        refuse(ELEMENT_EXISTS, "every unique item exists")
+    return keep
+
+
+def _list_add_items(lst: CList, items: list[Any], flags: int, index: int | None, single: bool = False) -> int:
+    """Append (index None) or insert ``items`` honouring ADD_UNIQUE / NO_FAIL / PARTIAL; return new size."""
+    n = len(lst)
+    if items and index is not None and not lst.flags & 1:  # (an insert checks its index first)
+        if index < -n or index > 0x7FFFFFFF:
+            raise ResultError(OP_NOT_APPLICABLE, "index out of range")
+        if flags & L_INSERT_BOUNDED and (index + n if index < 0 else index) > n:
+            if flags & NO_FAIL:
+                raise _SoftFail(n)
+            raise ResultError(OP_NOT_APPLICABLE, "index out of bounds")
+    if flags & L_ADD_UNIQUE and items:
+        items = _unique_items(lst, items, flags, single)
     if not items:  # nothing to add: no index checks, no padding (an ordered list still refuses an index)
         if lst.flags & 1 and index is not None and not lst.fresh:
             raise ResultError(OP_NOT_APPLICABLE, "insert into an ordered list")
@@ -1126,7 +1176,7 @@ def _list_append(lst: CList, code: int, args: list[Any]) -> Any:
         raise ResultError(PARAMETER, "list expected")
     if lst.fresh and not lst and len(args) > 1 and not lst.flags:
         lst.flags = _int_arg(args, 1, 0) & 1
-    return _list_add_items(lst, list(items), _int_arg(args, 2, 0), None)
+    return _list_add_items(lst, list(items), _int_arg(args, 2, 0), None, code == CDT.L_APPEND)
 
 
 def _list_insert(lst: CList, code: int, args: list[Any]) -> Any:
@@ -1134,7 +1184,7 @@ def _list_insert(lst: CList, code: int, args: list[Any]) -> Any:
     items = [_arg(args, 1)] if code == CDT.L_INSERT else _arg(args, 1)
     if not isinstance(items, list):
         raise ResultError(PARAMETER, "list expected")
-    return _list_add_items(lst, list(items), _int_arg(args, 2, 0), _int_arg(args, 0))
+    return _list_add_items(lst, list(items), _int_arg(args, 2, 0), _int_arg(args, 0), code == CDT.L_INSERT)
 
 
 def _list_pop(lst: CList, code: int, args: list[Any]) -> Any:
