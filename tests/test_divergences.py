@@ -697,3 +697,24 @@ def test_add_unique_items_by_the_real_servers_rules(client: Any) -> None:
     assert add("au3", [1], L.list_append_items("l", [1, "z", "z"], {"flags": unique | bounded})) == 24
     # an insert checks its bounds before its items
     assert add("au4", [2, 0, "ab"], L.list_insert_items("l", 5, [1, "ab", 3], {"flags": unique | bounded})) == 26
+
+
+def test_list_index_query_resumes_a_partition_at_its_digest_and_bval(client: Any) -> None:
+    """A partition resumed at (bval 0, digest) of a record whose list holds -2, -1 and 3: its entry
+    (3, digest) lies past the resume point, so the record comes again (seed 417217)."""
+    from aerospike_py._wire.digest import compute_digest, key_particle
+
+    ctx = [X.cdt_ctx_map_key("b")]
+    client.index_integer_create("test", "divergences", "m", "div_resume", collection_type=aerospike_py.INDEX_TYPE_LIST,
+                                ctx=ctx)
+    try:
+        client.put(key("rq"), {"m": {"b": [-1, -2, 3], 3: -100}})
+        pf = aerospike_py.partition_filter_by_digest(compute_digest("divergences", *key_particle("rq")))
+        q = client.query("test", "divergences")
+        q.where(P.range("m", aerospike_py.INDEX_TYPE_LIST, -2, 8, ctx=ctx))
+        assert [r.key[2] for r in q.results({"partition_filter": pf})] == [None]
+        q = client.query("test", "divergences")
+        q.where(P.range("m", aerospike_py.INDEX_TYPE_LIST, -2, 0, ctx=ctx))  # (no entry past it: none)
+        assert q.results({"partition_filter": pf}) == []
+    finally:
+        client.index_remove("test", "div_resume")

@@ -449,7 +449,7 @@ def _records(server: Any, ns: Any, req: QueryRequest, ix: Any,
                     continue
                 yield pid, 0, rec
         return
-    cands = ix.candidates(req.where)
+    cands = ix.candidates(req.where, req.pids)
     for pid in pids:
         lst = cands.get(pid)
         if not lst:

@@ -315,9 +315,10 @@ class SecondaryIndex:
                     self._sorted = None
         self.n_entries -= len(keys)
 
-    def candidates(self, query: Any) -> dict[int, list[tuple[int, bytes]]]:
+    def candidates(self, query: Any, resume: dict[int, Any] | None = None) -> dict[int, list[tuple[int, bytes]]]:
         """``{partition id: [(bval, digest), ...]}`` of the records the query range selects (a
-        record once, with its smallest bval), each list sorted as the real index is."""
+        record once, with its smallest bval past its partition's ``resume`` point ``(bval,
+        digest)``, as the real server resumes a partition), each list sorted as the real index is."""
         ktype = self.d.ktype
         out: dict[int, list[tuple[int, bytes]]] = {}
         get = out.get
@@ -338,6 +339,10 @@ class SecondaryIndex:
                 for d in digests:
                     cur = best.get(d)
                     if cur is None or bval < cur:
+                        if resume:
+                            after = resume.get(partition_id(d))
+                            if after is not None and (bval, d) <= after:
+                                continue  # (an entry before the resume point: the record's next one counts)
                         best[d] = bval
             for d, bval in best.items():
                 out.setdefault(partition_id(d), []).append((bval, d))
