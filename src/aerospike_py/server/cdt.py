@@ -1316,10 +1316,16 @@ _LIST_OPS: dict[int, Callable[[CList, int, list[Any]], Any]] = {
 
 def list_op(lst: CList, code: int, args: list[Any]) -> Any:
     """Apply list op ``code`` to ``lst`` in place; return the result value (None: no result)."""
-    handler = _LIST_OPS.get(code)
+    return _dispatch(_LIST_OPS, "list", lst, code, args)
+
+
+def _dispatch(table: dict[int, Callable[[Any, int, list[Any]], Any]], what: str, container: Any, code: int,
+              args: list[Any]) -> Any:
+    """``table[code](container, code, args)``; PARAMETER for a code the table does not have."""
+    handler = table.get(code)
     if handler is None:
-        raise ResultError(PARAMETER, f"unknown list op {code}")
-    return handler(lst, code, args)
+        raise ResultError(PARAMETER, f"unknown {what} op {code}")
+    return handler(container, code, args)
 
 
 def _bad_rt(rt: int) -> NoReturn:
@@ -1595,10 +1601,7 @@ _MAP_OPS: dict[int, Callable[[CMap, int, list[Any]], Any]] = {
 
 def map_op(m: CMap, code: int, args: list[Any]) -> Any:
     """Apply map op ``code`` to ``m`` in place; return the result value (None: no result)."""
-    handler = _MAP_OPS.get(code)
-    if handler is None:
-        raise ResultError(PARAMETER, f"unknown map op {code}")
-    return handler(m, code, args)
+    return _dispatch(_MAP_OPS, "map", m, code, args)
 
 
 def _set_map_order(m: CMap, args: list[Any], i: int) -> None:
