@@ -430,6 +430,7 @@ class Scan(Query):
     _POLICY_NAME = "scan"
 
     def where(self, predicate: tuple[Any, ...], ctx: list[Any] | None = None) -> None:
+        """Not for scans: raises ClientError (a predicate needs ``client.query()``)."""
         raise ClientError("a scan takes no predicate: use client.query() for index queries")
 
 
@@ -440,6 +441,7 @@ class AsyncScan(AsyncQuery):
     _POLICY_NAME = "scan"
 
     def where(self, predicate: tuple[Any, ...], ctx: list[Any] | None = None) -> None:
+        """Not for scans: raises ClientError (a predicate needs ``client.query()``)."""
         raise ClientError("a scan takes no predicate: use client.query() for index queries")
 
 

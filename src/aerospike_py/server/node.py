@@ -341,6 +341,7 @@ class ServerNode:
     # ------------------------------------------------------------------ network
 
     async def start(self) -> None:
+        """Listen on ``host:port`` (port 0: a free one, then in ``port``); name the node if unnamed."""
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(lambda: _Connection(self), self.host, self.port, reuse_address=True,
                                                 ssl=self.tls)
@@ -349,6 +350,7 @@ class ServerNode:
             self.node_id = f"BB9{self.port:05X}{id(self) & 0xFFFFFF:06X}"[:15].upper()
 
     async def stop(self) -> None:
+        """Stop listening and drop every client connection."""
         if self._server is not None:
             self._server.close()
             self._server = None
@@ -358,6 +360,7 @@ class ServerNode:
         self.connections.clear()
 
     def close_client_connections(self) -> None:
+        """Drop every client connection (the listener stays): clients see their connections reset."""
         for c in list(self.connections):
             if c.transport is not None:
                 c.transport.abort()
@@ -369,9 +372,11 @@ class ServerNode:
         self._faults.append((match or (lambda t, b: t == PROTO_TYPE_MESSAGE), fault, count))
 
     def clear_faults(self) -> None:
+        """Forget the faults not yet applied."""
         self._faults.clear()
 
     def take_fault(self, ptype: int, body: bytes) -> str | None:
+        """The fault to apply to this request (counted down), or None."""
         if not self._faults:
             return None
         for i, (match, fault, count) in enumerate(self._faults):
@@ -386,6 +391,7 @@ class ServerNode:
     # ------------------------------------------------------------------ requests
 
     def process(self, ptype: int, body: bytes, conn: Any) -> Frames:
+        """The reply frames of one request of proto type ``ptype`` on ``conn`` (messages, info, admin)."""
         self.requests += 1
         sec = self.security
         if ptype == PROTO_TYPE_MESSAGE:
@@ -430,6 +436,7 @@ class ServerNode:
         return []
 
     def count_request(self, pid: int) -> None:
+        """Count a request for partition ``pid`` (per-partition statistics)."""
         self.partition_requests[pid] += 1
 
     def on_write(self, ns: Namespace, digest: bytes, record: Any) -> None:
@@ -438,6 +445,7 @@ class ServerNode:
             self.cluster.replicate(self, ns.name, digest, record)
 
     def truncate(self, namespace: str, set_name: str | None, before_ns: int) -> None:
+        """Truncate a set (or the namespace) before ``before_ns``, on every node of the cluster."""
         if self.cluster is not None:
             self.cluster.truncate(namespace, set_name, before_ns)
         else:
@@ -446,17 +454,21 @@ class ServerNode:
     # ------------------------------------------------------------------ cluster view
 
     def peers(self) -> list[ServerNode]:
+        """The other nodes of this node's cluster (none when alone)."""
         return self.cluster.peers_of(self) if self.cluster is not None else []
 
     def cluster_size(self) -> int:
+        """How many nodes the cluster has, this one included."""
         return 1 + len(self.peers())
 
     def replica_bitmaps(self, namespace: str) -> list[str]:
+        """Per replica, the base64 bitmap of the partitions this node holds (the ``replicas`` info answer)."""
         if self.cluster is not None:
             return self.cluster.replica_bitmaps(self, namespace)
         return [_ALL_BITMAP]
 
     def uptime(self) -> int:
+        """Seconds since the node was made."""
         return int(time.monotonic() - self.started)
 
 

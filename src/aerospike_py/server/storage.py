@@ -121,12 +121,14 @@ class Namespace:
         return rec
 
     def put(self, rec: StoredRecord) -> None:
+        """Store ``rec`` (replacing the record of its digest), indexes included."""
         self.partitions[partition_id(rec.digest)][rec.digest] = rec
         if self.indexes:
             for ix in self.indexes.values():
                 ix.update(rec)
 
     def delete(self, digest: bytes) -> bool:
+        """Remove the record of ``digest``, indexes included; whether there was one."""
         gone = self.partitions[partition_id(digest)].pop(digest, None) is not None
         if gone and self.indexes:
             self._unindex(digest)
@@ -179,9 +181,11 @@ class Namespace:
         return n
 
     def count(self) -> int:
+        """How many records are stored (expired ones not yet removed included)."""
         return sum(len(p) for p in self.partitions)
 
     def set_names(self) -> dict[str, int]:
+        """Records stored per set name (``""``: no set)."""
         out: dict[str, int] = {}
         for part in self.partitions:
             for rec in part.values():
