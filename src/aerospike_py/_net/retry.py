@@ -39,6 +39,8 @@ from __future__ import annotations
 import struct
 from typing import Any
 
+from msgpack import ExtraData as _ExtraData  # (a ValueError subclass: named for the reader)
+
 from .._wire.proto import ProtocolError
 from ..exception import AerospikeError, ClientError
 from .cluster import Cluster, Node
@@ -49,11 +51,6 @@ from .connection import ConnectionTimeout
 SERVER_TIMEOUT = 9
 #: Server result code NOT_AUTHENTICATED: the node does not (any more) hold the connection's session.
 NOT_AUTHENTICATED = 80
-
-try:  # msgpack is a core dependency; its exceptions are ValueError subclasses anyway
-    from msgpack import ExtraData as _ExtraData
-except ImportError:  # pragma: no cover
-    _ExtraData = ValueError  # type: ignore[assignment,misc]
 
 #: What a parser may raise on bytes that are not a valid reply.
 MALFORMED = (struct.error, IndexError, KeyError, ValueError, TypeError, RecursionError, OverflowError,

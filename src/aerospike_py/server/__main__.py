@@ -45,11 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     async def run() -> None:
         nodes = []
         if args.nodes > 1:
-            try:
-                from .cluster import EmbeddedClusterCore
-            except ImportError:
-                print("multi-node mode is not available in this build", file=sys.stderr)
-                raise SystemExit(2) from None
+            from .cluster import EmbeddedClusterCore
             core = EmbeddedClusterCore(args.nodes, args.replication_factor, names, args.host, args.port,
                                        args.cluster_name, args.default_ttl, clock, None, security, tls,
                                        args.tls_name)
