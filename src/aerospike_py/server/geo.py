@@ -184,7 +184,8 @@ def _coords(obj: dict[Any, Any]) -> Any:
     return c
 
 
-def _geometry(obj: dict[Any, Any], kind: str) -> Shape:
+def _geometry(obj: dict[Any, Any], kind: str, what: str = "top-level type") -> Shape:
+    """The shape of a geometry object of type ``kind`` (``what`` names the type in the error)."""
     if kind == "Point":
         return _point(obj.get("coordinates"))
     if kind == "Polygon":
@@ -197,7 +198,7 @@ def _geometry(obj: dict[Any, Any], kind: str) -> Shape:
             raise GeoError("malformed circle coordinate array")
         center = _point(c[0])
         return Circle(center, _number(c[1], "radius"))
-    raise GeoError(f"unknown top-level type: {kind}")
+    raise GeoError(f"unknown {what}: {kind}")
 
 
 def parse(text: str | bytes) -> Shape:
@@ -224,12 +225,7 @@ def parse(text: str | bytes) -> Shape:
             raise GeoError("missing geometry type")
         if not isinstance(gkind, str):
             raise GeoError("geometry type is not string")
-        try:
-            return _geometry(geom, gkind)
-        except GeoError as e:
-            if str(e).startswith("unknown top-level type"):
-                raise GeoError(f"unknown geometry type: {gkind}") from None
-            raise
+        return _geometry(geom, gkind, "geometry type")
     return _geometry(obj, kind)
 
 
