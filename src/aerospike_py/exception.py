@@ -371,6 +371,8 @@ def _warn_unknown_field(where: str, name: object, stacklevel: int = 4) -> None:
     key = (where, str(name))
     if key in _WARNED:
         return
+    if len(_WARNED) >= 1024:  # (bounded: past that many names, each warns once more)
+        _WARNED.clear()
     _WARNED.add(key)
     warnings.warn(f"aerospike_py: unknown {where} field {name!r} ignored", UnknownFieldWarning,
                   stacklevel=stacklevel)

@@ -498,9 +498,11 @@ _ZEROS: list[bytes] = [b""]
 
 
 def _zeros(n: int) -> bytes:
-    """``n`` zero bytes (kept between calls)."""
+    """``n`` zero bytes (kept between calls, up to 4 MiB)."""
     z = _ZEROS[0]
     if len(z) < n:
+        if n > 1 << 22:
+            return bytes(n)
         z = _ZEROS[0] = bytes(max(n, 4096))
     return z if len(z) == n else z[:n]
 

@@ -142,7 +142,10 @@ def decode_record(body: Any) -> tuple[int, int, dict[str, Any]] | None:
     if shape is None:
         return None
     if len(SHAPES) >= _MAXSHAPES:
-        del SHAPES[next(iter(SHAPES))]  # the oldest
+        try:
+            del SHAPES[next(iter(SHAPES))]  # the oldest
+        except (KeyError, RuntimeError, StopIteration):  # another thread changed SHAPES meanwhile
+            pass
     SHAPES[n] = shape.decode
     r = shape.decode(body)
     if r is not None:

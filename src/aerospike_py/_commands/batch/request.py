@@ -161,10 +161,15 @@ _MAX_INDEX_BYTES = 1 << 16
 
 
 def _index_bytes(n: int) -> list[bytes]:
-    """Big-endian u32 of 0 .. n-1 (at least), kept between calls."""
-    if len(_INDEX_BYTES) < n:
-        _INDEX_BYTES.extend(map(_pack_u32, range(len(_INDEX_BYTES), max(n, 1024))))
-    return _INDEX_BYTES
+    """Big-endian u32 of 0 .. n-1 (at least), kept between calls (``n`` <= ``_MAX_INDEX_BYTES``).
+
+    A longer list replaces the kept one whole (one rebinding: a thread never sees it half
+    extended, nor extends it twice)."""
+    global _INDEX_BYTES
+    b = _INDEX_BYTES
+    if len(b) < n:
+        b = _INDEX_BYTES = list(map(_pack_u32, range(max(n, 1024))))
+    return b
 
 
 def pack_batch(indices: Sequence[int], keys: Sequence[RequestKey], heads: Sequence[bytes], policy: Any,
