@@ -5,9 +5,10 @@ The main harness (tests/_diffharness.py) leaves INVERTED with index/rank return 
 probe: short random lists/maps (ordered and unordered, with ties), every multi-element selection
 (by value, value list, value interval, index range, rank range, relative rank range; maps: key
 list, key interval, relative key index range too), return types INDEX, REVERSE_INDEX, RANK,
-REVERSE_RANK with INVERTED, read and remove variants. Long run::
+REVERSE_RANK with INVERTED, read and remove variants; ``--every-rt``: every return type (EXISTS,
+COUNT, VALUE, KEY, KEY_VALUE, ORDERED_MAP...), INVERTED or not. Long run::
 
-    PYTHONPATH=src python tests/_invprobe.py --real 127.0.0.1:3000 --cases 0:20000 [--lists-only]
+    PYTHONPATH=src python tests/_invprobe.py --real 127.0.0.1:3000 --cases 0:20000 [--lists-only] [--every-rt]
 """
 
 from __future__ import annotations
@@ -25,8 +26,24 @@ INV = 0x10000
 SCALARS = [0, 1, 2, 3, 5, -1, "a", "b", "ab", 0.5, 2, 1, [1], b"x"]
 
 
-def case(seed: int, lists_only: bool = False, inverted_only: bool = True) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
-    """(bin, ops that build it, the selection op) of case ``seed``."""
+#: Every return type of a list / map selection (``--every-rt``).
+LIST_RTS = [0, 1, 2, 3, 4, 5, 7, 13]
+MAP_RTS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 13, 16, 17]
+
+
+def _safe(op: dict[str, Any]) -> dict[str, Any]:
+    """``op`` without INVERTED where asd 8.1.2 aborts: an empty key or value list with INVERTED
+    and a return type giving keys or values (SIGSEGV in offset_index_get_filled)."""
+    rt = op.get("return_type", 0)
+    if op["op"] in (2008, 2011, 2026, 2027) and not op.get("val") and rt & INV and rt & ~INV in (6, 7, 8, 16, 17):
+        return {**op, "return_type": rt & ~INV}
+    return op
+
+
+def case(seed: int, lists_only: bool = False, inverted_only: bool = True,
+         every_rt: bool = False) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
+    """(bin, ops that build it, the selection op) of case ``seed``. ``every_rt``: any return type
+    (not only index/rank ones), with INVERTED or not."""
     r = random.Random(seed)
 
     def sc() -> Any:
@@ -34,7 +51,11 @@ def case(seed: int, lists_only: bool = False, inverted_only: bool = True) -> tup
 
     rt = r.choice([1, 2, 3, 4]) | (INV if inverted_only or r.random() < 0.5 else 0)
     remove = r.random() < 0.3
+    if every_rt:
+        rt = r.randrange(1 << 16) | (INV if r.random() < 0.4 else 0)  # (a list's pick: below)
     if lists_only or r.random() < 0.5:
+        if every_rt:
+            rt = LIST_RTS[rt % 0x10000 % len(LIST_RTS)] | rt & INV
         order = r.choice([0, 1])
         vals = [sc() for _ in range(r.randint(0, 8))]
         build = [L.list_set_order("l", order)] + ([L.list_append_items("l", vals)] if vals else [])
@@ -53,6 +74,8 @@ def case(seed: int, lists_only: bool = False, inverted_only: bool = True) -> tup
                 "l", sc(), r.randint(-3, 3), rt, r.choice([None, 0, 1, 2, 5])),
         ]
         return "l", build, r.choice(choices)()
+    if every_rt:
+        rt = MAP_RTS[rt % 0x10000 % len(MAP_RTS)] | rt & INV
     order = r.choice([0, 1, 3])
     items = {r.choice([0, 1, 2, 3, 4, 5, "a", "b", "c"]): sc() for _ in range(r.randint(0, 7))}
     build = [M.map_set_order("m", order)] + ([M.map_put_items("m", items, {"order": order})] if items else [])
@@ -75,7 +98,7 @@ def case(seed: int, lists_only: bool = False, inverted_only: bool = True) -> tup
         lambda: (M.map_get_by_value_rel_rank_range if g else M.map_remove_by_value_rel_rank_range)(
             "m", sc(), r.randint(-2, 2), rt, r.choice([None, 0, 1, 2])),
     ]
-    return "m", build, r.choice(choices)()
+    return "m", build, _safe(r.choice(choices)())
 
 
 def run(client: Any, key: tuple, build: list[dict[str, Any]], op: dict[str, Any]) -> Any:
@@ -103,6 +126,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--real", required=True)
     ap.add_argument("--cases", default="0:2000")
     ap.add_argument("--lists-only", action="store_true")
+    ap.add_argument("--every-rt", action="store_true", help="every return type, INVERTED or not")
     ap.add_argument("--show", type=int, default=10)
     ap.add_argument("--set", default="invprobe")
     a = ap.parse_args(argv)
@@ -115,7 +139,7 @@ def main(argv: list[str]) -> int:
     lo, _, hi = a.cases.partition(":")
     bad = 0
     for seed in range(int(lo), int(hi)):
-        _, build, op = case(seed, a.lists_only)
+        _, build, op = case(seed, a.lists_only, every_rt=a.every_rt)
         x, y = run(real, key, build, op), run(emb, key, build, op)
         if x != y:
             bad += 1

@@ -41,9 +41,11 @@ def test_seeded_programs_agree(real_server) -> None:
             emb.close()
 
 
-def test_inverted_index_rank_results_agree(real_server) -> None:
+@pytest.mark.parametrize("every_rt", [False, True], ids=["inverted_index_rank", "every_return_type"])
+def test_inverted_index_rank_results_agree(real_server, every_rt: bool) -> None:
     """A seeded slice of tests/_invprobe.py: INVERTED index/rank results of list and map
-    selections (ordered and unordered, with ties, read and remove) as a real server answers."""
+    selections (ordered and unordered, with ties, read and remove) as a real server answers; and
+    (``--every-rt``) every return type, INVERTED or not."""
     from _invprobe import case, run
 
     with EmbeddedServer() as srv:
@@ -52,7 +54,7 @@ def test_inverted_index_rank_results_agree(real_server) -> None:
         key = ("test", f"invprobe_ci{os.getpid() % 16}", "k")
         try:
             for seed in range(300):
-                _, build, op = case(seed)
+                _, build, op = case(seed + 100_000 * every_rt, every_rt=every_rt)
                 x, y = run(real, key, build, op), run(emb, key, build, op)
                 assert x == y, f"case {seed}: {build} {op}\n  real {x}\n  emb  {y}"
             with contextlib.suppress(AerospikeError):

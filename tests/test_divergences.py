@@ -718,3 +718,26 @@ def test_list_index_query_resumes_a_partition_at_its_digest_and_bval(client: Any
         assert q.results({"partition_filter": pf}) == []
     finally:
         client.index_remove("test", "div_resume")
+
+
+def test_value_selections_in_the_real_servers_order(client: Any) -> None:
+    """Cases of tests/_invprobe.py --every-rt (every return type, INVERTED or not)."""
+    def built(k: str, order: int, items: list, op: dict) -> Any:
+        client.put(key(k), {"x": 1})
+        ops = [L.list_set_order("l", order), L.list_append_items("l", items), op]
+        res = client.operate_ordered(key(k), ops).ordered_bins[-1][1]
+        return res, client.get(key(k)).bins["l"]
+
+    value, rev_rank = aerospike_py.LIST_RETURN_VALUE, aerospike_py.LIST_RETURN_REVERSE_RANK
+    # an ordered list's value list: item by item, an item asked twice answered twice
+    assert built("vs1", 1, [1], L.list_get_by_value_list("l", [1, 1], value)) == ([1, 1], [1])
+    assert built("vs2", 1, [1, -1, 1, 2, 0, 1, "ab", [1]], L.list_get_by_value_list("l", [2, 5, 0], value))[0] == [2, 0]
+    # an unordered list's value list ranks: a value asked twice answers where it last stands
+    assert built("vs3", 0, [0.5, 3, "a", 2, 1, "b", 2, "ab"],
+                 L.list_remove_by_value_list("l", ["a", 3, "a"], rev_rank))[0] == [4, 3]
+    # of equal values, a relative rank range removes the one the real server's heap picks
+    assert built("vs4", 0, [1, "b", b"x", 5, 0, b"x", b"x"], L.list_remove_by_value_rel_rank_range("l", 5, 2, value, 1)) \
+        == ([b"x"], [1, "b", b"x", 5, 0, b"x"])
+    # a map's entries of one value: their (reverse) ranks as a range, ascending
+    m_rev_rank = aerospike_py.MAP_RETURN_REVERSE_RANK
+    assert _one(client, "vs5", {"m": {3: [1], 2: "b", "b": "b"}}, M.map_get_by_value("m", "b", m_rev_rank)) == [1, 2]

@@ -523,14 +523,16 @@ def _select(values: list[Any], code_kind: str, args: list[Any], rt: int, *, firs
         r = _range(_int_arg(args, a), count, n)
         if not is_map and getattr(values, "flags", 0) & 1:  # an ordered list's rank range is an index range
             return Selection(list(r), order="lindex")
+        if not is_map and not getattr(values, "flags", 1) & 1 and len(r):  # of equal values: the heap's
+            return Selection(_heap_rank_range(values, r.start, len(r)), order=_heap_order(r.start, len(r), n))
         return Selection([order[i] for i in r], order="rrange" if is_map else _heap_order(r.start, len(r), n))
     if code_kind == "value":
         val = _arg(args, a)
         if _plain(val):
             key = sort_key(val)
             return Selection([i for i, k in enumerate(map(sort_key, values)) if k == key],
-                             order=None if is_map else "lrrange")
-        return Selection([i for i, v in enumerate(values) if matches(val, v)], order=None if is_map else "lrrange")
+                             order="rrange" if is_map else "lrrange")
+        return Selection([i for i, v in enumerate(values) if matches(val, v)], order="rrange" if is_map else "lrrange")
     if code_kind == "value_list":
         vals = _arg(args, a)
         if not isinstance(vals, CList):
@@ -555,6 +557,8 @@ def _select(values: list[Any], code_kind: str, args: list[Any], rt: int, *, firs
         picked = [order[r] for r in range(first, max(min(end, n), 0))]
         if not is_map and getattr(values, "flags", 0) & 1:  # an ordered list: an index range
             return Selection(sorted(picked), order="lindex")
+        if not is_map and not getattr(values, "flags", 1) & 1 and picked:  # of equal values: the heap's
+            return Selection(_heap_rank_range(values, first, len(picked)), order=_heap_order(first, len(picked), n))
         return Selection(picked, order="rrange" if is_map else _heap_order(first, len(picked), n))
     raise ResultError(PARAMETER, f"unknown selection {code_kind}")
 
@@ -669,12 +673,11 @@ def _list_plain_positions(lst: CList, kind: str, args: list[Any], rt: int, chose
         if not ordered and not is_rank:
             return mask()
         out: list[int] = []
-        seen: set[Any] = set()
-        for v in _arg(args, 1):
-            if not ordered:  # (an unordered list's ranks: each value once)
-                if sort_key(v) in seen:
-                    continue
-                seen.add(sort_key(v))
+        items = _arg(args, 1)
+        last = {sort_key(v): j for j, v in enumerate(items)}
+        for j, v in enumerate(items):
+            if not ordered and last[sort_key(v)] != j:  # (an unordered list's ranks: each value once,
+                continue  # where it last stands: offset_index_find_items)
             lo = bisect.bisect_left(keys, sort_key(v))
             cnt = bisect.bisect_right(keys, sort_key(v)) - lo
             out.extend(_segments([(lo, cnt)], n, rev) if ordered else [one(lo + j) for j in range(cnt)])
@@ -1157,6 +1160,13 @@ def _list_select(lst: CList, code: int, args: list[Any]) -> Any:
     answer: Any = _result(lst, sel, rt) if rt not in (RT_KEY, RT_KEY_VALUE) else _bad_rt(rt)
     if inverted and rt == RT_EXISTS and kind not in ("value_list", "index", "rank"):
         answer = _exists_inverted(kind, len(lst), set(selected), bool(lst.flags & 1), True)
+    if not inverted and rt == RT_VALUE and kind == "value_list" and lst.flags & 1:
+        # an ordered list answers item by item, in the items' order, an item asked twice twice
+        vals = _arg(args, 1)
+        if all(map(_plain, vals)):
+            space = [sort_key(v) for v in lst]
+            answer = CList([lst[i] for k in map(sort_key, vals)
+                            for i in range(bisect.bisect_left(space, k), bisect.bisect_right(space, k))])
     if code >= CDT.L_REMOVE_BY_INDEX:
         chosen = set(sel.positions)
         lst[:] = [v for i, v in enumerate(lst) if i not in chosen]
