@@ -258,6 +258,7 @@ def _spoil_answers(cluster: EmbeddedCluster) -> Callable[[], None]:
     return inject
 
 
+@pytest.mark.timeout(300 if SLOW else 120)  # (the 60 s run plus a cluster's start and settling)
 def test_embedded_cluster_increments_stay_within_acked_and_in_doubt() -> None:
     with EmbeddedCluster(nodes=3, replication_factor=2) as cl:
         tally, final = run_increments(cl.config["hosts"], lambda: cl.stop_node(VICTIM), lambda: cl.start_node(VICTIM),
@@ -269,6 +270,7 @@ def test_embedded_cluster_increments_stay_within_acked_and_in_doubt() -> None:
     assert figures["batch_records"]["acked"] > 0, figures
 
 
+@pytest.mark.timeout(300 if SLOW else 120)  # (the 60 s run plus a cluster's start and settling)
 def test_real_cluster_increments_stay_within_acked_and_in_doubt(real_cluster) -> None:
     if not real_cluster.started:
         pytest.skip("node stop/start needs a cluster this test session started")
