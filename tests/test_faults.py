@@ -135,6 +135,23 @@ def test_fault_on_a_fresh_connection(make: Callable[[dict], Any], server: Any, f
     err, elapsed = timed(lambda: fresh.get(K, policy=FAST))
     assert type(err) is FAULTS[fault][0], repr(err)
     assert elapsed < LIMIT_S
+    assert err.in_doubt is False  # a read
+    _recovers(fresh)
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_write_fault_on_a_fresh_connection(make: Callable[[dict], Any], server: Any, fault: str) -> None:
+    """A client's first write (its connection opened for it) is in doubt the same way."""
+    exc, applied = FAULTS[fault]
+    make(server.config).put(K, {"n": 1, "s": "a"})
+    server.call(server.node.close_client_connections)
+    fresh = make(server.config)
+    server.inject_fault(fault)
+    err, elapsed = timed(lambda: fresh.increment(K, "n", 10, policy=FAST_W))
+    assert type(err) is exc, repr(err)
+    assert elapsed < LIMIT_S
+    assert err.in_doubt is True
+    assert stored_bins(server) == {"n": 11 if applied else 1, "s": "a"}
     _recovers(fresh)
 
 
@@ -161,6 +178,7 @@ def test_info_fault(warm: Any, server: Any, fault: str) -> None:
     err, elapsed = timed(lambda: warm.info_random_node("namespaces", policy={"timeout": 300}))
     assert type(err) is FAULTS[fault][0], repr(err)
     assert elapsed < LIMIT_S
+    assert err.in_doubt is False  # (info commands write nothing a retry could double)
     assert "test" in warm.info_random_node("namespaces")
 
 
