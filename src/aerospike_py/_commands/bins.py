@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._wire import constants as W
-from .._wire.values import ValueTypeError, encode_particle
+from .._wire.values import ValueTypeError, encode_particle, pack_cdt
 from ..exception import _InvalidArgType, _InvalidArgValue
 from .keys import check_bin_name
 
@@ -24,7 +24,7 @@ _pack_int64 = struct.Struct(">q").pack
 _pack_double = struct.Struct(">d").pack
 
 #: Write-op bytes between size and value, per particle type and bin name (see _op_tail).
-_OP_TAILS: dict[int, dict[Any, bytes]] = {1: {}, 2: {}, 3: {}}
+_OP_TAILS: dict[int, dict[Any, bytes]] = {1: {}, 2: {}, 3: {}, 4: {}, W.PT_MAP: {}, W.PT_LIST: {}}
 #: Bin names -> generated encoder for the value types first seen with them (None: left to the loop).
 _LAYOUTS: dict[tuple[Any, ...], Callable[..., bytes | None] | None] = {}
 #: Names seen once: an encoder is generated the second time (one-off layouts cost nothing).
@@ -91,6 +91,16 @@ def _encode_loop(bins: Any) -> bytes:
         elif t is int and -0x8000000000000000 <= value <= 0x7FFFFFFFFFFFFFFF:
             tail = _OP_TAILS[1].get(name) or _op_tail(name, 1)
             v = _pack_int64(value)
+        elif t is list or t is dict:
+            pt = W.PT_LIST if t is list else W.PT_MAP
+            try:
+                v = pack_cdt(value)
+            except (ValueTypeError, OverflowError, ValueError) as e:
+                raise _InvalidArgValue(f"bin {name!r}: {e}") from None
+            tail = _OP_TAILS[pt].get(name) or _op_tail(name, pt)
+        elif t is bytes:
+            tail = _OP_TAILS[4].get(name) or _op_tail(name, 4)
+            v = value
         elif t is float:
             tail = _OP_TAILS[2].get(name) or _op_tail(name, 2)
             v = _pack_double(value)

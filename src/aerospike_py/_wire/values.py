@@ -162,10 +162,102 @@ _packer = msgpack.Packer(use_bin_type=True, autoreset=True, default=_pack_defaul
 
 def pack_cdt(value: Any) -> bytes:
     """Encode a list/map (or any CDT operand) as Aerospike msgpack."""
+    t = type(value)
+    if t is list or t is dict:
+        try:
+            return _pack_fast(value)
+        except (_NotFast, ValueError, OverflowError):
+            pass  # other types or a bad value: the general path encodes it or names the problem
+    return _pack_general(value)
+
+
+def _pack_general(value: Any) -> bytes:
+    """The reference encoder: values made packable (:func:`_to_packable`), then msgpack."""
     obj = _to_packable(value)
     if _contains_ordered(obj):
         return _pack_with_ordered(obj)
     return _packer.pack(obj)
+
+
+#: Nesting handled by the fast path (deeper values take the general path).
+_FAST_DEPTH = 16
+#: msgpack of the ints -32..127 (a negative index reads the negative fixints at the end).
+_FIXINT = tuple(_packer.pack(i) for i in range(128)) + tuple(_packer.pack(i) for i in range(-32, 0))
+#: Array/map headers of up to 15 elements.
+_ARRAY_HEADS = tuple(bytes((0x90 | n,)) for n in range(16))
+_MAP_HEADS = tuple(bytes((0x80 | n,)) for n in range(16))
+#: str header and particle-type byte of a string/blob of n < 255 bytes (the header counts the type byte).
+_STR_HEADS = tuple(_str_header(n + 1) + b"\x03" for n in range(255))
+_BLOB_HEADS = tuple(_str_header(n + 1) + b"\x04" for n in range(255))
+_STR_KEYS = frozenset((str,))
+_INT_KEYS = frozenset((int,))
+_pack_float = struct.Struct(">Bd").pack
+_pack_int = msgpack.Packer(autoreset=True).pack  # (no default: an int out of range raises OverflowError)
+
+
+class _NotFast(Exception):
+    """A value the fast path leaves to the general one."""
+
+
+def _pack_fast(value: list[Any] | dict[Any, Any]) -> bytes:
+    """:func:`_pack_general`'s bytes for a plain list/dict (see :func:`_fast_into`)."""
+    out: list[bytes] = []
+    _fast_into(value, out, 0)
+    return b"".join(out)
+
+
+def _fast_into(v: Any, out: list[bytes], depth: int) -> None:
+    """Append the msgpack of a plain list/dict to ``out``, as :func:`_pack_general` writes it.
+
+    Only exact ``str``/``bytes``/``int``/``float``/``bool``/``None`` values and plain lists and
+    dicts (with keys all ``str`` or all ``int``, or one key) are handled, scalars inline (no call
+    per value); anything else raises ``_NotFast``, a bad value ``OverflowError`` (an int beyond 64
+    bits) or ``ValueError`` (a str that is not UTF-8): the general path then encodes the whole value
+    or names the problem.
+    """
+    append = out.append
+    n = len(v)
+    seq: Any
+    if type(v) is list:
+        append(_ARRAY_HEADS[n] if n < 16 else _array_header(n))
+        seq = v
+    else:
+        append(_MAP_HEADS[n] if n < 16 else _map_header(n))
+        if n > 1:
+            kts = frozenset(map(type, v))
+            if kts != _STR_KEYS and kts != _INT_KEYS:
+                raise _NotFast  # other keys sort by cdt_sort_key
+            keys = sorted(v)
+            seq = [None] * (2 * n)
+            seq[::2] = keys
+            seq[1::2] = map(v.__getitem__, keys)
+        else:
+            seq = [x for kv in v.items() for x in kv]
+    for x in seq:
+        t = type(x)
+        if t is str:
+            b = x.encode()
+            m = len(b)
+            append(_STR_HEADS[m] if m < 255 else _str_header(m + 1) + b"\x03")
+            append(b)
+        elif t is int:
+            append(_FIXINT[x] if -32 <= x < 128 else _pack_int(x))
+        elif t is bytes:
+            m = len(x)
+            append(_BLOB_HEADS[m] if m < 255 else _str_header(m + 1) + b"\x04")
+            append(x)
+        elif t is float:
+            append(_pack_float(0xCB, x))
+        elif t is list or t is dict:
+            if depth >= _FAST_DEPTH:
+                raise _NotFast
+            _fast_into(x, out, depth + 1)
+        elif x is None:
+            append(b"\xc0")
+        elif t is bool:
+            append(b"\xc3" if x else b"\xc2")
+        else:
+            raise _NotFast
 
 
 def _contains_ordered(obj: Any) -> bool:
