@@ -146,3 +146,57 @@ def test_cache_is_bounded_oldest_first(monkeypatch):
         shapes.decode_record(b)
         shapes.decode_record(b)
     assert sorted(shapes.SHAPES) == sorted(len(b) for b in bodies[2:])
+
+
+def _get_reply(body: bytes):
+    """The single-record get parser (the caller of the shape cache, with its miss gate)."""
+    from aerospike_py._commands import record as rec
+
+    class Key:
+        public = ("test", "s", "k", b"d" * 20)
+
+    class Cmd:
+        key = Key
+
+    r = rec._parse_record(Cmd, body, "N")
+    return r.meta.gen, r.bins
+
+
+def test_misses_are_sampled_when_nothing_repeats_and_repeats_are_still_learnt(monkeypatch):
+    calls = _compiles(monkeypatch)
+    noted: list[int] = []
+    real = shapes.decode_record
+
+    def counting(body):
+        noted.append(len(body))
+        return real(body)
+
+    from aerospike_py._commands import record as rec
+
+    monkeypatch.setattr(rec, "decode_record", counting)
+    n = 4 * shapes._QUIET
+    for i in range(n):  # every reply a new length: after _QUIET of them, misses are sampled
+        body = reply([("s", "u" * i)])
+        assert _get_reply(body) == (7, {"s": "u" * i})
+    assert shapes.GATE[0] > 0
+    assert len(noted) < shapes._QUIET + n // shapes._SAMPLE + 2
+    assert not calls
+    hot = reply([("h", 1), ("s", "hot")])
+    for _ in range(2 * shapes._SAMPLE + 2):  # a shape that repeats is learnt all the same
+        assert _get_reply(hot) == (7, {"h": 1, "s": "hot"})
+    assert calls == [len(hot)]
+    assert len(hot) in shapes.SHAPES
+
+
+def test_no_affordable_compile_gates_misses(monkeypatch):
+    calls = _compiles(monkeypatch)
+    for i in range(shapes._BUDGET + 1):  # the budget spent on shapes that never come back
+        body = reply([("s", "x" * i)])
+        shapes.decode_record(body)
+        shapes.decode_record(body)
+    assert len(calls) == shapes._BUDGET
+    assert shapes.GATE[0] == shapes._SAMPLE - 1
+    body = reply([("s", "x" * 5000)])
+    for _ in range(3 * shapes._SAMPLE):
+        assert _get_reply(body) == (7, {"s": "x" * 5000})
+    assert len(calls) == shapes._BUDGET

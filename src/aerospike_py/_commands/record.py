@@ -23,7 +23,7 @@ from .._wire.message import (
     parse_ops,
     skip_fields,
 )
-from .._wire.shapes import SHAPES, decode_record
+from .._wire.shapes import GATE, SHAPES, decode_record
 from .._wire.values import encode_particle
 from ..exception import _InvalidArgType, _InvalidArgValue
 from ..exp import _pack_filter
@@ -85,7 +85,13 @@ def _read_ttl(policy: Any) -> int:
 
 def _parse_record(cmd: Command, body: Any, node: str) -> Record:
     decode = _known_shape(len(body))
-    r = decode_record(body) if decode is None else decode(body)
+    if decode is not None:
+        r = decode(body)
+    elif GATE[0] > 0:  # replies not repeating lately: this miss is not noted (shapes.GATE)
+        GATE[0] -= 1
+        r = None
+    else:
+        r = decode_record(body)
     if r is None:
         _, _, _, _, _, rc, gen, void_time, _, nfields, nops = _unpack_header(body, 0)
         if rc:

@@ -18,7 +18,7 @@ from .constants import (
     PROTO_TYPE_MESSAGE,
     PROTO_VERSION,
 )
-from .values import decode_particle
+from .values import decode_particle, unpack_cdt
 
 # proto header (8) + message header (22), packed in one go.
 REQUEST_HEADER = struct.Struct(">QBBBBBBIIIHH")
@@ -177,7 +177,11 @@ def parse_bins(buf: bytes | memoryview, offset: int, n_ops: int) -> tuple[dict[s
             bins[buf[offset + 8 : vstart].decode()] = buf[vstart:end].decode()
         elif ptype == 1 and end - vstart == 8:
             bins[buf[offset + 8 : vstart].decode()] = _unpack_int64(buf, vstart)[0]
-        elif ptype == 2:
+        elif ptype == 4:
+            bins[buf[offset + 8 : vstart].decode()] = buf[vstart:end]
+        elif ptype == 19 or ptype == 20:
+            bins[buf[offset + 8 : vstart].decode()] = unpack_cdt(buf[vstart:end])
+        elif ptype == 2 and end - vstart == 8:
             bins[buf[offset + 8 : vstart].decode()] = _unpack_double(buf, vstart)[0]
         else:
             bins[buf[offset + 8 : vstart].decode()] = decode_particle(ptype, buf[vstart:end])

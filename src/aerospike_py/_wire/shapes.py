@@ -12,6 +12,11 @@ The cache is looked up by message length and guarded by that full layout compari
 token, every ``_PAYBACK`` hits of compiled shapes earn one, at most ``_BUDGET`` are kept. A workload
 whose replies never repeat (every record a different length or layout) thus stops compiling after
 ``_BUDGET`` compiles and costs only a dict miss over the general parser.
+
+Noting a sighting is itself a call and a set insertion: once ``_QUIET`` new lengths in a row have
+not repeated, or while no compile is affordable, :data:`GATE` asks the caller to note only every
+``_SAMPLE``-th miss (a shape that does repeat is still learnt, a few sightings later), so a miss
+costs a dict lookup and a counter.
 """
 
 from __future__ import annotations
@@ -40,6 +45,11 @@ _PAYBACK = 64
 #: [hits of compiled shapes, hits already turned into tokens, tokens]; the generated decoders count
 #: their hits in ``_STATS[0]``.
 _STATS = [0, 0, _BUDGET]
+#: [misses the caller passes over before it calls :func:`decode_record` again, new lengths in a
+#: row]: the caller checks ``GATE[0] > 0`` (and decrements it) before calling on a miss.
+GATE = [0, 0]
+_QUIET = 64
+_SAMPLE = 16
 
 
 class RecordShape:
@@ -129,12 +139,18 @@ def decode_record(body: Any) -> tuple[int, int, dict[str, Any]] | None:
         if len(_SEEN) >= 4 * _MAXSHAPES:
             _SEEN.clear()
         _SEEN.add(n)
+        gate = GATE
+        gate[1] += 1
+        if gate[1] >= _QUIET:
+            gate[0] = _SAMPLE - 1  # lengths are not repeating lately: note every _SAMPLE-th miss
         return None
+    GATE[1] = 0
     stats = _STATS
     if stats[2] <= 0:
         earned = (stats[0] - stats[1]) // _PAYBACK
         if earned <= 0:
-            return None  # compiles have not paid off lately: the general parser, at no extra cost
+            GATE[0] = _SAMPLE - 1  # compiles have not paid off lately: note every _SAMPLE-th miss
+            return None  # the general parser, at no extra cost
         stats[1] += earned * _PAYBACK
         stats[2] = min(_BUDGET, earned)
     stats[2] -= 1
@@ -158,6 +174,7 @@ def reset() -> None:
     SHAPES.clear()
     _SEEN.clear()
     _STATS[:] = [0, 0, _BUDGET]
+    GATE[:] = [0, 0]
 
 
-__all__ = ["SHAPES", "RecordShape", "decode_record", "reset"]
+__all__ = ["GATE", "SHAPES", "RecordShape", "decode_record", "reset"]

@@ -333,15 +333,39 @@ def _from_raw(v: bytes) -> Any:
     return v[1:]
 
 
+#: Map keys as stored (msgpack *str* with the type byte) -> their Python value: map keys repeat
+#: across records, and a hit reuses the hash msgpack computed for its dict (no slice, decode or
+#: hashing of a new ``str``). Bounded: short keys only, emptied when full.
+_MAP_KEYS: dict[bytes, Any] = {}
+_MAP_KEYS_MAX = 4096
+_MAP_KEY_LEN = 64
+#: Types an unpacked CDT holds that need no conversion.
+_SCALARS = frozenset((int, float, bool, type(None)))
+_all_scalars = _SCALARS.issuperset
+
+
+def _map_key(k: bytes) -> Any:
+    """A msgpack *str* map key as :func:`_from_raw` gives it, remembered in ``_MAP_KEYS``."""
+    v = _from_raw(k)
+    if len(k) <= _MAP_KEY_LEN:
+        if len(_MAP_KEYS) >= _MAP_KEYS_MAX:
+            _MAP_KEYS.clear()
+        _MAP_KEYS[k] = v
+    return v
+
+
 def _from_unpacked(v: Any) -> Any:
     """Python values of an unpacked CDT (``raw=True``): lists are converted in place, and scalars
-    inside lists and maps are handled inline (no call per int, float or string)."""
+    inside lists and maps are handled inline (no call per int, float or string); a list of
+    numbers only is left as it is, map keys come from ``_MAP_KEYS``."""
     t = type(v)
     if t is bytes:
         return _from_raw(v)
     if t is list:
         if v and type(v[0]) is _ExtType:
             v = v[1:]  # order flag of an ordered list
+        if _all_scalars(map(type, v)):
+            return v
         for i, x in enumerate(v):
             tx = type(x)
             if tx is bytes:
@@ -351,10 +375,12 @@ def _from_unpacked(v: Any) -> Any:
         return v
     if t is dict:
         out = {}
+        key = _MAP_KEYS.get
         for k, x in v.items():
             tk = type(k)
             if tk is bytes:
-                k = k[1:].decode() if k and k[0] == 3 else _from_raw(k)
+                kv = key(k)
+                k = _map_key(k) if kv is None else kv
             elif tk is _ExtType:
                 continue  # order flag of an ordered map
             tx = type(x)
@@ -381,11 +407,14 @@ def _from_unpacked_deep(root: Any) -> Any:
             stack.extend((x, new, i) for i, x in enumerate(v))
         elif t is dict:
             new = {}
+            pending = []
             for k, x in v.items():
                 if type(k) is not msgpack.ExtType:
                     key = _from_unpacked(k)
                     new[key] = None  # (insertion order kept; the value is filled in later)
-                    stack.append((x, new, key))
+                    pending.append((x, new, key))
+            stack.extend(reversed(pending))  # filled in wire order: of keys equal once converted,
+            # the last value stays (as with _from_unpacked)
         else:
             new = _from_unpacked(v)
         parent[slot] = new
