@@ -741,3 +741,26 @@ def test_value_selections_in_the_real_servers_order(client: Any) -> None:
     # a map's entries of one value: their (reverse) ranks as a range, ascending
     m_rev_rank = aerospike_py.MAP_RETURN_REVERSE_RANK
     assert _one(client, "vs5", {"m": {3: [1], 2: "b", "b": "b"}}, M.map_get_by_value("m", "b", m_rev_rank)) == [1, 2]
+
+
+def test_levels_below_a_created_context_level_are_created_too(client: Any) -> None:
+    """Once a context level is created, the real server creates the levels below it whether their
+    items have create flags or not (map keys, list indexes 0 and -1); other items answer 26."""
+    def run(k: str, bins: dict, op: dict) -> Any:
+        client.put(key(k), bins)
+        try:
+            return client.operate(key(k), [op]).bins, client.get(key(k)).bins
+        except aerospike_py.exception.AerospikeError as e:
+            return e.code
+
+    create_z = X.cdt_ctx_map_key_create("z", aerospike_py.MAP_KEY_ORDERED)
+    assert run("cc1", {"b": {"a": {}}}, L.list_append("b", 5, ctx=[create_z, X.cdt_ctx_map_key("b")])) == \
+        ({"b": 1}, {"b": {"a": {}, "z": {"b": [5]}}})
+    assert run("cc2", {"b": {}}, M.map_put("b", 1, 9, ctx=[create_z, X.cdt_ctx_list_index(0)])) == \
+        ({"b": 1}, {"b": {"z": [{1: 9}]}})
+    assert run("cc3", {"b": {}}, L.list_append("b", 5, ctx=[create_z, X.cdt_ctx_list_index(2)])) == 26
+    assert run("cc4", {"b": {}}, L.list_append("b", 5, ctx=[create_z, X.cdt_ctx_list_rank(-1)])) == 26
+    # a missing bin: the first item must create, the rest follow
+    assert run("cc5", {"o": 1}, M.map_increment("b", "q", 1, ctx=[X.cdt_ctx_list_index_create(1, aerospike_py.LIST_ORDERED, False),
+                                                               X.cdt_ctx_map_key("b")])) == \
+        ({"b": 1}, {"o": 1, "b": [{"b": {"q": 1}}]})

@@ -1673,7 +1673,14 @@ def _step(cur: Any, ctype: int, value: Any, modify: bool, make: Any = None, made
     context item, or at the last level by the operation (and its policy's order).
     """
     base = ctype & 0x3F
-    create = ctype & 0xC0 and modify
+    # Once a level was created, every level below it is new too: the real server creates them
+    # whether their items have create flags or not (cdt_context_dig: create_triggered), if they
+    # are map keys or list indexes 0 / -1 (cdt_context_ctx_type_create_sz).
+    below_new = made is not None and made[0]
+    if below_new and (base not in (0x10, 0x22) or base == 0x10 and type(value) is int and (
+            value < -1 or value > 0 and not ctype & 0xC0)):
+        raise ResultError(OP_NOT_APPLICABLE, "context level below a created one cannot be created")
+    create = (ctype & 0xC0 or below_new) and modify
     if base in (0x10, 0x11, 0x13):
         if not isinstance(cur, CList):
             raise ResultError(OP_NOT_APPLICABLE, "context expects a list")
@@ -1712,8 +1719,6 @@ def _step(cur: Any, ctype: int, value: Any, modify: bool, make: Any = None, made
         if i >= 0:
             return cur.items[i][1]
         if not create:
-            if made is not None and made[0]:  # a key looked up in a level just created
-                raise _NothingToDo
             raise ResultError(OP_NOT_APPLICABLE, "context key not found")
         if made is not None:
             made[0] = True
