@@ -764,3 +764,11 @@ def test_levels_below_a_created_context_level_are_created_too(client: Any) -> No
     assert run("cc5", {"o": 1}, M.map_increment("b", "q", 1, ctx=[X.cdt_ctx_list_index_create(1, aerospike_py.LIST_ORDERED, False),
                                                                X.cdt_ctx_map_key("b")])) == \
         ({"b": 1}, {"o": 1, "b": [{"b": {"q": 1}}]})
+
+
+def test_list_rank_of_equal_values_answers_the_rank_asked(client: Any) -> None:
+    """(seed 700032) Of 17 nils, rank 1 is removed; its rank is 1, whichever nil the heap took."""
+    client.put(key("rt"), {"l": [True, b"\x00", [{"b": None}, "z"], {-2: -2, 6: "a" * 20, 2: "abc"}]})
+    client.operate(key("rt"), [L.list_insert_items("l", 20, [3, b"", None], {"order": 0, "flags": 5})])
+    assert client.operate(key("rt"), [L.list_remove_by_rank("l", 1, aerospike_py.LIST_RETURN_RANK)]).bins["l"] == 1
+    assert client.operate(key("rt"), [L.list_get_by_rank("l", -2, aerospike_py.LIST_RETURN_REVERSE_RANK)]).bins["l"] == 1

@@ -1160,6 +1160,9 @@ def _list_select(lst: CList, code: int, args: list[Any]) -> Any:
     answer: Any = _result(lst, sel, rt) if rt not in (RT_KEY, RT_KEY_VALUE) else _bad_rt(rt)
     if inverted and rt == RT_EXISTS and kind not in ("value_list", "index", "rank"):
         answer = _exists_inverted(kind, len(lst), set(selected), bool(lst.flags & 1), True)
+    if not inverted and kind == "rank" and rt in (RT_RANK, RT_REV_RANK) and sel.positions:
+        rank = _norm_index(_int_arg(args, 1), len(lst))  # (the rank asked: whichever equal value the heap took)
+        answer = rank if rt == RT_RANK else len(lst) - 1 - rank
     if not inverted and rt == RT_VALUE and kind == "value_list" and lst.flags & 1:
         # an ordered list answers item by item, in the items' order, an item asked twice twice
         vals = _arg(args, 1)
