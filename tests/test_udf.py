@@ -457,3 +457,24 @@ def test_background_udf_job_async(server):
             await c.close()
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("policy", [None, {"key": 1}, {"total_timeout": 777}, {"ttl": 60}],
+                         ids=["default", "send_key", "timeout", "ttl"])
+def test_apply_request_template_same_bytes(policy):
+    """``apply`` with a long-lived policy joins cached bytes (``udf._TEMPLATES``): the same request
+    as the one built field by field, for every key kind, set, arguments and policy."""
+    from aerospike_py import _policy as P
+    from aerospike_py._commands import udf as U
+    from aerospike_py._commands.keys import parse_key
+
+    p = P.WRITE.resolve(policy)
+    keys = [("test", "udf_t", 0), ("test", "udf_t", "abc"), ("test", "", b"xx"), ("test", "udf_t2", None, b"d" * 20)]
+    for k in keys:
+        for args in (None, [], (), [1, "a", {"x": [1.5]}], [None], (2,)):
+            for _ in range(2):  # the first call fills the template, the second uses it
+                assert U.apply(k, "udf_lib", "echo", args, p).request == \
+                    U._apply(parse_key(k), "udf_lib", "echo", args, p).request, (k, args)
+    assert any(t[0] is p for t in U._TEMPLATES.values()) == (policy is None)  # only long-lived ones
+    with pytest.raises(InvalidArgError):
+        U.apply(keys[0], "udf_lib", "echo", "not a list", P.WRITE.default_policy)

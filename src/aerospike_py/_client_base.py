@@ -157,7 +157,7 @@ class ClientBase(BatchMixin, QueryMixin):
               policy: dict[str, Any] | None = None) -> Any:
         """Call the record UDF ``module.function(rec, *args)`` on the record at ``key``; return its
         value. A failing UDF raises :class:`UDFError` with the server's ``file:line: message``."""
-        p = P.WRITE.resolve(policy, self._write_default)
+        p = self._write_policy if policy is None else P.WRITE.resolve(policy, self._write_default)
         return self._run(udf_cmds.apply(key, module, function, args, p))
 
     def udf_put(self, filename: str, udf_type: int = 0, policy: dict[str, Any] | None = None) -> Any:

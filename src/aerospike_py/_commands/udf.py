@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from .._policy import write_attrs
 from .._wire import constants as W
 from .._wire.info import info_error, pack_info_request
-from .._wire.message import MSG_HEADER, pack_field, pack_message_raw, parse_bins, skip_fields
+from .._wire.message import _PROTO_MSG, MSG_HEADER, pack_field, pack_message_raw, parse_bins, skip_fields
 from .._wire.values import ValueTypeError, decode_particle, pack_cdt
 from ..exception import (
     AerospikeError,
@@ -120,11 +120,44 @@ def _parse_apply(cmd: Command, body: Any, node: str) -> Any:
 #: (module, function) -> their two packed fields (bounded; names repeat in real use).
 _NAME_FIELDS: dict[tuple[str, str], bytes] = {}
 _NO_ARGS = pack_field(W.FIELD_UDF_ARGLIST, pack_cdt([]))
+_pack_proto = struct.Struct(">Q").pack
+#: ``(module, function, id(policy), id(key space)) -> (policy, space, whole request up to the
+#: digest for no arguments, the same without its 8-byte proto header, the name fields after the
+#: digest, the same followed by an empty argument list)``: an apply with a long-lived policy (``cacheable``: the defaults) and no filter or
+#: user key to send only joins bytes, as ``record.get`` does with its templates. Bounded.
+_TEMPLATES: dict[tuple[str, str, int, int], tuple[Any, Any, bytes, bytes, bytes, bytes]] = {}
 
 
 def apply(key: Any, module: Any, function: Any, args: Any, policy: Any) -> Command:
     """A record UDF call: ``module.function(rec, *args)`` on the record at ``key``."""
     k = parse_key(key)
+    if type(module) is str and type(function) is str:
+        t = _TEMPLATES.get((module, function, id(policy), id(k.space)))
+        if t is not None and t[0] is policy and t[1] is k.space:
+            if args is None or (not args and type(args) in (list, tuple)):
+                return Command(k, t[2] + k.digest + t[5], True, _parse_apply, policy)
+            body = t[3] + k.digest + t[4] + pack_field(W.FIELD_UDF_ARGLIST, pack_args(args))
+            return Command(k, _pack_proto(_PROTO_MSG | len(body)) + body, True, _parse_apply, policy)
+        cmd = _apply(k, module, function, args, policy)
+        _cache_template(k, module, function, policy)
+        return cmd
+    return _apply(k, module, function, args, policy)
+
+
+def _cache_template(k: Any, module: str, function: str, policy: Any) -> None:
+    """Remember the request template of ``apply`` with this policy in this key space (see
+    :data:`_TEMPLATES`): only a long-lived policy, no filter expression, no user key to send."""
+    if not policy.cacheable or policy["filter_expression"] is not None or write_attrs(policy, None)[4] == 1:
+        return
+    req = _apply(k, module, function, None, policy).request
+    at = 8 + 22 + len(k.space.prefix)  # the digest's offset: proto and message headers, ns/set fields
+    if len(_TEMPLATES) >= 256:
+        _TEMPLATES.clear()
+    _TEMPLATES[(module, function, id(policy), id(k.space))] = (policy, k.space, req[:at], req[8:at],
+                                                                req[at + 20:-len(_NO_ARGS)], req[at + 20:])
+
+
+def _apply(k: Any, module: Any, function: Any, args: Any, policy: Any) -> Command:
     names = _NAME_FIELDS.get((module, function)) if type(module) is str and type(function) is str else None
     if names is None:
         names = (pack_field(W.FIELD_UDF_PACKAGE_NAME, check_name("UDF module", module))
