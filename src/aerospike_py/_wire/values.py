@@ -369,7 +369,8 @@ def _from_unpacked(v: Any) -> Any:
         for i, x in enumerate(v):
             tx = type(x)
             if tx is bytes:
-                v[i] = x[1:].decode() if x and x[0] == 3 else _from_raw(x)
+                p = x[:1]
+                v[i] = x[1:].decode() if p == b"\x03" else x[1:] if p == b"\x04" else _from_raw(x)
             elif tx is list or tx is dict:
                 v[i] = _from_unpacked(x)
         return v
@@ -385,7 +386,8 @@ def _from_unpacked(v: Any) -> Any:
                 continue  # order flag of an ordered map
             tx = type(x)
             if tx is bytes:
-                x = x[1:].decode() if x and x[0] == 3 else _from_raw(x)
+                p = x[:1]
+                x = x[1:].decode() if p == b"\x03" else x[1:] if p == b"\x04" else _from_raw(x)
             elif tx is list or tx is dict:
                 x = _from_unpacked(x)
             out[k] = x
