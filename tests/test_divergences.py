@@ -772,3 +772,17 @@ def test_list_rank_of_equal_values_answers_the_rank_asked(client: Any) -> None:
     client.operate(key("rt"), [L.list_insert_items("l", 20, [3, b"", None], {"order": 0, "flags": 5})])
     assert client.operate(key("rt"), [L.list_remove_by_rank("l", 1, aerospike_py.LIST_RETURN_RANK)]).bins["l"] == 1
     assert client.operate(key("rt"), [L.list_get_by_rank("l", -2, aerospike_py.LIST_RETURN_REVERSE_RANK)]).bins["l"] == 1
+
+
+def test_add_unique_increment_past_the_end_and_no_fail_answers(client: Any) -> None:
+    """(seed 813596) An increment past the end inserts its value: ADD_UNIQUE refuses one already
+    there; with NO_FAIL, in range or not, the answer is the value it would have written."""
+    unique, no_fail = 1, 4
+    client.put(key("ui"), {"l": [-2]})
+    with pytest.raises(aerospike_py.exception.RecordError) as e:
+        client.operate(key("ui"), [L.list_increment("l", 20, -2, {"flags": unique})])
+    assert code(e) == 24
+    assert client.operate(key("ui"), [L.list_increment("l", 20, -2, {"flags": unique | no_fail})]).bins == {"l": -2}
+    client.put(key("ui"), {"l": [-2, 0]})
+    assert client.operate(key("ui"), [L.list_increment("l", 1, -2, {"flags": unique | no_fail})]).bins == {"l": -2}
+    assert client.get(key("ui")).bins["l"] == [-2, 0]

@@ -1270,13 +1270,17 @@ def _list_increment(lst: CList, code: int, args: list[Any]) -> Any:
             if flags & NO_FAIL:
                 raise _SoftFail(incr)  # the real server answers the increment, changes nothing
             raise ResultError(OP_NOT_APPLICABLE, "index out of bounds")
+        if flags & L_ADD_UNIQUE and any(matches(incr, x) for x in lst):  # (an insert of the increment)
+            if flags & NO_FAIL:
+                raise _SoftFail(incr)  # the real server answers the increment, changes nothing
+            raise ResultError(ELEMENT_EXISTS)
         _pad(lst, i - n + 1)
         lst[i] = incr
     else:
         new = _add(lst[i], incr)
         if flags & L_ADD_UNIQUE and any(matches(new, x) for j, x in enumerate(lst) if j != i):
             if flags & NO_FAIL:
-                raise _SoftFail(None)
+                raise _SoftFail(new)  # (answers the value it would have written)
             raise ResultError(ELEMENT_EXISTS)
         lst[i] = new
     v = lst[i]
