@@ -34,3 +34,19 @@ def test_unhashable_and_short_keys_still_named():
         parse_keys([("test", "memo", 1), ("test", "memo", [1])])
     with pytest.raises(InvalidArgError, match=r"keys\[0\]"):
         parse_keys([("test", "memo")])
+
+
+def test_full_memo_drops_its_older_half():
+    from aerospike_py._commands import keys as K
+
+    K._RECENT.clear()
+    first = [("test", "memo_evict", i) for i in range(K._RECENT_KEYS)]
+    for k in first:
+        parse_key(k)
+    assert len(K._RECENT) == K._RECENT_KEYS
+    newer = ("test", "memo_evict", "newer")
+    parse_key(newer)
+    assert len(K._RECENT) == K._RECENT_KEYS // 2 + 1
+    assert first[0] not in K._RECENT and first[K._RECENT_KEYS // 2 - 1] not in K._RECENT
+    assert first[K._RECENT_KEYS // 2] in K._RECENT and first[-1] in K._RECENT and newer in K._RECENT
+    assert parse_key(first[0]) == parse_key(("test", "memo_evict", 0))  # parsed again, the same key

@@ -25,6 +25,10 @@ _pack_double = struct.Struct(">d").pack
 
 #: Write-op bytes between size and value, per particle type and bin name (see _op_tail).
 _OP_TAILS: dict[int, dict[Any, bytes]] = {1: {}, 2: {}, 3: {}, 4: {}, W.PT_MAP: {}, W.PT_LIST: {}}
+_str_tail = _OP_TAILS[3].get  # (the caches are emptied, never replaced)
+_int_tail = _OP_TAILS[1].get
+_float_tail = _OP_TAILS[2].get
+_blob_tail = _OP_TAILS[4].get
 #: Bin names -> generated encoder for the value types first seen with them (None: left to the loop).
 _LAYOUTS: dict[tuple[Any, ...], Callable[..., bytes | None] | None] = {}
 #: Names seen once: an encoder is generated the second time (one-off layouts cost nothing).
@@ -82,14 +86,13 @@ def _encode_loop(bins: Any) -> bytes:
     if not bins:
         raise _InvalidArgValue("bins must not be empty")
     parts: list[bytes] = []
-    append = parts.append
     for name, value in bins.items():
         t = type(value)
         if t is str:
-            tail = _OP_TAILS[3].get(name) or _op_tail(name, 3)
+            tail = _str_tail(name) or _op_tail(name, 3)
             v = value.encode()
         elif t is int and -0x8000000000000000 <= value <= 0x7FFFFFFFFFFFFFFF:
-            tail = _OP_TAILS[1].get(name) or _op_tail(name, 1)
+            tail = _int_tail(name) or _op_tail(name, 1)
             v = _pack_int64(value)
         elif t is list or t is dict:
             pt = W.PT_LIST if t is list else W.PT_MAP
@@ -99,10 +102,10 @@ def _encode_loop(bins: Any) -> bytes:
                 raise _InvalidArgValue(f"bin {name!r}: {e}") from None
             tail = _OP_TAILS[pt].get(name) or _op_tail(name, pt)
         elif t is bytes:
-            tail = _OP_TAILS[4].get(name) or _op_tail(name, 4)
+            tail = _blob_tail(name) or _op_tail(name, 4)
             v = value
         elif t is float:
-            tail = _OP_TAILS[2].get(name) or _op_tail(name, 2)
+            tail = _float_tail(name) or _op_tail(name, 2)
             v = _pack_double(value)
         else:
             try:
@@ -111,9 +114,7 @@ def _encode_loop(bins: Any) -> bytes:
                 raise _InvalidArgValue(f"bin {name!r}: {e}") from None
             cache = _OP_TAILS.get(pt)
             tail = (cache.get(name) if cache is not None else None) or _op_tail(name, pt)
-        append(_pack_u32(len(tail) + len(v)))
-        append(tail)
-        append(v)
+        parts += (_pack_u32(len(tail) + len(v)), tail, v)
     return b"".join(parts)
 
 

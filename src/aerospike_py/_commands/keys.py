@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from itertools import islice
 from typing import Any, NamedTuple
 
 from .._wire import constants as W
@@ -144,10 +145,18 @@ def parse_key(key: Any) -> RequestKey:
                 rk = _tuple_new(RequestKey, (ks, user_key, d, ptype, kb,
                                              _tuple_new(AerospikeKey, (namespace, ks.set_name, user_key, d))))
                 if len(_RECENT) >= _RECENT_KEYS:
-                    _RECENT.clear()
+                    _forget_older_keys()
                 _RECENT[key] = rk
                 return rk
     return _parse_key_slow(key)
+
+
+def _forget_older_keys() -> None:
+    """Drop the older half of the full memo (emptying it would make every key miss until it fills
+    again: a working set a little larger than the memo would then mostly miss)."""
+    pop = _RECENT.pop
+    for k in list(islice(_RECENT, _RECENT_KEYS // 2)):  # (C iteration: no other thread runs meanwhile)
+        pop(k, None)
 
 
 def _parse_key_slow(key: Any) -> RequestKey:
