@@ -78,7 +78,7 @@ def test_batch_layouts_agree_with_general_parser(run):
     for i, body in zip(order, bodies, strict=True):
         gen, vt, bins = general(body)
         for slots in (first, state.slots):
-            s = slots[i]
+            s = B.Slot(*slots[i])  # (stored as a plain tuple of its fields)
             assert (s.rc, s.generation, s.void_time, s.bins) == (0, gen, vt, bins)
 
 

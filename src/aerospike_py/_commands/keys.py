@@ -71,6 +71,9 @@ class RequestKey(NamedTuple):
     ptype: int
     kbytes: bytes | None
     public: AerospikeKey
+    #: :func:`~aerospike_py._wire.digest.partition_id` of the digest, computed once per key (a
+    #: remembered key routes a command without a call).
+    partition_id: int
 
     @property
     def namespace(self) -> str:
@@ -95,10 +98,6 @@ class RequestKey(NamedTuple):
             return None
         return pack_key_field(self.ptype, self.kbytes)
 
-    @property
-    def partition_id(self) -> int:
-        return partition_id(self.digest)
-
     def fields(self) -> bytes:
         """Namespace, set and digest fields, concatenated."""
         return self.space.prefix + self.digest
@@ -112,7 +111,7 @@ class RequestKey(NamedTuple):
 
 def _rk(space: KeySpace, user_key: Any, digest: bytes, ptype: int, kbytes: bytes | None) -> RequestKey:
     public = _tuple_new(AerospikeKey, (space.namespace, space.set_name, user_key, digest))
-    return _tuple_new(RequestKey, (space, user_key, digest, ptype, kbytes, public))
+    return _tuple_new(RequestKey, (space, user_key, digest, ptype, kbytes, public, partition_id(digest)))
 
 
 def parse_key(key: Any) -> RequestKey:
@@ -143,7 +142,8 @@ def parse_key(key: Any) -> RequestKey:
                 ks = key_space(namespace, set_name)
                 d = ks.hasher.digest(ptype, kb)
                 rk = _tuple_new(RequestKey, (ks, user_key, d, ptype, kb,
-                                             _tuple_new(AerospikeKey, (namespace, ks.set_name, user_key, d))))
+                                             _tuple_new(AerospikeKey, (namespace, ks.set_name, user_key, d)),
+                                             partition_id(d)))
                 if len(_RECENT) >= _RECENT_KEYS:
                     _forget_older_keys()
                 _RECENT[key] = rk

@@ -12,7 +12,6 @@ from typing import Any
 
 from .. import _observe
 from .._commands.base import MORE
-from .._wire.digest import partition_id
 from ..exception import AerospikeError
 from .cluster import Cluster, Node
 from .common import NET_ERRORS as _NET_ERRORS
@@ -55,7 +54,7 @@ class SyncExecutor:
             # The master straight from the map (PREFER_RACK reads on a rack-aware client: node_for).
             table = self._tables.get(key.space.namespace)
             if table is not None:
-                node = table.replicas[0][partition_id(key.digest)]
+                node = table.replicas[0][key.partition_id]
         if node is None or not node.active:
             node = choose_node(self.cluster, cmd, target, 0)
         idle = node.idle

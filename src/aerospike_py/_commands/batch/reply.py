@@ -16,7 +16,7 @@ from ...exception import (
     AerospikeError,
 )
 from ..base import MORE, Command, parse_frame_sparing_gc, raise_for
-from .request import Slot
+from .request import SlotFields
 
 # --------------------------------------------------------------------------- reply
 
@@ -25,7 +25,6 @@ _unpack_op = OP_HEADER.unpack_from
 _NAMES: dict[bytes, str] = {}
 #: Result code TIMEOUT: the server gave up on a record, which may have been applied.
 _SERVER_TIMEOUT = 9
-_tuple_new = tuple.__new__
 
 
 class Layout:
@@ -131,7 +130,6 @@ def parse_batch(cmd: Command, body: Any, node: str) -> Any:
 def _parse_frame(cmd: Command, body: Any, node: str) -> Any:
     state, _ = cmd.extra
     slots = state.slots
-    new = _tuple_new
     keep = state.keep
     buf = bytes(body)
     off = 0
@@ -159,11 +157,9 @@ def _parse_frame(cmd: Command, body: Any, node: str) -> Any:
                         values = list(vals[3:])
                         for j, pt in fix:
                             values[j] = values[j].decode() if pt == 3 else decode_particle(pt, values[j])
-                        slots[vals[2]] = new(Slot, (0, vals[0], vals[1], dict(zip(bnames, values, strict=True)),
-                                                    False))
+                        slots[vals[2]] = (0, vals[0], vals[1], dict(zip(bnames, values, strict=True)), False)
                     else:
-                        slots[vals[2]] = new(Slot, (0, vals[0], vals[1], dict(zip(bnames, vals[3:], strict=True)),
-                                                    False))
+                        slots[vals[2]] = (0, vals[0], vals[1], dict(zip(bnames, vals[3:], strict=True)), False)
                 off = stop
                 continue
         start = off
@@ -178,11 +174,11 @@ def _parse_frame(cmd: Command, body: Any, node: str) -> Any:
         if rc:
             if n_ops and state.keep_failed:
                 failed_bins, off = parse_bins(buf, off, n_ops)
-                slots[idx] = new(Slot, (rc, gen, vt, failed_bins, False))
+                slots[idx] = (rc, gen, vt, failed_bins, False)
             else:
                 for _ in range(n_ops):
                     off += 4 + _unpack_op(buf, off)[0]
-                slots[idx] = new(Slot, (rc, gen, vt, None, False))
+                slots[idx] = (rc, gen, vt, None, False)
             if rc == _SERVER_TIMEOUT and cmd.is_write:  # (after slots[idx]: an index past the keys fails it)
                 state.doubt.add(idx)  # the server gave up on it, perhaps after applying it
             continue
@@ -218,7 +214,7 @@ def _parse_frame(cmd: Command, body: Any, node: str) -> Any:
         if plan is not None:
             bins = plan.bins(pairs)
             pairs = []
-        slots[idx] = new(Slot, (0, gen, vt, bins, False))
+        slots[idx] = (0, gen, vt, bins, False)
     return MORE
 
 
@@ -234,7 +230,7 @@ def apply_errors(cmds: list[Any], results: list[Any], is_write: bool) -> None:
                 raise res
             state, indices = cmd.extra
             slots = state.slots
-            err = _tuple_new(Slot, (res.code, 0, 0, None, bool(res.in_doubt)))
+            err: SlotFields = (res.code, 0, 0, None, bool(res.in_doubt))
             for i in indices:
                 if slots[i] is None:
                     slots[i] = err

@@ -11,7 +11,7 @@ from typing import Any, cast
 from ..._wire.expiry import ttl_of
 from ...types import BatchRecord, BatchRecords, BatchRetryInfo, Record, RecordMetadata
 from ..base import gc_paused
-from .request import NO_RESPONSE, BatchState
+from .request import NO_RESPONSE, SLOT_BINS, SLOT_RC, BatchState
 
 _tuple_new = tuple.__new__
 
@@ -95,9 +95,9 @@ class BatchReadHandle:
 
     def as_dict(self) -> dict[Any, dict[str, Any]]:
         """``{user_key: bins}`` of the found records (failed and digest-only records left out)."""
-        return {k.user_key: cast("dict[str, Any]", s.bins)
+        return {k.user_key: cast("dict[str, Any]", s[SLOT_BINS])
                 for k, s in zip(self._state.keys, self._state.slots, strict=True)
-                if s is not None and s.rc == 0 and k.user_key is not None}
+                if s is not None and s[SLOT_RC] == 0 and k.user_key is not None}
 
     def to_dict(self) -> dict[Any, dict[str, Any]]:
         """:meth:`as_dict`, cached (the dict-style methods share it; :meth:`release_cache` drops it)."""
@@ -108,7 +108,7 @@ class BatchReadHandle:
 
     def to_list(self) -> list[dict[str, Any] | None]:
         """Bins of every requested record in request order; ``None`` where it was not read."""
-        return [s.bins if s is not None and s.rc == 0 else None for s in self._state.slots]
+        return [s[SLOT_BINS] if s is not None and s[SLOT_RC] == 0 else None for s in self._state.slots]
 
     @property
     def batch_records(self) -> list[BatchRecord]:
@@ -119,7 +119,7 @@ class BatchReadHandle:
 
     def found_count(self) -> int:
         """Number of records read successfully."""
-        return sum(1 for s in self._state.slots if s is not None and s.rc == 0)
+        return sum(1 for s in self._state.slots if s is not None and s[SLOT_RC] == 0)
 
     def keys(self) -> list[Any]:
         """User keys of all requested records, in request order (no record conversion)."""

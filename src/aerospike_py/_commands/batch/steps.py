@@ -16,7 +16,7 @@ from ...exception import (
 )
 from ...types import BatchRetryInfo
 from .reply import apply_errors, parse_batch
-from .request import BatchCommand, BatchState, pack_batch
+from .request import SLOT_IN_DOUBT, SLOT_RC, BatchCommand, BatchState, pack_batch
 from .results import NO_RETRY
 
 if TYPE_CHECKING:
@@ -89,8 +89,9 @@ def mark_doubt(state: BatchState) -> None:
     slots = state.slots
     for i in state.doubt:
         s = slots[i]
-        if s is not None and s.rc and not s.in_doubt:
-            slots[i] = s._replace(in_doubt=True)
+        if s is not None and s[SLOT_RC] and not s[SLOT_IN_DOUBT]:
+            rc, gen, vt, bins, _ = s
+            slots[i] = (rc, gen, vt, bins, True)
 
 
 def batch_steps(cluster_view: Callable[[], Any], state: BatchState, heads: Sequence[bytes], policy: Any,
@@ -143,7 +144,7 @@ def batch_steps(cluster_view: Callable[[], Any], state: BatchState, heads: Seque
         apply_errors(cmds, results, is_write)
         if not retry:
             break
-        pending = [i for i, s in enumerate(slots) if s is not None and s.rc in RETRYABLE]
+        pending = [i for i, s in enumerate(slots) if s is not None and s[SLOT_RC] in RETRYABLE]
         if not pending or attempts > retry:
             break
         delay = (rand or random.random)() * min(RETRY_CAP, RETRY_BASE * (1 << min(attempts - 1, 30)))
@@ -162,5 +163,5 @@ def batch_steps(cluster_view: Callable[[], Any], state: BatchState, heads: Seque
         mark_doubt(state)
     if not retry and not is_write:
         return finish(state, NO_RETRY)
-    unresolved = sum(1 for s in slots if s is not None and s.rc in RETRYABLE)
+    unresolved = sum(1 for s in slots if s is not None and s[SLOT_RC] in RETRYABLE)
     return finish(state, BatchRetryInfo(attempts, retry + 1, truncated, unresolved))
