@@ -191,7 +191,10 @@ def test_query_layouts_agree_with_general_decoders(drawn):
     for p in run.parts:
         assert (p.digest, p.bval) == cursors.get(p.id, (None, 0))
     n_last = len(frames[1]) - 1  # (its records, when no partition-done message breaks the run)
-    if fixed and n_last >= 4 and not shapes[1] and not any(len(m) == 22 for m in frames[1][:-1]):
+    # (the layout is learned from the first record: when that one has the other shape, the second
+    # frame's records do not fit it)
+    if (fixed and n_last >= 4 and 0 not in shapes[0] and not shapes[1]
+            and not any(len(m) == 22 for m in frames[1][:-1])):
         assert sum(fast) == n_last  # the layout learned from the first frame read the whole second one
 
 
