@@ -309,6 +309,17 @@ def test_deeply_nested_list_is_read(depth: int) -> None:
     assert v == [1, "a", None]
 
 
+@pytest.mark.parametrize("tail", [b"\x92\x01", b"\xcd\x01", b""])
+def test_deeply_nested_value_cut_short_is_malformed(tail: bytes) -> None:
+    """Past msgpack's depth the client's own decoder reads on: a value cut short there is the
+    ValueError every parser failure becomes a ProtocolError from (reply fuzz, 1M inputs: the
+    streaming unpacker's OutOfData escaped untyped)."""
+    from aerospike_py._net.retry import MALFORMED
+
+    with pytest.raises(ValueError):
+        decode_particle(W.PT_LIST, b"\x91" * 1100 + tail)
+    assert issubclass(ValueError, MALFORMED)
+
 
 LONG_CDT = st.lists(SCALARS, min_size=16, max_size=24) | st.dictionaries(
     st.text(max_size=6) | INT64, SCALARS | st.lists(SCALARS, max_size=3), min_size=16, max_size=24)

@@ -451,7 +451,15 @@ _NO_KEY = object()
 def _unpack_deep(data: bytes | memoryview) -> Any:
     """``msgpack.unpackb(data, raw=True, ...)`` for values nested past msgpack's limit: collections
     are opened and closed on an explicit stack, scalars are msgpack's own; an unhashable map key
-    becomes a tuple."""
+    becomes a tuple. A value cut short is a ``ValueError``, as ``unpackb`` answers it (the
+    streaming unpacker's ``OutOfData`` is no ``ValueError``)."""
+    try:
+        return _unpack_deep_stream(data)
+    except (msgpack.OutOfData, IndexError):
+        raise ValueError("msgpack value cut short") from None
+
+
+def _unpack_deep_stream(data: bytes | memoryview) -> Any:
     buf = bytes(data)
     u = msgpack.Unpacker(raw=True, strict_map_key=False, ext_hook=_ext_hook, max_buffer_size=max(len(buf), 1))
     u.feed(buf)
