@@ -22,14 +22,14 @@ from aerospike_py import exp
 from aerospike_py._wire import constants as W
 from aerospike_py._wire.digest import compute_digest, key_particle
 from aerospike_py._wire.message import key_fields, pack_message
-from aerospike_py.server import node as server_node
+from aerospike_py.server import query as server_query
 
 SET = "isolation"
 K = ("test", SET, "probe")
 #: How long another client's get may take while the expensive request runs (a loaded machine).
 BOUND_S = 2.0
-#: The same while a scan works through many records (the server pauses every 5 ms of work; the test
-#: makes every frame a slice); the proof is the order: gets are answered while the scan still runs.
+#: The same while a scan works through many records (the server pauses every 256 records and writes
+#: for 5 ms at most); the proof is the order: gets are answered while the scan still runs.
 SLICED_S = 1.0
 
 
@@ -108,9 +108,18 @@ def test_a_client_that_does_not_read_its_replies_is_not_read_either(server: Any,
 
 
 def test_a_long_scan_is_made_a_slice_at_a_time(server: Any, client: Any, monkeypatch: Any) -> None:
-    # A slice is one frame here (not 5 ms of work), so the proof does not depend on how fast this
-    # machine scans against how fast it answers a get.
-    monkeypatch.setattr(server_node, "_SLICE_S", 0.0)
+    # The scan is held at its first pause (after 256 records) until three gets were answered: a
+    # server that did not yield to the loop between slices would spin there and never answer them.
+    held = threading.Event()
+    streamed = server_query._streamed
+
+    def holding(*args: Any) -> Iterator[bytes]:
+        for frame in streamed(*args):
+            while frame == b"" and not held.is_set():
+                yield b""  # a pause, again and again: the loop serves others meanwhile
+            yield frame
+
+    monkeypatch.setattr(server_query, "_streamed", holding)
     n = 20_000
     for start in range(0, n, 5000):
         res = client.batch_write([(("test", SET, i), {"i": i}) for i in range(start, start + 5000)])
@@ -128,14 +137,11 @@ def test_a_long_scan_is_made_a_slice_at_a_time(server: Any, client: Any, monkeyp
     t.start()
     try:
         _until(server, lambda: any(c.streaming is not None for c in server.node.connections), "the scan runs")
-        gets = 0
-        while True:  # gets answered between two slices of the scan, which is still running
+        for _ in range(3):  # answered between two slices of the scan, which is still running
             assert _timed_get(client) < SLICED_S
-            gets += 1
-            if not server.call(lambda: any(c.streaming is not None for c in server.node.connections)):
-                break
-        assert gets >= 3, gets  # gets were answered while the scan still ran (checked after each)
+            assert server.call(lambda: any(c.streaming is not None for c in server.node.connections))
     finally:
+        held.set()
         t.join(120)
         scanner.close()
     assert [r[2] for r in out[0]] == [{"i": n - 1}]
