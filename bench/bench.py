@@ -25,6 +25,12 @@ Sections (``--only``):
 
 Client CPU is measured with ``time.process_time`` in the process running the client (the server
 runs in another process), so it is the client's own CPU, tend threads included; wall rate beside.
+Most of a single-record command's CPU is the kernel's (socket calls, wake-ups), and on a small
+machine where the client and a local server migrate between CPUs that part swings by 2x with
+scheduling (the same code measured 13 or 30 us per get depending on what else the process ran).
+So by default (``--pin auto``, 2+ CPUs) the client process is pinned to CPU 0 and a server this
+script starts (or ``--server-pid``) to the other CPUs: each client then pays the same kernel path
+and the ratios measure the clients. User and system CPU are also kept apart in the JSON.
 Our client and the official one run in this process and take turns every ``--chunk`` ops (batch:
 ``--turns`` rounds); the original client (``--orig-python``, default ``/work/orig-venv/bin/python``
 when present) runs this script as a worker subprocess once per round. ``--rounds`` rounds in all,
@@ -44,6 +50,7 @@ import os
 import platform
 import random
 import re
+import resource
 import select
 import shutil
 import socket
@@ -139,16 +146,22 @@ class Result:
     unit: str  # "op" or "record"
     cpu_us: list[float] = field(default_factory=list)
     rate: list[float] = field(default_factory=list)
+    #: User-mode part of ``cpu_us`` (``getrusage``; kv/mix/unique only): the client's own code.
+    user_us: list[float] = field(default_factory=list)
 
-    def add(self, cpu_s: float, wall_s: float, n: int) -> None:
+    def add(self, cpu_s: float, wall_s: float, n: int, user_s: float | None = None) -> None:
         self.cpu_us.append(cpu_s / n * 1e6)
         self.rate.append(n / wall_s if wall_s > 0 else float("inf"))
+        if user_s is not None:
+            self.user_us.append(user_s / n * 1e6)
 
     def as_json(self) -> dict[str, Any]:
         return {
             "section": self.section, "case": self.case, "client": self.client, "unit": self.unit,
             "cpu_us_per_unit": statistics.median(self.cpu_us), "per_s": statistics.median(self.rate),
             "cpu_us_samples": self.cpu_us, "per_s_samples": self.rate,
+            "user_us_per_unit": statistics.median(self.user_us) if self.user_us else None,
+            "user_us_samples": self.user_us,
         }
 
 
@@ -222,6 +235,44 @@ def stop_server(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def _pin_pid(pid: int, cpus: set[int]) -> bool:
+    """Pin every thread of process ``pid`` to ``cpus``; False when not possible here."""
+    try:
+        tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+    except OSError:
+        tids = [pid]
+    done = False
+    for tid in tids:
+        with suppress(OSError):
+            os.sched_setaffinity(tid, cpus)
+            done = True
+    return done
+
+
+def pin(args: argparse.Namespace, server_pids: list[int]) -> str:
+    """Apply ``--pin``: the client (this process, its workers) on CPU 0, the server elsewhere."""
+    if args.pin == "off" or not hasattr(os, "sched_setaffinity"):
+        return "not pinned"
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return "not pinned (one CPU)"
+    client, rest = {cpus[0]}, set(cpus[1:])
+    os.sched_setaffinity(0, client)
+    pinned = [p for p in server_pids if _pin_pid(p, rest)]
+    where = f"server pid {','.join(map(str, pinned))} on CPU {','.join(map(str, sorted(rest)))}" if pinned \
+        else "server not pinned (not started by this script; see --server-pid)"
+    return f"client pinned to CPU {cpus[0]}, {where}"
+
+
+def real_pids(wd: str) -> list[int]:
+    """Pids of the nodes ``start.sh`` started in ``wd``."""
+    out = []
+    for d in sorted(os.listdir(wd)):
+        with suppress(OSError, ValueError), open(os.path.join(wd, d, "asd.pid")) as f:
+            out.append(int(f.read().strip()))
+    return out
 
 
 def _ports_free(base: int) -> bool:
@@ -519,7 +570,7 @@ def measure_interleaved(res: Results, section: str, case: str, clients: list[Syn
     run falls on all of them alike: the ratio between them is steadier than with back-to-back runs.
     Each client's chunks add up to one sample.
     """
-    totals = {cl.name: [0.0, 0.0] for cl in clients}
+    totals = {cl.name: [0.0, 0.0, 0.0] for cl in clients}
     gc.collect()
     for i, start in enumerate(range(0, len(seq), chunk)):
         part = seq[start : start + chunk]
@@ -528,6 +579,7 @@ def measure_interleaved(res: Results, section: str, case: str, clients: list[Syn
             if key in res.failed:
                 continue
             fn = getattr(cl, case)
+            u0 = resource.getrusage(resource.RUSAGE_SELF).ru_utime
             c0 = time.process_time()
             w0 = time.perf_counter()
             try:
@@ -539,12 +591,14 @@ def measure_interleaved(res: Results, section: str, case: str, clients: list[Syn
                 continue
             w1 = time.perf_counter()
             c1 = time.process_time()
+            u1 = resource.getrusage(resource.RUSAGE_SELF).ru_utime
             totals[cl.name][0] += c1 - c0
             totals[cl.name][1] += w1 - w0
+            totals[cl.name][2] += u1 - u0
     for cl in clients:
         if (section, case, cl.name) not in res.failed:
-            cpu, wall = totals[cl.name]
-            res.get(section, case, cl.name).add(cpu, wall, len(seq))
+            cpu, wall, user = totals[cl.name]
+            res.get(section, case, cl.name).add(cpu, wall, len(seq), user)
 
 
 # --------------------------------------------------------------------------- async section
@@ -784,6 +838,7 @@ def run_orig_worker(python: str, host: str, port: int, args: argparse.Namespace,
         out = res.get(r["section"], r["case"], "original", r["unit"])
         out.cpu_us += r["cpu_us_samples"]
         out.rate += r["per_s_samples"]
+        out.user_us += r.get("user_us_samples") or []
     for n in data.get("notes", []):
         if f"original: {n}" not in res.notes:
             res.notes.append(f"original: {n}")
@@ -941,6 +996,7 @@ def write_results(res: Results, label: str, env: dict[str, Any], table: str, out
         "# Benchmark results", "",
         f"- When: {env['time']}; server: {env['server']}",
         f"- Machine: {env['cpu']}, {env['cpus']} CPUs, {env['platform']}, Python {env['python']}",
+        f"- CPUs: {env.get('pinning', 'not pinned')}.",
         f"- Load: {load}. The machine was shared with other jobs: absolute figures are noisy;",
         "  the ratios between clients are what matters (all clients take turns within each round,",
         "  so load changes fall on all alike).",
@@ -1015,6 +1071,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--conns", type=int, default=300, help="max_conns_per_node for every client")
     ap.add_argument("--timeout", type=int, default=10000,
                     help="total_timeout (ms) of every command: high widths queue on 2 cores")
+    ap.add_argument("--pin", choices=("auto", "off"), default="auto",
+                    help="auto: client on CPU 0, the server (started here or --server-pid) on the others")
+    ap.add_argument("--server-pid", type=int, action="append", default=[],
+                    help="pid of a local server to pin away from the client (repeatable)")
     ap.add_argument("--label", default="ours", help=argparse.SUPPRESS)
     ap.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--no-seed", action="store_true", help=argparse.SUPPRESS)
@@ -1081,6 +1141,13 @@ def main(argv: list[str] | None = None) -> int:
     else:
         host, port = args.host, args.port
         server = f"{host}:{port}"
+    server_pids = list(args.server_pid)
+    if proc is not None:
+        server_pids.append(proc.pid)
+    if real_dir is not None:
+        server_pids += real_pids(real_dir)
+    pinning = pin(args, server_pids) if args.label == "ours" else "inherited from the main process"
+    log(pinning)
     args.cfg = client_config(host, port, args)
     clients: list[SyncClient] = []
     try:
@@ -1118,6 +1185,7 @@ def main(argv: list[str] | None = None) -> int:
     env = environment(args, server)
     env["loadavg_start"] = load0
     env["argv"] = args.argv
+    env["pinning"] = pinning
     table = report(res, args.label)
     if not args.quiet:
         print(f"\nclient CPU microseconds per op/record (process_time of the client's process) and wall rate;"
