@@ -23,7 +23,7 @@ from .._wire.message import (
     parse_ops,
     skip_fields,
 )
-from .._wire.shapes import GATE, SHAPES, decode_record
+from .._wire.shapes import GATE, SHAPES, decode_gated, decode_record
 from .._wire.values import encode_particle
 from ..exception import _InvalidArgType, _InvalidArgValue
 from ..exp import _pack_filter
@@ -126,7 +126,7 @@ def _parse_operate(cmd: Command, body: Any, node: str) -> Record:
     offset = skip_fields(body, 22, nfields) if nfields else 22
     plan: ResultPlan | None = cmd.extra
     if plan is None:
-        r = decode_record(body)
+        r = decode_gated(body)
         bins = parse_bins(body, offset, nops)[0] if r is None else r[2]
     else:
         bins = plan.bins(parse_ops(body, offset, nops)[0])
