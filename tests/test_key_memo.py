@@ -50,3 +50,30 @@ def test_full_memo_drops_its_older_half():
     assert first[0] not in K._RECENT and first[K._RECENT_KEYS // 2 - 1] not in K._RECENT
     assert first[K._RECENT_KEYS // 2] in K._RECENT and first[-1] in K._RECENT and newer in K._RECENT
     assert parse_key(first[0]) == parse_key(("test", "memo_evict", 0))  # parsed again, the same key
+
+
+@pytest.mark.parametrize("openssl", [True, False], ids=["openssl", "pure-python"])
+def test_fresh_keys_get_the_reference_digest_and_partition(openssl, monkeypatch):
+    """The memo-miss path (digest and partition id inlined) agrees with compute_digest and
+    partition_id, with OpenSSL's RIPEMD-160 and with the pure-Python fallback."""
+    from aerospike_py._commands import keys as K
+    from aerospike_py._wire.digest import compute_digest, partition_id
+
+    monkeypatch.setattr(K, "_RECENT", {})
+    monkeypatch.setattr(K, "_SPACES", {})
+    if not openssl:
+        real = K.KeySpace.__init__
+
+        def no_openssl(self, namespace, set_name):
+            real(self, namespace, set_name)
+            self.hasher.bases = None
+
+        monkeypatch.setattr(K.KeySpace, "__init__", no_openssl)
+    for user_key, ptype, kb in [("a", 3, b"a"), ("", 3, b""), (7, 1, (7).to_bytes(8, "big")),
+                                (-1, 1, b"\xff" * 8), ("é" * 40, 3, ("é" * 40).encode())]:
+        rk = parse_key(("test", "memo-miss", user_key))
+        assert rk.digest == compute_digest("memo-miss", ptype, kb)
+        assert rk.partition_id == partition_id(rk.digest)
+        assert rk.public == ("test", "memo-miss", user_key, rk.digest)
+    if not openssl:
+        assert K._SPACES[("test", "memo-miss")].hasher.bases is None

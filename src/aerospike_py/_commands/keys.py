@@ -139,11 +139,17 @@ def parse_key(key: Any) -> RequestKey:
                     ptype, kb = 1, _pack_int64(user_key)
                 else:
                     return _parse_key_slow(key)
-                ks = key_space(namespace, set_name)
-                d = ks.hasher.digest(ptype, kb)
+                ks = _SPACES.get((namespace, set_name)) or key_space(namespace, set_name)
+                bases = ks.hasher.bases
+                if bases is not None:  # SetHasher.digest, inlined
+                    h = bases[ptype].copy()
+                    h.update(kb)
+                    d = h.digest()
+                else:
+                    d = ks.hasher.digest(ptype, kb)
                 rk = _tuple_new(RequestKey, (ks, user_key, d, ptype, kb,
                                              _tuple_new(AerospikeKey, (namespace, ks.set_name, user_key, d)),
-                                             partition_id(d)))
+                                             (d[0] | (d[1] << 8)) & 4095))  # partition_id(d), inlined
                 if len(_RECENT) >= _RECENT_KEYS:
                     _forget_older_keys()
                 _RECENT[key] = rk

@@ -32,22 +32,22 @@ except (ValueError, TypeError):  # OpenSSL 3 without the legacy provider
 class SetHasher:
     """Digests of keys in one set, with the set-name prefix hashed once (per key particle type)."""
 
-    __slots__ = ("_bases", "_set")
+    __slots__ = ("bases", "_set")
 
     def __init__(self, set_name: bytes) -> None:
         self._set = set_name
-        self._bases: dict[int, HASH] | None
+        self.bases: dict[int, HASH] | None
         if HAVE_OPENSSL_RIPEMD160:
-            self._bases = {}
+            self.bases = {}
             for pt in (PT_INTEGER, PT_STRING, PT_BLOB):
                 h = _BASE.copy()
                 h.update(set_name + bytes((pt,)))
-                self._bases[pt] = h
+                self.bases[pt] = h
         else:
-            self._bases = None
+            self.bases = None
 
     def digest(self, ptype: int, key_bytes: bytes) -> bytes:
-        bases = self._bases
+        bases = self.bases
         if bases is None:
             return ripemd160(self._set + bytes((ptype,)) + key_bytes)
         h = bases[ptype].copy()
