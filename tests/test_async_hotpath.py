@@ -4,10 +4,14 @@ a request sent without a coroutine of its own."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
+
+import pytest
 
 from aerospike_py import AsyncClient
 from aerospike_py._net.async_pool import BUFFER_SIZE
+from aerospike_py.exception import AerospikeTimeoutError
 
 NS, SET = "test", "hot"
 
@@ -72,3 +76,41 @@ def test_a_dropped_request_is_retried_and_the_pool_stays_consistent(server: Any)
             assert pool.count == len(pool.conns) == len(pool.idle)
 
     asyncio.run(main())
+
+
+class _LaggingLoop(asyncio.SelectorEventLoop):
+    """A loop whose clock is not ``time.monotonic`` (uvloop's is its own too): far behind it."""
+
+    def time(self) -> float:
+        return super().time() - 1e6
+
+
+def test_deadlines_are_read_on_the_loops_own_clock(server: Any) -> None:
+    """A pool reads ``time.monotonic`` directly only when that is the loop's clock; on a loop with
+    a clock of its own, deadlines and idle times are in that clock, so a stalled request still
+    times out on time (read on ``time.monotonic``, its deadline would lie 11 days ahead)."""
+
+    async def main() -> None:
+        async with AsyncClient(dict(server.config, idle_timeout=5000)) as c:
+            await c.connect()
+            await c.put(key("clk"), {"a": 1})
+            pool = pool_of(c)
+            lagging = isinstance(asyncio.get_running_loop(), _LaggingLoop)
+            assert (pool.clock is time.monotonic) is not lagging
+            assert abs(pool.clock() - asyncio.get_running_loop().time()) < 1.0
+            assert (await c.get(key("clk"))).bins == {"a": 1}
+            (idle,) = pool.idle
+            assert abs(idle.last_used - asyncio.get_running_loop().time()) < 1.0
+            server.inject_fault("stall", count=1)
+            started = asyncio.get_running_loop().time()
+            with pytest.raises(AerospikeTimeoutError):
+                await asyncio.wait_for(c.get(key("clk"), policy={"total_timeout": 200, "max_retries": 0}), 10)
+            assert asyncio.get_running_loop().time() - started < 5
+            assert (await c.get(key("clk"))).bins == {"a": 1}
+
+    asyncio.run(main())
+    loop = _LaggingLoop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()

@@ -75,12 +75,12 @@ class AsyncExecutor:
         node = choose_node(self.cluster, cmd, None, 0)
         pool = node.async_pool
         if pool is not None and pool.loop is loop and not pool.closed:
-            conn = pool.get_idle()
+            now = pool.clock()
+            conn = pool.get_idle(now)
             if conn is not None:
                 policy = cmd.policy
                 total_ms = policy["total_timeout"]
                 socket_ms = policy["socket_timeout"]
-                now = loop.time()
                 if total_ms:
                     deadline = now + total_ms / 1000
                     attempt_deadline = now + socket_ms / 1000 if socket_ms and socket_ms < total_ms else deadline

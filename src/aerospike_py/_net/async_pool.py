@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import select
 import struct
+import time
 from collections import deque
 from collections.abc import Callable
 from functools import partial
@@ -40,11 +41,19 @@ _SIZE_MASK = (1 << 48) - 1
 _MESSAGE_TOP = (PROTO_VERSION << 8) | PROTO_TYPE_MESSAGE  # the top 16 bits of a message header
 _unpack_q = struct.Struct(">Q").unpack_from
 _poll = getattr(select, "poll", None)
+_monotonic = time.monotonic
 _POLLIN = getattr(select, "POLLIN", 1)
 
 #: ``retry(future, cmd, node, attempt, total_deadline, error)``: what a connection calls when the
 #: request it carries for the executor's fast path fails on the network (see ``AsyncExecutor``).
 RetryHook = Callable[[asyncio.Future[Any], Any, Any, int, float, BaseException], None]
+
+
+def loop_clock(loop: asyncio.AbstractEventLoop) -> Callable[[], float]:
+    """What reads ``loop``'s clock: ``time.monotonic`` itself when ``loop.time`` is asyncio's own
+    (which returns it), so a reading costs no Python frame; else ``loop.time`` (a loop with a clock
+    of its own: deadlines must be in its time, as its timers are)."""
+    return _monotonic if getattr(type(loop), "time", None) is asyncio.BaseEventLoop.time else loop.time
 
 
 class _Drain:
@@ -154,7 +163,7 @@ class AsyncConnection(asyncio.BufferedProtocol):
         self.cmd = _DRAIN
         self.retry = None
         self.waiter = self.loop.create_future()
-        self.deadline = deadline = self.loop.time() + ms / 1000
+        self.deadline = deadline = self.pool.clock() + ms / 1000
         if deadline < self.pool.sweep_at:
             self.pool.watch(deadline)
         if w is not None and not w.done():
@@ -286,6 +295,8 @@ class AsyncPool:
         cluster = node.cluster
         self.node = node
         self.loop = loop
+        #: Reads the loop's clock (``loop.time``), without its Python frame when that is time.monotonic.
+        self.clock = loop_clock(loop)
         self.max_conns = max(1, cluster.max_conns_per_node)
         self.min_conns = min(cluster.min_conns_per_node, self.max_conns)
         self.idle_timeout = cluster.idle_timeout_s
@@ -316,7 +327,7 @@ class AsyncPool:
         """Time out every request past its deadline; re-arm for the earliest one left."""
         self.sweep_timer = None
         self.sweep_at = _INF
-        now = self.loop.time()
+        now = self.clock()
         nxt = _INF
         late = []
         for conn in self.conns:
@@ -339,14 +350,15 @@ class AsyncPool:
 
     # -- checkout -------------------------------------------------------------------------
 
-    def get_idle(self) -> AsyncConnection | None:
-        """The most recently used idle connection, or ``None`` (no waiting, no I/O)."""
+    def get_idle(self, now: float = 0.0) -> AsyncConnection | None:
+        """The most recently used idle connection, or ``None`` (no waiting, no I/O). ``now``: the
+        loop's time if the caller has read it."""
         idle = self.idle
         while idle:
             conn = idle.pop()
             if conn.dead:
                 continue
-            if self.idle_timeout and self.loop.time() - conn.last_used > self.idle_timeout:
+            if self.idle_timeout and (now or self.clock()) - conn.last_used > self.idle_timeout:
                 conn.abort()
                 continue
             # Readable while idle: closed or reset by the server, and the loop has not seen it yet.
@@ -461,7 +473,7 @@ class AsyncPool:
                 return
         idle = self.idle
         if self.idle_timeout:
-            now = conn.last_used = self.loop.time()
+            now = conn.last_used = self.clock()
             if idle and now - idle[0].last_used > self.idle_timeout:
                 idle.popleft().abort()
         idle.append(conn)
