@@ -1,9 +1,12 @@
 """Runs commands on asyncio: the async loop of the retry engine (:mod:`.retry`).
 
-The rules are the engine's, as for the sync executor; only the waiting differs. The common case costs no coroutine and no timer of its own: :meth:`submit` finds
-an idle connection, sends the request and returns the connection's future, which
-``buffer_updated`` resolves. Everything else (no idle connection, a retry after a network failure)
-runs in the :meth:`run` coroutine.
+The rules are the engine's, as for the sync executor; only the waiting differs. The common case
+costs no coroutine and no timer of its own: :meth:`submit` finds an idle connection, sends the
+request and returns the connection's future, which ``buffer_updated`` resolves. When every
+connection of the node is busy and no other may be opened, the command waits in the pool's line
+as a :class:`_Parked` entry, also without a coroutine: the connection released to it sends its
+request from the reply callback that freed it. Everything else (a connection to open, a queue
+timeout, a retry after a network failure) runs in the :meth:`run` coroutine.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 
 from .. import _observe
 from ..exception import AerospikeError, BackpressureError, ClientError
-from .async_pool import AsyncPool
+from .async_pool import AsyncConnection, AsyncPool
 from .cluster import Cluster, Node
 from .common import NET_ERRORS, choose_node, describe
 from .connection import QueueTimeout
@@ -30,6 +33,44 @@ def _not_connected() -> ClientError:
 def _cancel_with(task: asyncio.Task[Any], fut: asyncio.Future[Any]) -> None:
     if fut.cancelled():
         task.cancel()
+
+
+class _Parked:
+    """A command waiting in its node's pool line (``AsyncPool.waiters``) for a connection.
+
+    It answers what the pool says to a waiting future: ``set_result(conn)`` sends the request on
+    ``conn`` at once (its first attempt, deadlines from now: the wait was queueing);
+    ``set_result(None)`` (a slot was freed: a connection is to be opened) and ``set_exception``
+    (the pool closed) hand the command to the :meth:`AsyncExecutor.run` path.
+    """
+
+    __slots__ = ("executor", "cmd", "node", "fut")
+
+    def __init__(self, executor: AsyncExecutor, cmd: Any, node: Node, fut: asyncio.Future[Any]) -> None:
+        self.executor = executor
+        self.cmd = cmd
+        self.node = node
+        self.fut = fut
+
+    def done(self) -> bool:
+        return self.fut.done()  # (cancelled by its caller: skipped)
+
+    def set_result(self, conn: Any) -> None:
+        if conn is not None:
+            self.executor._send(conn, self.cmd, conn.pool.clock(), self.fut)
+        else:
+            self._run()
+
+    def set_exception(self, error: BaseException) -> None:
+        if self.executor.closed:
+            self.fut.set_exception(closed_error(self.cmd, self.node, False, error))
+        else:
+            self._run()
+
+    def _run(self) -> None:
+        """The command's attempts as :meth:`AsyncExecutor.run` makes them, from now."""
+        executor = self.executor
+        executor._resume_in_task(self.fut, Attempts(executor.cluster, self.cmd, None, self.fut.get_loop().time()), 0.0)
 
 
 class AsyncExecutor:
@@ -78,17 +119,27 @@ class AsyncExecutor:
             now = pool.clock()
             conn = pool.get_idle(now)
             if conn is not None:
-                policy = cmd.policy
-                total_ms = policy["total_timeout"]
-                socket_ms = policy["socket_timeout"]
-                if total_ms:
-                    deadline = now + total_ms / 1000
-                    attempt_deadline = now + socket_ms / 1000 if socket_ms and socket_ms < total_ms else deadline
-                else:
-                    deadline = 0.0
-                    attempt_deadline = now + socket_ms / 1000 if socket_ms else 0.0
-                return conn.request(cmd, attempt_deadline, deadline, 0, self._retry_hook)
+                return self._send(conn, cmd, now, None)
+            if pool.count >= pool.max_conns and not self.queue_timeout_ms:
+                # Every connection busy and none may be opened: wait in line, without a coroutine.
+                fut = loop.create_future()
+                pool.waiters.append(_Parked(self, cmd, node, fut))  # type: ignore[arg-type]
+                node.queue_waits += 1
+                return fut
         return self.run(cmd)
+
+    def _send(self, conn: AsyncConnection, cmd: Any, now: float, fut: asyncio.Future[Any] | None) -> asyncio.Future[Any]:
+        """Send the first attempt of ``cmd`` on ``conn`` (deadlines from ``now``); its future."""
+        policy = cmd.policy
+        total_ms = policy["total_timeout"]
+        socket_ms = policy["socket_timeout"]
+        if total_ms:
+            deadline = now + total_ms / 1000
+            attempt_deadline = now + socket_ms / 1000 if socket_ms and socket_ms < total_ms else deadline
+        else:
+            deadline = 0.0
+            attempt_deadline = now + socket_ms / 1000 if socket_ms else 0.0
+        return conn.request(cmd, attempt_deadline, deadline, 0, self._retry_hook, fut)
 
     def _retry(self, fut: asyncio.Future[Any], cmd: Any, node: Node, attempt: int, deadline: float,
                error: BaseException) -> None:
@@ -112,6 +163,11 @@ class AsyncExecutor:
             except AerospikeError as e:
                 fut.set_exception(e)
                 return
+        self._resume_in_task(fut, state, pause)
+
+    def _resume_in_task(self, fut: asyncio.Future[Any], state: Attempts, pause: float) -> None:
+        """Run the remaining attempts of ``state`` in a task that resolves ``fut``; cancelling
+        ``fut`` cancels the task."""
         task = fut.get_loop().create_task(self._resume(fut, state, pause))
         fut.add_done_callback(lambda f: _cancel_with(task, f))
 

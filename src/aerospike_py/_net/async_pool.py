@@ -100,8 +100,9 @@ class AsyncConnection(asyncio.BufferedProtocol):
     # -- requests -------------------------------------------------------------------------
 
     def request(self, cmd: Any, deadline: float, total_deadline: float = 0.0, attempt: int = 0,
-                retry: RetryHook | None = None) -> asyncio.Future[Any]:
-        """Send ``cmd.request``; the future resolves to the parsed result (or its error).
+                retry: RetryHook | None = None, fut: asyncio.Future[Any] | None = None) -> asyncio.Future[Any]:
+        """Send ``cmd.request``; the future (``fut`` if given, else a new one) resolves to the
+        parsed result (or its error).
 
         ``deadline`` (loop time, 0: none) bounds the wait for the whole answer. With ``retry``, a
         network failure is handed to ``retry`` (with ``attempt`` and ``total_deadline``) instead
@@ -109,7 +110,8 @@ class AsyncConnection(asyncio.BufferedProtocol):
         """
         if self.dead:
             raise ConnectionClosed("connection closed")
-        fut = self.loop.create_future()
+        if fut is None:
+            fut = self.loop.create_future()
         self.waiter = fut
         self.cmd = cmd
         if cmd.stream:
@@ -288,7 +290,10 @@ class AsyncPool:
 
     ``count`` counts open and opening connections, ``conns`` the open ones. When ``count`` is at
     the bound, a command waits (FIFO, until its deadline) for a connection released by another
-    command or for a freed slot.
+    command or for a freed slot. ``waiters`` holds futures (:meth:`acquire`) and, in the same
+    line, commands parked by the executor without a coroutine, which answer the same calls
+    (``done``, ``set_result``, ``set_exception``): given a connection, such a command sends its
+    request on it right there (see ``async_executor._Parked``).
     """
 
     def __init__(self, node: Any, loop: asyncio.AbstractEventLoop) -> None:
