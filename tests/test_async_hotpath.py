@@ -114,3 +114,45 @@ def test_deadlines_are_read_on_the_loops_own_clock(server: Any) -> None:
         loop.run_until_complete(main())
     finally:
         loop.close()
+
+
+def test_a_connect_that_gets_no_answer_times_out(server: Any) -> None:
+    """A node whose accept queue is full drops the SYNs: the connect is bounded by its timeout
+    (ConnectionTimeout), and the slot it held is given back."""
+    import socket
+    from types import SimpleNamespace
+
+    from aerospike_py._net.async_pool import AsyncPool
+    from aerospike_py._net.connection import ConnectionTimeout
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    host, port = listener.getsockname()
+    fillers = []
+    try:
+        for _ in range(4):  # fill the accept queue (never accepted): later SYNs are dropped
+            f = socket.socket()
+            f.setblocking(False)
+            f.connect_ex((host, port))
+            fillers.append(f)
+
+        async def main() -> None:
+            async with AsyncClient(server.config) as c:
+                await c.connect()
+                real = c._cluster.node_list[0]
+                node = SimpleNamespace(cluster=real.cluster, name="BLACKHOLE", host=host, port=port,
+                                       address=f"{host}:{port}", tls_name=None, conns_created=0, conns_closed=0)
+                pool = AsyncPool(node, asyncio.get_running_loop())
+                loop = asyncio.get_running_loop()
+                t0 = loop.time()
+                with pytest.raises(ConnectionTimeout, match="timed out"):
+                    await asyncio.wait_for(pool._open(0.2), 5)  # (unbounded: TimeoutError, not ours)
+                assert 0.15 < loop.time() - t0 < 5
+                assert pool.count == 0 and not pool.conns
+
+        asyncio.run(main())
+    finally:
+        for f in fillers:
+            f.close()
+        listener.close()

@@ -42,6 +42,7 @@ _MESSAGE_TOP = (PROTO_VERSION << 8) | PROTO_TYPE_MESSAGE  # the top 16 bits of a
 _unpack_q = struct.Struct(">Q").unpack_from
 _poll = getattr(select, "poll", None)
 _monotonic = time.monotonic
+_timeout = getattr(asyncio, "timeout", None)  # Python 3.11+
 _POLLIN = getattr(select, "POLLIN", 1)
 
 #: ``retry(future, cmd, node, attempt, total_deadline, error)``: what a connection calls when the
@@ -422,8 +423,14 @@ class AsyncPool:
                 partial(AsyncConnection, self), node.host, node.port, ssl=self.tls,
                 server_hostname=(self.tls_name or node.host) if self.tls is not None else None,
             )
+            limit = timeout or self.connect_timeout or None
             try:
-                _, conn = await asyncio.wait_for(coro, timeout or self.connect_timeout or None)
+                if _timeout is not None and limit is not None:
+                    # (3.11+: bounds the connect in this task; wait_for would run it in another)
+                    async with _timeout(limit):
+                        _, conn = await coro
+                else:
+                    _, conn = await asyncio.wait_for(coro, limit)
             except asyncio.TimeoutError:
                 raise ConnectionTimeout(f"connect to {node.address} timed out") from None
         except BaseException:
