@@ -150,3 +150,36 @@ def test_closing_the_client_fails_queued_commands_as_closed(server: Any) -> None
         await asyncio.gather(stalled, return_exceptions=True)
 
     asyncio.run(main())
+
+
+def test_a_queued_request_lost_on_the_network_is_retried(server: Any, monkeypatch: Any) -> None:
+    """A request sent by the connection released to it fails like a fast-path one: handed to the
+    executor's retry hook and retried (the connection that lost it is dropped, the pool stays
+    consistent)."""
+    hooked = []
+    real_retry = AsyncExecutor._retry
+
+    def spy(self: AsyncExecutor, fut: Any, cmd: Any, node: Any, attempt: int, deadline: float, error: Any) -> None:
+        hooked.append(type(error).__name__)
+        real_retry(self, fut, cmd, node, attempt, deadline, error)
+
+    monkeypatch.setattr(AsyncExecutor, "_retry", spy)
+
+    async def main() -> None:
+        async with AsyncClient(dict(server.config, max_conns_per_node=1)) as c:
+            await c.connect()
+            await c.put(KEY, {"v": 7})
+            pool = _pool(c)
+            (conn,) = pool.idle
+            server.inject_fault("delay:100", count=1)  # the first get holds the one connection
+            server.inject_fault("drop", count=1)  # the queued get's first request is lost
+            first = asyncio.ensure_future(c.get(KEY))
+            await asyncio.sleep(0)
+            queued = asyncio.ensure_future(c.get(KEY, {"max_retries": 2, "total_timeout": 5000}))
+            await asyncio.sleep(0)
+            assert isinstance(pool.waiters[0], _Parked)
+            assert [r.bins for r in await asyncio.gather(first, queued)] == [{"v": 7}, {"v": 7}]
+            assert conn.dead and pool.count == 1 and pool.idle[0] is not conn and not pool.waiters
+            assert hooked == ["ConnectionClosed"], hooked
+
+    asyncio.run(main())
