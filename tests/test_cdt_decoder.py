@@ -141,3 +141,46 @@ def test_parse_bins_agrees_with_decode_particle(ops: list[tuple[str, tuple[int, 
         assert typed(got[1][0], dict(pairs))
     else:
         assert got == want
+
+
+def test_walk_past_the_recursion_limit_decodes_each_value_once() -> None:
+    """Nested deeper than the call stack allows (but within msgpack's limit): the fast walk, which
+    converts lists in place, gives up; the plain walk must start from a fresh decode, or values the
+    fast walk already converted lose a second leading byte (b"\\x04ab" -> b"b")."""
+    import sys
+
+    depth = sys.getrecursionlimit() + 10
+    tree: Any = [b"\x04ab", b"\x03s"]
+    for _ in range(depth):
+        tree = [b"\x04ab", tree, b"\x03s", b""]
+    got = V.unpack_cdt(_pack(tree))
+    for _ in range(depth):
+        assert typed(got[0], b"ab") and typed(got[2], "s") and typed(got[3], b"")
+        got = got[1]
+    assert typed(got, [b"ab", "s"])
+
+
+def test_empty_str_in_lists_and_maps() -> None:
+    """An empty msgpack *str* (no type byte; not written by Aerospike) decodes as b"" anywhere."""
+    V._MAP_KEYS.clear()
+    data = _pack([b"", {b"\x03k": b"", b"": [b"\x03x", b""]}])
+    assert typed(V.unpack_cdt(data), [b"", {"k": b"", b"": ["x", b""]}])
+
+
+@pytest.mark.parametrize(("data", "want"), [
+    (b"\xd4\xff\x00", None),
+    (b"\x93\xd4\xff\x00\x01\xd4\xff\x01", [None, 1, None]),
+    (b"\x82\xa2\x03a\xd4\xff\x01\xd4\xff\x00\x02", {"a": None, None: 2}),
+    (b"\x92\xa4\x04\xd4\xff\x00\xd4\xff\x01", [b"\xd4\xff\x00", None]),  # (a blob holding the bytes)
+])
+def test_wildcard_and_infinity_decode_as_none(data: bytes, want: Any) -> None:
+    """Aerospike's wildcard/infinity (fixext 1 of type -1, payload 0/1), which msgpack refuses as a
+    timestamp, decode as None (as the Rust client 0.14.4 returns them: anchor notes 1.12)."""
+    V._MAP_KEYS.clear()
+    assert typed(V.unpack_cdt(data), want)
+
+
+@pytest.mark.parametrize("data", [b"\x91\xd4\xff\x05", b"\x91\xd4\xff", b"\xd4\xff"])
+def test_bad_type_minus_one_ext_is_a_value_error(data: bytes) -> None:
+    with pytest.raises(ValueError):
+        V.unpack_cdt(data)

@@ -333,31 +333,41 @@ def _from_raw(v: bytes) -> Any:
     return v[1:]
 
 
-#: Map keys as stored (msgpack *str* with the type byte) -> their Python value: map keys repeat
-#: across records, and a hit reuses the hash msgpack computed for its dict (no slice, decode or
-#: hashing of a new ``str``). Bounded: short keys only, emptied when full.
-_MAP_KEYS: dict[bytes, Any] = {}
+class _MapKeys(dict[bytes, Any]):
+    """Map keys as stored (msgpack *str* with the type byte) -> their Python value: map keys repeat
+    across records, and a hit (``_MAP_KEYS[k]``, one subscript) reuses the hash msgpack computed
+    for its dict (no slice, decode or hashing of a new ``str``). A miss converts the key with
+    :func:`_from_raw`, remembered if short; bounded: emptied when full."""
+
+    __slots__ = ()
+
+    def __missing__(self, k: bytes) -> Any:
+        v = _from_raw(k)
+        if len(k) <= _MAP_KEY_LEN:
+            if len(self) >= _MAP_KEYS_MAX:
+                self.clear()
+            self[k] = v
+        return v
+
+
+_MAP_KEYS = _MapKeys()
 _MAP_KEYS_MAX = 4096
 _MAP_KEY_LEN = 64
 #: Types an unpacked CDT holds that need no conversion.
 _SCALARS = frozenset((int, float, bool, type(None)))
 _all_scalars = _SCALARS.issuperset
-
-
-def _map_key(k: bytes) -> Any:
-    """A msgpack *str* map key as :func:`_from_raw` gives it, remembered in ``_MAP_KEYS``."""
-    v = _from_raw(k)
-    if len(k) <= _MAP_KEY_LEN:
-        if len(_MAP_KEYS) >= _MAP_KEYS_MAX:
-            _MAP_KEYS.clear()
-        _MAP_KEYS[k] = v
-    return v
+#: ``x[1:]`` without building a slice object per value.
+_AFTER_TYPE = slice(1, None)
 
 
 def _from_unpacked(v: Any) -> Any:
     """Python values of an unpacked CDT (``raw=True``): lists are converted in place, and scalars
     inside lists and maps are handled inline (no call per int, float or string); a list of
-    numbers only is left as it is, map keys come from ``_MAP_KEYS``."""
+    numbers only is left as it is, map keys come from ``_MAP_KEYS``.
+
+    An empty msgpack *str* inside a list or map raises ``IndexError`` (its type byte is read as
+    ``x[0]``, cheaper than a slice): the caller then decodes the value again with
+    :func:`_from_unpacked_deep` (lists may have been converted in place already)."""
     t = type(v)
     if t is bytes:
         return _from_raw(v)
@@ -369,25 +379,24 @@ def _from_unpacked(v: Any) -> Any:
         for i, x in enumerate(v):
             tx = type(x)
             if tx is bytes:
-                p = x[:1]
-                v[i] = x[1:].decode() if p == b"\x03" else x[1:] if p == b"\x04" else _from_raw(x)
+                p = x[0]
+                v[i] = x[_AFTER_TYPE].decode() if p == 3 else x[_AFTER_TYPE] if p == 4 else _from_raw(x)
             elif tx is list or tx is dict:
                 v[i] = _from_unpacked(x)
         return v
     if t is dict:
         out = {}
-        key = _MAP_KEYS.get
+        keys = _MAP_KEYS
         for k, x in v.items():
             tk = type(k)
             if tk is bytes:
-                kv = key(k)
-                k = _map_key(k) if kv is None else kv
+                k = keys[k]
             elif tk is _ExtType:
                 continue  # order flag of an ordered map
             tx = type(x)
             if tx is bytes:
-                p = x[:1]
-                x = x[1:].decode() if p == b"\x03" else x[1:] if p == b"\x04" else _from_raw(x)
+                p = x[0]
+                x = x[_AFTER_TYPE].decode() if p == 3 else x[_AFTER_TYPE] if p == 4 else _from_raw(x)
             elif tx is list or tx is dict:
                 x = _from_unpacked(x)
             out[k] = x
@@ -438,13 +447,38 @@ def unpack_cdt(data: bytes | memoryview) -> Any:
             return _from_unpacked_deep(_unpack_deep(data))
     except _StackError:
         return _from_unpacked_deep(_unpack_deep(data))
+    except ValueError:
+        if _CMP_EXT not in data:
+            raise
+        # msgpack reads ext type -1 as a timestamp and refuses 1 byte of data: Aerospike's
+        # wildcard/infinity markers, decoded by the streaming decoder as None.
+        return _from_unpacked_deep(_unpack_deep(data))
     try:
         return _from_unpacked(obj)
-    except RecursionError:
-        return _from_unpacked_deep(obj)
+    except (RecursionError, IndexError):
+        # Nested too deep for the call stack, or an empty *str* (no type byte): the plain walk,
+        # over a fresh decode (the fast walk converts lists in place).
+        return _from_unpacked_deep(_unpack_raw(data))
+
+
+def _unpack_raw(data: bytes | memoryview) -> Any:
+    """``data`` as :func:`unpack_cdt` unpacks it before the conversion walk."""
+    try:
+        return msgpack.unpackb(data, raw=True, strict_map_key=False, ext_hook=_ext_hook, use_list=True)
+    except TypeError:
+        try:
+            return msgpack.unpackb(
+                data, raw=True, strict_map_key=False, ext_hook=_ext_hook, use_list=False, list_hook=tuple
+            )
+        except _StackError:
+            return _unpack_deep(data)
+    except _StackError:
+        return _unpack_deep(data)
 
 
 _StackError = msgpack.exceptions.StackError
+#: fixext 1 of type -1: the start of a wildcard/infinity value.
+_CMP_EXT = b"\xd4\xff"
 _NO_KEY = object()
 
 
@@ -479,6 +513,13 @@ def _unpack_deep_stream(data: bytes | memoryview) -> Any:
             if n:
                 stack.append([v, 2 * n, _NO_KEY])
                 continue
+        elif c == 0xD4 and buf[tell() + 1] == 0xFF:
+            # Wildcard/infinity (fixext 1, type -1): None, as the Rust client (0.14.4) returns
+            # them; msgpack would read a timestamp.
+            if buf[tell() + 2] > 1:
+                raise ValueError(f"unknown ext type -1 value {buf[tell() + 2]}")
+            u.skip()
+            v = None
         else:
             v = u.unpack()
         while stack:  # ``v`` is complete: put it in its collection, closing those it completes
