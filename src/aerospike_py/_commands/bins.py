@@ -26,9 +26,12 @@ _pack_double = struct.Struct(">d").pack
 #: Write-op bytes between size and value, per particle type and bin name (see _op_tail).
 _OP_TAILS: dict[int, dict[Any, bytes]] = {1: {}, 2: {}, 3: {}, 4: {}, W.PT_MAP: {}, W.PT_LIST: {}}
 _str_tail = _OP_TAILS[3].get  # (the caches are emptied, never replaced)
-_int_tail = _OP_TAILS[1].get
-_float_tail = _OP_TAILS[2].get
 _blob_tail = _OP_TAILS[4].get
+#: Whole op heads (size, then the tail) of int and float bins, whose values are always 8 bytes.
+_INT_HEADS: dict[Any, bytes] = {}
+_FLOAT_HEADS: dict[Any, bytes] = {}
+_int_head = _INT_HEADS.get
+_float_head = _FLOAT_HEADS.get
 #: Bin names -> generated encoder for the value types first seen with them (None: left to the loop).
 _LAYOUTS: dict[tuple[Any, ...], Callable[..., bytes | None] | None] = {}
 #: Names seen once: an encoder is generated the second time (one-off layouts cost nothing).
@@ -53,6 +56,15 @@ def _op_tail(name: Any, ptype: int) -> bytes:
         cache.clear()
     cache[name] = tail
     return tail
+
+
+def _op_head8(name: Any, ptype: int, cache: dict[Any, bytes]) -> bytes:
+    """The head of a write op with an 8-byte value: size and :func:`_op_tail` (cached per name)."""
+    tail = _op_tail(name, ptype)
+    if len(cache) >= 4096:
+        cache.clear()
+    head = cache[name] = _pack_u32(len(tail) + 8) + tail
+    return head
 
 
 def encode_bins(bins: Any) -> bytes:
@@ -92,8 +104,11 @@ def _encode_loop(bins: Any) -> bytes:
             tail = _str_tail(name) or _op_tail(name, 3)
             v = value.encode()
         elif t is int and -0x8000000000000000 <= value <= 0x7FFFFFFFFFFFFFFF:
-            tail = _int_tail(name) or _op_tail(name, 1)
-            v = _pack_int64(value)
+            parts += (_int_head(name) or _op_head8(name, 1, _INT_HEADS), _pack_int64(value))
+            continue
+        elif t is float:
+            parts += (_float_head(name) or _op_head8(name, 2, _FLOAT_HEADS), _pack_double(value))
+            continue
         elif t is list or t is dict:
             pt = W.PT_LIST if t is list else W.PT_MAP
             try:
@@ -104,9 +119,6 @@ def _encode_loop(bins: Any) -> bytes:
         elif t is bytes:
             tail = _blob_tail(name) or _op_tail(name, 4)
             v = value
-        elif t is float:
-            tail = _float_tail(name) or _op_tail(name, 2)
-            v = _pack_double(value)
         else:
             try:
                 pt, v = encode_particle(value)
@@ -114,7 +126,8 @@ def _encode_loop(bins: Any) -> bytes:
                 raise _InvalidArgValue(f"bin {name!r}: {e}") from None
             cache = _OP_TAILS.get(pt)
             tail = (cache.get(name) if cache is not None else None) or _op_tail(name, pt)
-        parts += (_pack_u32(len(tail) + len(v)), tail, v)
+        n = len(tail) + len(v)
+        parts += (_U32_TABLE[n] if n < 1024 else _pack_u32(n), tail, v)
     return b"".join(parts)
 
 
