@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from aerospike_py import AsyncClient
-from aerospike_py._net.async_pool import BUFFER_SIZE
-from aerospike_py.exception import AerospikeTimeoutError
+from aerospike_py._net.async_pool import BUFFER_SIZE, _settle
+from aerospike_py.exception import AerospikeTimeoutError, RecordNotFound
 
 NS, SET = "test", "hot"
 
@@ -156,3 +156,49 @@ def test_a_connect_that_gets_no_answer_times_out(server: Any) -> None:
         for f in fillers:
             f.close()
         listener.close()
+
+
+def test_a_reply_resumes_its_task_in_the_same_pass_of_the_loop(server: Any) -> None:
+    """One get at a time: each costs one pass of the event loop (one ``select``), the task that
+    awaits a reply being resumed from the reply's callback, not in a second pass."""
+
+    async def main() -> None:
+        async with AsyncClient(server.config) as c:
+            await c.connect()
+            await c.put(key("pass"), {"a": 1})
+            selector = asyncio.get_running_loop()._selector  # type: ignore[attr-defined]
+            real_select = selector.select
+            calls = 0
+
+            def counting_select(timeout: Any = None) -> Any:
+                nonlocal calls
+                calls += 1
+                return real_select(timeout)
+
+            selector.select = counting_select
+            try:
+                for _ in range(20):
+                    assert (await c.get(key("pass"))).bins == {"a": 1}
+                    with pytest.raises(RecordNotFound):  # (a server error resumes the same way)
+                        await c.get(key("missing"))
+            finally:
+                del selector.select
+            assert calls <= 40 + 2, calls  # 80 with a pass of its own for each resumption
+
+    asyncio.run(main())
+
+
+def test_a_reply_settled_while_a_task_runs_leaves_the_resumption_to_the_loop() -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        async def await_it() -> Any:
+            return await fut
+
+        waiter = asyncio.ensure_future(await_it())
+        await asyncio.sleep(0)
+        _settle(fut, 5, False, loop)  # from inside this (running) task
+        assert not waiter.done()  # not resumed in here: the loop resumes it
+        assert await waiter == 5
+
+    asyncio.run(main())
