@@ -64,6 +64,8 @@ def test_fast_encoder_gives_the_general_bytes(value: Any) -> None:
     [], {}, [None, True, False, 0, -1, -32, -33, 127, 128, 255, 256, 65535, 65536, 2**32, 2**63, 2**64 - 1, -(2**63)],
     [1.5, -0.0, float("inf")], ["", "a" * 31, "a" * 254, "a" * 255, "é" * 200, "a" * 70000],
     [b"", b"a" * 254, b"a" * 255, b"a" * 70000], list(range(16)), list(range(70000)),
+    ["a" * n for n in (256, 65533, 65534, 65535, 65536)], [b"a" * n for n in (256, 65533, 65534, 65535, 65536)],
+    {"a" * n: n for n in (0, 1, 31, 64, 65, 254, 255, 300, 65535)}, {"é" * 40: 1, "x": 2},
     {"b": 1, "a": [b"x", {"z": 1.0, "y": None}]}, {3: "x", -1: "y"}, {b"k": 1}, {1.5: 2}, {None: 1},
     nested(20), nested(15), [nested(3), {"k": nested(14)}],
 ])
@@ -79,3 +81,20 @@ def test_left_to_the_general_path(value: Any) -> None:
     with pytest.raises(Exception):  # noqa: B017,PT011 - left: _NotFast, OverflowError or ValueError
         V._pack_fast(value)
     assert outcome(pack_cdt, value) == outcome(V._pack_general, value)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.dictionaries(st.text(max_size=6) | st.just("\udc80"), CDT, max_size=6), min_size=1, max_size=6))
+def test_packed_key_cache_stays_bounded_and_right(maps: list[Any]) -> None:
+    """str map keys come packed from a bounded cache (short keys only): cold or warm, the bytes
+    are the general path's; a key that is no UTF-8 still leaves the map to the general path."""
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(V, "_PACKED_KEYS_MAX", 3)
+        m.setattr(V, "_PACKED_KEY_LEN", 4)
+        V._PACKED_KEYS.clear()
+        for _ in range(2):
+            for value in maps:
+                assert outcome(pack_cdt, value) == outcome(V._pack_general, value)
+                assert len(V._PACKED_KEYS) <= 3
+                assert all(len(k.encode()) <= 4 for k in V._PACKED_KEYS)
+    V._PACKED_KEYS.clear()

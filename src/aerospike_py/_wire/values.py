@@ -192,7 +192,37 @@ _BLOB_HEADS = tuple(_str_header(n + 1) + b"\x04" for n in range(255))
 _STR_KEYS = frozenset((str,))
 _INT_KEYS = frozenset((int,))
 _pack_float = struct.Struct(">Bd").pack
+#: str 16 header and type byte of a string/blob of 255 <= n < 65535 bytes (the header counts the type byte).
+_pack_str16_head = struct.Struct(">BHB").pack
 _pack_int = msgpack.Packer(autoreset=True).pack  # (no default: an int out of range raises OverflowError)
+
+
+class _Packed(bytes):
+    """A map key already packed (str header, type byte, UTF-8), from ``_PACKED_KEYS``."""
+
+    __slots__ = ()
+
+
+class _PackedKeys(dict[str, _Packed]):
+    """str map key -> its msgpack (:class:`_Packed`): the keys of a workload's maps repeat. Bounded:
+    short keys only, emptied when full."""
+
+    __slots__ = ()
+
+    def __missing__(self, k: str) -> _Packed:
+        b = k.encode()  # (a str that is no UTF-8 raises: the general path names it)
+        m = len(b)
+        packed = _Packed((_STR_HEADS[m] if m < 255 else _str_header(m + 1) + b"\x03") + b)
+        if m <= _PACKED_KEY_LEN:
+            if len(self) >= _PACKED_KEYS_MAX:
+                self.clear()
+            self[k] = packed
+        return packed
+
+
+_PACKED_KEYS = _PackedKeys()
+_PACKED_KEYS_MAX = 4096
+_PACKED_KEY_LEN = 64
 
 
 class _NotFast(Exception):
@@ -229,7 +259,7 @@ def _fast_into(v: Any, out: list[bytes], depth: int) -> None:
                 raise _NotFast  # other keys sort by cdt_sort_key
             keys = sorted(v)
             seq = [None] * (2 * n)
-            seq[::2] = keys
+            seq[::2] = map(_PACKED_KEYS.__getitem__, keys) if kts == _STR_KEYS else keys
             seq[1::2] = map(v.__getitem__, keys)
         else:
             seq = [x for kv in v.items() for x in kv]
@@ -238,13 +268,17 @@ def _fast_into(v: Any, out: list[bytes], depth: int) -> None:
         if t is str:
             b = x.encode()
             m = len(b)
-            append(_STR_HEADS[m] if m < 255 else _str_header(m + 1) + b"\x03")
+            append(_STR_HEADS[m] if m < 255 else _pack_str16_head(0xDA, m + 1, 3) if m < 0xFFFF
+                   else _str_header(m + 1) + b"\x03")
             append(b)
         elif t is int:
             append(_FIXINT[x] if -32 <= x < 128 else _pack_int(x))
+        elif t is _Packed:
+            append(x)
         elif t is bytes:
             m = len(x)
-            append(_BLOB_HEADS[m] if m < 255 else _str_header(m + 1) + b"\x04")
+            append(_BLOB_HEADS[m] if m < 255 else _pack_str16_head(0xDA, m + 1, 4) if m < 0xFFFF
+                   else _str_header(m + 1) + b"\x04")
             append(x)
         elif t is float:
             append(_pack_float(0xCB, x))
