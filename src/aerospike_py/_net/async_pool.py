@@ -62,8 +62,8 @@ def _settle(fut: asyncio.Future[Any], value: Any, error: bool, loop: asyncio.Abs
     Anything else (several or other callbacks, a task running) is left to the loop, as usual.
     """
     callbacks = getattr(fut, "_callbacks", None)  # ((callback, context), ...): asyncio's own
-    if callbacks and len(callbacks) == 1:
-        wakeup, context = callbacks[0]
+    if callbacks and len(callbacks) == 1 and type(callbacks[0]) is tuple and len(callbacks[0]) == 2:
+        wakeup, context = callbacks[0]  # (another layout of this private attribute: the usual path)
         if isinstance(getattr(wakeup, "__self__", None), _Task) and _current_task(loop) is None:
             fut.remove_done_callback(wakeup)
             if error:
