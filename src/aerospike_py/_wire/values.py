@@ -349,6 +349,7 @@ def _array_header(n: int) -> bytes:
 
 
 _ExtType = msgpack.ExtType
+_unpackb = msgpack.unpackb
 
 
 def _ext_hook(code: int, data: bytes) -> Any:
@@ -470,7 +471,7 @@ def unpack_cdt(data: bytes | memoryview) -> Any:
     """Decode Aerospike msgpack into Python values, nested as deep as a server stores them (msgpack's
     own decoder, up to 1,024 levels; :func:`_unpack_deep` past that)."""
     try:
-        obj = msgpack.unpackb(data, raw=True, strict_map_key=False, ext_hook=_ext_hook, use_list=True)
+        obj = _unpackb(data, raw=True, strict_map_key=False, ext_hook=_ExtType)
     except TypeError:
         # A map keyed by lists/maps: unhashable in Python; decode keys as tuples.
         try:
