@@ -928,7 +928,14 @@ def report(res: Results, label: str) -> str:
         ours = med.get(label, (None, None))
         for o in others:
             theirs = med.get(o, (None, None))
-            row += [_ratio(ours[0], theirs[0]), _ratio(ours[1], theirs[1])]
+            mine, other = by.get(label), by.get(o)
+            if mine is not None and other is not None and len(mine.cpu_us) == len(other.cpu_us) > 1:
+                # Paired: the median of the rounds' own ratios (both clients took turns within each
+                # round, so a round's load falls on both; the medians of each alone mix rounds).
+                row += [_ratio(statistics.median(a / b for a, b in zip(mine.cpu_us, other.cpu_us, strict=True)), 1.0),
+                        _ratio(statistics.median(a / b for a, b in zip(mine.rate, other.rate, strict=True)), 1.0)]
+            else:
+                row += [_ratio(ours[0], theirs[0]), _ratio(ours[1], theirs[1])]
         rows.append(row)
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     lines = ["  ".join(cell.rjust(w) if i > 1 else cell.ljust(w) for i, (cell, w) in enumerate(zip(r, widths, strict=True)))
@@ -1013,6 +1020,8 @@ def write_results(res: Results, label: str, env: dict[str, Any], table: str, out
         f" {label}-general = ours with the reply-shape cache bypassed.",
         "- CPU = client process time per op (per record for batch; import: cumulative us of"
         " `python -X importtime`); per s = wall rate. CPU ratio < 1 and per-s ratio > 1 favour ours.",
+        "- Ratios are paired: the median over rounds of each round's ratio (the clients take turns"
+        " within a round, so its load falls on both); the CPU columns are each client's own median.",
         "", "Command: `python bench/bench.py " + " ".join(env.get("argv", [])) + "`", "",
         "```", table, "```", "",
     ]
@@ -1026,15 +1035,29 @@ def _load(avg: Any) -> str:
     return "/".join(f"{x:.0f}" for x in avg) if avg else "?"
 
 
+def _load_results(out_dir: str) -> tuple[Results, dict[str, Any]]:
+    with open(os.path.join(out_dir, "results.json")) as f:
+        data = json.load(f)
+    res = Results()
+    res.notes = list(data.get("notes", []))
+    for r in data["results"]:
+        out = res.get(r["section"], r["case"], r["client"], r["unit"])
+        out.cpu_us, out.rate = r["cpu_us_samples"], r["per_s_samples"]
+        out.user_us = r.get("user_us_samples") or []
+    return res, data["environment"]
+
+
+def rereport(out_dir: str, label: str = "ours") -> None:
+    """Rewrite ``results.md``, ``results.json`` and the chart in ``out_dir`` from its ``results.json``
+    (after a change to how the table is computed)."""
+    res, env = _load_results(out_dir)
+    write_results(res, label, env, report(res, label), out_dir)
+
+
 def replot(out_dir: str, res: Results | None = None, label: str = "ours", env: dict[str, Any] | None = None) -> None:
     """(Re)draw ``chart.png`` in ``out_dir``, from ``results.json`` there unless given the results."""
     if res is None or env is None:
-        with open(os.path.join(out_dir, "results.json")) as f:
-            data = json.load(f)
-        env, res = data["environment"], Results()
-        for r in data["results"]:
-            out = res.get(r["section"], r["case"], r["client"], r["unit"])
-            out.cpu_us, out.rate = r["cpu_us_samples"], r["per_s_samples"]
+        res, env = _load_results(out_dir)
     try:
         chart(res, label, os.path.join(out_dir, "chart.png"),
               f"client CPU per unit, median of {env['rounds']} rounds, {env['cpus']} CPUs,"
@@ -1087,6 +1110,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--json", help="write the results as JSON to this path")
     ap.add_argument("--results", help="directory for results.md, results.json and chart.png")
     ap.add_argument("--replot", metavar="DIR", help="only redraw DIR/chart.png from DIR/results.json")
+    ap.add_argument("--rereport", metavar="DIR",
+                    help="only rewrite DIR/results.md (and the chart) from DIR/results.json")
     args = ap.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     args.only = [s for s in args.only.split(",") if s]
@@ -1131,6 +1156,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.replot:
         replot(args.replot)
+        return 0
+    if args.rereport:
+        rereport(args.rereport)
         return 0
     res = Results()
     proc = None
