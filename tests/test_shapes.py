@@ -162,7 +162,20 @@ def _get_reply(body: bytes):
     return r.meta.gen, r.bins
 
 
-def test_misses_are_sampled_when_nothing_repeats_and_repeats_are_still_learnt(monkeypatch):
+def _operate_reply(body: bytes):
+    """The operate parser without a result plan (reads of whole bins): the shape cache's other caller."""
+    from aerospike_py._commands import record as rec
+
+    class Cmd:
+        key = (None, None, None, None, None, ("test", "s", "k", b"d" * 20))
+        extra = None
+
+    r = rec._parse_operate(Cmd, body, "N")
+    return r.meta.gen, r.bins
+
+
+@pytest.mark.parametrize("parse", [_get_reply, _operate_reply], ids=["get", "operate"])
+def test_misses_are_sampled_when_nothing_repeats_and_repeats_are_still_learnt(parse, monkeypatch):
     calls = _compiles(monkeypatch)
     noted: list[int] = []
     real = shapes.decode_record
@@ -173,17 +186,18 @@ def test_misses_are_sampled_when_nothing_repeats_and_repeats_are_still_learnt(mo
 
     from aerospike_py._commands import record as rec
 
-    monkeypatch.setattr(rec, "decode_record", counting)
+    monkeypatch.setattr(rec, "decode_record", counting)  # the get parser's own (inlined gate)
+    monkeypatch.setattr(shapes, "decode_record", counting)  # behind shapes.decode_gated (operate)
     n = 4 * shapes._QUIET
     for i in range(n):  # every reply a new length: after _QUIET of them, misses are sampled
         body = reply([("s", "u" * i)])
-        assert _get_reply(body) == (7, {"s": "u" * i})
+        assert parse(body) == (7, {"s": "u" * i})
     assert shapes.GATE[0] > 0
     assert len(noted) < shapes._QUIET + n // shapes._SAMPLE + 2
     assert not calls
     hot = reply([("h", 1), ("s", "hot")])
     for _ in range(2 * shapes._SAMPLE + 2):  # a shape that repeats is learnt all the same
-        assert _get_reply(hot) == (7, {"h": 1, "s": "hot"})
+        assert parse(hot) == (7, {"h": 1, "s": "hot"})
     assert calls == [len(hot)]
     assert len(hot) in shapes.SHAPES
 
@@ -200,40 +214,3 @@ def test_no_affordable_compile_gates_misses(monkeypatch):
     for _ in range(3 * shapes._SAMPLE):
         assert _get_reply(body) == (7, {"s": "x" * 5000})
     assert len(calls) == shapes._BUDGET
-
-
-def _operate_reply(body: bytes):
-    """The operate parser without a result plan (reads of whole bins): the shape cache's other caller."""
-    from aerospike_py._commands import record as rec
-
-    class Cmd:
-        key = (None, None, None, None, None, ("test", "s", "k", b"d" * 20))
-        extra = None
-
-    r = rec._parse_operate(Cmd, body, "N")
-    return r.meta.gen, r.bins
-
-
-def test_operate_misses_are_gated_too(monkeypatch):
-    calls = _compiles(monkeypatch)
-    noted: list[int] = []
-    real = shapes.decode_record
-
-    def counting(body):
-        noted.append(len(body))
-        return real(body)
-
-    from aerospike_py._commands import record as rec
-
-    monkeypatch.setattr(shapes, "decode_record", counting)
-    monkeypatch.setattr(rec, "decode_record", counting)
-    n = 4 * shapes._QUIET
-    for i in range(n):  # every reply a new length: after _QUIET of them, misses are sampled
-        body = reply([("s", "u" * i)])
-        assert _operate_reply(body) == (7, {"s": "u" * i})
-    assert len(noted) < shapes._QUIET + n // shapes._SAMPLE + 2
-    assert not calls
-    hot = reply([("h", 1), ("s", "hot")])
-    for _ in range(2 * shapes._SAMPLE + 2):  # a repeating shape is still learnt and used
-        assert _operate_reply(hot) == (7, {"h": 1, "s": "hot"})
-    assert calls == [len(hot)]
