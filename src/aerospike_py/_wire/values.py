@@ -472,43 +472,36 @@ def unpack_cdt(data: bytes | memoryview) -> Any:
     own decoder, up to 1,024 levels; :func:`_unpack_deep` past that)."""
     try:
         obj = _unpackb(data, raw=True, strict_map_key=False, ext_hook=_ExtType)
-    except TypeError:
-        # A map keyed by lists/maps: unhashable in Python; decode keys as tuples.
-        try:
-            obj = msgpack.unpackb(
-                data, raw=True, strict_map_key=False, ext_hook=_ext_hook, use_list=False, list_hook=tuple
-            )
-        except _StackError:
-            return _from_unpacked_deep(_unpack_deep(data))
-    except _StackError:
-        return _from_unpacked_deep(_unpack_deep(data))
-    except ValueError:
-        if _CMP_EXT not in data:
-            raise
-        # msgpack reads ext type -1 as a timestamp and refuses 1 byte of data: Aerospike's
-        # wildcard/infinity markers, decoded by the streaming decoder as None.
-        return _from_unpacked_deep(_unpack_deep(data))
+    except (TypeError, ValueError):  # list/map keys, deep nesting, wildcard/infinity, or malformed
+        obj, streamed = _unpack_raw(data)
+        if streamed:
+            return _from_unpacked_deep(obj)
     try:
         return _from_unpacked(obj)
     except (RecursionError, IndexError):
         # Nested too deep for the call stack, or an empty *str* (no type byte): the plain walk,
         # over a fresh decode (the fast walk converts lists in place).
-        return _from_unpacked_deep(_unpack_raw(data))
+        return _from_unpacked_deep(_unpack_raw(data)[0])
 
 
-def _unpack_raw(data: bytes | memoryview) -> Any:
-    """``data`` as :func:`unpack_cdt` unpacks it before the conversion walk."""
+def _unpack_raw(data: bytes | memoryview) -> tuple[Any, bool]:
+    """``data`` unpacked as :func:`unpack_cdt` walks it, and whether the streaming decoder
+    (:func:`_unpack_deep`) gave it (to walk without recursion): a map keyed by lists/maps has
+    tuple keys; values nested past msgpack's limit, or holding wildcard/infinity (fixext 1 of
+    type -1, which msgpack reads as a timestamp and refuses), are streamed."""
     try:
-        return msgpack.unpackb(data, raw=True, strict_map_key=False, ext_hook=_ext_hook, use_list=True)
-    except TypeError:
         try:
-            return msgpack.unpackb(
-                data, raw=True, strict_map_key=False, ext_hook=_ext_hook, use_list=False, list_hook=tuple
-            )
-        except _StackError:
-            return _unpack_deep(data)
+            return _unpackb(data, raw=True, strict_map_key=False, ext_hook=_ExtType), False
+        except TypeError:  # unhashable keys: decode them as tuples
+            return _unpackb(
+                data, raw=True, strict_map_key=False, ext_hook=_ExtType, use_list=False, list_hook=tuple
+            ), False
     except _StackError:
-        return _unpack_deep(data)
+        return _unpack_deep(data), True
+    except ValueError:
+        if _CMP_EXT not in bytes(data):
+            raise
+        return _unpack_deep(data), True
 
 
 _StackError = msgpack.exceptions.StackError
