@@ -202,3 +202,35 @@ def test_a_reply_settled_while_a_task_runs_leaves_the_resumption_to_the_loop() -
         assert await waiter == 5
 
     asyncio.run(main())
+
+
+class _OwnFutureLoop(asyncio.SelectorEventLoop):
+    """A loop that makes futures of its own (as uvloop does): they must be the ones used."""
+
+    made = 0
+
+    def create_future(self) -> asyncio.Future[Any]:
+        _OwnFutureLoop.made += 1
+        return super().create_future()
+
+
+def test_request_futures_come_from_the_loops_own_create_future(server: Any) -> None:
+    """On asyncio's own loop a request's future is made without the Python frame of
+    ``loop.create_future``; a loop that overrides it makes every request's future (and a command
+    parked in a pool's line gets one too)."""
+
+    async def main() -> None:
+        async with AsyncClient(dict(server.config, max_conns_per_node=1)) as c:
+            await c.connect()
+            await c.put(key("fut"), {"a": 1})
+            results = await asyncio.gather(*(c.get(key("fut")) for _ in range(5)))
+            assert [r.bins for r in results] == [{"a": 1}] * 5
+
+    asyncio.run(main())
+    assert _OwnFutureLoop.made == 0
+    loop = _OwnFutureLoop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert _OwnFutureLoop.made >= 6  # the put and the five gets, four of which waited in line

@@ -19,7 +19,7 @@ from .. import _observe
 from ..exception import AerospikeError, BackpressureError, ClientError
 from .async_pool import AsyncConnection, AsyncPool
 from .cluster import Cluster, Node
-from .common import NET_ERRORS, choose_node, describe
+from .common import NET_ERRORS, describe, first_node
 from .connection import QueueTimeout
 from .retry import Attempts, closed_error, server_error
 
@@ -113,7 +113,7 @@ class AsyncExecutor:
         if self.closed:
             raise _not_connected()
         loop = _get_running_loop()
-        node = choose_node(self.cluster, cmd, None, 0)
+        node = first_node(self.cluster, cmd)
         pool = node.async_pool
         if pool is not None and pool.loop is loop and not pool.closed:
             now = pool.clock()
@@ -122,7 +122,7 @@ class AsyncExecutor:
                 return self._send(conn, cmd, now, None)
             if pool.count >= pool.max_conns and not self.queue_timeout_ms:
                 # Every connection busy and none may be opened: wait in line, without a coroutine.
-                fut = loop.create_future()
+                fut = pool.new_future()
                 pool.waiters.append(_Parked(self, cmd, node, fut))  # type: ignore[arg-type]
                 node.queue_waits += 1
                 return fut

@@ -81,6 +81,15 @@ def _settle(fut: asyncio.Future[Any], value: Any, error: bool, loop: asyncio.Abs
         fut.set_result(value)
 
 
+def future_maker(loop: asyncio.AbstractEventLoop) -> Callable[[], asyncio.Future[Any]]:
+    """What makes a future for ``loop``: ``asyncio.Future`` bound to it when ``loop.create_future``
+    is asyncio's own (which does just that), so a request's future costs no Python frame; else
+    ``loop.create_future`` (a loop with futures of its own)."""
+    if getattr(type(loop), "create_future", None) is asyncio.BaseEventLoop.create_future:
+        return partial(asyncio.Future, loop=loop)
+    return loop.create_future
+
+
 def loop_clock(loop: asyncio.AbstractEventLoop) -> Callable[[], float]:
     """What reads ``loop``'s clock: ``time.monotonic`` itself when ``loop.time`` is asyncio's own
     (which returns it), so a reading costs no Python frame; else ``loop.time`` (a loop with a clock
@@ -143,7 +152,7 @@ class AsyncConnection(asyncio.BufferedProtocol):
         if self.dead:
             raise ConnectionClosed("connection closed")
         if fut is None:
-            fut = self.loop.create_future()
+            fut = self.pool.new_future()
         self.waiter = fut
         self.cmd = cmd
         if cmd.stream:
@@ -331,6 +340,8 @@ class AsyncPool:
         self.loop = loop
         #: Reads the loop's clock (``loop.time``), without its Python frame when that is time.monotonic.
         self.clock = loop_clock(loop)
+        #: Makes a future on ``loop`` (see :func:`future_maker`).
+        self.new_future = future_maker(loop)
         self.max_conns = max(1, cluster.max_conns_per_node)
         self.min_conns = min(cluster.min_conns_per_node, self.max_conns)
         self.idle_timeout = cluster.idle_timeout_s

@@ -47,6 +47,19 @@ def choose_node(cluster: Cluster, cmd: Any, target: Node | None, attempt: int) -
     return cluster.random_node()
 
 
+def first_node(cluster: Cluster, cmd: Any) -> Node:
+    """:func:`choose_node` for a command's first attempt without a target, the common case
+    answered straight from the partition map (the master) without :meth:`Cluster.node_for`."""
+    key = cmd.key
+    if key is not None and (not cluster.rack_aware or cmd.is_write or cmd.policy["replica"] != 2):
+        table = cluster.tables.get(key.space.namespace)
+        if table is not None:
+            node: Node | None = table.replicas[0][key.partition_id]
+            if node is not None and node.active:
+                return node
+    return choose_node(cluster, cmd, None, 0)
+
+
 def failure(cmd: Any, node: Node | None, attempts: int, last_error: BaseException | None,
             sent_any: bool) -> AerospikeError:
     """The exception for a command that ran out of time or retries after ``attempts`` attempts."""
@@ -67,4 +80,4 @@ def failure(cmd: Any, node: Node | None, attempts: int, last_error: BaseExceptio
                         key=key)
 
 
-__all__ = ["NET_ERRORS", "choose_node", "describe", "failure", "note_failure"]
+__all__ = ["NET_ERRORS", "choose_node", "describe", "failure", "first_node", "note_failure"]

@@ -15,7 +15,7 @@ from .._commands.base import MORE
 from ..exception import AerospikeError
 from .cluster import Cluster, Node
 from .common import NET_ERRORS as _NET_ERRORS
-from .common import choose_node, describe  # noqa: F401 - describe is re-exported
+from .common import choose_node, describe, first_node  # noqa: F401 - describe is re-exported
 from .connection import Connection, ConnectionClosed, ConnectionTimeout
 from .retry import MALFORMED, NOT_AUTHENTICATED, Attempts, drain_ms, malformed, server_error
 
@@ -28,9 +28,7 @@ class SyncExecutor:
 
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
-        self._tables = cluster.tables
         self._idle_timeout = cluster.idle_timeout_s
-        self._rack_aware = cluster.rack_aware
 
     def run(self, cmd: Any, target: Node | None = None, observed: float = 0.0) -> Any:
         """Run a command; the first attempt on a pooled connection takes a short, inlined path.
@@ -46,17 +44,8 @@ class SyncExecutor:
             start = _monotonic()
         if cmd.stream:
             return self._run_loop(Attempts(self.cluster, cmd, target, start))
-        key = cmd.key
-        node = None
-        if target is not None:
-            node = target
-        elif key is not None and (not self._rack_aware or cmd.is_write or cmd.policy["replica"] != 2):
-            # The master straight from the map (PREFER_RACK reads on a rack-aware client: node_for).
-            table = self._tables.get(key.space.namespace)
-            if table is not None:
-                node = table.replicas[0][key.partition_id]
-        if node is None or not node.active:
-            node = choose_node(self.cluster, cmd, target, 0)
+        node = first_node(self.cluster, cmd) if target is None else target if target.active \
+            else choose_node(self.cluster, cmd, target, 0)
         idle = node.idle
         if not idle:
             return self._run_loop(Attempts(self.cluster, cmd, target, start))
