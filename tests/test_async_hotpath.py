@@ -234,3 +234,44 @@ def test_request_futures_come_from_the_loops_own_create_future(server: Any) -> N
     finally:
         loop.close()
     assert _OwnFutureLoop.made >= 6  # the put and the five gets, four of which waited in line
+
+
+def test_the_fast_path_knows_its_loop_without_get_running_loop(server: Any, monkeypatch: Any) -> None:
+    """On asyncio's own loop a command finds that its pool's loop is the one running by the loop's
+    thread (``asyncio.get_running_loop`` calls getpid(), a system call, on Python < 3.12); a pool
+    made for another loop (a client used on a second loop in turn) is still noticed and replaced."""
+    from aerospike_py._net import async_executor
+
+    asked = []
+    real = async_executor._get_running_loop
+
+    def counting() -> asyncio.AbstractEventLoop:
+        asked.append(1)
+        return real()
+
+    monkeypatch.setattr(async_executor, "_get_running_loop", counting)
+    c = AsyncClient(server.config)
+
+    async def first() -> None:
+        await c.connect()
+        await c.put(key("lp"), {"a": 1})  # (connect and the first command open the connection)
+        asked.clear()
+        for _ in range(3):
+            await c.get(key("lp"))
+
+    async def second() -> Any:
+        got = [(await c.get(key("lp"))).bins for _ in range(3)]
+        pool = pool_of(c)
+        assert pool.loop is asyncio.get_running_loop()
+        await c.close()
+        return got
+
+    loop1, loop2 = asyncio.new_event_loop(), asyncio.new_event_loop()
+    try:
+        loop1.run_until_complete(first())
+        assert asked == []
+        assert loop2.run_until_complete(second()) == [{"a": 1}] * 3
+        assert asked  # the first command on loop2 found a pool of loop1 and went the general way
+    finally:
+        loop1.close()
+        loop2.close()

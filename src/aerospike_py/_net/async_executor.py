@@ -12,6 +12,7 @@ timeout, a retry after a network failure) runs in the :meth:`run` coroutine.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Awaitable
 from typing import Any
 
@@ -24,6 +25,7 @@ from .connection import QueueTimeout
 from .retry import Attempts, closed_error, server_error
 
 _get_running_loop = asyncio.get_running_loop
+_get_ident = threading.get_ident
 
 
 def _not_connected() -> ClientError:
@@ -112,10 +114,11 @@ class AsyncExecutor:
             return _observe.ACTIVE.run_async(self, cmd)
         if self.closed:
             raise _not_connected()
-        loop = _get_running_loop()
         node = first_node(self.cluster, cmd)
         pool = node.async_pool
-        if pool is not None and pool.loop is loop and not pool.closed:
+        if pool is not None and not pool.closed and (
+                pool.own_loop is not None and pool.own_loop._thread_id == _get_ident()
+                or pool.loop is _get_running_loop()):
             now = pool.clock()
             conn = pool.get_idle(now)
             if conn is not None:

@@ -342,6 +342,10 @@ class AsyncPool:
         self.clock = loop_clock(loop)
         #: Makes a future on ``loop`` (see :func:`future_maker`).
         self.new_future = future_maker(loop)
+        #: ``loop`` if it is one of asyncio's own (``_thread_id``: the thread it runs in, else None):
+        #: then "is the pool's loop the one running here" is answered without
+        #: ``asyncio.get_running_loop()``, which calls getpid() (a system call) on Python < 3.12.
+        self.own_loop: Any = loop if isinstance(loop, asyncio.BaseEventLoop) and hasattr(loop, "_thread_id") else None
         self.max_conns = max(1, cluster.max_conns_per_node)
         self.min_conns = min(cluster.min_conns_per_node, self.max_conns)
         self.idle_timeout = cluster.idle_timeout_s
