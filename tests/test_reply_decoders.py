@@ -16,6 +16,7 @@ from aerospike_py import _policy as P
 from aerospike_py._commands import batch as B
 from aerospike_py._commands import query as QC
 from aerospike_py._commands.base import MORE
+from aerospike_py._commands.batch import reply as BR
 from aerospike_py._wire import constants as W
 from aerospike_py._wire import query as Q
 from aerospike_py._wire.digest import partition_id
@@ -62,8 +63,60 @@ def runs(draw):
 
 
 @settings(max_examples=30, deadline=None)
-@given(runs())
-def test_batch_layouts_agree_with_general_parser(run):
+@given(runs(), st.booleans())
+def test_batch_layouts_agree_with_general_parser(run, generated):
+    """Both ways a layout decodes a run (its tuples zipped with the names, and the ``store``
+    generated once a layout has decoded enough records) give what the general parser gives."""
+    compile_after = BR._COMPILE_AFTER
+    BR._LAYOUTS.clear()  # (layouts are shared: start from none, generated or not)
+    BR._COMPILE_AFTER = 0 if generated else 1 << 62
+    try:
+        _check_batch_run(run)
+    finally:
+        BR._COMPILE_AFTER = compile_after
+        BR._LAYOUTS.clear()
+
+
+def _sized_kind(draw):
+    """A strategy of bin values whose encoded size is one per run (a drawn length for strings,
+    blobs and lists), so that a run of records shares one layout."""
+    n = draw(st.integers(0, 20))
+    return draw(st.sampled_from([
+        *fixed_size, st.text(alphabet="abcxyz", min_size=n, max_size=n), st.binary(min_size=n, max_size=n),
+        st.text(alphabet="\u00e9", min_size=n, max_size=n), st.text(alphabet="\u4e2d\u4e2e", min_size=n, max_size=n),
+        st.lists(st.integers(0, 100), min_size=n, max_size=n),
+    ]))
+
+
+@st.composite
+def long_runs(draw):
+    bin_names = draw(st.lists(names, min_size=1, max_size=8, unique=True))
+    kinds = [_sized_kind(draw) for _ in bin_names]
+    n = draw(st.integers(5, 40))
+    recs = [[(nm, draw(k)) for nm, k in zip(bin_names, kinds, strict=True)] for _ in range(n)]
+    order = draw(st.permutations(range(n)))
+    gens = draw(st.lists(st.integers(0, 65535), min_size=n, max_size=n))
+    vts = draw(st.lists(st.integers(0, 2**32 - 1), min_size=n, max_size=n))
+    return recs, order, gens, vts
+
+
+@settings(max_examples=40, deadline=None)
+@given(long_runs())
+def test_generated_batch_layout_stores_what_the_general_parser_reads(run):
+    """Runs of one layout long enough to be decoded by the layout's generated ``store`` (bins of
+    every particle kind, values of one encoded size per bin) give what the general parser gives."""
+    compile_after = BR._COMPILE_AFTER
+    BR._LAYOUTS.clear()
+    BR._COMPILE_AFTER = 0
+    try:
+        _check_batch_run(run)
+        assert any(lay.store is not None for lay in BR._LAYOUTS.values())
+    finally:
+        BR._COMPILE_AFTER = compile_after
+        BR._LAYOUTS.clear()
+
+
+def _check_batch_run(run):
     recs, order, gens, vts = run
     n = len(recs)
     state = B.BatchState(B.parse_keys([("test", "s", i) for i in range(n)]))
