@@ -214,3 +214,36 @@ def test_no_affordable_compile_gates_misses(monkeypatch):
     for _ in range(3 * shapes._SAMPLE):
         assert _get_reply(body) == (7, {"s": "x" * 5000})
     assert len(calls) == shapes._BUDGET
+
+
+def test_shapes_of_other_lengths_share_code_and_decode_their_own_values():
+    """Replies differing only in value lengths compile one source (one code object), and each
+    shape splits and checks replies with its own lengths."""
+    bodies = [reply([("n", i), ("s", "x" * i), ("m", {"k": i})]) for i in range(5)]
+    assert len({len(b) for b in bodies}) == 5
+    for body in bodies:
+        shapes.decode_record(body)
+    for i, body in enumerate(bodies):
+        assert shapes.decode_record(body) == (7, 1234, {"n": i, "s": "x" * i, "m": {"k": i}})
+    assert len(shapes.SHAPES) == 5
+    assert len(shapes._CODE) == 1
+    # Same source and length, other split between the values: refused, not misread.
+    a = reply([("n", 1), ("s", "x" * 20), ("b", b"y" * 30)])
+    b = reply([("n", 1), ("s", "x" * 21), ("b", b"y" * 29)])
+    assert len(a) == len(b)
+    shapes.decode_record(a)
+    assert shapes.decode_record(a) == (7, 1234, {"n": 1, "s": "x" * 20, "b": b"y" * 30})
+    assert shapes.decode_record(b) is None
+    c = reply([("n", 2), ("s", "x" * 40), ("b", b"y" * 40)])  # that source, another length
+    shapes.decode_record(c)
+    assert shapes.decode_record(c) == (7, 1234, {"n": 2, "s": "x" * 40, "b": b"y" * 40})
+    assert len(shapes._CODE) == 2
+
+
+def test_code_cache_is_bounded(monkeypatch):
+    monkeypatch.setattr(shapes, "_MAXCODE", 4)
+    for i in range(12):
+        body = reply([("b" * (i + 1), i)])  # a new source (its bin name) and length each time
+        shapes.decode_record(body)
+        assert shapes.decode_record(body) == (7, 1234, {"b" * (i + 1): i})
+        assert len(shapes._CODE) <= 4

@@ -37,9 +37,10 @@ SHAPES: dict[int, Callable[[Any], tuple[int, int, dict[str, Any]] | None]] = {}
 _SEEN: set[int] = set()
 _MAXSHAPES = 1024
 _MAX_OPS = 64
-#: Compile tokens kept at most, and hits of compiled shapes that earn one token: a compile costs
-#: about as much as parsing the record generally 8 times (more for CDT values, compiled as calls),
-#: while a hit saves a fraction of one general parse.
+#: Compile tokens kept at most, and hits of compiled shapes that earn one token: a shape whose
+#: source is known costs about as much as parsing a small record generally twice (a ``struct``, a
+#: function), one with a new source some hundred times more (``compile``), while a hit saves a
+#: fraction of one general parse.
 _BUDGET = 32
 _PAYBACK = 64
 #: [hits of compiled shapes, hits already turned into tokens, tokens]; the generated decoders count
@@ -50,6 +51,9 @@ _STATS = [0, 0, _BUDGET]
 GATE = [0, 0]
 _QUIET = 64
 _SAMPLE = 16
+#: Decoder source -> its compiled code (shapes differing only in value lengths share it); bounded.
+_CODE: dict[str, Any] = {}
+_MAXCODE = 256
 
 
 class RecordShape:
@@ -58,6 +62,12 @@ class RecordShape:
     ``decode`` is generated Python (as ``collections.namedtuple`` generates its methods): the fixed
     parts are compared with constants and the bins dict is a literal, which costs a fraction of a
     loop over the ops. Bin names enter the source only through ``repr``.
+
+    The source names the bins and how each value is decoded, never a length: the ``struct`` that
+    splits the reply and the op headers it is compared with (sizes included) are globals of each
+    shape's function. So shapes differing only in value lengths (one operate over records of
+    several sizes) share one code object, compiled once (:data:`_CODE`): a new shape of a known
+    source costs a ``struct`` and a function, not a ``compile`` (some hundred times more).
     """
 
     __slots__ = ("decode", "names", "source")
@@ -65,7 +75,7 @@ class RecordShape:
     def __init__(self, body: Any, n_ops: int) -> None:
         # Header: result code (fixed), generation, void time, field and op counts (fixed).
         fmt = [">5x1sII4x4s"]
-        checks = ["u[0] != b'\\x00'", f"u[3] != {bytes(body[18:22])!r}"]
+        heads = []
         items = []
         names = []
         p = 22
@@ -75,7 +85,7 @@ class RecordShape:
             vlen = size - 4 - nlen
             name = bytes(body[p + 8 : p + 8 + nlen]).decode()
             names.append(name)
-            checks.append(f"u[{i}] != {bytes(body[p : p + 8 + nlen])!r}")
+            heads.append(bytes(body[p : p + 8 + nlen]))
             if pt == 1 and vlen == 8:
                 vf, expr = "q", f"u[{i + 1}]"
             elif pt == 2 and vlen == 8:
@@ -90,17 +100,24 @@ class RecordShape:
             items.append(f"{name!r}: {expr}")
             i += 2
             p += 4 + size
+        # u[4::2]: every op header (size, op, particle type, name length, name), as one tuple.
         self.source = (
             "def decode(body):\n"
             "    u = _unpack(body)\n"
-            f"    if {' or '.join(checks)}:\n"
+            f"    if u[0] != b'\\x00' or u[3] != {bytes(body[18:22])!r} or u[4::2] != _heads:\n"
             "        return None\n"
             "    _stats[0] += 1\n"
             f"    return u[1], u[2], {{{', '.join(items)}}}\n"
         )
-        namespace: dict[str, Any] = {"_unpack": struct.Struct("".join(fmt)).unpack, "_decode": decode_particle,
-                                     "_stats": _STATS}
-        exec(self.source, namespace)  # noqa: S102 - generated from the shape above, names via repr
+        code = _CODE.get(self.source)
+        if code is None:
+            code = compile(self.source, "<reply shape>", "exec")
+            if len(_CODE) >= _MAXCODE:
+                _CODE.clear()
+            _CODE[self.source] = code
+        namespace: dict[str, Any] = {"_unpack": struct.Struct("".join(fmt)).unpack, "_heads": tuple(heads),
+                                     "_decode": decode_particle, "_stats": _STATS}
+        exec(code, namespace)  # noqa: S102 - generated from the shape above, names via repr
         self.decode: Callable[[Any], tuple[int, int, dict[str, Any]] | None] = namespace["decode"]
         self.names = tuple(names)
 
@@ -185,6 +202,7 @@ def reset() -> None:
     """Forget every shape and sighting and refill the compile budget (tests, benchmarks)."""
     SHAPES.clear()
     _SEEN.clear()
+    _CODE.clear()
     _STATS[:] = [0, 0, _BUDGET]
     GATE[:] = [0, 0]
 
