@@ -163,14 +163,14 @@ def _get_reply(body: bytes):
 
 
 def _operate_reply(body: bytes):
-    """The operate parser without a result plan (reads of whole bins): the shape cache's other caller."""
+    """The parser of an operate without a result plan (reads of whole bins), as its command has it."""
+    import aerospike_py as ap
+    from aerospike_py import _policy as P
     from aerospike_py._commands import record as rec
 
-    class Cmd:
-        key = (None, None, None, None, None, ("test", "s", "k", b"d" * 20))
-        extra = None
-
-    r = rec._parse_operate(Cmd, body, "N")
+    cmd = rec.operate(("test", "s", "k"), [{"op": ap.OPERATOR_READ, "bin": "s"}], None, P.WRITE.resolve(None))
+    assert cmd.extra is None
+    r = cmd.parse(cmd, body, "N")
     return r.meta.gen, r.bins
 
 
@@ -186,8 +186,7 @@ def test_misses_are_sampled_when_nothing_repeats_and_repeats_are_still_learnt(pa
 
     from aerospike_py._commands import record as rec
 
-    monkeypatch.setattr(rec, "decode_record", counting)  # the get parser's own (inlined gate)
-    monkeypatch.setattr(shapes, "decode_record", counting)  # behind shapes.decode_gated (operate)
+    monkeypatch.setattr(rec, "decode_record", counting)  # the get parser's (inlined gate)
     n = 4 * shapes._QUIET
     for i in range(n):  # every reply a new length: after _QUIET of them, misses are sampled
         body = reply([("s", "u" * i)])

@@ -23,7 +23,7 @@ from .._wire.message import (
     parse_ops,
     skip_fields,
 )
-from .._wire.shapes import GATE, SHAPES, decode_gated, decode_record
+from .._wire.shapes import GATE, SHAPES, decode_record
 from .._wire.values import encode_particle
 from ..exception import _InvalidArgType, _InvalidArgValue
 from ..exp import _pack_filter
@@ -120,16 +120,14 @@ def _parse_write(cmd: Command, body: Any, node: str) -> None:
 
 
 def _parse_operate(cmd: Command, body: Any, node: str) -> Record:
+    """An operate's reply through its result plan (an operate without one is read as a get:
+    :func:`_parse_record`, with the reply-shape cache)."""
     _, _, _, _, _, rc, gen, void_time, _, nfields, nops = _unpack_header(body, 0)
     if rc:
         raise_for(cmd, rc, node)
     offset = skip_fields(body, 22, nfields) if nfields else 22
-    plan: ResultPlan | None = cmd.extra
-    if plan is None:
-        r = decode_gated(body)
-        bins = parse_bins(body, offset, nops)[0] if r is None else r[2]
-    else:
-        bins = plan.bins(parse_ops(body, offset, nops)[0])
+    plan: ResultPlan = cmd.extra
+    bins = plan.bins(parse_ops(body, offset, nops)[0])
     return _tuple_new(Record, (cmd.key[5], meta_of(gen, void_time), bins))
 
 
@@ -356,7 +354,7 @@ def _ops_plan(ops: Any) -> OpsPlan:
 def operate(key: Any, ops: Any, meta: Any, policy: Any, ordered: bool = False) -> Command:
     k = parse_key(key)
     info1, any_write, respond_all, n_ops, data, plan = _ops_plan(ops)
-    parse = _parse_operate_ordered if ordered else _parse_operate
+    parse = _parse_operate_ordered if ordered else _parse_record if plan is None else _parse_operate
     op = "operate_ordered" if ordered else "operate"
     if any_write:
         info2, info3, generation, ttl, key_policy, _ = write_attrs(policy, meta)

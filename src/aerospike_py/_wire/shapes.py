@@ -186,18 +186,6 @@ def decode_record(body: Any) -> tuple[int, int, dict[str, Any]] | None:
     return r
 
 
-def decode_gated(body: Any) -> tuple[int, int, dict[str, Any]] | None:
-    """:func:`decode_record` behind :data:`GATE`: a known shape decodes, a miss is noted only
-    when the gate lets it through (``record._parse_record`` inlines this on the get path)."""
-    decode = SHAPES.get(len(body))
-    if decode is not None:
-        return decode(body)
-    if GATE[0] > 0:
-        GATE[0] -= 1
-        return None
-    return decode_record(body)
-
-
 def reset() -> None:
     """Forget every shape and sighting and refill the compile budget (tests, benchmarks)."""
     SHAPES.clear()
