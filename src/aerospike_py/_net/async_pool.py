@@ -229,6 +229,8 @@ class AsyncConnection(asyncio.BufferedProtocol):
             self._fail(exc if isinstance(exc, OSError) else ConnectionClosed("connection closed by peer"))
 
     def get_buffer(self, sizehint: int) -> memoryview:
+        if not self.have:
+            return self.view
         if self.have >= len(self.buf):
             self._grow(2 * len(self.buf))
         return self.view[self.have:]
@@ -258,12 +260,13 @@ class AsyncConnection(asyncio.BufferedProtocol):
             if end > have:
                 self._keep(pos, end - pos)
                 return
-            # The parser gets its own copy: results may keep views of it, and ``buf`` is reused.
-            body: Any = memoryview(self.view[pos + 8:end].tobytes())
+            # The parser gets its own copy as bytes (as from the sync executor): results may keep
+            # parts of it, ``buf`` is reused, and parsers that need bytes take it without a copy.
+            body: Any = self.view[pos + 8:end].tobytes()
             pos = end
             try:
                 if ptype == PROTO_TYPE_COMPRESSED:
-                    body = memoryview(decompress_body(body, MAX_REPLY_BODY)[1])
+                    body = decompress_body(body, MAX_REPLY_BODY)[1]
                 result = cmd.parse(cmd, body, self.node_name)
             except AerospikeError as e:
                 if e.code == NOT_AUTHENTICATED:
