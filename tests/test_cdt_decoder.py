@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import struct
 from typing import Any
 
 import msgpack
@@ -66,6 +67,8 @@ def typed(a: Any, b: Any) -> bool:
     if isinstance(a, dict):
         return list(a) == list(b) and all(typed(k, kb) and typed(a[k], b[kb])
                                           for k, kb in zip(a, b, strict=True))
+    if type(a) is float:  # bit for bit: NaN (which is not == itself) and -0.0 compare too
+        return struct.pack(">d", a) == struct.pack(">d", b)
     return bool(a == b)
 
 
