@@ -123,6 +123,30 @@ def test_error_types(client, server, set_name):
     assert count(set_name, "put", "") == 1
 
 
+def test_sync_general_path_counts_once(client, server, set_name):
+    """Sync commands off the pooled fast path (no idle connection, a retry after a dropped
+    connection, a failure after retries) are each one sample, labelled by their outcome."""
+    key = ("test", set_name, "k")
+    client.put(key, {"a": 1})
+    for node in client._cluster.nodes.values():
+        while node.idle:
+            node.close_connection(node.idle.pop())
+    assert client.get(key).bins == {"a": 1}  # no idle connection: the general path
+    server.inject_fault("drop", count=1)
+    assert client.get(key, policy={"max_retries": 2}).bins == {"a": 1}  # fails once, then retried
+    server.inject_fault("drop", count=3)
+    with pytest.raises(aerospike_py.AerospikeError):
+        client.get(key, policy={"max_retries": 1, "sleep_between_retries": 0})
+    with pytest.raises(aerospike_py.RecordNotFound):  # a server error on the fast path
+        client.get(("test", set_name, "nope"))
+    got = {(op, err): n for (name, op, err, le), n in samples(set_name).items() if name == OP + "_count"}
+    failed = {k: n for k, n in got.items() if k[0] == "get" and k[1] not in ("", "KeyNotFoundError")}
+    assert got[("put", "")] == 1
+    assert got[("get", "")] == 2
+    assert got[("get", "KeyNotFoundError")] == 1
+    assert sum(failed.values()) == 1, got
+
+
 def test_disabled_records_nothing(client, set_name):
     aerospike_py.set_metrics_enabled(False)
     assert not aerospike_py.is_metrics_enabled()

@@ -3,8 +3,10 @@
 :data:`ACTIVE` is ``None`` while metrics and tracing are both off; then the executors' entry
 points cost one attribute load and a test. Otherwise it is an :class:`Observer`, and
 
-* a single-record command (``cmd.op`` set) entering :meth:`SyncExecutor.run` or
-  :meth:`AsyncExecutor.submit` is run through :meth:`Observer.run_sync` / :meth:`Observer.run_async`;
+* a single-record command (``cmd.op`` set) entering :meth:`AsyncExecutor.submit` is run through
+  :meth:`Observer.run_async`; one entering :meth:`SyncExecutor.run` through :meth:`Observer.run_sync`
+  when tracing, else (metrics alone, ``Observer.sample_only``) the executor times it itself and
+  records it with :func:`sample_success` / :func:`sample_failure` (one frame less per command);
 * a batch call is run through :meth:`Observer.run_batch` by the shared batch driver
   (``BatchMixin._submit``); the per-node commands of a batch carry no ``op`` and are not counted;
 * a query or scan execution is run through :meth:`Observer.run_call` by ``_query.drive``.
@@ -94,13 +96,14 @@ NEED_LOCK = sys.version_info < (3, 11) or not getattr(sys, "_is_gil_enabled", la
 _FIRST = _BOUNDS[0]
 
 
-def _ok_series(op: str, space: Any) -> list[Any]:
+def ok_series(op: str, space: Any) -> list[Any]:
     """The series of successful ``op`` on ``space`` (cached on the KeySpace)."""
     s = space.series[op] = M.OPERATIONS.series_for(("aerospike", space.namespace, space.set_name, op, ""))
     return s
 
 
-def _add(s: list[Any], dt: float) -> None:
+def add_sample(s: list[Any], dt: float) -> None:
+    """One sample of ``dt`` seconds in series ``s``."""
     i = 0 if dt <= _FIRST else bisect_left(_BOUNDS, dt)
     if NEED_LOCK:
         with _LOCK:
@@ -115,6 +118,18 @@ def record(op: str, namespace: str, set_name: str, seconds: float, error: BaseEx
     """One sample of ``db_client_operation_duration_seconds`` (the general path)."""
     M.OPERATIONS.observe(("aerospike", namespace, set_name, op, "" if error is None else error_type(error)),
                          seconds)
+
+
+def sample_success(cmd: Any, seconds: float) -> None:
+    """The sample of a single-record command that succeeded (its series cached on its KeySpace)."""
+    space = cmd.key.space
+    add_sample(space.series.get(cmd.op) or ok_series(cmd.op, space), seconds)
+
+
+def sample_failure(cmd: Any, seconds: float, error: BaseException) -> None:
+    """The sample of a single-record command that failed (labelled with the error's type)."""
+    space = cmd.key.space
+    record(cmd.op, space.namespace, space.set_name, seconds, error)
 
 
 def record_stage(stage: str, op: str, seconds: float) -> None:
@@ -133,41 +148,19 @@ def forget() -> None:
 class Observer:
     """Records what :data:`ACTIVE` observes: metrics when ``metrics``, spans when ``tracer``."""
 
-    __slots__ = ("metrics", "tracer")
+    __slots__ = ("metrics", "tracer", "sample_only")
 
     def __init__(self, metrics: bool, tracer: Any) -> None:
         self.metrics = metrics
         self.tracer = tracer
+        #: Metrics without tracing: the sync executor times single-record commands itself.
+        self.sample_only = metrics and tracer is None
 
     # ---- single-record commands
 
     def run_sync(self, executor: Any, cmd: Any, target: Any) -> Any:
-        """``executor.run(cmd, target)``, timed (and traced)."""
-        if self.tracer is not None or not self.metrics:
-            return self._traced_sync(executor, cmd, target)
-        t0 = _perf()
-        try:
-            result = executor.run(cmd, target, t0)
-        except BaseException as e:
-            space = cmd.key.space
-            record(cmd.op, space.namespace, space.set_name, _perf() - t0, e)
-            raise
-        dt = _perf() - t0
-        space = cmd.key.space
-        s = space.series.get(cmd.op)
-        if s is None:
-            s = _ok_series(cmd.op, space)
-        i = 0 if dt <= _FIRST else bisect_left(_BOUNDS, dt)
-        if NEED_LOCK:
-            with _LOCK:
-                s[i] += 1
-                s[-1] += dt
-        else:
-            s[i] += 1
-            s[-1] += dt
-        return result
-
-    def _traced_sync(self, executor: Any, cmd: Any, target: Any) -> Any:
+        """``executor.run(cmd, target)``, timed and traced (with metrics alone, the sync executor
+        takes the sample itself: :func:`sample_success`, :func:`sample_failure`)."""
         space = cmd.key.space
         span = self._span(cmd.op, space.namespace, space.set_name, executor.cluster, cmd, target)
         t0 = _perf()
@@ -199,7 +192,7 @@ class Observer:
             self._end(span, op, space, _perf() - t0, e)
             raise
         if span is None and self.metrics:  # the common case, without the call to _end
-            _add(space.series.get(op) or _ok_series(op, space), _perf() - t0)
+            add_sample(space.series.get(op) or ok_series(op, space), _perf() - t0)
         else:
             self._end(span, op, space, _perf() - t0, None)
         return result
@@ -253,7 +246,7 @@ class Observer:
     def _end(self, span: Any, op: str, space: Any, seconds: float, error: BaseException | None) -> None:
         if self.metrics:
             if error is None:
-                _add(space.series.get(op) or _ok_series(op, space), seconds)
+                add_sample(space.series.get(op) or ok_series(op, space), seconds)
             else:
                 record(op, space.namespace, space.set_name, seconds, error)
         if span is not None:
