@@ -5,6 +5,7 @@ query/scan record layouts and the numpy batch decoder."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from types import SimpleNamespace
 from unittest.mock import patch
 
@@ -48,13 +49,12 @@ def general(body: bytes) -> tuple[int, int, dict]:
     return gen, vt, parse_bins(body, 22, nops)[0]
 
 
-@st.composite
-def runs(draw):
-    """Records of one layout (same bin names and value types; values of any length: the decoder
-    must notice where they differ), in a shuffled slot order."""
-    bin_names = draw(st.lists(names, min_size=1, max_size=5, unique=True))
-    kinds = [draw(typed) for _ in bin_names]
-    n = draw(st.integers(1, 12))
+def _run_of(draw, kind_of, max_bins, min_n, max_n):
+    """``(records, slot order, generations, void times)``: records of one layout (same bin names,
+    values of one kind per bin drawn by ``kind_of(draw)``), in a shuffled slot order."""
+    bin_names = draw(st.lists(names, min_size=1, max_size=max_bins, unique=True))
+    kinds = [kind_of(draw) for _ in bin_names]
+    n = draw(st.integers(min_n, max_n))
     recs = [[(nm, draw(k)) for nm, k in zip(bin_names, kinds, strict=True)] for _ in range(n)]
     order = draw(st.permutations(range(n)))
     gens = draw(st.lists(st.integers(0, 65535), min_size=n, max_size=n))
@@ -62,19 +62,10 @@ def runs(draw):
     return recs, order, gens, vts
 
 
-@settings(max_examples=30, deadline=None)
-@given(runs(), st.booleans())
-def test_batch_layouts_agree_with_general_parser(run, generated):
-    """Both ways a layout decodes a run (its tuples zipped with the names, and the ``store``
-    generated once a layout has decoded enough records) give what the general parser gives."""
-    compile_after = BR._COMPILE_AFTER
-    BR._LAYOUTS.clear()  # (layouts are shared: start from none, generated or not)
-    BR._COMPILE_AFTER = 0 if generated else 1 << 62
-    try:
-        _check_batch_run(run)
-    finally:
-        BR._COMPILE_AFTER = compile_after
-        BR._LAYOUTS.clear()
+@st.composite
+def runs(draw):
+    """Values of any length: the decoder must notice where records differ."""
+    return _run_of(draw, lambda d: d(typed), 5, 1, 12)
 
 
 def _sized_kind(draw):
@@ -90,14 +81,30 @@ def _sized_kind(draw):
 
 @st.composite
 def long_runs(draw):
-    bin_names = draw(st.lists(names, min_size=1, max_size=8, unique=True))
-    kinds = [_sized_kind(draw) for _ in bin_names]
-    n = draw(st.integers(5, 40))
-    recs = [[(nm, draw(k)) for nm, k in zip(bin_names, kinds, strict=True)] for _ in range(n)]
-    order = draw(st.permutations(range(n)))
-    gens = draw(st.lists(st.integers(0, 65535), min_size=n, max_size=n))
-    vts = draw(st.lists(st.integers(0, 2**32 - 1), min_size=n, max_size=n))
-    return recs, order, gens, vts
+    """Runs long enough for a layout (values of one encoded size per bin)."""
+    return _run_of(draw, _sized_kind, 8, 5, 40)
+
+
+@contextmanager
+def _layouts_generated_after(records):
+    """Batch layouts learnt afresh, generating their ``store`` after ``records`` records."""
+    compile_after = BR._COMPILE_AFTER
+    BR._LAYOUTS.clear()  # (layouts are shared: start from none)
+    BR._COMPILE_AFTER = records
+    try:
+        yield
+    finally:
+        BR._COMPILE_AFTER = compile_after
+        BR._LAYOUTS.clear()
+
+
+@settings(max_examples=30, deadline=None)
+@given(runs(), st.booleans())
+def test_batch_layouts_agree_with_general_parser(run, generated):
+    """Both ways a layout decodes a run (its tuples zipped with the names, and the ``store``
+    generated once a layout has decoded enough records) give what the general parser gives."""
+    with _layouts_generated_after(0 if generated else 1 << 62):
+        _check_batch_run(run)
 
 
 @settings(max_examples=40, deadline=None)
@@ -105,15 +112,9 @@ def long_runs(draw):
 def test_generated_batch_layout_stores_what_the_general_parser_reads(run):
     """Runs of one layout long enough to be decoded by the layout's generated ``store`` (bins of
     every particle kind, values of one encoded size per bin) give what the general parser gives."""
-    compile_after = BR._COMPILE_AFTER
-    BR._LAYOUTS.clear()
-    BR._COMPILE_AFTER = 0
-    try:
+    with _layouts_generated_after(0):
         _check_batch_run(run)
         assert any(lay.store is not None for lay in BR._LAYOUTS.values())
-    finally:
-        BR._COMPILE_AFTER = compile_after
-        BR._LAYOUTS.clear()
 
 
 def _check_batch_run(run):
