@@ -27,6 +27,7 @@ from .._wire import query as Q
 from .._wire.digest import partition_id
 from .._wire.expiry import ttl_of
 from .._wire.message import MSG_HEADER, skip_fields
+from .._wire.runs import run_length as _run_length
 from .._wire.values import decode_particle, pack_cdt
 from ..exception import (
     AerospikeError,
@@ -680,20 +681,8 @@ class Layout:
         self.build_same: Callable[[Iterator[tuple[Any, ...]], RecordMetadata, str], list[Record]] = env["build_same"]
 
     def run_length(self, buf: bytes, off: int, end: int) -> int:
-        """How many records from ``off`` have this shape (a few are checked before all)."""
-        size = self.size
-        total = (end - off) // size
-        m = self._check(buf, off, size, min(total, 16))
-        return self._check(buf, off, size, total) if m == 16 < total else m
-
-    def _check(self, buf: bytes, off: int, size: int, m: int) -> int:
-        for c, b in self.checks:
-            if m == 0:
-                return 0
-            col = buf[off + c: off + m * size: size]
-            if col != b * m:
-                m = len(col) - len(col.lstrip(b))
-        return m
+        """How many records from ``off`` have this shape (:func:`~aerospike_py._wire.runs.run_length`)."""
+        return _run_length(self.checks, self.size, buf, off, end)
 
     def same_meta(self, buf: bytes, off: int, m: int) -> bool:
         """Whether the ``m`` records from ``off`` all have the same generation and void time."""

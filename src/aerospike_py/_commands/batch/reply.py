@@ -12,6 +12,7 @@ from typing import Any
 
 from ..._wire import constants as W
 from ..._wire.message import MSG_HEADER, OP_HEADER, parse_bins, skip_fields
+from ..._wire.runs import run_length as _run_length
 from ..._wire.values import decode_particle
 from ...exception import (
     AerospikeError,
@@ -102,20 +103,8 @@ class Layout:
         self.store = env["store"]
 
     def run_length(self, buf: bytes, off: int, end: int) -> int:
-        """How many records from ``off`` have this shape (a few are checked before all)."""
-        size = self.size
-        total = (end - off) // size
-        m = self._check(buf, off, size, min(total, _PROBE))
-        return self._check(buf, off, size, total) if m == _PROBE < total else m
-
-    def _check(self, buf: bytes, off: int, size: int, m: int) -> int:
-        for c, b in self.checks:
-            if m == 0:
-                return 0
-            col = buf[off + c : off + m * size : size]
-            if col != b * m:
-                m = len(col) - len(col.lstrip(b))  # records before the first whose byte differs
-        return m
+        """How many records from ``off`` have this shape (:func:`~aerospike_py._wire.runs.run_length`)."""
+        return _run_length(self.checks, self.size, buf, off, end)
 
 
 _LAYOUTS: dict[bytes, Layout] = {}
@@ -149,9 +138,8 @@ _MAX_LEARNED = 8
 #: saves on ~500 records), and the most bins a generated ``store`` takes.
 _COMPILE_AFTER = 512
 _MAX_GENERATED_OPS = 64
-#: Records checked before a whole run is; after a run shorter than _MIN_RUN, the next
-#: _PY_STRETCH records take the general path (frames of mixed shapes stay linear).
-_PROBE = 16
+#: After a run shorter than _MIN_RUN, the next _PY_STRETCH records take the general path (frames
+#: of mixed shapes stay linear).
 _MIN_RUN = 4
 _PY_STRETCH = 32
 
