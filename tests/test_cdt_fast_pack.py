@@ -68,6 +68,9 @@ def test_fast_encoder_gives_the_general_bytes(value: Any) -> None:
     {"a" * n: n for n in (0, 1, 31, 64, 65, 254, 255, 300, 65535)}, {"é" * 40: 1, "x": 2},
     {"b": 1, "a": [b"x", {"z": 1.0, "y": None}]}, {3: "x", -1: "y"}, {b"k": 1}, {1.5: 2}, {None: 1},
     nested(20), nested(15), [nested(3), {"k": nested(14)}],
+    # numbers only: msgpack's C packer
+    [0.5, None, True, -(2**63), 2**64 - 1], {"b": 1, "a": 2.5, "é": None, "c": False}, {7: 1, -3: 2.5},
+    [[1, 2], {"k": [3.5, None]}, [True, "x", 1]], ["x", 1, 2], [1, 2, "x"], [1, "x", 2],
 ])
 def test_edges(value: Any) -> None:
     assert pack_cdt(value) == V._pack_general(value)
@@ -76,11 +79,29 @@ def test_edges(value: Any) -> None:
 @pytest.mark.parametrize("value", [
     [2**64], [-(2**63) - 1], ["\udc80"], [1j], [KeyOrderedDict(a=1)], {"a": 1, 2: 3}, [Text("x")], [Color.RED],
     [bytearray(b"x")], {True: 1, 2: 2}, [[1] * 3] * 2 + [object()],
+    [1, 2**64, 3], [1, -(2**63) - 1], {"a": 1, "b": 2**64}, {1: 1, 2: -(2**63) - 1}, [1, Color.RED, 2],
+    {"\udc80": 1, "a": 2},
 ])
 def test_left_to_the_general_path(value: Any) -> None:
     with pytest.raises(Exception):  # noqa: B017,PT011 - left: _NotFast, OverflowError or ValueError
         V._pack_fast(value)
     assert outcome(pack_cdt, value) == outcome(V._pack_general, value)
+
+
+NUMBERS = st.none() | st.booleans() | INTS | st.floats(allow_nan=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(NUMBERS, max_size=40) | st.dictionaries(st.text(max_size=6), NUMBERS, max_size=20)
+       | st.dictionaries(st.integers(-(2**64), 2**64), NUMBERS, max_size=20)
+       | st.lists(st.lists(NUMBERS, max_size=5) | st.dictionaries(st.text(max_size=3), NUMBERS, max_size=5)))
+def test_containers_of_numbers_give_the_general_bytes(value: Any) -> None:
+    """Lists and maps holding numbers only are packed by msgpack's C code: same bytes (same
+    failures: an int beyond 64 bits), and they decode back to the value."""
+    got = outcome(pack_cdt, value)
+    assert got == outcome(V._pack_general, value)
+    if isinstance(got, bytes):
+        assert V.unpack_cdt(got) == value
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

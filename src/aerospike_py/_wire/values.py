@@ -81,6 +81,12 @@ class ValueTypeError(TypeError):
 # --------------------------------------------------------------------------- msgpack (CDT)
 
 
+#: Values msgpack reads and writes as Aerospike stores them (no type byte, no conversion): lists and
+#: maps of these alone go through msgpack's C code both ways, without a walk in Python.
+_SCALARS = frozenset((int, float, bool, type(None)))
+_all_scalars = _SCALARS.issuperset
+
+
 def _to_packable(v: Any, depth: int = 0) -> Any:
     t = type(v)
     if t is str:
@@ -241,7 +247,7 @@ def _fast_into(v: Any, out: list[bytes], depth: int) -> None:
 
     Only exact ``str``/``bytes``/``int``/``float``/``bool``/``None`` values and plain lists and
     dicts (with keys all ``str`` or all ``int``, or one key) are handled, scalars inline (no call
-    per value); anything else raises ``_NotFast``, a bad value ``OverflowError`` (an int beyond 64
+    per value), lists and maps of numbers only by one call of msgpack's C packer; anything else raises ``_NotFast``, a bad value ``OverflowError`` (an int beyond 64
     bits) or ``ValueError`` (a str that is not UTF-8): the general path then encodes the whole value
     or names the problem.
     """
@@ -249,19 +255,28 @@ def _fast_into(v: Any, out: list[bytes], depth: int) -> None:
     n = len(v)
     seq: Any
     if type(v) is list:
+        # Numbers only (first and last tell mixed lists cheaply): msgpack's C packer.
+        if n and type(v[0]) in _SCALARS and type(v[-1]) in _SCALARS and _all_scalars(map(type, v)):
+            append(_pack_plain(v))
+            return
         append(_ARRAY_HEADS[n] if n < 16 else _array_header(n))
         seq = v
     else:
-        append(_MAP_HEADS[n] if n < 16 else _map_header(n))
         if n > 1:
             kts = frozenset(map(type, v))
             if kts != _STR_KEYS and kts != _INT_KEYS:
                 raise _NotFast  # other keys sort by cdt_sort_key
             keys = sorted(v)
+            if type(v[keys[0]]) in _SCALARS and _all_scalars(map(type, v.values())):  # as for lists
+                ks = map(_STR_PREFIX, keys) if kts == _STR_KEYS else keys
+                append(_pack_plain(dict(zip(ks, map(v.__getitem__, keys)))))  # noqa: B905 - same length
+                return
+            append(_MAP_HEADS[n] if n < 16 else _map_header(n))
             seq = [None] * (2 * n)
             seq[::2] = map(_PACKED_KEYS.__getitem__, keys) if kts == _STR_KEYS else keys
             seq[1::2] = map(v.__getitem__, keys)
         else:
+            append(_MAP_HEADS[n])
             seq = [x for kv in v.items() for x in kv]
     for x in seq:
         t = type(x)
@@ -292,6 +307,11 @@ def _fast_into(v: Any, out: list[bytes], depth: int) -> None:
             append(b"\xc3" if x else b"\xc2")
         else:
             raise _NotFast
+
+
+_STR_PREFIX = "\x03".__add__
+#: msgpack without a ``default``: an int beyond 64 bits raises ``OverflowError``.
+_pack_plain = msgpack.Packer(use_bin_type=True, autoreset=True).pack
 
 
 def _contains_ordered(obj: Any) -> bool:
@@ -388,9 +408,6 @@ class _MapKeys(dict[bytes, Any]):
 _MAP_KEYS = _MapKeys()
 _MAP_KEYS_MAX = 4096
 _MAP_KEY_LEN = 64
-#: Types an unpacked CDT holds that need no conversion.
-_SCALARS = frozenset((int, float, bool, type(None)))
-_all_scalars = _SCALARS.issuperset
 #: ``x[1:]`` without building a slice object per value.
 _AFTER_TYPE = slice(1, None)
 
