@@ -255,8 +255,9 @@ def _fast_into(v: Any, out: list[bytes], depth: int) -> None:
     n = len(v)
     seq: Any
     if type(v) is list:
-        # Numbers only (first and last tell mixed lists cheaply): msgpack's C packer.
-        if n and type(v[0]) in _SCALARS and type(v[-1]) in _SCALARS and _all_scalars(map(type, v)):
+        # Numbers only (first and last tell mixed lists cheaply): msgpack's C packer (its call costs
+        # more than the walk over fewer than three).
+        if n > 2 and type(v[0]) in _SCALARS and type(v[-1]) in _SCALARS and _all_scalars(map(type, v)):
             append(_pack_plain(v))
             return
         append(_ARRAY_HEADS[n] if n < 16 else _array_header(n))
@@ -267,7 +268,7 @@ def _fast_into(v: Any, out: list[bytes], depth: int) -> None:
             if kts != _STR_KEYS and kts != _INT_KEYS:
                 raise _NotFast  # other keys sort by cdt_sort_key
             keys = sorted(v)
-            if type(v[keys[0]]) in _SCALARS and _all_scalars(map(type, v.values())):  # as for lists
+            if n > 2 and type(v[keys[0]]) in _SCALARS and _all_scalars(map(type, v.values())):  # as lists
                 ks = map(_STR_PREFIX, keys) if kts == _STR_KEYS else keys
                 append(_pack_plain(dict(zip(ks, map(v.__getitem__, keys)))))  # noqa: B905 - same length
                 return
