@@ -6,6 +6,7 @@ Skips without a real server (``real_server`` fixture) or without lupa.
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,11 @@ from aerospike_py.exception import AerospikeError, RecordNotFound
 pytest.importorskip("lupa")
 
 LIB = Path(__file__).parent / "udf" / "udf_lib.lua"
-MOD = "udf_lib"
-#: Sets of this run only (the real server is shared with other tests and runs).
-SET = f"udf_diff_{uuid.uuid4().hex[:8]}"
+_RUN = uuid.uuid4().hex[:8]
+#: The module and sets of this run only: the real server is shared with other tests and runs (a
+#: parallel worker's teardown removing a shared module made background jobs here fail now and then).
+MOD = f"udf_lib_{_RUN}"
+SET = f"udf_diff_{_RUN}"
 BG_SET = SET + "_bg"
 
 NESTED = {"l": [1, [2, "x"], {"k": b"v"}], "m": {"a": {"b": 1.5}}, "n": None}
@@ -104,11 +107,13 @@ def run(client: Any, name: str, bins: dict[str, Any] | None, fn: str, args: list
 
 
 @pytest.fixture(scope="module")
-def clients(real_server, aerospike_server):
+def clients(real_server, aerospike_server, tmp_path_factory):
     real = aerospike_py.client(real_server.config).connect()
     emb = aerospike_py.client(aerospike_server.config).connect()
-    real.udf_put(str(LIB))
-    emb.udf_put(str(LIB))
+    lib = tmp_path_factory.mktemp("udf_diff") / f"{MOD}.lua"
+    shutil.copy(LIB, lib)
+    real.udf_put(str(lib))
+    emb.udf_put(str(lib))
     yield real, emb
     for c in (real, emb):
         for name, *_ in SCENARIOS:
