@@ -131,6 +131,24 @@ _particles = st.one_of(
 )
 
 
+def test_bin_name_memo_is_bounded_and_refuses_bad_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bin names come from a bounded memo of the names as sent: right past the bound, and a name
+    that is no UTF-8 is an error (a malformed reply), never remembered."""
+    from aerospike_py._wire import message as M
+
+    monkeypatch.setattr(M, "_BIN_NAMES_MAX", 2)
+    monkeypatch.setattr(M, "_BIN_NAMES", M._BinNames())
+    for round_ in range(2):
+        for i in range(5):
+            names = [f"n{i}", "\u00e9", f"m{i}{round_}"]
+            body = b"".join(pack_op(1, n.encode(), 1, (i * 7 + j).to_bytes(8, "big")) for j, n in enumerate(names))
+            assert parse_bins(body, 0, 3) == ({n: i * 7 + j for j, n in enumerate(names)}, len(body))
+            assert len(M._BIN_NAMES) <= 2
+    with pytest.raises(UnicodeDecodeError):
+        parse_bins(pack_op(1, b"\xff", 1, bytes(8)), 0, 1)
+    assert b"\xff" not in M._BIN_NAMES
+
+
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["a", "b", "c", "\u00e9"]), _particles), max_size=6))
 def test_parse_bins_agrees_with_decode_particle(ops: list[tuple[str, tuple[int, bytes]]]) -> None:

@@ -164,28 +164,49 @@ def parse_ops(buf: bytes | memoryview, offset: int, n_ops: int) -> tuple[list[tu
     return out, offset
 
 
+class _BinNames(dict[bytes, str]):
+    """Bin names as sent (UTF-8) -> str: names repeat across replies, and a hit costs one subscript
+    (no decode, and the str's hash is cached for the bins dict). Bounded: emptied when full."""
+
+    __slots__ = ()
+
+    def __missing__(self, k: bytes) -> str:
+        v = k.decode()  # (a name that is no UTF-8 raises: a malformed reply)
+        if len(self) >= _BIN_NAMES_MAX:
+            self.clear()
+        self[k] = v
+        return v
+
+
+_BIN_NAMES = _BinNames()
+_BIN_NAMES_MAX = 4096
+#: By name length: an op header's (size, particle type, name) in one call.
+_OP_HEADS = tuple(struct.Struct(f">IxBxx{n}s").unpack_from for n in range(256))
+
+
 def parse_bins(buf: bytes | memoryview, offset: int, n_ops: int) -> tuple[dict[str, Any], int]:
     """Operations as a bins dict (a later value for the same bin replaces an earlier one)."""
     if type(buf) is not bytes:
         buf = bytes(buf)
     bins: dict[str, Any] = {}
+    names = _BIN_NAMES
+    heads = _OP_HEADS
     for _ in range(n_ops):
-        size, ptype, nlen = _unpack_op_short(buf, offset)
-        vstart = offset + 8 + nlen
-        end = offset + 4 + size
+        size, ptype, name = heads[buf[offset + 7]](buf, offset)
+        vstart = offset + 8 + len(name)
+        offset += 4 + size
         if ptype == 3:
-            bins[buf[offset + 8 : vstart].decode()] = buf[vstart:end].decode()
-        elif ptype == 1 and end - vstart == 8:
-            bins[buf[offset + 8 : vstart].decode()] = _unpack_int64(buf, vstart)[0]
+            bins[names[name]] = buf[vstart:offset].decode()
+        elif ptype == 1 and offset - vstart == 8:
+            bins[names[name]] = _unpack_int64(buf, vstart)[0]
         elif ptype == 4:
-            bins[buf[offset + 8 : vstart].decode()] = buf[vstart:end]
+            bins[names[name]] = buf[vstart:offset]
         elif ptype == 19 or ptype == 20:
-            bins[buf[offset + 8 : vstart].decode()] = unpack_cdt(buf[vstart:end])
-        elif ptype == 2 and end - vstart == 8:
-            bins[buf[offset + 8 : vstart].decode()] = _unpack_double(buf, vstart)[0]
+            bins[names[name]] = unpack_cdt(buf[vstart:offset])
+        elif ptype == 2 and offset - vstart == 8:
+            bins[names[name]] = _unpack_double(buf, vstart)[0]
         else:
-            bins[buf[offset + 8 : vstart].decode()] = decode_particle(ptype, buf[vstart:end])
-        offset = end
+            bins[names[name]] = decode_particle(ptype, buf[vstart:offset])
     return bins, offset
 
 
