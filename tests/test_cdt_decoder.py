@@ -99,8 +99,8 @@ def test_unpack_cdt_agrees_with_the_plain_walk(tree: Any) -> None:
 @given(st.lists(_trees, min_size=1, max_size=6))
 def test_key_cache_stays_bounded_and_right(trees: list[Any]) -> None:
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(V, "_MAP_KEYS_MAX", 3)
-        m.setattr(V, "_MAP_KEY_LEN", 4)
+        m.setattr(V._MAP_KEYS, "max_entries", 3)
+        m.setattr(V._MAP_KEYS, "max_len", 4)
         V._MAP_KEYS.clear()
         for _ in range(2):
             for tree in trees:
@@ -136,8 +136,7 @@ def test_bin_name_memo_is_bounded_and_refuses_bad_names(monkeypatch: pytest.Monk
     that is no UTF-8 is an error (a malformed reply), never remembered."""
     from aerospike_py._wire import message as M
 
-    monkeypatch.setattr(M, "_BIN_NAMES_MAX", 2)
-    monkeypatch.setattr(M, "_BIN_NAMES", M._BinNames())
+    monkeypatch.setattr(M, "_BIN_NAMES", M.Memo(bytes.decode, max_entries=2, max_len=255))
     for round_ in range(2):
         for i in range(5):
             names = [f"n{i}", "\u00e9", f"m{i}{round_}"]

@@ -110,12 +110,12 @@ def test_packed_key_cache_stays_bounded_and_right(maps: list[Any]) -> None:
     """str map keys come packed from a bounded cache (short keys only): cold or warm, the bytes
     are the general path's; a key that is no UTF-8 still leaves the map to the general path."""
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(V, "_PACKED_KEYS_MAX", 3)
-        m.setattr(V, "_PACKED_KEY_LEN", 4)
+        m.setattr(V._PACKED_KEYS, "max_entries", 3)
+        m.setattr(V._PACKED_KEYS, "max_len", 4)
         V._PACKED_KEYS.clear()
         for _ in range(2):
             for value in maps:
                 assert outcome(pack_cdt, value) == outcome(V._pack_general, value)
                 assert len(V._PACKED_KEYS) <= 3
-                assert all(len(k.encode()) <= 4 for k in V._PACKED_KEYS)
+                assert all(len(k) <= 4 for k in V._PACKED_KEYS)
     V._PACKED_KEYS.clear()

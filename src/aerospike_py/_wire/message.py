@@ -18,6 +18,7 @@ from .constants import (
     PROTO_TYPE_MESSAGE,
     PROTO_VERSION,
 )
+from .memo import Memo
 from .values import decode_particle, unpack_cdt
 
 # proto header (8) + message header (22), packed in one go.
@@ -164,22 +165,10 @@ def parse_ops(buf: bytes | memoryview, offset: int, n_ops: int) -> tuple[list[tu
     return out, offset
 
 
-class _BinNames(dict[bytes, str]):
-    """Bin names as sent (UTF-8) -> str: names repeat across replies, and a hit costs one subscript
-    (no decode, and the str's hash is cached for the bins dict). Bounded: emptied when full."""
-
-    __slots__ = ()
-
-    def __missing__(self, k: bytes) -> str:
-        v = k.decode()  # (a name that is no UTF-8 raises: a malformed reply)
-        if len(self) >= _BIN_NAMES_MAX:
-            self.clear()
-        self[k] = v
-        return v
-
-
-_BIN_NAMES = _BinNames()
-_BIN_NAMES_MAX = 4096
+#: Bin names as sent (UTF-8) -> str: names repeat across replies, and a hit costs one subscript (no
+#: decode, and the str's hash is cached for the bins dict). A name that is no UTF-8 raises (a
+#: malformed reply).
+_BIN_NAMES: Memo[bytes, str] = Memo(bytes.decode, max_len=255)
 #: By name length: an op header's (size, particle type, name) in one call.
 _OP_HEADS = tuple(struct.Struct(f">IxBxx{n}s").unpack_from for n in range(256))
 

@@ -24,6 +24,7 @@ from .constants import (
     PT_NULL,
     PT_STRING,
 )
+from .memo import Memo
 
 _INT64 = struct.Struct(">q")
 _UINT64 = struct.Struct(">Q")
@@ -209,26 +210,14 @@ class _Packed(bytes):
     __slots__ = ()
 
 
-class _PackedKeys(dict[str, _Packed]):
-    """str map key -> its msgpack (:class:`_Packed`): the keys of a workload's maps repeat. Bounded:
-    short keys only, emptied when full."""
-
-    __slots__ = ()
-
-    def __missing__(self, k: str) -> _Packed:
-        b = k.encode()  # (a str that is no UTF-8 raises: the general path names it)
-        m = len(b)
-        packed = _Packed((_STR_HEADS[m] if m < 255 else _str_header(m + 1) + b"\x03") + b)
-        if m <= _PACKED_KEY_LEN:
-            if len(self) >= _PACKED_KEYS_MAX:
-                self.clear()
-            self[k] = packed
-        return packed
+def _pack_key(k: str) -> _Packed:
+    b = k.encode()  # (a str that is no UTF-8 raises: the general path names it)
+    m = len(b)
+    return _Packed((_STR_HEADS[m] if m < 255 else _str_header(m + 1) + b"\x03") + b)
 
 
-_PACKED_KEYS = _PackedKeys()
-_PACKED_KEYS_MAX = 4096
-_PACKED_KEY_LEN = 64
+#: str map key -> its msgpack (:class:`_Packed`): the keys of a workload's maps repeat.
+_PACKED_KEYS: Memo[str, _Packed] = Memo(_pack_key)
 
 
 class _NotFast(Exception):
@@ -389,26 +378,10 @@ def _from_raw(v: bytes) -> Any:
     return v[1:]
 
 
-class _MapKeys(dict[bytes, Any]):
-    """Map keys as stored (msgpack *str* with the type byte) -> their Python value: map keys repeat
-    across records, and a hit (``_MAP_KEYS[k]``, one subscript) reuses the hash msgpack computed
-    for its dict (no slice, decode or hashing of a new ``str``). A miss converts the key with
-    :func:`_from_raw`, remembered if short; bounded: emptied when full."""
-
-    __slots__ = ()
-
-    def __missing__(self, k: bytes) -> Any:
-        v = _from_raw(k)
-        if len(k) <= _MAP_KEY_LEN:
-            if len(self) >= _MAP_KEYS_MAX:
-                self.clear()
-            self[k] = v
-        return v
-
-
-_MAP_KEYS = _MapKeys()
-_MAP_KEYS_MAX = 4096
-_MAP_KEY_LEN = 64
+#: Map keys as stored (msgpack *str* with the type byte) -> their Python value: map keys repeat
+#: across records, and a hit (``_MAP_KEYS[k]``, one subscript) reuses the hash msgpack computed for
+#: its dict (no slice, decode or hashing of a new ``str``).
+_MAP_KEYS: Memo[bytes, Any] = Memo(_from_raw)
 #: ``x[1:]`` without building a slice object per value.
 _AFTER_TYPE = slice(1, None)
 
