@@ -80,6 +80,10 @@ for _name, _bins in {
     "list": {"l": [1, -1, "a", 2.5, [1, 2, [3]], {"k": "v"}, None, True, b"\x01\x02"], "empty": []},
     "map": {"m": {"two": 2, 1: "one", -1: b"\xff", 3: {4: 5.5}, "nested": {"a": [1, 2]}}, "em": {}},
     "map str keys": {"m": {"b": 1, "aa": 2, "ab": 3, "é": 4, "z": 5}},
+    # lists and maps of numbers only: packed by msgpack's C code, as the walk does
+    "numbers": {"ints": [0, -1, 127, 128, -32, -33, 255, 2**16, -(2**31), 2**40, -(2**63), 2**63 - 1],
+                "floats": [0.5, -1.25, 1e300, 0.0], "mixed": [1, 2.5, True, None, -3, False],
+                "counts": {"b": 1, "a": 2.5, "é": -7, "c": None}, "by int": {3: 1, -1: 2.5, 2: -3}},
     "nested": NESTED,
     "none deletes bin": {"t": None},
 }.items():
