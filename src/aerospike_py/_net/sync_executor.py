@@ -134,7 +134,7 @@ class SyncExecutor:
             if sample_from:
                 _observe.sample_failure(cmd, _monotonic() - sample_from, e)
             raise
-        if sample_from:  # _observe.sample_success, inlined
+        if sample_from:  # _observe.sample_success, inlined (its call: +0.8k of 41k instructions per get)
             dt = _monotonic() - sample_from
             space = cmd.key.space
             series = space.series.get(cmd.op) or _observe.ok_series(cmd.op, space)

@@ -36,8 +36,6 @@ _unpack_msg_header = MSG_HEADER.unpack_from
 _unpack_op_header = OP_HEADER.unpack_from
 _unpack_u32 = _U32.unpack_from
 _unpack_int64 = struct.Struct(">q").unpack_from
-#: An op header without the op and version bytes: (size, particle type, name length).
-_unpack_op_short = struct.Struct(">IxBxB").unpack_from
 _unpack_double = struct.Struct(">d").unpack_from
 
 

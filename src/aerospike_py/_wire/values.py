@@ -236,9 +236,9 @@ def _fast_into(v: Any, out: list[bytes], depth: int) -> None:
 
     Only exact ``str``/``bytes``/``int``/``float``/``bool``/``None`` values and plain lists and
     dicts (with keys all ``str`` or all ``int``, or one key) are handled, scalars inline (no call
-    per value), lists and maps of numbers only by one call of msgpack's C packer; anything else raises ``_NotFast``, a bad value ``OverflowError`` (an int beyond 64
-    bits) or ``ValueError`` (a str that is not UTF-8): the general path then encodes the whole value
-    or names the problem.
+    per value), lists and maps of numbers only by one call of msgpack's C packer; anything else
+    raises ``_NotFast``, a bad value ``OverflowError`` (an int beyond 64 bits) or ``ValueError`` (a
+    str that is not UTF-8): the general path then encodes the whole value or names the problem.
     """
     append = out.append
     n = len(v)
